@@ -1,0 +1,102 @@
+// Command codefresh-mcp loads Codefresh CI/CD data into a database and lets
+// AI coding agents query it: an MCP server on stdio when started by an agent,
+// a CLI for the same jobs when run by a person.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// app carries the global flags every command reads.
+type app struct {
+	project  string // --project: the project folder (pipeline file, DuckDB file, .dlt/)
+	baseURL  string // --base-url: Codefresh API base URL
+	logLevel string // --log-level
+	stdout   *os.File
+	stderr   *os.File
+}
+
+// projectDir resolves the project folder: the flag, else Cursor's
+// WORKSPACE_FOLDER_PATHS (it starts servers with cwd "/"), else the working directory.
+func (a *app) projectDir() (string, error) {
+	dir := a.project
+	if dir == "" {
+		if ws := os.Getenv("WORKSPACE_FOLDER_PATHS"); ws != "" {
+			dir = strings.Split(ws, string(os.PathListSeparator))[0]
+			dir = strings.Split(dir, ",")[0]
+		}
+	}
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", fmt.Errorf("working directory: %w", err)
+		}
+		dir = wd
+	}
+	return filepath.Abs(dir)
+}
+
+// logger writes to stderr only: stdout belongs to JSON-RPC when serving.
+func (a *app) logger() *slog.Logger {
+	level := slog.LevelInfo
+	lv := a.logLevel
+	if lv == "" {
+		lv = os.Getenv("CODEFRESH_MCP_LOG_LEVEL")
+	}
+	_ = level.UnmarshalText([]byte(lv))
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "codefresh-mcp",
+		Short:         "Load Codefresh CI/CD data into DuckDB, PostgreSQL or Parquet and query it; an MCP server for AI coding agents",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&a.project, "project", "", "project folder (default: the working directory)")
+	root.PersistentFlags().StringVar(&a.baseURL, "base-url", "", "Codefresh API base URL (default: $CODEFRESH_BASE_URL or https://g.codefresh.io/api)")
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn, error (default: $CODEFRESH_MCP_LOG_LEVEL or info)")
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	for _, c := range []func(*app) *cobra.Command{
+		newVersionCmd,
+		// Each command file adds its constructor here.
+	} {
+		root.AddCommand(c(a))
+	}
+	return root
+}
+
+func newVersionCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(cmd.OutOrStdout(), "codefresh-mcp", version)
+			return nil
+		},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdout: os.Stdout, stderr: os.Stderr}
+	if err := newRootCmd(a).ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}

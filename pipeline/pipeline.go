@@ -1,0 +1,55 @@
+// Package pipeline runs loads: extract from Codefresh, normalize, commit to a
+// destination; it also holds the project's pipeline file and load jobs.
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
+)
+
+// Progress is reported while a load runs.
+type Progress struct {
+	Phase    string `json:"phase"`    // "extract", "commit", "done"
+	Resource string `json:"resource"` // the resource being extracted
+	Pages    int    `json:"pages"`    // pages fetched so far, all resources
+	Rows     int64  `json:"rows"`     // records extracted so far, all resources
+}
+
+// ResourceInfo is what a load did for one resource.
+type ResourceInfo struct {
+	Name    string `json:"name"`
+	Status  string `json:"status"` // "loaded", "skipped", "failed"
+	Reason  string `json:"reason,omitempty"`
+	Pages   int    `json:"pages"`
+	Records int64  `json:"records"`
+}
+
+// LoadInfo is a load's result, like dlt's load_info.
+type LoadInfo struct {
+	LoadID      string                            `json:"load_id"`
+	Pipeline    string                            `json:"pipeline"`
+	Destination string                            `json:"destination"`
+	Location    string                            `json:"location"` // file, folder or DSN without password
+	Dataset     string                            `json:"dataset"`
+	Resources   []ResourceInfo                    `json:"resources"`
+	Tables      map[string]destination.TableStats `json:"tables"`
+	NewColumns  []string                          `json:"new_columns,omitempty"` // "table.column"
+	Pages       int                               `json:"pages"`
+	Retries     int                               `json:"http_retries"`
+	DryRun      bool                              `json:"dry_run,omitempty"`
+	Started     time.Time                         `json:"started"`
+	Duration    time.Duration                     `json:"duration_ns"`
+}
+
+// Options change one run.
+type Options struct {
+	Resources   []string       // a subset of the configured resources; empty = all enabled
+	MaxPages    int            // pages per resource, 0 = all (a quick debug look)
+	FullRefresh bool           // ignore incremental state, reload everything
+	DryRun      bool           // extract and normalize, commit nothing
+	Progress    func(Progress) // called from the running goroutine; keep it quick
+}
+
+var _ = context.Background
