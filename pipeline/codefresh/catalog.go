@@ -45,7 +45,7 @@ type Resource struct {
 	SecretFields      []string          `json:"secret_fields,omitempty"`      // paths dropped before anything is stored
 	KeyedObjects      []string          `json:"keyed_objects,omitempty"`      // objects keyed by name turned into ordered lists (spec.steps)
 	WriteDisposition  string            `json:"write_disposition"`
-	Default           bool              `json:"default"` // in the default load set
+	Default           bool              `json:"default"`          // in the default load set
 	Params            map[string]string `json:"params,omitempty"` // fixed query params sent on every request
 	Description       string            `json:"description"`
 	DocsURL           string            `json:"docs_url,omitempty"`

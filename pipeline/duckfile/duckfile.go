@@ -1,0 +1,90 @@
+// Package duckfile opens DuckDB files the way every part of this program
+// must: briefly, read-only unless writing, and with a bounded wait when
+// another process holds the file's lock.
+package duckfile
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
+)
+
+// DefaultWait is how long Open retries while another process holds the lock.
+const DefaultWait = 10 * time.Second
+
+// LockedError says another process holds the file; Holder is DuckDB's own
+// words about it (program and PID).
+type LockedError struct {
+	Path   string
+	Holder string
+	Waited time.Duration
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("database %s is locked by another process (%s); waited %s: let that process finish (a load holds the lock only while committing) or stop it",
+		e.Path, e.Holder, e.Waited.Round(time.Millisecond))
+}
+
+var holderRe = regexp.MustCompile(`Conflicting lock is held in (.*?\(PID \d+\))`)
+
+// isLockConflict tells a lock conflict from other open errors.
+func isLockConflict(err error) (holder string, ok bool) {
+	msg := err.Error()
+	if !strings.Contains(msg, "Could not set lock on file") && !strings.Contains(msg, "Conflicting lock") {
+		return "", false
+	}
+	if m := holderRe.FindStringSubmatch(msg); m != nil {
+		return m[1], true
+	}
+	return "holder unknown", true
+}
+
+// Open opens path (read-only when readOnly) and pings it, retrying on a lock
+// conflict for at most wait (DefaultWait when 0). Extra DSN options may be
+// given as "key=value" pairs.
+func Open(ctx context.Context, path string, readOnly bool, wait time.Duration, opts ...string) (*sql.DB, error) {
+	if wait <= 0 {
+		wait = DefaultWait
+	}
+	if readOnly {
+		opts = append(opts, "access_mode=read_only")
+	}
+	dsn := path
+	if len(opts) > 0 {
+		dsn += "?" + strings.Join(opts, "&")
+	}
+	start := time.Now()
+	delay := 50 * time.Millisecond
+	for {
+		db, err := sql.Open("duckdb", dsn)
+		if err == nil {
+			err = db.PingContext(ctx)
+			if err == nil {
+				return db, nil
+			}
+			db.Close()
+		}
+		holder, locked := isLockConflict(err)
+		if !locked {
+			return nil, fmt.Errorf("open duckdb %s: %w", path, err)
+		}
+		waited := time.Since(start)
+		if waited+delay > wait {
+			return nil, &LockedError{Path: path, Holder: holder, Waited: waited}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errors.Join(ctx.Err(), &LockedError{Path: path, Holder: holder, Waited: waited})
+		case <-time.After(delay):
+		}
+		if delay < time.Second {
+			delay *= 2
+		}
+	}
+}
