@@ -73,6 +73,8 @@ func newRootCmd(a *app) *cobra.Command {
 	root.SetErr(a.stderr)
 	for _, c := range []func(*app) *cobra.Command{
 		newVersionCmd,
+		newLoadCmd,
+		newSchemaCmd,
 		// Each command file adds its constructor here.
 	} {
 		root.AddCommand(c(a))

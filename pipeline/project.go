@@ -1,12 +1,19 @@
 package pipeline
 
 import (
-	"context"
-	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"path/filepath"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/duckdb"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
+
+// DefaultConcurrency is how many requests a load runs at once (date windows
+// of builds, detail records); the client's rate limiter still paces them.
+const DefaultConcurrency = 4
 
 // Project is a project folder: its pipeline file, its data and how to reach Codefresh.
 type Project struct {
@@ -17,16 +24,48 @@ type Project struct {
 	Logger      *slog.Logger        // nil = discard
 	// Credentials, when set, are used instead of resolving them (demo, tests).
 	Credentials *secrets.Credentials
+	// Tuning; zero values take the defaults.
+	Concurrency   int
+	RatePerSecond float64
+	HTTPClient    *http.Client
 }
 
 // OpenProject reads the project's pipeline file (absent = defaults) and validates it.
-func OpenProject(dir string) (*Project, error) { return nil, errors.New("pipeline: not implemented") }
+func OpenProject(dir string) (*Project, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("project folder: %w", err)
+	}
+	cfg, err := LoadConfig(abs)
+	if err != nil {
+		return nil, err
+	}
+	return &Project{Dir: abs, Config: cfg}, nil
+}
 
 // DatabaseKey identifies the destination a load writes to; one load at a time per key.
-func (p *Project) DatabaseKey() string { return p.Dir }
+func (p *Project) DatabaseKey() string {
+	return p.Config.DestinationType() + ":" + p.DestinationLocation()
+}
 
-// Run runs one load and returns what it did. It is safe to cancel ctx: the
-// destination is then exactly as before and incremental cursors unmoved.
-func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
-	return nil, errors.New("pipeline: not implemented")
+// DestinationLocation is where the data goes: a file, a folder or a DSN without password.
+func (p *Project) DestinationLocation() string {
+	return p.Config.DestinationPath(p.Dir)
+}
+
+// Destination opens the configured destination.
+func (p *Project) Destination() (destination.Destination, error) {
+	switch t := p.Config.DestinationType(); t {
+	case "duckdb":
+		return duckdb.New(p.Config.DestinationPath(p.Dir), duckdb.Options{Logger: p.logger()}), nil
+	default:
+		return nil, fmt.Errorf("destination %q is not available yet", t)
+	}
+}
+
+func (p *Project) concurrency() int {
+	if p.Concurrency > 0 {
+		return p.Concurrency
+	}
+	return DefaultConcurrency
 }

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/secrets"
+)
+
+// demoKey is the simulator's key in --demo runs: not a secret, it opens
+// nothing but the in-process simulator.
+const demoKey = "demo-key-not-secret"
+
+func newLoadCmd(a *app) *cobra.Command {
+	var (
+		demo                      bool
+		resources                 []string
+		maxPages                  int
+		fullRefresh, dryRun, asJS bool
+		destType                  string
+		demoBuilds                int
+	)
+	cmd := &cobra.Command{
+		Use:   "load",
+		Short: "Load Codefresh data into the project's destination (DuckDB by default)",
+		Long: `Load the resources enabled in codefresh_pipeline.toml (or the default set) from the
+Codefresh API into the destination. --demo loads from a simulator started in this process.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			dir, err := a.projectDir()
+			if err != nil {
+				return err
+			}
+			p, err := pipeline.OpenProject(dir)
+			if err != nil {
+				return err
+			}
+			p.BaseURLFlag, p.Logger = a.baseURL, a.logger()
+			if destType != "" {
+				p.Config.Destination.Type = destType
+				if err := p.Config.Validate(); err != nil {
+					return err
+				}
+			}
+			if demo {
+				stop, err := startDemo(ctx, p, demoBuilds)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			opts := pipeline.Options{Resources: resources, MaxPages: maxPages, FullRefresh: fullRefresh, DryRun: dryRun}
+			opts.Progress = progressPrinter(a.stderr)
+			info, err := p.Run(ctx, opts)
+			if err != nil {
+				return err
+			}
+			if asJS {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(info)
+			}
+			printLoadInfo(cmd.OutOrStdout(), info)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&demo, "demo", false, "load from a Codefresh simulator started in this process (no key needed)")
+	f.IntVar(&demoBuilds, "demo-builds", 2000, "builds the --demo simulator holds")
+	f.StringSliceVar(&resources, "resources", nil, "resources to load (default: the pipeline file's enabled set)")
+	f.IntVar(&maxPages, "max-pages", 0, "at most this many pages per resource (a quick look; cursors do not move)")
+	f.BoolVar(&fullRefresh, "full-refresh", false, "ignore incremental cursors and load everything")
+	f.BoolVar(&dryRun, "dry-run", false, "extract and normalize, commit nothing")
+	f.BoolVar(&asJS, "json", false, "print the load info as JSON")
+	f.StringVar(&destType, "destination", "", "destination: duckdb, postgres or parquet (default: the pipeline file's)")
+	return cmd
+}
+
+// startDemo starts the simulator on loopback and points the project at it.
+func startDemo(ctx context.Context, p *pipeline.Project, builds int) (stop func(), err error) {
+	sim := cfsim.New(cfsim.Config{Seed: 42, Pipelines: 12, Projects: 4, Builds: builds, APIKey: demoKey})
+	base, err := sim.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start demo simulator: %w", err)
+	}
+	p.Credentials = secrets.Static(demoKey, base, "demo simulator")
+	return func() { sim.Close() }, nil
+}
+
+// progressPrinter shows progress: one rewritten line on a terminal, a line
+// per resource otherwise (logs stay readable).
+func progressPrinter(w *os.File) func(pipeline.Progress) {
+	tty := term.IsTerminal(int(w.Fd()))
+	last := ""
+	var lastDraw time.Time
+	return func(pr pipeline.Progress) {
+		if tty {
+			if time.Since(lastDraw) < 100*time.Millisecond && pr.Phase == "extract" {
+				return
+			}
+			lastDraw = time.Now()
+			fmt.Fprintf(w, "\r\033[K%-7s %-22s %6d pages %9d records", pr.Phase, pr.Resource, pr.Pages, pr.Rows)
+			if pr.Phase == "done" {
+				fmt.Fprintln(w)
+			}
+			return
+		}
+		key := pr.Phase + "/" + pr.Resource
+		if key != last {
+			last = key
+			if pr.Resource != "" {
+				fmt.Fprintf(w, "%s %s (%d pages, %d records so far)\n", pr.Phase, pr.Resource, pr.Pages, pr.Rows)
+			} else {
+				fmt.Fprintf(w, "%s (%d pages, %d records)\n", pr.Phase, pr.Pages, pr.Rows)
+			}
+		}
+	}
+}
+
+// printLoadInfo prints a load's result the way dlt does, then a row count per table.
+func printLoadInfo(w io.Writer, info *pipeline.LoadInfo) {
+	if info.DryRun {
+		fmt.Fprintf(w, "Dry run of pipeline %s: %d pages read, nothing committed\n", info.Pipeline, info.Pages)
+	} else {
+		fmt.Fprintf(w, "Pipeline %s load step completed in %.2f seconds\n", info.Pipeline, info.Duration.Seconds())
+		fmt.Fprintf(w, "1 load package(s) were loaded to destination %s and into dataset %s\n", info.Destination, info.Dataset)
+		fmt.Fprintf(w, "The %s destination used %s location to store data\n", info.Destination, info.Location)
+		fmt.Fprintf(w, "Load package %s is LOADED and contains no failed jobs\n", info.LoadID)
+	}
+	var names []string
+	for t := range info.Tables {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "\n%-45s %10s %10s\n", "table", "inserted", "replaced")
+	for _, t := range names {
+		st := info.Tables[t]
+		fmt.Fprintf(w, "%-45s %10d %10d\n", t, st.Inserted, st.Deleted)
+	}
+	for _, r := range info.Resources {
+		if r.Status != pipeline.StatusLoaded {
+			fmt.Fprintf(w, "\nskipped %s: %s", r.Name, r.Reason)
+		}
+	}
+	if len(info.NewColumns) > 0 {
+		fmt.Fprintf(w, "\nnew columns: %s\n", strings.Join(info.NewColumns, ", "))
+	}
+	fmt.Fprintf(w, "\n%d pages, %d HTTP retries\n", info.Pages, info.Retries)
+}
+
+func newSchemaCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of the pipeline file (" + pipeline.ConfigFile + ")",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := pipeline.ConfigSchema()
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), string(b))
+			return err
+		},
+	}
+}

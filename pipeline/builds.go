@@ -1,0 +1,337 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+)
+
+// nonTerminal are build statuses that can still change; such builds are
+// fetched again on the next incremental run so their status settles.
+var nonTerminal = map[string]bool{
+	"pending": true, "delayed": true, "elected": true, "running": true,
+	"terminating": true, "pending-approval": true,
+}
+
+const day = 24 * time.Hour
+
+// cursorTracker follows an incremental cursor over the records of one run.
+type cursorTracker struct {
+	field   string
+	mu      sync.Mutex
+	max     time.Time
+	maxRaw  string
+	pending []string        // non-terminal ids seen this run
+	watch   map[string]bool // previously pending ids; true once seen
+}
+
+func (t *cursorTracker) observe(recs []map[string]any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, rec := range recs {
+		id := codefresh.RecordID(rec)
+		if _, ok := t.watch[id]; ok {
+			t.watch[id] = true
+		}
+		if s, _ := rec["status"].(string); nonTerminal[s] && id != "" {
+			t.pending = append(t.pending, id)
+		}
+		raw, _ := rec[t.field].(string)
+		if ts, err := time.Parse(time.RFC3339Nano, raw); err == nil && ts.After(t.max) {
+			t.max, t.maxRaw = ts, raw
+		}
+	}
+}
+
+// extractBuilds lists builds incrementally: from the last loaded `created`
+// minus the look-back (startDate has day granularity), in parallel date
+// windows, then fetches again the builds that were still running last time.
+func (r *run) extractBuilds(ctx context.Context, res codefresh.Resource) error {
+	field := res.IncrementalCursor
+	prev := r.state.cursor(res.Name, field)
+	if r.opts.FullRefresh {
+		prev = Cursor{}
+	}
+	var from time.Time
+	if prev.LastValue != "" {
+		lv, err := time.Parse(time.RFC3339Nano, prev.LastValue)
+		if err != nil {
+			return fmt.Errorf("incremental cursor %s.%s %q: %w", res.Name, field, prev.LastValue, err)
+		}
+		from = lv.Add(-r.cfg.Lookback())
+	} else if iv := r.cfg.Resources[res.Name].InitialValue; iv != "" {
+		from, _ = time.Parse("2006-01-02", iv) // validated with the config
+		prev.InitialValue = iv
+	}
+	tr := &cursorTracker{field: field, watch: map[string]bool{}}
+	if prev.LastValue != "" {
+		tr.max, _ = time.Parse(time.RFC3339Nano, prev.LastValue)
+		tr.maxRaw = prev.LastValue
+	}
+	for _, id := range prev.PendingIDs {
+		tr.watch[id] = false
+	}
+	emit := func(pg *codefresh.Page) error {
+		tr.observe(pg.Records)
+		return r.emit(ctx, res, pg.Records, pg.Raw)
+	}
+	opt := r.pageOptions(res)
+	if !from.IsZero() {
+		opt.Query.Set("startDate", from.UTC().Format("2006-01-02"))
+	}
+	if r.opts.MaxPages > 0 {
+		// A quick look: the newest pages only, and the cursor stays where it was,
+		// since older builds of the window were not read.
+		return r.client.Pages(ctx, res, opt, emit)
+	}
+	if err := r.listWindows(ctx, res, opt, from, emit); err != nil {
+		return err
+	}
+	if err := r.refetch(ctx, res, tr); err != nil {
+		return err
+	}
+	slices.Sort(tr.pending)
+	r.state.setCursor(res.Name, field, Cursor{
+		InitialValue: prev.InitialValue,
+		LastValue:    tr.maxRaw,
+		PendingIDs:   slices.Compact(tr.pending),
+	})
+	return nil
+}
+
+// refetch reads again, one by one, the builds that were not final at the last
+// load and did not come back in this run's window.
+func (r *run) refetch(ctx context.Context, res codefresh.Resource, tr *cursorTracker) error {
+	detail, ok := codefresh.Lookup(res.Name + "_by_id")
+	if !ok {
+		return nil
+	}
+	var ids []string
+	for id, seen := range tr.watch {
+		if !seen {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.p.concurrency())
+	for _, id := range ids {
+		g.Go(func() error {
+			err := r.client.Pages(gctx, detail, codefresh.PageOptions{PathParams: map[string]string{detail.ParentParam: id}}, func(pg *codefresh.Page) error {
+				tr.observe(pg.Records)
+				return r.emit(gctx, res, pg.Records, pg.Raw)
+			})
+			if codefresh.IsStatus(err, 404) {
+				return nil // deleted since: nothing to settle
+			}
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// listWindows lists a page-cursor resource in parallel date windows, each
+// window its own pagination session, newest first. A first page tells how
+// dense the history is; the windows then walk back in batches, and before
+// each batch one cheap request asks whether anything older exists.
+func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, from time.Time, emit func(*codefresh.Page) error) error {
+	pageSize := opt.PageSize
+	if pageSize <= 0 {
+		pageSize = res.PageSize
+	}
+	if pageSize <= 0 {
+		pageSize = 100
+	}
+	var first *codefresh.Page
+	probe := opt
+	probe.PageSize, probe.MaxPages = pageSize, 1
+	if err := r.client.Pages(ctx, res, probe, func(pg *codefresh.Page) error { first = pg; return nil }); err != nil {
+		return err
+	}
+	if first == nil || len(first.Records) < pageSize {
+		if first == nil {
+			return nil
+		}
+		return emit(first) // the whole listing fit in one page
+	}
+	newest, oldest := recordTime(first.Records[0], res.IncrementalCursor), recordTime(first.Records[len(first.Records)-1], res.IncrementalCursor)
+	if newest.IsZero() || oldest.IsZero() {
+		return r.client.Pages(ctx, res, opt, emit) // no dates to window by: one sequential listing
+	}
+	// Keep the records of days after the oldest day on the page: every build of
+	// those days is newer than the page's last record, so the page has them all.
+	frontier := truncDay(oldest)
+	var keep []map[string]any
+	var keepRaw []json.RawMessage
+	for i, rec := range first.Records {
+		if recordTime(rec, res.IncrementalCursor).After(frontier.Add(day - time.Nanosecond)) {
+			keep = append(keep, rec)
+			if i < len(first.Raw) {
+				keepRaw = append(keepRaw, first.Raw[i])
+			}
+		}
+	}
+	if len(keep) > 0 {
+		if err := emit(&codefresh.Page{Number: 1, Records: keep, Raw: keepRaw}); err != nil {
+			return err
+		}
+	}
+	spanDays := math.Max(1, newest.Sub(oldest).Hours()/24)
+	perDay := float64(len(first.Records)) / spanDays
+	width := int(math.Max(1, math.Ceil(3*float64(pageSize)/perDay))) // about three pages a window
+	lower := time.Time{}
+	if !from.IsZero() {
+		lower = truncDay(from)
+	}
+	conc := r.p.concurrency()
+	for batch := 0; ; batch++ {
+		if !lower.IsZero() && frontier.Before(lower) {
+			return nil
+		}
+		if batch > 0 {
+			more, err := r.anyUntil(ctx, res, opt, frontier)
+			if err != nil {
+				return err
+			}
+			if !more {
+				return nil
+			}
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		var pages sync.Map
+		end := frontier
+		n := 0
+		for i := 0; i < conc; i++ {
+			start := end.AddDate(0, 0, -(width - 1))
+			if !lower.IsZero() && start.Before(lower) {
+				start = lower
+			}
+			if !lower.IsZero() && end.Before(lower) {
+				break
+			}
+			w := opt
+			w.Query = cloneQuery(opt.Query)
+			w.Query.Set("startDate", start.Format("2006-01-02"))
+			w.Query.Set("endDate", end.Format("2006-01-02"))
+			idx := i
+			g.Go(func() error {
+				count := 0
+				err := r.client.Pages(gctx, res, w, func(pg *codefresh.Page) error {
+					count++
+					return emit(pg)
+				})
+				pages.Store(idx, count)
+				return err
+			})
+			n++
+			end = start.AddDate(0, 0, -1)
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		frontier = end
+		total := 0
+		pages.Range(func(_, v any) bool { total += v.(int); return true })
+		if n > 0 && float64(total)/float64(n) < 1.5 {
+			width *= 2 // sparse history: wider windows
+		}
+	}
+}
+
+// anyUntil asks whether any record exists up to and including day d.
+func (r *run) anyUntil(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, d time.Time) (bool, error) {
+	q := opt
+	q.Query = cloneQuery(opt.Query)
+	q.Query.Set("endDate", d.Format("2006-01-02"))
+	q.PageSize, q.MaxPages = 1, 1
+	found := false
+	err := r.client.Pages(ctx, res, q, func(pg *codefresh.Page) error {
+		found = len(pg.Records) > 0
+		return nil
+	})
+	return found, err
+}
+
+// extractDetails reads one record per parent id (builds_by_id, build_steps)
+// with bounded concurrency. A parent that is gone (404) is skipped.
+func (r *run) extractDetails(ctx context.Context, res codefresh.Resource) error {
+	r.mu.Lock()
+	ids := slices.Clone(r.parent[res.Parent])
+	r.mu.Unlock()
+	base := r.pageOptions(res)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.p.concurrency())
+	for _, id := range ids {
+		g.Go(func() error {
+			opt := base
+			opt.PathParams = map[string]string{res.ParentParam: id}
+			err := r.client.Pages(gctx, res, opt, func(pg *codefresh.Page) error {
+				recs, raw := pg.Records, pg.Raw
+				if res.Name == "build_steps" {
+					recs, raw = stepRecords(res, id, recs, raw), nil
+				}
+				return r.emit(gctx, res, recs, raw)
+			})
+			if codefresh.IsStatus(err, 404) {
+				return nil
+			}
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// stepRecords turns a build's context revisions into one record per step:
+// the last revision's context.stepsMetadata, in step order, with the build id.
+func stepRecords(res codefresh.Resource, buildID string, revs []map[string]any, raw []json.RawMessage) []map[string]any {
+	if len(revs) == 0 {
+		return nil
+	}
+	last := revs[len(revs)-1]
+	var lastRaw json.RawMessage
+	if len(raw) == len(revs) {
+		lastRaw = raw[len(raw)-1]
+	}
+	res.Prepare(last, lastRaw) // stepsMetadata (a keyed object) becomes an ordered list
+	ctxObj, _ := last["context"].(map[string]any)
+	steps, _ := ctxObj["stepsMetadata"].([]any)
+	out := make([]map[string]any, 0, len(steps))
+	for i, s := range steps {
+		m, ok := s.(map[string]any)
+		if !ok {
+			continue
+		}
+		m["build_id"] = buildID
+		m["step_order"] = json.Number(fmt.Sprint(i))
+		out = append(out, m)
+	}
+	return out
+}
+
+func recordTime(rec map[string]any, field string) time.Time {
+	s, _ := rec[field].(string)
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func truncDay(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+func cloneQuery(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}

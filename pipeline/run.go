@@ -1,0 +1,294 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
+	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
+	"github.com/cfmcp/codefresh-mcp/secrets"
+)
+
+// Run status of a resource.
+const (
+	StatusLoaded  = "loaded"
+	StatusSkipped = "skipped"
+)
+
+// run is the state of one load while it extracts and normalizes.
+type run struct {
+	p      *Project
+	cfg    *Config
+	opts   Options
+	client *codefresh.Client
+	state  *State
+	log    *slog.Logger
+
+	mu     sync.Mutex // guards norm, stage, parentIDs: pages arrive from several goroutines
+	norm   *normalize.Normalizer
+	stage  *stage.Stage
+	parent map[string][]string // resource -> ids seen this run, kept only when a detail resource needs them
+
+	pages   atomic.Int64
+	records atomic.Int64
+}
+
+// Run runs one load and returns what it did. It is safe to cancel ctx: the
+// destination is then exactly as before and incremental cursors unmoved.
+func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
+	start := time.Now()
+	cfg := &p.Config
+	names, err := p.selectResources(opts.Resources)
+	if err != nil {
+		return nil, err
+	}
+	creds := p.Credentials
+	if creds == nil {
+		creds, err = secrets.Resolve(ctx, secrets.Options{ProjectDir: p.Dir, BaseURL: p.baseURL(), Env: p.Env})
+		if err != nil {
+			return nil, err
+		}
+	}
+	client, err := codefresh.New(codefresh.Options{
+		BaseURL:       creds.BaseURL,
+		APIKey:        creds.APIKey(),
+		Logger:        p.logger(),
+		RatePerSecond: p.RatePerSecond,
+		HTTPClient:    p.HTTPClient,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("codefresh client: %w", err)
+	}
+	dest, err := p.Destination()
+	if err != nil {
+		return nil, err
+	}
+	defer dest.Close()
+
+	prevState, err := dest.LastState(ctx, cfg.Pipeline())
+	if err != nil {
+		return nil, fmt.Errorf("read last state: %w", err)
+	}
+	state, err := parseState(prevState, cfg.Pipeline())
+	if err != nil {
+		return nil, err
+	}
+	stored, err := dest.StoredSchema(ctx, sourceName)
+	if err != nil {
+		return nil, fmt.Errorf("read stored schema: %w", err)
+	}
+	schema := normalize.NewSchema(sourceName)
+	if stored != nil {
+		schema = stored.Clone()
+	}
+	loadID := newLoadID(start)
+	stg, err := stage.Open(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("open staging area: %w", err)
+	}
+	defer stg.Close()
+
+	r := &run{
+		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(),
+		norm:   normalize.New(schema, normalize.Options{LoadID: loadID}),
+		stage:  stg,
+		parent: map[string][]string{},
+	}
+	for _, name := range names {
+		res, _ := codefresh.Lookup(name)
+		if res.Parent != "" {
+			r.parent[res.Parent] = nil // collect the parent's ids
+		}
+	}
+
+	info := &LoadInfo{
+		LoadID: loadID, Pipeline: cfg.Pipeline(), Destination: dest.Kind(),
+		Location: p.DestinationLocation(), Dataset: cfg.Dataset(), DryRun: opts.DryRun, Started: start,
+	}
+	var done []string
+	for _, name := range names {
+		res, _ := codefresh.Lookup(name)
+		schema.EnsureRoot(res.Name, res.Name, cfg.Disposition(res), res.PrimaryKey)
+		ri, err := r.extract(ctx, res)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("load cancelled while reading %s: %w", name, ctx.Err())
+			}
+			if skip, reason := skippable(err); skip && !cfg.Resources[name].Required {
+				r.log.Warn("resource skipped", "resource", name, "reason", reason)
+				info.Resources = append(info.Resources, ResourceInfo{Name: name, Status: StatusSkipped, Reason: reason, Pages: ri.Pages, Records: ri.Records})
+				continue
+			}
+			return nil, fmt.Errorf("load %s: %w", name, err)
+		}
+		ri.Status = StatusLoaded
+		info.Resources = append(info.Resources, ri)
+		done = append(done, name)
+	}
+	if err := stg.Flush(ctx); err != nil {
+		return nil, fmt.Errorf("flush staging area: %w", err)
+	}
+	info.Pages = int(r.pages.Load())
+	info.Retries = int(client.Stats().Retries)
+	info.NewColumns = r.norm.NewColumns()
+	if opts.DryRun {
+		info.Tables = map[string]destination.TableStats{}
+		for t, n := range stg.Counts() {
+			info.Tables[t] = destination.TableStats{Inserted: n}
+		}
+		info.Duration = time.Since(start)
+		return info, nil
+	}
+	rawState, err := json.Marshal(state)
+	if err != nil {
+		return nil, fmt.Errorf("encode state: %w", err)
+	}
+	r.progress(ctx, "commit", "")
+	stats, err := dest.Commit(ctx, &destination.Package{
+		LoadID: loadID, PipelineName: cfg.Pipeline(), Dataset: cfg.Dataset(),
+		Schema: schema, Stage: stg, Resources: done, State: rawState,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("commit load %s: %w", loadID, err)
+	}
+	info.Tables = stats.Tables
+	info.Duration = time.Since(start)
+	r.progress(ctx, "done", "")
+	return info, nil
+}
+
+// skippable tells whether a resource error means "this key or account cannot
+// read it" (403, 404), which skips the resource instead of failing the load.
+func skippable(err error) (bool, string) {
+	var ae *codefresh.APIError
+	if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusNotFound) {
+		return true, ae.Error()
+	}
+	return false, ""
+}
+
+// newLoadID makes a dlt-style load id: unix seconds with microseconds.
+func newLoadID(t time.Time) string {
+	return fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000)
+}
+
+func (p *Project) selectResources(want []string) ([]string, error) {
+	enabled := p.Config.EnabledResources()
+	if len(want) == 0 {
+		return enabled, nil
+	}
+	var out []string
+	for _, r := range codefresh.Catalog() { // catalog order: parents before details
+		if !slices.Contains(want, r.Name) {
+			continue
+		}
+		out = append(out, r.Name)
+	}
+	for _, w := range want {
+		if _, ok := codefresh.Lookup(w); !ok {
+			return nil, fmt.Errorf("no resource %q (see `codefresh-mcp endpoints`)", w)
+		}
+	}
+	for _, name := range out {
+		res, _ := codefresh.Lookup(name)
+		if res.Parent != "" && !slices.Contains(out, res.Parent) {
+			return nil, fmt.Errorf("%s reads one record per %s: load it with %s (add %q to the resources)", name, res.Parent, res.Parent, res.Parent)
+		}
+	}
+	return out, nil
+}
+
+func (p *Project) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func (p *Project) baseURL() string {
+	if p.BaseURLFlag != "" {
+		return p.BaseURLFlag
+	}
+	return p.Config.BaseURL
+}
+
+// progress reports where the run is.
+func (r *run) progress(_ context.Context, phase, resource string) {
+	if r.opts.Progress != nil {
+		r.opts.Progress(Progress{Phase: phase, Resource: resource, Pages: int(r.pages.Load()), Rows: r.records.Load()})
+	}
+}
+
+// emit normalizes one page's records into the stage. Safe for concurrent use.
+func (r *run) emit(ctx context.Context, res codefresh.Resource, recs []map[string]any, raw []json.RawMessage) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids, keepIDs := r.parent[res.Name]
+	for i, rec := range recs {
+		var rr json.RawMessage
+		if i < len(raw) {
+			rr = raw[i]
+		}
+		res.Prepare(rec, rr)
+		if err := r.norm.Normalize(res.Name, rec, r.stage); err != nil {
+			return fmt.Errorf("normalize %s: %w", res.Name, err)
+		}
+		if keepIDs {
+			if id := codefresh.RecordID(rec); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if keepIDs {
+		r.parent[res.Name] = ids
+	}
+	r.pages.Add(1)
+	r.records.Add(int64(len(recs)))
+	r.progress(ctx, "extract", res.Name)
+	return nil
+}
+
+// pageOptions builds the request options of a resource from the pipeline file.
+func (r *run) pageOptions(res codefresh.Resource) codefresh.PageOptions {
+	rc := r.cfg.Resources[res.Name]
+	q := url.Values{}
+	for k, v := range rc.Params {
+		q.Set(k, v)
+	}
+	return codefresh.PageOptions{Query: q, PageSize: rc.PageSize, MaxPages: r.opts.MaxPages}
+}
+
+// extract reads one resource into the stage.
+func (r *run) extract(ctx context.Context, res codefresh.Resource) (ResourceInfo, error) {
+	ri := ResourceInfo{Name: res.Name}
+	pagesBefore, recsBefore := r.pages.Load(), r.records.Load()
+	defer func() {
+		ri.Pages = int(r.pages.Load() - pagesBefore)
+		ri.Records = r.records.Load() - recsBefore
+	}()
+	r.progress(ctx, "extract", res.Name)
+	var err error
+	switch {
+	case res.Parent != "":
+		err = r.extractDetails(ctx, res)
+	case res.IncrementalCursor != "" && res.Paginator == codefresh.PaginatorPageCursor:
+		err = r.extractBuilds(ctx, res)
+	default:
+		err = r.client.Pages(ctx, res, r.pageOptions(res), func(pg *codefresh.Page) error {
+			return r.emit(ctx, res, pg.Records, pg.Raw)
+		})
+	}
+	return ri, err
+}
