@@ -1,0 +1,360 @@
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+)
+
+// Check statuses: the verdict on the key as a whole.
+const (
+	CheckOK          = "ok"          // GET /user succeeded
+	CheckKeyInvalid  = "key_invalid" // 401
+	CheckUnreachable = "unreachable" // no HTTP answer from the base URL
+	CheckError       = "error"       // another failure of GET /user
+	CheckNoKey       = "no_key"      // no source holds a key
+	CheckOffline     = "not_checked" // CheckOptions.Offline
+)
+
+// Capability statuses; a 403 is "missing_scope:<scope>".
+const (
+	CapLoadable     = "loadable"
+	CapMissingScope = "missing_scope"
+	CapNotFound     = "not_found"
+	CapTransient    = "transient"
+	CapError        = "error"
+)
+
+// CheckOptions tune Check. Zero values take the defaults.
+type CheckOptions struct {
+	Client        *codefresh.Client    // default: built from the credentials and the fields below
+	HTTPClient    *http.Client         // for the default client
+	Logger        *slog.Logger         // for the default client (wrap it with a Redactor)
+	MaxAttempts   int                  // per request, default 2: a check should answer fast
+	RetryBaseWait time.Duration        // default 250ms
+	MaxRetryWait  time.Duration        // default 5s
+	Parallel      int                  // matrix probes at once, default 4
+	Resources     []codefresh.Resource // default codefresh.Catalog()
+	Offline       bool                 // report resolution only, send nothing
+	SkipMatrix    bool                 // only GET /user and GET /auth/keys
+}
+
+// CheckResult is what Check found. It never holds the key or a part of it.
+type CheckResult struct {
+	Status        string         `json:"status"`
+	Message       string         `json:"message,omitempty"` // what happened and what to do, when not ok
+	Source        string         `json:"source,omitempty"`
+	Fingerprint   string         `json:"fingerprint,omitempty"`
+	BaseURL       string         `json:"base_url"`
+	BaseURLSource string         `json:"base_url_source,omitempty"`
+	Sources       []SourceReport `json:"sources"`
+	Warnings      []string       `json:"warnings,omitempty"`
+	User          *UserInfo      `json:"user,omitempty"`
+	Key           *KeyInfo       `json:"key,omitempty"`
+	Capabilities  []Capability   `json:"capabilities,omitempty"`
+	Summary       map[string]int `json:"summary,omitempty"` // capability status (scope dropped) -> count
+}
+
+// UserInfo is who the key belongs to (GET /user).
+type UserInfo struct {
+	Name          string `json:"name"`
+	ActiveAccount string `json:"active_account"`
+	AccountID     string `json:"account_id,omitempty"`
+}
+
+// KeyInfo is the key's own entry in GET /auth/keys, matched locally.
+type KeyInfo struct {
+	Matched bool     `json:"matched"`
+	Name    string   `json:"name,omitempty"`
+	Scopes  []string `json:"scopes,omitempty"` // ["all"] when the key has no scope list
+	Note    string   `json:"note,omitempty"`   // why it could not be matched
+}
+
+// Capability is whether one catalog resource can be loaded with the key.
+type Capability struct {
+	Resource string `json:"resource"`
+	Path     string `json:"path"`
+	Scope    string `json:"scope,omitempty"`
+	Status   string `json:"status"`
+	Inherits string `json:"inherits,omitempty"` // detail resources take their parent's status
+	Message  string `json:"message,omitempty"`
+}
+
+// ResolveAndCheck resolves the key and checks it. With no key anywhere it
+// returns a result with status no_key (and nil credentials), not an error.
+func ResolveAndCheck(ctx context.Context, opts Options, copts CheckOptions) (*CheckResult, *Credentials, error) {
+	creds, err := Resolve(ctx, opts)
+	var nk *NoKeyError
+	if errors.As(err, &nk) {
+		return &CheckResult{Status: CheckNoKey, Message: nk.Error(), BaseURL: nk.BaseURL, Sources: nk.Sources}, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := Check(ctx, creds, copts)
+	return res, creds, err
+}
+
+// Check reports where the key came from and what it can do: GET /user (who,
+// which account), GET /auth/keys (the key's name and scopes, matched here by
+// its public prefix: the key is never sent anywhere but in the header), and a
+// limit=1 probe of every catalog listing. 401, 403, network errors are
+// results, not errors; the error is for a cancelled context or bad options.
+func Check(ctx context.Context, creds *Credentials, opts CheckOptions) (*CheckResult, error) {
+	if creds == nil || creds.APIKey() == "" {
+		return nil, errors.New("check: no credentials")
+	}
+	res := &CheckResult{
+		Status: CheckOK, Source: creds.Source, Fingerprint: creds.Fingerprint,
+		BaseURL: creds.BaseURL, BaseURLSource: creds.BaseURLSource,
+		Sources: slices.Clone(creds.Sources), Warnings: slices.Clone(creds.Warnings),
+	}
+	if opts.Offline {
+		res.Status = CheckOffline
+		return res, nil
+	}
+	red := NewRedactor(creds.APIKey())
+	defer res.redact(red)
+
+	client := opts.Client
+	if client == nil {
+		c, err := codefresh.New(codefresh.Options{
+			BaseURL:       creds.BaseURL,
+			APIKey:        creds.APIKey(),
+			HTTPClient:    opts.HTTPClient,
+			Logger:        opts.Logger,
+			MaxAttempts:   or(opts.MaxAttempts, 2),
+			RetryBaseWait: or(opts.RetryBaseWait, 250*time.Millisecond),
+			MaxRetryWait:  or(opts.MaxRetryWait, 5*time.Second),
+		})
+		if err != nil {
+			res.Status, res.Message = CheckError, red.Redact(err.Error())
+			return res, nil
+		}
+		client = c
+	}
+
+	user, err := client.Get(ctx, "/user", nil)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		res.Status, res.Message = classifyUserError(err, creds)
+		if res.Status == CheckKeyInvalid || res.Status == CheckUnreachable {
+			return res, nil
+		}
+	} else {
+		res.User = parseUser(user.Body)
+	}
+
+	res.Key = matchKey(ctx, client, creds.APIKey())
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if !opts.SkipMatrix {
+		resources := opts.Resources
+		if resources == nil {
+			resources = codefresh.Catalog()
+		}
+		res.Capabilities = probeAll(ctx, client, resources, or(opts.Parallel, 4))
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		res.Summary = map[string]int{}
+		for _, c := range res.Capabilities {
+			s, _, _ := strings.Cut(c.Status, ":")
+			res.Summary[s]++
+		}
+	}
+	return res, nil
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func classifyUserError(err error, creds *Credentials) (status, msg string) {
+	var ae *codefresh.APIError
+	var te *codefresh.TransportError
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
+		return CheckKeyInvalid, fmt.Sprintf("%s rejected the API key from %s (fingerprint %s) with HTTP 401: "+
+			"the key is invalid, revoked, or for another installation. Store a valid key with `codefresh-mcp secrets set` "+
+			"(or fix %s), then run `codefresh-mcp secrets check` again",
+			creds.BaseURL, creds.Source, creds.Fingerprint, creds.Source)
+	case errors.As(err, &te):
+		return CheckUnreachable, fmt.Sprintf("could not reach %s (base URL from %s): %v. Check --base-url or %s and the network",
+			creds.BaseURL, creds.BaseURLSource, err, EnvBaseURL)
+	default:
+		return CheckError, fmt.Sprintf("GET /user at %s failed: %v", creds.BaseURL, err)
+	}
+}
+
+func parseUser(body []byte) *UserInfo {
+	var u struct {
+		UserName          string `json:"userName"`
+		ActiveAccountName string `json:"activeAccountName"`
+		Account           []struct {
+			ID   string `json:"id"`
+			OID  string `json:"_id"`
+			Name string `json:"name"`
+		} `json:"account"`
+	}
+	if err := json.Unmarshal(body, &u); err != nil {
+		return &UserInfo{}
+	}
+	info := &UserInfo{Name: u.UserName, ActiveAccount: u.ActiveAccountName}
+	for _, a := range u.Account {
+		if a.Name == u.ActiveAccountName && u.ActiveAccountName != "" {
+			info.AccountID = or(a.ID, a.OID)
+			break
+		}
+	}
+	return info
+}
+
+// matchKey finds the key's entry in GET /auth/keys by its tokenPrefix, here,
+// without sending or printing any part of the key.
+func matchKey(ctx context.Context, client *codefresh.Client, key string) *KeyInfo {
+	resp, err := client.Get(ctx, "/auth/keys", nil)
+	if err != nil {
+		var ae *codefresh.APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+			return &KeyInfo{Note: "cannot list API keys (HTTP 403): the key lacks the api-keys:read scope or may not list keys"}
+		}
+		return &KeyInfo{Note: "cannot list API keys: " + err.Error()}
+	}
+	var keys []struct {
+		Name        string   `json:"name"`
+		TokenPrefix string   `json:"tokenPrefix"`
+		Scopes      []string `json:"scopes"`
+	}
+	if err := json.Unmarshal(resp.Body, &keys); err != nil {
+		return &KeyInfo{Note: "GET /auth/keys did not return a list of keys"}
+	}
+	best, ties := -1, 0
+	for i, k := range keys {
+		if k.TokenPrefix == "" || !strings.HasPrefix(key, k.TokenPrefix) {
+			continue
+		}
+		switch {
+		case best < 0 || len(k.TokenPrefix) > len(keys[best].TokenPrefix):
+			best, ties = i, 0
+		case len(k.TokenPrefix) == len(keys[best].TokenPrefix):
+			ties++
+		}
+	}
+	switch {
+	case best < 0:
+		return &KeyInfo{Note: fmt.Sprintf("none of the account's %d API keys matches this key (a key of another user or account?)", len(keys))}
+	case ties > 0:
+		return &KeyInfo{Note: fmt.Sprintf("%d API keys share this key's prefix; cannot tell which it is", ties+1)}
+	}
+	k := keys[best]
+	scopes := k.Scopes
+	if len(scopes) == 0 {
+		scopes = []string{"all"}
+	}
+	return &KeyInfo{Matched: true, Name: k.Name, Scopes: scopes}
+}
+
+// probeAll reads one record of every listing resource, parallel bounded
+// by n (the client's rate limiter paces them); detail resources inherit
+// their parent's status.
+func probeAll(ctx context.Context, client *codefresh.Client, resources []codefresh.Resource, n int) []Capability {
+	caps := make([]Capability, len(resources))
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, r := range resources {
+		caps[i] = Capability{Resource: r.Name, Path: r.Path, Scope: r.Scope}
+		if r.IsDetail() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				caps[i].Status, caps[i].Message = CapError, ctx.Err().Error()
+				return
+			}
+			defer func() { <-sem }()
+			err := client.Pages(ctx, r, codefresh.PageOptions{PageSize: 1, MaxPages: 1}, func(*codefresh.Page) error { return nil })
+			caps[i].Status, caps[i].Message = classifyProbe(r, err)
+		}()
+	}
+	wg.Wait()
+	byName := map[string]Capability{}
+	for _, c := range caps {
+		byName[c.Resource] = c
+	}
+	for i, r := range resources {
+		if !r.IsDetail() {
+			continue
+		}
+		caps[i].Inherits = r.Parent
+		if p, ok := byName[r.Parent]; ok && p.Status != "" {
+			caps[i].Status = p.Status
+		} else {
+			caps[i].Status, caps[i].Message = CapError, "parent resource "+r.Parent+" was not probed"
+		}
+	}
+	return caps
+}
+
+func classifyProbe(r codefresh.Resource, err error) (status, msg string) {
+	if err == nil {
+		return CapLoadable, ""
+	}
+	var ae *codefresh.APIError
+	if errors.As(err, &ae) {
+		msg = fmt.Sprintf("HTTP %d", ae.Status)
+		if ae.Message != "" {
+			msg += ": " + ae.Message
+		}
+		switch {
+		case ae.Status == http.StatusForbidden:
+			return CapMissingScope + ":" + or(r.Scope, "unknown"), msg
+		case ae.Status == http.StatusNotFound:
+			return CapNotFound, msg
+		case ae.Status == http.StatusTooManyRequests || ae.Status >= 500:
+			return CapTransient, fmt.Sprintf("%s after %d attempts", msg, ae.Attempts)
+		}
+		return CapError, msg
+	}
+	return CapError, err.Error()
+}
+
+// redact scrubs every free-text field, in case a server echoed the key.
+func (res *CheckResult) redact(r *Redactor) {
+	res.Message = r.Redact(res.Message)
+	for i := range res.Warnings {
+		res.Warnings[i] = r.Redact(res.Warnings[i])
+	}
+	for i := range res.Sources {
+		res.Sources[i].Reason = r.Redact(res.Sources[i].Reason)
+	}
+	if res.User != nil {
+		res.User.Name, res.User.ActiveAccount = r.Redact(res.User.Name), r.Redact(res.User.ActiveAccount)
+	}
+	if res.Key != nil {
+		res.Key.Name, res.Key.Note = r.Redact(res.Key.Name), r.Redact(res.Key.Note)
+	}
+	for i := range res.Capabilities {
+		res.Capabilities[i].Message = r.Redact(res.Capabilities[i].Message)
+	}
+}

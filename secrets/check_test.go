@@ -1,0 +1,328 @@
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+)
+
+// fakeAPI answers every catalog listing with an empty body of the right
+// shape, except the paths given a status. It fails the test if the key is
+// ever seen outside the Authorization header.
+type fakeAPI struct {
+	t        *testing.T
+	key      string
+	status   map[string]int // path under /api -> status
+	keysBody string         // GET /auth/keys
+	echoKey  bool           // error bodies quote the key, as a careless server might
+	mu       sync.Mutex
+	hits     map[string]int
+}
+
+func newFakeAPI(t *testing.T, key string) *fakeAPI {
+	return &fakeAPI{t: t, key: key, status: map[string]int{}, hits: map[string]int{},
+		keysBody: `[{"_id":"1","name":"loader","tokenPrefix":"` + key[:9] + `","scopes":["pipeline:read","project:read"]}]`}
+}
+
+func emptyBody(sel string) string {
+	switch sel {
+	case "":
+		return "{}"
+	case "$":
+		return "[]"
+	}
+	parts := strings.Split(sel, ".")
+	body := "[]"
+	for i := len(parts) - 1; i >= 0; i-- {
+		body = fmt.Sprintf("{%q:%s}", parts[i], body)
+	}
+	return body
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.Contains(r.URL.String(), f.key) || strings.Contains(r.URL.String(), f.key[:9]) {
+		f.t.Errorf("key sent in the URL %s", r.URL)
+	}
+	path := strings.TrimPrefix(r.URL.Path, "/api")
+	f.mu.Lock()
+	f.hits[path]++
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if r.Header.Get("Authorization") != f.key {
+		w.WriteHeader(401)
+		body := `{"status":401,"code":"2401","name":"UNAUTHORIZED_ERROR","message":"Unauthorized"}`
+		if f.echoKey {
+			body = `{"status":401,"name":"UNAUTHORIZED_ERROR","message":"bad key ` + r.Header.Get("Authorization") + `"}`
+		}
+		fmt.Fprint(w, body)
+		return
+	}
+	if s, ok := f.status[path]; ok {
+		w.WriteHeader(s)
+		msg := "nope"
+		if f.echoKey {
+			msg = "nope for " + f.key
+		}
+		fmt.Fprintf(w, `{"status":%d,"message":%q}`, s, msg)
+		return
+	}
+	switch path {
+	case "/user":
+		fmt.Fprint(w, `{"_id":"u1","userName":"jdoe","activeAccountName":"acme","account":[{"_id":"a0","name":"other"},{"_id":"a1","name":"acme"}]}`)
+		return
+	case "/auth/keys":
+		fmt.Fprint(w, f.keysBody)
+		return
+	}
+	res, _, ok := codefresh.ResourceForPath(path)
+	if !ok {
+		w.WriteHeader(404)
+		fmt.Fprint(w, `{"status":404,"name":"NOT_FOUND_ERROR","message":"no route"}`)
+		return
+	}
+	fmt.Fprint(w, emptyBody(res.DataSelector))
+}
+
+func fakeCreds(key, baseURL string) *Credentials {
+	return &Credentials{key: key, Source: SourceKeyring, BaseURL: baseURL, BaseURLSource: SourceFlag,
+		Fingerprint: Fingerprint(key), Sources: []SourceReport{{Source: SourceKeyring, Status: StatusFound}}}
+}
+
+var fastCheck = CheckOptions{RetryBaseWait: time.Millisecond}
+
+func capability(t *testing.T, res *CheckResult, name string) Capability {
+	t.Helper()
+	for _, c := range res.Capabilities {
+		if c.Resource == name {
+			return c
+		}
+	}
+	t.Fatalf("no capability %s", name)
+	return Capability{}
+}
+
+func mustNotLeak(t *testing.T, v any, secrets ...string) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets {
+		if strings.Contains(string(b), s) {
+			t.Fatalf("%q leaked: %s", s, b)
+		}
+	}
+}
+
+func TestCheckMatrix(t *testing.T) {
+	f := newFakeAPI(t, canary)
+	f.status["/workflow"] = 403
+	f.status["/audit"] = 404
+	f.status["/team"] = 429
+	f.status["/abac"] = 502
+	f.status["/agents"] = 400
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+
+	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), fastCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != CheckOK || res.Message != "" {
+		t.Fatalf("status %s: %s", res.Status, res.Message)
+	}
+	if *res.User != (UserInfo{Name: "jdoe", ActiveAccount: "acme", AccountID: "a1"}) {
+		t.Fatalf("user %+v", res.User)
+	}
+	if !res.Key.Matched || res.Key.Name != "loader" || strings.Join(res.Key.Scopes, ",") != "pipeline:read,project:read" {
+		t.Fatalf("key %+v", res.Key)
+	}
+	want := map[string]string{
+		"builds":        "missing_scope:build:read",
+		"builds_by_id":  "missing_scope:build:read", // inherits
+		"build_steps":   "missing_scope:build:read",
+		"pipelines":     CapLoadable,
+		"projects":      CapLoadable,
+		"user":          CapLoadable,
+		"account_users": CapLoadable, // inherits user
+		"audit":         CapNotFound,
+		"teams":         CapTransient,
+		"abac_rules":    CapTransient,
+		"agents":        CapError,
+	}
+	for name, st := range want {
+		if c := capability(t, res, name); c.Status != st {
+			t.Errorf("%s: %s (%s), want %s", name, c.Status, c.Message, st)
+		}
+	}
+	if c := capability(t, res, "builds_by_id"); c.Inherits != "builds" {
+		t.Errorf("builds_by_id inherits %q", c.Inherits)
+	}
+	if len(res.Capabilities) != len(codefresh.Catalog()) {
+		t.Fatalf("%d capabilities for %d resources", len(res.Capabilities), len(codefresh.Catalog()))
+	}
+	total := 0
+	for _, n := range res.Summary {
+		total += n
+	}
+	if total != len(res.Capabilities) || res.Summary[CapMissingScope] != 4 { // builds + its 3 details
+		t.Fatalf("summary %v", res.Summary)
+	}
+	// Detail resources are never requested; 429 is retried (MaxAttempts 2).
+	if f.hits["/team"] != 2 || f.hits["/workflow"] != 1 {
+		t.Fatalf("hits %v", f.hits)
+	}
+	for p := range f.hits {
+		if strings.Contains(p, "{") || strings.HasPrefix(p, "/builds/") {
+			t.Fatalf("detail path requested: %s", p)
+		}
+	}
+	mustNotLeak(t, res, canary, canary[:9])
+	var text strings.Builder
+	if err := res.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"OK", "jdoe", "loader", "missing_scope:build:read", "loadable:"} {
+		if !strings.Contains(text.String(), w) {
+			t.Errorf("text lacks %q:\n%s", w, text.String())
+		}
+	}
+}
+
+func TestCheckKeyInvalid(t *testing.T) {
+	f := newFakeAPI(t, canary)
+	f.echoKey = true
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	wrong := "cfk-WRONG-1234567890"
+	res, err := Check(context.Background(), fakeCreds(wrong, srv.URL+"/api"), fastCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != CheckKeyInvalid || !strings.Contains(res.Message, "codefresh-mcp secrets set") ||
+		!strings.Contains(res.Message, Fingerprint(wrong)) {
+		t.Fatalf("got %s: %s", res.Status, res.Message)
+	}
+	if res.Capabilities != nil || res.User != nil || f.hits["/auth/keys"] != 0 {
+		t.Fatalf("probed after a 401: %+v %v", res, f.hits)
+	}
+	mustNotLeak(t, res, wrong)
+}
+
+func TestCheckUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := srv.URL + "/api"
+	srv.Close()
+	res, err := Check(context.Background(), fakeCreds(canary, base), fastCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != CheckUnreachable || !strings.Contains(res.Message, base) || !strings.Contains(res.Message, "--base-url") {
+		t.Fatalf("got %s: %s", res.Status, res.Message)
+	}
+}
+
+func TestCheckRedactsEchoedKey(t *testing.T) {
+	f := newFakeAPI(t, canary)
+	f.echoKey = true
+	f.status["/pipelines"] = 400
+	f.status["/auth/keys"] = 500
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), fastCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := capability(t, res, "pipelines"); c.Status != CapError || !strings.Contains(c.Message, "nope for") {
+		t.Fatalf("pipelines %+v", c)
+	}
+	if res.Key.Matched || !strings.Contains(res.Key.Note, "cannot list API keys") {
+		t.Fatalf("key %+v", res.Key)
+	}
+	mustNotLeak(t, res, canary)
+}
+
+func TestMatchKey(t *testing.T) {
+	cases := []struct {
+		name, body string
+		matched    bool
+		want       string // name, or a note fragment
+		scopes     string
+	}{
+		{"no scopes means all", `[{"name":"admin","tokenPrefix":"cfk-CANAR"}]`, true, "admin", "all"},
+		{"longest prefix wins", `[{"name":"short","tokenPrefix":"cfk-"},{"name":"long","tokenPrefix":"cfk-CANARY","scopes":["build:read"]}]`, true, "long", "build:read"},
+		{"no match", `[{"name":"x","tokenPrefix":"zzz"},{"name":"y","tokenPrefix":""}]`, false, "none of the account's 2", ""},
+		{"tie", `[{"name":"a","tokenPrefix":"cfk-C"},{"name":"b","tokenPrefix":"cfk-C"}]`, false, "2 API keys share", ""},
+		{"not a list", `{"docs":[]}`, false, "did not return a list", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAPI(t, canary)
+			f.keysBody = tc.body
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{SkipMatrix: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := res.Key
+			got := k.Note
+			if k.Matched {
+				got = k.Name
+			}
+			if k.Matched != tc.matched || !strings.Contains(got, tc.want) || strings.Join(k.Scopes, ",") != tc.scopes {
+				t.Fatalf("got %+v", k)
+			}
+			if res.Capabilities != nil {
+				t.Fatal("SkipMatrix probed")
+			}
+		})
+	}
+	t.Run("403", func(t *testing.T) {
+		f := newFakeAPI(t, canary)
+		f.status["/auth/keys"] = 403
+		srv := httptest.NewServer(f)
+		defer srv.Close()
+		res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{SkipMatrix: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Key.Matched || !strings.Contains(res.Key.Note, "api-keys:read") {
+			t.Fatalf("key %+v", res.Key)
+		}
+	})
+}
+
+func TestResolveAndCheckNoKey(t *testing.T) {
+	o := testOpts(t, map[string]string{})
+	res, creds, err := ResolveAndCheck(context.Background(), o, CheckOptions{})
+	if err != nil || creds != nil {
+		t.Fatal(err, creds)
+	}
+	if res.Status != CheckNoKey || len(res.Sources) != 5 || !strings.Contains(res.Message, "secrets set") {
+		t.Fatalf("got %+v", res)
+	}
+}
+
+func TestCheckOfflineAndCancel(t *testing.T) {
+	res, err := Check(context.Background(), fakeCreds(canary, "http://127.0.0.1:1/api"), CheckOptions{Offline: true})
+	if err != nil || res.Status != CheckOffline || res.Source != SourceKeyring {
+		t.Fatalf("%v %+v", err, res)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Check(ctx, fakeCreds(canary, "http://127.0.0.1:1/api"), CheckOptions{}); err == nil {
+		t.Fatal("cancelled check returned no error")
+	}
+	if _, err := Check(context.Background(), nil, CheckOptions{}); err == nil {
+		t.Fatal("nil credentials accepted")
+	}
+}
