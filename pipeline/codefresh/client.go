@@ -1,0 +1,421 @@
+package codefresh
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// DefaultBaseURL is Codefresh SaaS.
+const DefaultBaseURL = "https://g.codefresh.io/api"
+
+// Defaults for Options left zero.
+const (
+	DefaultTimeout       = 30 * time.Second
+	DefaultMaxAttempts   = 5
+	DefaultMaxRetryWait  = 2 * time.Minute
+	DefaultRetryBaseWait = time.Second
+	DefaultRatePerSecond = 10
+	DefaultMaxPages      = 100000
+	DefaultPageSize      = 100
+
+	maxStepWait  = 30 * time.Second // one backoff step, unless Retry-After asks for more
+	maxBodyBytes = 256 << 20
+	// A body that is not valid JSON is asked for again at most this many times:
+	// it may be a cut connection, but a server that always sends garbage should
+	// fail fast.
+	maxMalformedRetries = 2
+)
+
+// Options configure a Client. Zero values take the defaults above.
+type Options struct {
+	BaseURL    string // default DefaultBaseURL
+	APIKey     string // sent raw as the Authorization header; never logged
+	HTTPClient *http.Client
+	Timeout    time.Duration // per request attempt, default 30s
+	// MaxAttempts caps tries per request (default 5); MaxRetryWait caps the
+	// total backoff of one request (default 2m).
+	MaxAttempts  int
+	MaxRetryWait time.Duration
+	// RetryBaseWait is the first backoff step (default 1s); steps double,
+	// with full jitter. Tests set milliseconds.
+	RetryBaseWait time.Duration
+	// RatePerSecond and Burst shape the token bucket shared by all calls of
+	// the Client (default 10/s, burst = rate). A negative rate means no limit.
+	RatePerSecond float64
+	Burst         int
+	Logger        *slog.Logger
+	UserAgent     string
+	MaxPages      int // loop guard: more pages than this in one listing is an error (default 100000)
+}
+
+// Client reads the Codefresh REST API. Safe for concurrent use.
+type Client struct {
+	base      *url.URL
+	key       string
+	hc        *http.Client
+	limiter   *rate.Limiter
+	log       *slog.Logger
+	ua        string
+	timeout   time.Duration
+	attempts  int
+	retryWait time.Duration
+	baseWait  time.Duration
+	maxPages  int
+
+	requests atomic.Int64
+	retries  atomic.Int64
+}
+
+// Stats counts HTTP attempts and retries over the Client's life.
+type Stats struct {
+	Requests int64 `json:"requests"`
+	Retries  int64 `json:"retries"`
+}
+
+// Response is one successful GET.
+type Response struct {
+	Status   int
+	Body     []byte
+	Duration time.Duration // all attempts and waits included
+	Attempts int
+	URL      string // without anything secret
+}
+
+// New checks the options and builds a Client.
+func New(opts Options) (*Client, error) {
+	raw := opts.BaseURL
+	if raw == "" {
+		raw = DefaultBaseURL
+	}
+	base, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("base URL must be an absolute http(s) URL such as %s", DefaultBaseURL)
+	}
+	if base.User != nil {
+		return nil, errors.New("base URL must not carry credentials: the API key is sent in the Authorization header")
+	}
+	base.RawQuery, base.Fragment = "", ""
+	for _, r := range opts.APIKey {
+		if r < 0x21 || r > 0x7e { // a header value; never print it
+			return nil, errors.New("API key contains spaces or non-printable characters: copy it again (it is not shown here)")
+		}
+	}
+	c := &Client{
+		base:      base,
+		key:       opts.APIKey,
+		hc:        opts.HTTPClient,
+		log:       opts.Logger,
+		ua:        opts.UserAgent,
+		timeout:   or(opts.Timeout, DefaultTimeout),
+		attempts:  or(opts.MaxAttempts, DefaultMaxAttempts),
+		retryWait: or(opts.MaxRetryWait, DefaultMaxRetryWait),
+		baseWait:  or(opts.RetryBaseWait, DefaultRetryBaseWait),
+		maxPages:  or(opts.MaxPages, DefaultMaxPages),
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.ua == "" {
+		c.ua = "codefresh-mcp"
+	}
+	rps := opts.RatePerSecond
+	if rps == 0 {
+		rps = DefaultRatePerSecond
+	}
+	if rps < 0 {
+		c.limiter = rate.NewLimiter(rate.Inf, 1)
+	} else {
+		burst := opts.Burst
+		if burst <= 0 {
+			burst = max(1, int(rps))
+		}
+		c.limiter = rate.NewLimiter(rate.Limit(rps), burst)
+	}
+	return c, nil
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Stats returns the counters so far.
+func (c *Client) Stats() Stats {
+	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load()}
+}
+
+// BaseURL is the API base the client talks to.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Get sends one GET (with retries) to path under the base URL. Paths the
+// guard refuses are never sent. The body of a success must be JSON.
+func (c *Client) Get(ctx context.Context, path string, q url.Values) (*Response, error) {
+	scope := ""
+	if r, _, ok := ResourceForPath(path); ok {
+		scope = r.Scope
+	}
+	return c.get(ctx, path, q, nil, scope)
+}
+
+// redact removes the API key from text a server or the network produced.
+func (c *Client) redact(s string) string {
+	if c.key == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.key, "[REDACTED]")
+}
+
+func (c *Client) buildURL(path string, q url.Values) (*url.URL, error) {
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?#\\") || strings.HasPrefix(path, "//") {
+		return nil, fmt.Errorf("path %q must start with / and carry no query (pass query parameters separately)", c.redact(path))
+	}
+	u := *c.base
+	u.RawPath = ""
+	u.Path = c.base.Path + path
+	// Keep %2F inside a segment (pipeline names "project/pipeline").
+	if un, err := url.PathUnescape(path); err == nil && un != path {
+		u.Path = c.base.Path + un
+		u.RawPath = c.base.EscapedPath() + path
+	}
+	u.RawQuery = q.Encode()
+	if u.Host != c.base.Host || u.Scheme != c.base.Scheme {
+		return nil, errors.New("path leaves the base URL")
+	}
+	return &u, nil
+}
+
+// displayURL is the URL for logs and errors: query values of parameters that
+// look secret are replaced.
+func (c *Client) displayURL(u *url.URL) string {
+	d := *u
+	if d.RawQuery != "" {
+		q := d.Query()
+		for k := range q {
+			lk := strings.ToLower(k)
+			for _, s := range []string{"token", "secret", "key", "password", "auth"} {
+				if strings.Contains(lk, s) {
+					q[k] = []string{"REDACTED"}
+				}
+			}
+		}
+		d.RawQuery = q.Encode()
+	}
+	return c.redact(d.Redacted())
+}
+
+type attemptResult struct {
+	status     int
+	body       []byte
+	retryAfter time.Duration
+	hasAfter   bool
+	err        error // transport error (no status)
+	noRetry    bool  // err is not worth another attempt
+}
+
+func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.Header, scope string) (*Response, error) {
+	if err := CheckRequest(path, q); err != nil {
+		return nil, err
+	}
+	u, err := c.buildURL(path, q)
+	if err != nil {
+		return nil, err
+	}
+	shown := c.displayURL(u)
+	start := time.Now()
+	var waited time.Duration
+	malformed := 0
+	for attempt := 1; ; attempt++ {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("GET %s: %w", shown, ctxErr(ctx, err))
+		}
+		c.requests.Add(1)
+		t0 := time.Now()
+		res := c.once(ctx, u, hdr)
+		c.log.Debug("codefresh request", "method", "GET", "url", shown, "status", res.status,
+			"attempt", attempt, "duration", time.Since(t0).Round(time.Millisecond), "bytes", len(res.body))
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("GET %s: %w", shown, ctx.Err())
+		}
+
+		// Decide: done, fail now, or retry.
+		var final error
+		retry := false
+		switch {
+		case res.err != nil:
+			retry = !res.noRetry
+			final = &TransportError{Method: "GET", URL: shown, Attempts: attempt, Err: res.err, msg: c.redact(res.err.Error())}
+		case res.status >= 200 && res.status < 300:
+			if jerr := validJSON(res.body); jerr != nil {
+				malformed++
+				retry = malformed <= maxMalformedRetries
+				final = &DecodeError{Method: "GET", URL: shown, Attempts: attempt, Bytes: len(res.body), Err: jerr}
+				break
+			}
+			return &Response{Status: res.status, Body: res.body, Duration: time.Since(start), Attempts: attempt, URL: shown}, nil
+		default:
+			ae := newAPIError(res.status, res.body, "GET", c.redact(u.EscapedPath()), c.redact)
+			ae.Attempts, ae.Scope = attempt, scope
+			final = ae
+			retry = retryableStatus(res.status)
+		}
+		if !retry || attempt >= c.attempts {
+			setWaited(final, waited)
+			return nil, final
+		}
+		wait := c.backoff(attempt)
+		if res.hasAfter {
+			wait = res.retryAfter
+		}
+		if waited+wait > c.retryWait {
+			setWaited(final, waited)
+			c.log.Warn("codefresh retry budget exhausted", "url", shown, "status", res.status,
+				"attempts", attempt, "next_wait", wait, "budget", c.retryWait)
+			return nil, final
+		}
+		c.retries.Add(1)
+		c.log.Info("codefresh retry", "url", shown, "status", res.status, "attempt", attempt,
+			"wait", wait.Round(time.Millisecond), "reason", c.redact(final.Error()))
+		if err := sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("GET %s: %w", shown, err)
+		}
+		waited += wait
+	}
+}
+
+func setWaited(err error, d time.Duration) {
+	if ae, ok := err.(*APIError); ok {
+		ae.Waited = d
+	}
+}
+
+func (c *Client) once(ctx context.Context, u *url.URL, hdr http.Header) attemptResult {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return attemptResult{err: errors.New("build request: invalid URL")}
+	}
+	for k, vs := range hdr {
+		req.Header[k] = vs
+	}
+	if c.key != "" {
+		req.Header.Set("Authorization", c.key)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.ua)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return attemptResult{err: transportCause(err, actx, c.timeout)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	if err != nil {
+		return attemptResult{err: fmt.Errorf("reading response body (HTTP %d, %d bytes read): %w", resp.StatusCode, len(body), transportCause(err, actx, c.timeout))}
+	}
+	if len(body) > maxBodyBytes {
+		return attemptResult{noRetry: true, err: fmt.Errorf("response body (HTTP %d) larger than %d MiB: use a smaller page size", resp.StatusCode, maxBodyBytes>>20)}
+	}
+	res := attemptResult{status: resp.StatusCode, body: body}
+	res.retryAfter, res.hasAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return res
+}
+
+// transportCause drops the *url.Error wrapper (it repeats the URL) and names timeouts.
+func transportCause(err error, actx context.Context, timeout time.Duration) error {
+	if errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("request timed out after %s", timeout)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+func retryableStatus(s int) bool {
+	switch s {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// backoff is exponential with full jitter: uniform in [0, min(step cap, base*2^(n-1))].
+func (c *Client) backoff(attempt int) time.Duration {
+	ceil := c.baseWait << min(attempt-1, 20)
+	if ceil > maxStepWait || ceil <= 0 {
+		ceil = maxStepWait
+	}
+	return rand.N(ceil + 1)
+}
+
+// parseRetryAfter reads seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0, false
+		}
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now)), true
+	}
+	return 0, false
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// validJSON reports where a body stops being JSON.
+func validJSON(b []byte) error {
+	if json.Valid(b) {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	return errors.New("invalid JSON")
+}
