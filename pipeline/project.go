@@ -57,7 +57,7 @@ func (p *Project) DestinationLocation() string {
 func (p *Project) Destination() (destination.Destination, error) {
 	switch t := p.Config.DestinationType(); t {
 	case "duckdb":
-		return duckdb.New(p.Config.DestinationPath(p.Dir), duckdb.Options{Logger: p.logger()}), nil
+		return duckdb.New(p.Config.DestinationPath(p.Dir), duckdb.Options{Dataset: p.Config.Dataset(), Logger: p.logger()}), nil
 	default:
 		return nil, fmt.Errorf("destination %q is not available yet", t)
 	}

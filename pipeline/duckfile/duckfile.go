@@ -36,6 +36,11 @@ var holderRe = regexp.MustCompile(`Conflicting lock is held in (.*?\(PID \d+\))`
 // isLockConflict tells a lock conflict from other open errors.
 func isLockConflict(err error) (holder string, ok bool) {
 	msg := err.Error()
+	if strings.Contains(msg, "same database file with a different configuration") {
+		// This process has the file open the other way (a load committing
+		// while a query reads): wait as for another process.
+		return "this process", true
+	}
 	if !strings.Contains(msg, "Could not set lock on file") && !strings.Contains(msg, "Conflicting lock") {
 		return "", false
 	}
