@@ -75,6 +75,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newVersionCmd,
 		newLoadCmd,
 		newSchemaCmd,
+		newInitCmd,
 		// Each command file adds its constructor here.
 	} {
 		root.AddCommand(c(a))

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cfmcp/codefresh-mcp/server/agentinit"
+)
+
+func TestChooseAgents(t *testing.T) {
+	empty := t.TempDir()
+	withCursor := t.TempDir()
+	if err := os.Mkdir(filepath.Join(withCursor, ".cursor"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		flags   []string
+		dir     string
+		input   string
+		tty     bool
+		want    []agentinit.Agent
+		errPart string
+	}{
+		{"flags win and dedupe", []string{"codex", "Claude", "codex"}, withCursor, "", false, []agentinit.Agent{agentinit.Codex, agentinit.Claude}, ""},
+		{"bad flag", []string{"vscode"}, empty, "", false, nil, `unknown agent "vscode"`},
+		{"detected", nil, withCursor, "", false, []agentinit.Agent{agentinit.Cursor}, ""},
+		{"no tty, nothing found", nil, empty, "", false, nil, "pass --agent with one of claude, cursor, codex"},
+		{"asked on a tty", nil, empty, "cursor, claude\n", true, []agentinit.Agent{agentinit.Cursor, agentinit.Claude}, ""},
+		{"empty answer", nil, empty, "\n", true, nil, "no agent chosen"},
+		{"bad answer", nil, empty, "emacs\n", true, nil, `unknown agent "emacs"`},
+	}
+	for _, c := range cases {
+		var prompt bytes.Buffer
+		got, err := chooseAgents(c.flags, c.dir, strings.NewReader(c.input), &prompt, c.tty)
+		if c.errPart != "" {
+			if err == nil || !strings.Contains(err.Error(), c.errPart) {
+				t.Errorf("%s: err = %v, want %q", c.name, err, c.errPart)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("%s: got %v, %v; want %v", c.name, got, err, c.want)
+		}
+		if c.tty && !strings.Contains(prompt.String(), "claude, cursor, codex") {
+			t.Errorf("%s: prompt = %q", c.name, prompt.String())
+		}
+	}
+}
+
+func TestInitCommandTwice(t *testing.T) {
+	const canary = "cfk-CANARY-7f3a9d1e5b"
+	t.Setenv("CF_API_KEY", canary)
+	dir := t.TempDir()
+	runInit := func() string {
+		t.Helper()
+		var out bytes.Buffer
+		root := newRootCmd(&app{stdout: os.Stdout, stderr: os.Stderr})
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs([]string{"init", "--agent", "claude", "--dir", dir})
+		if err := root.Execute(); err != nil {
+			t.Fatalf("init: %v\n%s", err, out.String())
+		}
+		return out.String()
+	}
+	first := runInit()
+	for _, want := range []string{"created    .mcp.json", "created    AGENTS.md", "codefresh-mcp secrets set", "restart"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first run output lacks %q:\n%s", want, first)
+		}
+	}
+	second := runInit()
+	if strings.Contains(second, "created") || strings.Contains(second, "updated") || !strings.Contains(second, "unchanged  .mcp.json") {
+		t.Errorf("second run output:\n%s", second)
+	}
+	// The embedded AGENTS.md is what lands in the project.
+	got, err := os.ReadFile(filepath.Join(dir, "AGENTS.md"))
+	if err != nil || !bytes.Contains(got, bytes.TrimSpace(agentsMD)) {
+		t.Errorf("project AGENTS.md does not hold the embedded text: %v", err)
+	}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(canary)) {
+				t.Errorf("%s contains the canary", p)
+			}
+		}
+		return nil
+	})
+}
+
+// AGENTS.md is read by models: it must stay short and name every tool.
+func TestAgentsMDContract(t *testing.T) {
+	text := string(agentsMD)
+	if n := strings.Count(text, "\n"); n > 250 {
+		t.Errorf("AGENTS.md has %d lines, keep it under 250", n)
+	}
+	for _, name := range []string{
+		"list_endpoints", "check_credentials", "preview_endpoint", "configure_pipeline", "start_load",
+		"load_status", "cancel_load", "pipeline_info", "describe_table", "query",
+		"codefresh://endpoints", "codefresh://schema", "build_codefresh_pipeline",
+		"codefresh-mcp secrets set", "codefresh_data", "_dlt_parent_id", "_dlt_root_id", "_dlt_loads",
+		"pipelines__spec__steps", ".dlt/secrets.toml", "401", "403", "404", "429",
+	} {
+		if !strings.Contains(text, name) {
+			t.Errorf("AGENTS.md does not mention %q", name)
+		}
+	}
+}
