@@ -74,10 +74,12 @@ type Options struct {
 // only as names or ${VAR} references, never their values.
 var (
 	// forwardedEnv is what Codex must pass through: it starts servers with a
-	// minimal environment plus env_vars. The D-Bus/XDG names let the server
+	// minimal environment (HOME, PATH, USER...) plus env_vars. The names are
+	// those package secrets reads. The D-Bus/XDG names let the server
 	// reach the Linux keyring where `secrets set` stores the key.
 	forwardedEnv = []string{
-		"CF_API_KEY", "SOURCES__CODEFRESH_SOURCE__API_KEY", "CODEFRESH_BASE_URL",
+		"CF_API_KEY", "SOURCES__CODEFRESH_SOURCE__API_KEY",
+		"CODEFRESH_BASE_URL", "SOURCES__CODEFRESH_SOURCE__BASE_URL", "CFCONFIG",
 		"CODEFRESH_MCP_LOG_LEVEL", "CODEFRESH_MCP_READ_ONLY",
 		"DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR",
 	}
