@@ -1,0 +1,451 @@
+package dataset
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+)
+
+// DuckDBOptions tune a DuckDB reader; zero fields take defaults.
+type DuckDBOptions struct {
+	// LockWait bounds the retry while a load holds the file (duckfile.DefaultWait when 0).
+	LockWait time.Duration
+	// MemoryLimit is DuckDB's memory_limit for each call ("1GB" when empty):
+	// results are materialised, so this bounds what one query can take.
+	MemoryLimit string
+}
+
+const defaultMemoryLimit = "1GB"
+
+// recentLoads is how many _dlt_loads rows Info returns.
+const recentLoads = 10
+
+var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var memoryRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*[A-Za-z]*$`)
+
+type duckReader struct {
+	path    string
+	dataset string
+	opts    DuckDBOptions
+}
+
+// OpenDuckDB returns a reader of dataset (a schema) in the DuckDB file at
+// path. The file is not held: every call opens it read-only, hardened, and
+// closes it again, so a load in another process can take the write lock
+// between calls. ctx is unused today; readers of servers will need it.
+func OpenDuckDB(_ context.Context, path, dataset string, opts DuckDBOptions) (Reader, error) {
+	if !identRe.MatchString(dataset) {
+		return nil, fmt.Errorf("dataset name %q: use letters, digits and underscores", dataset)
+	}
+	if opts.MemoryLimit == "" {
+		opts.MemoryLimit = defaultMemoryLimit
+	}
+	if !memoryRe.MatchString(opts.MemoryLimit) {
+		return nil, fmt.Errorf("memory limit %q: give a size such as 1GB", opts.MemoryLimit)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb path %s: %w", path, err)
+	}
+	return &duckReader{path: abs, dataset: dataset, opts: opts}, nil
+}
+
+func (r *duckReader) Close() error { return nil }
+
+// session is one brief read-only open of the file.
+type session struct {
+	db      *sql.DB
+	conn    *sql.Conn
+	dataset string
+}
+
+func (s *session) Close() error {
+	return errors.Join(s.conn.Close(), s.db.Close())
+}
+
+// open opens the file read-only with file, network and extension access
+// off, checks the dataset exists, points search_path at it and then locks
+// the configuration so nothing a query says can loosen any of this.
+func (r *duckReader) open(ctx context.Context) (*session, error) {
+	if _, err := os.Stat(r.path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist; load data first with `codefresh-mcp load`", ErrNoData, r.path)
+	}
+	db, err := duckfile.Open(ctx, r.path, true, r.opts.LockWait,
+		"enable_external_access=false",
+		"autoinstall_known_extensions=false",
+		"autoload_known_extensions=false",
+		"allow_community_extensions=false",
+		"memory_limit="+r.opts.MemoryLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("duckdb %s: connection: %w", r.path, err)
+	}
+	s := &session{db: db, conn: conn, dataset: r.dataset}
+	if err := s.prepare(ctx, r.path); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *session) prepare(ctx context.Context, path string) error {
+	schemas, err := queryStrings(ctx, s.conn,
+		`SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND NOT internal ORDER BY schema_name`)
+	if err != nil {
+		return fmt.Errorf("duckdb %s: list schemas: %w", path, err)
+	}
+	found := false
+	for _, name := range schemas {
+		found = found || name == s.dataset
+	}
+	if !found {
+		return fmt.Errorf("%w into dataset %s: %s has no schema %s (schemas: %s); run `codefresh-mcp load` or check the dataset name",
+			ErrNoData, s.dataset, path, s.dataset, strings.Join(schemas, ", "))
+	}
+	// The dataset name is a checked identifier, so quoting it is enough.
+	for _, stmt := range []string{
+		`SET search_path = '` + s.dataset + `'`,
+		`SET lock_configuration = true`,
+	} {
+		if _, err := s.conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("duckdb %s: %s: %w", path, stmt, err)
+		}
+	}
+	return nil
+}
+
+// column is one catalog column of a dataset table.
+type column struct {
+	table string
+	ColumnInfo
+}
+
+// catalog lists the dataset's tables and their columns, in column order.
+func (s *session) catalog(ctx context.Context) (names []string, cols map[string][]ColumnInfo, err error) {
+	rows, err := s.conn.QueryContext(ctx, `
+		SELECT c.table_name, c.column_name, c.data_type, c.is_nullable
+		FROM duckdb_columns() c JOIN duckdb_tables() t
+		  ON t.database_name = c.database_name AND t.schema_name = c.schema_name AND t.table_name = c.table_name
+		WHERE c.database_name = current_database() AND c.schema_name = ?
+		ORDER BY c.table_name, c.column_index`, s.dataset)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
+	}
+	defer rows.Close()
+	cols = map[string][]ColumnInfo{}
+	for rows.Next() {
+		var c column
+		if err := rows.Scan(&c.table, &c.Name, &c.Type, &c.Nullable); err != nil {
+			return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
+		}
+		if _, ok := cols[c.table]; !ok {
+			names = append(names, c.table)
+		}
+		cols[c.table] = append(cols[c.table], c.ColumnInfo)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
+	}
+	return names, cols, nil
+}
+
+func (s *session) rowCount(ctx context.Context, table string) (int64, error) {
+	var n int64
+	err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(s.dataset)+`.`+quoteIdent(table)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count rows of %s: %w", table, err)
+	}
+	return n, nil
+}
+
+func (r *duckReader) Info(ctx context.Context) (*Info, error) {
+	s, err := r.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	names, cols, err := s.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	has := func(t string) bool { _, ok := cols[t]; return ok }
+	info := &Info{Destination: "duckdb", Location: r.path, Dataset: r.dataset, Tables: []TableSummary{}, Loads: []Load{}}
+
+	var schemas []dltSchema
+	if has("_dlt_version") {
+		if info.Schemas, schemas, err = s.schemaVersions(ctx); err != nil {
+			return nil, err
+		}
+	}
+	parents := parentTables(names, cols, schemas)
+	var system []TableSummary
+	for _, name := range names {
+		n, err := s.rowCount(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		ts := TableSummary{Name: name, Rows: n, Columns: len(cols[name]), Parent: parents[name], System: isSystem(name)}
+		if ts.System {
+			system = append(system, ts)
+		} else {
+			info.Tables = append(info.Tables, ts)
+		}
+	}
+	info.Tables = append(info.Tables, system...)
+
+	if has("_dlt_loads") {
+		if info.Loads, err = s.loads(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if has("_dlt_pipeline_state") {
+		if info.PipelineStates, err = s.pipelineStates(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return info, nil
+}
+
+func (s *session) loads(ctx context.Context) ([]Load, error) {
+	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`
+		SELECT load_id, schema_name, status, inserted_at, schema_version_hash
+		FROM %s._dlt_loads ORDER BY inserted_at DESC, load_id DESC LIMIT %d`, quoteIdent(s.dataset), recentLoads))
+	if err != nil {
+		return nil, fmt.Errorf("read _dlt_loads: %w", err)
+	}
+	defer rows.Close()
+	out := []Load{}
+	for rows.Next() {
+		var l Load
+		var schema, hash sql.NullString
+		var status sql.NullInt64
+		if err := rows.Scan(&l.LoadID, &schema, &status, &l.InsertedAt, &hash); err != nil {
+			return nil, fmt.Errorf("read _dlt_loads: %w", err)
+		}
+		l.SchemaName, l.Status, l.SchemaVersionHash = schema.String, status.Int64, hash.String
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read _dlt_loads: %w", err)
+	}
+	return out, nil
+}
+
+// pipelineStates returns the newest state row of each pipeline.
+func (s *session) pipelineStates(ctx context.Context) ([]PipelineState, error) {
+	rows, err := s.conn.QueryContext(ctx, `
+		SELECT pipeline_name, version, engine_version, created_at, _dlt_load_id, state
+		FROM `+quoteIdent(s.dataset)+`._dlt_pipeline_state
+		QUALIFY row_number() OVER (PARTITION BY pipeline_name ORDER BY version DESC, created_at DESC) = 1
+		ORDER BY pipeline_name`)
+	if err != nil {
+		return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
+	}
+	defer rows.Close()
+	var out []PipelineState
+	for rows.Next() {
+		var p PipelineState
+		var version, engine sql.NullInt64
+		var created sql.NullTime
+		var loadID, state sql.NullString
+		if err := rows.Scan(&p.PipelineName, &version, &engine, &created, &loadID, &state); err != nil {
+			return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
+		}
+		p.Version, p.EngineVersion, p.CreatedAt, p.LoadID = version.Int64, engine.Int64, created.Time, loadID.String
+		p.State = decodeState(state.String)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
+	}
+	return out, nil
+}
+
+// schemaVersions returns the newest _dlt_version row of each schema, and its parsed body.
+func (s *session) schemaVersions(ctx context.Context) ([]SchemaVersion, []dltSchema, error) {
+	rows, err := s.conn.QueryContext(ctx, `
+		SELECT schema_name, version, engine_version, version_hash, inserted_at, schema
+		FROM `+quoteIdent(s.dataset)+`._dlt_version
+		QUALIFY row_number() OVER (PARTITION BY schema_name ORDER BY version DESC, inserted_at DESC) = 1
+		ORDER BY schema_name`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
+	}
+	defer rows.Close()
+	var versions []SchemaVersion
+	var bodies []dltSchema
+	for rows.Next() {
+		var v SchemaVersion
+		var version, engine sql.NullInt64
+		var hash, body sql.NullString
+		var inserted sql.NullTime
+		if err := rows.Scan(&v.SchemaName, &version, &engine, &hash, &inserted, &body); err != nil {
+			return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
+		}
+		v.Version, v.EngineVersion, v.VersionHash, v.InsertedAt = version.Int64, engine.Int64, hash.String, inserted.Time
+		versions = append(versions, v)
+		bodies = append(bodies, parseDltSchema(body.String))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
+	}
+	return versions, bodies, nil
+}
+
+func (r *duckReader) Describe(ctx context.Context, table string) (*TableInfo, error) {
+	name := r.tableName(table)
+	s, err := r.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	names, cols, err := s.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	columns, ok := cols[name]
+	if !ok {
+		return nil, &TableNotFoundError{Table: table, Dataset: r.dataset, Known: names}
+	}
+	var schemas []dltSchema
+	if _, ok := cols["_dlt_version"]; ok {
+		if _, schemas, err = s.schemaVersions(ctx); err != nil {
+			return nil, err
+		}
+	}
+	n, err := s.rowCount(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	ti := &TableInfo{Name: name, Dataset: r.dataset, Rows: n, System: isSystem(name)}
+
+	pk := primaryKey(schemas, name)
+	for _, c := range columns {
+		c.PrimaryKey = pk[c.Name]
+		ti.Columns = append(ti.Columns, c)
+		if c.PrimaryKey {
+			ti.PrimaryKey = append(ti.PrimaryKey, c.Name)
+		}
+	}
+
+	parents := parentTables(names, cols, schemas)
+	if p := parents[name]; p != "" {
+		ti.Parent = &Join{Table: p, On: joinOn(name, "_dlt_parent_id", p)}
+		root := p
+		for parents[root] != "" {
+			root = parents[root]
+		}
+		if root != p && hasColumn(columns, "_dlt_root_id") {
+			ti.Root = &Join{Table: root, On: joinOn(name, "_dlt_root_id", root)}
+		}
+	}
+	for _, child := range names {
+		if parents[child] == name {
+			ti.Children = append(ti.Children, Join{Table: child, On: joinOn(child, "_dlt_parent_id", name)})
+		}
+	}
+	return ti, nil
+}
+
+// tableName accepts "t", "dataset.t" and quoted forms, and returns the bare name.
+func (r *duckReader) tableName(table string) string {
+	parts := strings.Split(strings.TrimSpace(table), ".")
+	for i, p := range parts {
+		parts[i] = strings.Trim(strings.TrimSpace(p), `"`)
+	}
+	if len(parts) == 2 && parts[0] == r.dataset {
+		return parts[1]
+	}
+	return strings.Join(parts, ".")
+}
+
+// parentTables maps each child table to its parent: from the dlt schema
+// when it says, else the longest existing prefix before a "__" of a table
+// that has _dlt_parent_id.
+func parentTables(names []string, cols map[string][]ColumnInfo, schemas []dltSchema) map[string]string {
+	parents := map[string]string{}
+	for _, name := range names {
+		if p := schemaParent(schemas, name); p != "" {
+			parents[name] = p
+			continue
+		}
+		if !hasColumn(cols[name], "_dlt_parent_id") {
+			continue
+		}
+		for i := strings.LastIndex(name, "__"); i > 0; i = strings.LastIndex(name[:i], "__") {
+			if _, ok := cols[name[:i]]; ok {
+				parents[name] = name[:i]
+				break
+			}
+		}
+	}
+	return parents
+}
+
+func hasColumn(cols []ColumnInfo, name string) bool {
+	for _, c := range cols {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func joinOn(child, col, parent string) string {
+	return sqlName(child) + "." + col + " = " + sqlName(parent) + "._dlt_id"
+}
+
+func isSystem(table string) bool { return strings.HasPrefix(table, "_dlt_") }
+
+// sqlName writes a name bare when it can be, quoted otherwise.
+func sqlName(name string) string {
+	if identRe.MatchString(name) && strings.ToLower(name) == name {
+		return name
+	}
+	return quoteIdent(name)
+}
+
+func quoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+func queryStrings(ctx context.Context, conn *sql.Conn, query string, args ...any) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

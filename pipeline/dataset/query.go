@@ -1,0 +1,329 @@
+package dataset
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// Provenance caps: tables looked at per query, load ids listed per table.
+const (
+	provenanceTables = 20
+	provenanceLoads  = 5
+)
+
+// Query runs one untrusted statement. The engine enforces every limit: the
+// file is open read-only with file, network and extension access off and the
+// configuration locked; the statement is prepared alone (more than one is
+// refused) and run only when DuckDB types it SELECT.
+func (r *duckReader) Query(ctx context.Context, query string, opts QueryOptions) (*Result, error) {
+	opts = opts.withDefaults()
+	if strings.TrimSpace(query) == "" {
+		return nil, &RefusedError{Reason: "empty query: give one SELECT statement"}
+	}
+	s, err := r.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+
+	qctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	start := time.Now()
+	ast, err := s.parse(qctx, query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.run(qctx, query, ast, opts)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("query canceled: %w", ctx.Err())
+		case errors.Is(qctx.Err(), context.DeadlineExceeded):
+			return nil, fmt.Errorf("query interrupted after the %s timeout: filter with WHERE, aggregate, or add LIMIT", opts.Timeout)
+		}
+		return nil, err
+	}
+	res.ElapsedMS = time.Since(start).Milliseconds()
+	// Provenance is best effort: a query whose tables cannot be found still answers.
+	res.Provenance, _ = s.provenance(qctx, ast)
+	return res, nil
+}
+
+// parse returns DuckDB's own syntax tree of query (json_serialize_sql),
+// or nil when DuckDB cannot serialize it (anything but plain SELECTs).
+// Parsing executes nothing.
+func (s *session) parse(ctx context.Context, query string) (map[string]any, error) {
+	var ast any
+	if err := s.conn.QueryRowContext(ctx, `SELECT json_serialize_sql(CAST(? AS VARCHAR))`, query).Scan(&ast); err != nil {
+		return nil, fmt.Errorf("parse query: %w", err)
+	}
+	m, ok := ast.(map[string]any)
+	if !ok || m["error"] != false {
+		return nil, nil
+	}
+	return m, nil
+}
+
+// run prepares and runs the statement on the driver's own connection:
+// database/sql would execute every statement but the last before
+// preparing, while duckdb.Conn.Prepare refuses more than one.
+func (s *session) run(ctx context.Context, query string, ast map[string]any, opts QueryOptions) (*Result, error) {
+	var res *Result
+	err := s.conn.Raw(func(dc any) error {
+		conn, ok := dc.(*duckdb.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		st, err := conn.Prepare(query)
+		if err != nil {
+			return prepareError(err)
+		}
+		stmt := st.(*duckdb.Stmt)
+		defer stmt.Close()
+		typ, err := stmt.StatementType()
+		if err != nil {
+			return fmt.Errorf("statement type: %w", err)
+		}
+		if typ != duckdb.STATEMENT_TYPE_SELECT {
+			return &RefusedError{Reason: fmt.Sprintf("only a single SELECT statement is allowed (got %s)", stmtTypeName(typ))}
+		}
+		if err := checkTableFunctions(ast); err != nil {
+			return err
+		}
+		if stmt.NumInput() > 0 {
+			return &RefusedError{Reason: "query parameters ($1, ?) are not supported: write the values into the SELECT"}
+		}
+		rows, err := stmt.QueryContext(ctx, nil)
+		if err != nil {
+			return engineError(err)
+		}
+		defer rows.Close()
+		res, err = readRows(rows, opts)
+		return err
+	})
+	return res, err
+}
+
+// readRows converts rows until a cap: MaxRows rows or MaxBytes of JSON.
+func readRows(rows driver.Rows, opts QueryOptions) (*Result, error) {
+	cols := rows.Columns()
+	res := &Result{Columns: cols, Types: make([]string, len(cols)), Rows: [][]any{}}
+	if tn, ok := rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		for i := range cols {
+			res.Types[i] = tn.ColumnTypeDatabaseTypeName(i)
+		}
+	}
+	conv := &converter{maxStringLen: opts.MaxStringLen}
+	dest := make([]driver.Value, len(cols))
+	size := 0
+	for {
+		err := rows.Next(dest)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, engineError(err)
+		}
+		if len(res.Rows) == opts.MaxRows {
+			res.Truncated = true
+			res.Hint = fmt.Sprintf("only the first %d rows are shown (the row cap): aggregate (COUNT, GROUP BY), filter with WHERE, or page with LIMIT/OFFSET", opts.MaxRows)
+			break
+		}
+		row := make([]any, len(cols))
+		for i, v := range dest {
+			row[i] = conv.value(v, res.Types[i])
+		}
+		b, err := json.Marshal(row)
+		if err != nil {
+			return nil, fmt.Errorf("encode row %d: %w", len(res.Rows)+1, err)
+		}
+		if size+len(b)+1 > opts.MaxBytes {
+			res.Truncated = true
+			res.Hint = fmt.Sprintf("only the first %d rows are shown: the result passed the %d KiB output cap; select fewer columns, aggregate, or add LIMIT", len(res.Rows), opts.MaxBytes>>10)
+			break
+		}
+		size += len(b) + 1
+		res.Rows = append(res.Rows, row)
+	}
+	res.RowCount = len(res.Rows)
+	if conv.cut {
+		note := fmt.Sprintf("text longer than %d characters was cut (marked …[cut]); use substr() to read a part", opts.MaxStringLen)
+		if res.Hint != "" {
+			note = res.Hint + "; " + note
+		}
+		res.Hint = note
+	}
+	return res, nil
+}
+
+// prepareError explains why a statement could not be prepared.
+func prepareError(err error) error {
+	var de *duckdb.Error
+	if errors.As(err, &de) {
+		return engineError(err)
+	}
+	// Without a DuckDB error the driver refused the text itself: it holds
+	// several statements (Prepare never runs any of them) or none.
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "multi-statement"):
+		return &RefusedError{Reason: "only a single SELECT statement is allowed (got more than one statement)"}
+	case strings.Contains(msg, "empty query"):
+		return &RefusedError{Reason: "empty query: give one SELECT statement"}
+	}
+	return fmt.Errorf("prepare query: %w", err)
+}
+
+// engineError keeps DuckDB's message (it names the bad column or table) and
+// says what is allowed when the sandbox itself said no.
+func engineError(err error) error {
+	var de *duckdb.Error
+	if errors.As(err, &de) && de.Type == duckdb.ErrorTypePermission {
+		return &RefusedError{Reason: "only the dataset's tables can be read: file, network and extension access is disabled (" + de.Msg + ")"}
+	}
+	return fmt.Errorf("query failed: %w", err)
+}
+
+var stmtTypeNames = map[duckdb.StmtType]string{
+	duckdb.STATEMENT_TYPE_SELECT: "SELECT", duckdb.STATEMENT_TYPE_INSERT: "INSERT", duckdb.STATEMENT_TYPE_UPDATE: "UPDATE",
+	duckdb.STATEMENT_TYPE_EXPLAIN: "EXPLAIN", duckdb.STATEMENT_TYPE_DELETE: "DELETE", duckdb.STATEMENT_TYPE_PREPARE: "PREPARE",
+	duckdb.STATEMENT_TYPE_CREATE: "CREATE", duckdb.STATEMENT_TYPE_EXECUTE: "EXECUTE", duckdb.STATEMENT_TYPE_ALTER: "ALTER",
+	duckdb.STATEMENT_TYPE_TRANSACTION: "TRANSACTION", duckdb.STATEMENT_TYPE_COPY: "COPY", duckdb.STATEMENT_TYPE_ANALYZE: "ANALYZE",
+	duckdb.STATEMENT_TYPE_VARIABLE_SET: "SET", duckdb.STATEMENT_TYPE_CREATE_FUNC: "CREATE FUNCTION", duckdb.STATEMENT_TYPE_DROP: "DROP",
+	duckdb.STATEMENT_TYPE_EXPORT: "EXPORT", duckdb.STATEMENT_TYPE_PRAGMA: "PRAGMA", duckdb.STATEMENT_TYPE_VACUUM: "VACUUM",
+	duckdb.STATEMENT_TYPE_CALL: "CALL", duckdb.STATEMENT_TYPE_SET: "SET", duckdb.STATEMENT_TYPE_LOAD: "LOAD/INSTALL",
+	duckdb.STATEMENT_TYPE_RELATION: "RELATION", duckdb.STATEMENT_TYPE_EXTENSION: "EXTENSION", duckdb.STATEMENT_TYPE_LOGICAL_PLAN: "LOGICAL PLAN",
+	duckdb.STATEMENT_TYPE_ATTACH: "ATTACH", duckdb.STATEMENT_TYPE_DETACH: "DETACH", duckdb.STATEMENT_TYPE_MULTI: "MULTI",
+}
+
+func stmtTypeName(t duckdb.StmtType) string {
+	if n, ok := stmtTypeNames[t]; ok {
+		return n
+	}
+	return fmt.Sprintf("statement type %d", t)
+}
+
+// provenance names the latest loads present in each dataset table the
+// query reads, found in DuckDB's syntax tree of it; a table without
+// _dlt_load_id, or a CTE name, contributes nothing.
+func (s *session) provenance(ctx context.Context, ast map[string]any) ([]LoadRef, error) {
+	refs := map[string]bool{}
+	walk(ast, func(m map[string]any) {
+		if m["type"] != "BASE_TABLE" {
+			return
+		}
+		name, _ := m["table_name"].(string)
+		schema, _ := m["schema_name"].(string)
+		// Unqualified names resolve to the dataset through search_path.
+		if name != "" && (schema == "" || strings.EqualFold(schema, s.dataset)) {
+			refs[strings.ToLower(name)] = true
+		}
+	})
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	loaded, err := queryStrings(ctx, s.conn, `
+		SELECT table_name FROM duckdb_columns()
+		WHERE database_name = current_database() AND schema_name = ? AND column_name = '_dlt_load_id'
+		  AND EXISTS (SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = '_dlt_loads')
+		ORDER BY table_name`, s.dataset, s.dataset)
+	if err != nil {
+		return nil, fmt.Errorf("provenance tables: %w", err)
+	}
+	var out []LoadRef
+	n := 0
+	for _, table := range loaded {
+		if !refs[strings.ToLower(table)] {
+			continue
+		}
+		if n++; n > provenanceTables {
+			break
+		}
+		ds := quoteIdent(s.dataset)
+		rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`
+			SELECT l.load_id, l.inserted_at FROM %s._dlt_loads l
+			WHERE l.load_id IN (SELECT DISTINCT _dlt_load_id FROM %s.%s)
+			ORDER BY l.inserted_at DESC, l.load_id DESC LIMIT %d`, ds, ds, quoteIdent(table), provenanceLoads))
+		if err != nil {
+			return out, fmt.Errorf("provenance of %s: %w", table, err)
+		}
+		for rows.Next() {
+			ref := LoadRef{Table: table}
+			if err := rows.Scan(&ref.LoadID, &ref.LoadedAt); err != nil {
+				rows.Close()
+				return out, fmt.Errorf("provenance of %s: %w", table, err)
+			}
+			out = append(out, ref)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return out, fmt.Errorf("provenance of %s: %w", table, err)
+		}
+	}
+	return out, nil
+}
+
+// tableFunctions are the table functions a query may call: generators and
+// catalog views. The rest read files, change the instance (checkpoint,
+// enable_logging), run SQL given as text (query, json_execute_serialized_sql)
+// or take raw pointers (arrow_scan).
+var tableFunctions = map[string]bool{
+	"range": true, "generate_series": true, "unnest": true, "repeat": true, "repeat_row": true,
+	"json_each": true, "json_tree": true, "summary": true, "histogram": true, "histogram_values": true,
+	"duckdb_columns": true, "duckdb_constraints": true, "duckdb_databases": true, "duckdb_dependencies": true,
+	"duckdb_functions": true, "duckdb_indexes": true, "duckdb_keywords": true, "duckdb_schemas": true,
+	"duckdb_sequences": true, "duckdb_settings": true, "duckdb_tables": true, "duckdb_types": true,
+	"duckdb_views": true, "duckdb_variables": true, "duckdb_optimizers": true, "duckdb_memory": true,
+	"pragma_table_info": true, "table_info": true, "pragma_show": true, "show": true, "show_tables": true,
+	"show_tables_expanded": true, "show_databases": true, "pragma_storage_info": true, "storage_info": true,
+	"pragma_database_size": true, "database_size": true, "pragma_version": true, "version": true,
+	"pragma_platform": true, "platform": true, "pragma_collations": true, "collations": true,
+	"pg_timezone_names": true, "icu_calendar_names": true,
+}
+
+// checkTableFunctions refuses a statement DuckDB could not serialize (so
+// could not be inspected) or one calling a table function not listed above.
+func checkTableFunctions(ast map[string]any) error {
+	if ast == nil {
+		return &RefusedError{Reason: "only a single plain SELECT statement is allowed (PRAGMA shorthands too: use SHOW TABLES, DESCRIBE t or SELECT * FROM pragma_table_info('t'))"}
+	}
+	var bad string
+	walk(ast, func(m map[string]any) {
+		if m["type"] != "TABLE_FUNCTION" || bad != "" {
+			return
+		}
+		fn, _ := m["function"].(map[string]any)
+		name, _ := fn["function_name"].(string)
+		if !tableFunctions[strings.ToLower(name)] {
+			bad = name
+		}
+	})
+	if bad != "" {
+		return &RefusedError{Reason: fmt.Sprintf("table function %s is not allowed: a query reads the dataset's tables and may use range, generate_series, unnest, json_each and the duckdb_* catalog functions", bad)}
+	}
+	return nil
+}
+
+// walk calls fn on every object in a decoded JSON tree.
+func walk(v any, fn func(map[string]any)) {
+	switch x := v.(type) {
+	case map[string]any:
+		fn(x)
+		for _, c := range x {
+			walk(c, fn)
+		}
+	case []any:
+		for _, c := range x {
+			walk(c, fn)
+		}
+	}
+}
