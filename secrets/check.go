@@ -95,13 +95,18 @@ func ResolveAndCheck(ctx context.Context, opts Options, copts CheckOptions) (*Ch
 	creds, err := Resolve(ctx, opts)
 	var nk *NoKeyError
 	if errors.As(err, &nk) {
-		return &CheckResult{Status: CheckNoKey, Message: nk.Error(), BaseURL: nk.BaseURL, Sources: nk.Sources}, nil, nil
+		return nk.Result(), nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	res, err := Check(ctx, creds, copts)
 	return res, creds, err
+}
+
+// Result is the check result for no key: status no_key, every source's report.
+func (e *NoKeyError) Result() *CheckResult {
+	return &CheckResult{Status: CheckNoKey, Message: e.Error(), BaseURL: e.BaseURL, Sources: slices.Clone(e.Sources)}
 }
 
 // Check reports where the key came from and what it can do: GET /user (who,
