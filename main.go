@@ -76,6 +76,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newLoadCmd,
 		newSchemaCmd,
 		newInitCmd,
+		newSecretsCmd,
 		// Each command file adds its constructor here.
 	} {
 		root.AddCommand(c(a))

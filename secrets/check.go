@@ -201,8 +201,8 @@ func classifyUserError(err error, creds *Credentials) (status, msg string) {
 			"(or fix %s), then run `codefresh-mcp secrets check` again",
 			creds.BaseURL, creds.Source, creds.Fingerprint, creds.Source)
 	case errors.As(err, &te):
-		return CheckUnreachable, fmt.Sprintf("could not reach %s (base URL from %s): %v. Check --base-url or %s and the network",
-			creds.BaseURL, creds.BaseURLSource, err, EnvBaseURL)
+		return CheckUnreachable, fmt.Sprintf("could not reach %s (base URL from %s; change it with --base-url or %s): %v",
+			creds.BaseURL, creds.BaseURLSource, EnvBaseURL, err)
 	default:
 		return CheckError, fmt.Sprintf("GET /user at %s failed: %v", creds.BaseURL, err)
 	}
