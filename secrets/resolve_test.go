@@ -444,3 +444,12 @@ func TestFingerprint(t *testing.T) {
 		}
 	}
 }
+
+func TestStatic(t *testing.T) {
+	c := Static(canary, "http://127.0.0.1:1/api", "demo simulator")
+	if c.APIKey() != canary || c.Source != "demo simulator" || c.Fingerprint != Fingerprint(canary) ||
+		c.BaseURL != "http://127.0.0.1:1/api" || len(c.Sources) != 1 || c.Sources[0].Status != StatusFound {
+		t.Fatalf("got %v", c)
+	}
+	assertNoCanary(t, c)
+}
