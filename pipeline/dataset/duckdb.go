@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -74,8 +73,10 @@ func (s *session) Close() error {
 }
 
 // open opens the file read-only with file, network and extension access
-// off, checks the dataset exists, points search_path at it and then locks
-// the configuration so nothing a query says can loosen any of this.
+// off and the configuration locked from the start (nothing a query says can
+// loosen it), checks the dataset exists and points search_path at it.
+// Within one process DuckDB shares one instance per file among handles of
+// the same configuration, so concurrent calls are fine.
 func (r *duckReader) open(ctx context.Context) (*session, error) {
 	if _, err := os.Stat(r.path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist; load data first with `codefresh-mcp load`", ErrNoData, r.path)
@@ -86,6 +87,7 @@ func (r *duckReader) open(ctx context.Context) (*session, error) {
 		"autoload_known_extensions=false",
 		"allow_community_extensions=false",
 		"memory_limit="+r.opts.MemoryLimit,
+		"lock_configuration=true",
 	)
 	if err != nil {
 		return nil, err
@@ -104,6 +106,16 @@ func (r *duckReader) open(ctx context.Context) (*session, error) {
 }
 
 func (s *session) prepare(ctx context.Context, path string) error {
+	// Check the sandbox holds rather than trust it: the instance may be shared.
+	var external, locked bool
+	err := s.conn.QueryRowContext(ctx,
+		`SELECT current_setting('enable_external_access'), current_setting('lock_configuration')`).Scan(&external, &locked)
+	if err != nil {
+		return fmt.Errorf("duckdb %s: read settings: %w", path, err)
+	}
+	if external || !locked {
+		return fmt.Errorf("duckdb %s: refusing to query: the database is open in this process without the read-only sandbox", path)
+	}
 	schemas, err := queryStrings(ctx, s.conn,
 		`SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND NOT internal ORDER BY schema_name`)
 	if err != nil {
@@ -117,14 +129,10 @@ func (s *session) prepare(ctx context.Context, path string) error {
 		return fmt.Errorf("%w into dataset %s: %s has no schema %s (schemas: %s); run `codefresh-mcp load` or check the dataset name",
 			ErrNoData, s.dataset, path, s.dataset, strings.Join(schemas, ", "))
 	}
-	// The dataset name is a checked identifier, so quoting it is enough.
-	for _, stmt := range []string{
-		`SET search_path = '` + s.dataset + `'`,
-		`SET lock_configuration = true`,
-	} {
-		if _, err := s.conn.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("duckdb %s: %s: %w", path, stmt, err)
-		}
+	// search_path is per connection and stays settable under the lock; the
+	// dataset name is a checked identifier, so quoting it is enough.
+	if _, err := s.conn.ExecContext(ctx, `SET search_path = '`+s.dataset+`'`); err != nil {
+		return fmt.Errorf("duckdb %s: set search_path: %w", path, err)
 	}
 	return nil
 }
@@ -439,13 +447,4 @@ func queryStrings(ctx context.Context, conn *sql.Conn, query string, args ...any
 		out = append(out, s)
 	}
 	return out, rows.Err()
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

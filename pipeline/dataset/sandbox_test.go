@@ -140,6 +140,30 @@ func TestQueryAllowsSelectForms(t *testing.T) {
 	}
 }
 
+// Concurrent calls in one process share DuckDB's instance of the file; all
+// must work, sandboxed.
+func TestConcurrentQueries(t *testing.T) {
+	r := openReader(t, newFixture(t))
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			res, err := r.Query(context.Background(), `SELECT count(*) FROM builds, range(1000000)`, QueryOptions{})
+			if err == nil && (len(res.Rows) != 1 || res.Rows[0][0] != int64(3000000)) {
+				err = fmt.Errorf("rows %v", res.Rows)
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := r.Query(context.Background(), `SELECT * FROM read_text('/etc/passwd')`, QueryOptions{}); err == nil {
+		t.Error("file read allowed after concurrent use")
+	}
+}
+
 // TestMain doubles as the helper process that holds a DuckDB file open
 // read-write, as a load in another process does.
 func TestMain(m *testing.M) {
