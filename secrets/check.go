@@ -277,46 +277,58 @@ func matchKey(ctx context.Context, client *codefresh.Client, key string) *KeyInf
 }
 
 // probeAll reads one record of every listing resource, parallel bounded
-// by n (the client's rate limiter paces them); detail resources inherit
-// their parent's status.
+// by n (the client's rate limiter paces them); detail resources take their
+// parent's status, the parent being probed even when it was not asked for.
 func probeAll(ctx context.Context, client *codefresh.Client, resources []codefresh.Resource, n int) []Capability {
-	caps := make([]Capability, len(resources))
+	probes := map[string]*Capability{}
+	var order []codefresh.Resource
+	add := func(r codefresh.Resource) {
+		if _, ok := probes[r.Name]; !ok && !r.IsDetail() {
+			probes[r.Name] = &Capability{}
+			order = append(order, r)
+		}
+	}
+	for _, r := range resources {
+		add(r)
+	}
+	for _, r := range resources {
+		if p, ok := codefresh.Lookup(r.Parent); ok && r.IsDetail() {
+			add(p)
+		}
+	}
+
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
-	for i, r := range resources {
-		caps[i] = Capability{Resource: r.Name, Path: r.Path, Scope: r.Scope}
-		if r.IsDetail() {
-			continue
-		}
+	for _, r := range order {
+		c := probes[r.Name]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				caps[i].Status, caps[i].Message = CapError, ctx.Err().Error()
+				c.Status, c.Message = CapError, ctx.Err().Error()
 				return
 			}
 			defer func() { <-sem }()
 			err := client.Pages(ctx, r, codefresh.PageOptions{PageSize: 1, MaxPages: 1}, func(*codefresh.Page) error { return nil })
-			caps[i].Status, caps[i].Message = classifyProbe(r, err)
+			c.Status, c.Message = classifyProbe(r, err)
 		}()
 	}
 	wg.Wait()
-	byName := map[string]Capability{}
-	for _, c := range caps {
-		byName[c.Resource] = c
-	}
+
+	caps := make([]Capability, len(resources))
 	for i, r := range resources {
-		if !r.IsDetail() {
-			continue
+		c := Capability{Resource: r.Name, Path: r.Path, Scope: r.Scope}
+		switch p, ok := probes[r.Parent]; {
+		case !r.IsDetail():
+			c.Status, c.Message = probes[r.Name].Status, probes[r.Name].Message
+		case ok:
+			c.Inherits, c.Status = r.Parent, p.Status
+		default:
+			c.Inherits, c.Status, c.Message = r.Parent, CapError, "parent resource "+r.Parent+" is not in the catalog"
 		}
-		caps[i].Inherits = r.Parent
-		if p, ok := byName[r.Parent]; ok && p.Status != "" {
-			caps[i].Status = p.Status
-		} else {
-			caps[i].Status, caps[i].Message = CapError, "parent resource "+r.Parent+" was not probed"
-		}
+		caps[i] = c
 	}
 	return caps
 }

@@ -326,3 +326,24 @@ func TestCheckOfflineAndCancel(t *testing.T) {
 		t.Fatal("nil credentials accepted")
 	}
 }
+
+func TestCheckDetailWithoutParentListed(t *testing.T) {
+	f := newFakeAPI(t, canary)
+	f.status["/workflow"] = 403
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	byID, _ := codefresh.Lookup("builds_by_id")
+	pipelines, _ := codefresh.Lookup("pipelines")
+	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"),
+		CheckOptions{Resources: []codefresh.Resource{byID, pipelines}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Capabilities) != 2 || res.Capabilities[0].Status != "missing_scope:build:read" ||
+		res.Capabilities[0].Inherits != "builds" || res.Capabilities[1].Status != CapLoadable {
+		t.Fatalf("got %+v", res.Capabilities)
+	}
+	if f.hits["/workflow"] != 1 || f.hits["/pipelines"] != 1 || len(f.hits) != 4 { // + /user, /auth/keys
+		t.Fatalf("hits %v", f.hits)
+	}
+}
