@@ -28,8 +28,9 @@ func newSecretsCmd(a *app) *cobra.Command {
   2. the OS keyring (service "codefresh-mcp", user = the base URL)
   3. <project>/.dlt/secrets.toml, [sources.codefresh_source] api_key
   4. ~/.cfconfig of the Codefresh CLI (current-context)
-The base URL: --base-url, env CODEFRESH_BASE_URL, .dlt/secrets.toml base_url,
-~/.cfconfig url, else https://g.codefresh.io/api.
+The base URL: --base-url, env CODEFRESH_BASE_URL, env SOURCES__CODEFRESH_SOURCE__BASE_URL,
+.dlt/secrets.toml base_url, ~/.cfconfig url (its host gets /api), else
+https://g.codefresh.io/api. $CFCONFIG overrides the ~/.cfconfig path.
 Commands show a fingerprint of the key, never the key.`,
 	}
 	cmd.AddCommand(newSecretsSetCmd(a), newSecretsCheckCmd(a), newSecretsDeleteCmd(a))

@@ -68,13 +68,13 @@ export HOME XDG_RUNTIME_DIR XDG_DATA_HOME XDG_CONFIG_HOME XDG_CACHE_HOME PROJECT
 env CF_API_KEY="$CANARY" "$BIN" simulate --addr 127.0.0.1:0 >"$OUT/simulate.out" 2>"$OUT/simulate.err" &
 SIM_PID=$!
 i=0
-until [ -s "$OUT/simulate.out" ] && head -n 1 "$OUT/simulate.out" | grep -q '^http'; do
+until [ -s "$OUT/simulate.out" ] && head -n 1 "$OUT/simulate.out" | grep -q 'http://'; do
 	i=$((i + 1))
 	[ "$i" -le 150 ] || fail "the simulator did not print its base URL within 30 s"
 	kill -0 "$SIM_PID" 2>/dev/null || fail "the simulator exited"
 	sleep 0.2
 done
-BASE=$(head -n 1 "$OUT/simulate.out" | awk '{print $1}')
+BASE=$(head -n 1 "$OUT/simulate.out" | sed 's|.*\(http://[^ ]*\).*|\1|')
 export BASE
 
 dbus-run-session -- sh -eu -c '
