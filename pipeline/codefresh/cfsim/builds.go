@@ -134,7 +134,7 @@ func (c *call) workflows() response {
 	if bad != nil {
 		return *bad
 	}
-	w := jw{b: make([]byte, 0, 256+len(res.idx)*(2*s.cfg.YAMLSize+2500))}
+	w := jw{b: make([]byte, 0, 256+len(res.idx)*(2*s.cfg.YAMLSize+3500))}
 	w.open('{')
 	w.key("workflows")
 	w.open('{')
@@ -240,9 +240,9 @@ func (s *Server) appendBuild(w *jw, i int, b *build, now int64) {
 		initiator = &g.users[g.h(kBuild, idx, 23)%uint64(len(g.users))]
 	}
 	w.ks("committer", committer.name)
-	w.ks("committerAvatar", avatarBase+committer.name+".png")
+	w.ks("committerAvatar", committer.avatar)
 	w.ks("initiator", initiator.name)
-	w.ks("initiatorAvatar", avatarBase+initiator.name+".png")
+	w.ks("initiatorAvatar", initiator.avatar)
 	w.ks("userName", initiator.name)
 	w.ks("trigger", "build")
 	switch b.trig {

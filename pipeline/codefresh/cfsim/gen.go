@@ -82,7 +82,7 @@ type gen struct {
 }
 
 type simUser struct {
-	id, name, email, full string
+	id, name, email, full, avatar string
 	registered            int64
 }
 
@@ -245,7 +245,7 @@ func newGen(cfg *Config, now int64) *gen {
 		reg := start - 300*day + int64(g.h(kUser, uint64(i), 1)%uint64(200*day))
 		g.users = append(g.users, simUser{
 			id: g.oid(kUser, uint64(i), reg/1000), name: name, full: full,
-			email: name + "@example.com", registered: reg,
+			email: name + "@example.com", avatar: avatarBase + name + ".png", registered: reg,
 		})
 	}
 
@@ -287,7 +287,7 @@ func newGen(cfg *Config, now int64) *gen {
 			repo:     proj.name,
 			meanRun:  int64(2*time.Minute/time.Millisecond) + int64(g.h(kPipeline, uint64(i), 4)%uint64(13*time.Minute/time.Millisecond)),
 		}
-		if g.h(kPipeline, uint64(i), 5)%3 == 0 {
+		if i%3 != 1 {
 			p.tags = []string{"team-" + string(rune('a'+i%5))}
 		}
 		if g.h(kPipeline, uint64(i), 6)%5 != 0 {
