@@ -83,7 +83,7 @@ type gen struct {
 
 type simUser struct {
 	id, name, email, full, avatar string
-	registered            int64
+	registered                    int64
 }
 
 type simProject struct {

@@ -164,7 +164,7 @@ func TestWorkflowPageZeroShowsNewBuilds(t *testing.T) {
 	if overlap(p0.docs, p1.docs) || len(p0.docs) != min(10, added) {
 		t.Fatalf("page 0: %d docs, overlap %v", len(p0.docs), overlap(p0.docs, p1.docs))
 	}
-	newest := s.BuildIDs()[added-len(p0.docs):added]
+	newest := s.BuildIDs()[added-len(p0.docs) : added]
 	if !slices.Equal(ids(p0.docs, "id"), newest) {
 		t.Errorf("page 0 should hold the builds just above page 1")
 	}
