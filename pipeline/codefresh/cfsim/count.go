@@ -58,7 +58,15 @@ func (s *Server) Count(resource string) int {
 		return 2
 	case "account_users", "users", "accounts_users":
 		return len(g.users)
-	case "context_revisions", "build_context_revisions", "workflow_context_revisions":
+	case "hermes_types":
+		return 2
+	case "execution_contexts":
+		return len(executionContexts)
+	case "environments", "compositions":
+		return 2
+	case "repos":
+		return len(g.projects)
+	case "build_steps", "context_revisions", "build_context_revisions", "workflow_context_revisions":
 		now := s.Now().UnixMilli()
 		n := 0
 		for i := range builds {

@@ -45,6 +45,10 @@ const (
 	scopeHelm       = "helm:read"
 	scopeCluster    = "cluster:read"
 	scopeAccount    = "account:read"
+	scopeExecCtx    = "execution-context:read"
+	scopeEnv        = "environment:read"
+	scopeCompose    = "composition:read"
+	scopeRepos      = "repos:read"
 )
 
 // routes is the simulator's own table: every GET a loader reads (API.md §3,
@@ -71,6 +75,11 @@ var routes = compile([]route{
 	{method: "GET", pattern: "/hermes/triggers", scope: scopeTrigger, h: (*call).hermesTriggers},
 	{method: "GET", pattern: "/hermes/triggers/pipeline/{id}", scope: scopeTrigger, h: (*call).hermesTriggers},
 	{method: "GET", pattern: "/hermes/events", scope: scopeTrigger, h: (*call).hermesEvents},
+	{method: "GET", pattern: "/hermes/types", scope: scopeTrigger, h: (*call).hermesTypes},
+	{method: "GET", pattern: "/execution-contexts", scope: scopeExecCtx, h: (*call).executionContexts},
+	{method: "GET", pattern: "/environments", scope: scopeEnv, h: (*call).environments},
+	{method: "GET", pattern: "/compositions", scope: scopeCompose, h: (*call).compositions},
+	{method: "GET", pattern: "/repos/existing", scope: scopeRepos, h: (*call).reposExisting},
 	{method: "GET", pattern: "/auth/keys", scope: scopeAPIKeys, h: (*call).authKeys},
 	{method: "GET", pattern: "/team", scope: scopeTeam, h: (*call).teams},
 	{method: "GET", pattern: "/abac", scope: scopeAbac, h: (*call).abac},
