@@ -77,6 +77,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newSchemaCmd,
 		newInitCmd,
 		newSecretsCmd,
+		newQueryCmd, newInfoCmd,
 		// Each command file adds its constructor here.
 	} {
 		root.AddCommand(c(a))

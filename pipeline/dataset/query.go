@@ -22,7 +22,8 @@ const (
 // Query runs one untrusted statement. The engine enforces every limit: the
 // file is open read-only with file, network and extension access off and the
 // configuration locked; the statement is prepared alone (more than one is
-// refused) and run only when DuckDB types it SELECT.
+// refused) and run only when DuckDB types it SELECT and its syntax tree
+// calls no table function outside a short list.
 func (r *duckReader) Query(ctx context.Context, query string, opts QueryOptions) (*Result, error) {
 	opts = opts.withDefaults()
 	if strings.TrimSpace(query) == "" {
@@ -187,7 +188,8 @@ func prepareError(err error) error {
 func engineError(err error) error {
 	var de *duckdb.Error
 	if errors.As(err, &de) && de.Type == duckdb.ErrorTypePermission {
-		return &RefusedError{Reason: "only the dataset's tables can be read: file, network and extension access is disabled (" + de.Msg + ")"}
+		msg, _, _ := strings.Cut(de.Msg, "\n")
+		return &RefusedError{Reason: "only the dataset's tables can be read: file, network and extension access is disabled (" + msg + ")"}
 	}
 	return fmt.Errorf("query failed: %w", err)
 }

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+)
+
+// datasetLocation says where the project's loaded data lives. It is the
+// default DuckDB file and dataset for now; a later step reads both from the
+// pipeline file, here and only here.
+func datasetLocation(a *app) (path, datasetName string, err error) {
+	dir, err := a.projectDir()
+	if err != nil {
+		return "", "", err
+	}
+	return filepath.Join(dir, "codefresh.duckdb"), "codefresh_data", nil
+}
+
+// openDataset returns a reader of the project's loaded data.
+func openDataset(ctx context.Context, a *app) (dataset.Reader, error) {
+	path, name, err := datasetLocation(a)
+	if err != nil {
+		return nil, err
+	}
+	return dataset.OpenDuckDB(ctx, path, name, dataset.DuckDBOptions{})
+}
+
+func newQueryCmd(a *app) *cobra.Command {
+	var asJSON bool
+	var maxRows int
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   `query "SQL"`,
+		Short: "Run one read-only SELECT over the loaded data",
+		Long: `Run one SELECT statement over the project's loaded data (DuckDB file
+codefresh.duckdb, dataset codefresh_data). Tables can be named with or without
+the dataset: SELECT * FROM pipelines LIMIT 10.
+
+Only a single SELECT runs: writes, file access, ATTACH, SET and the like are
+refused. Results stop at --max-rows rows or 64 KiB; the output says when it was
+cut and which loads the rows came from.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := openDataset(cmd.Context(), a)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			res, err := r.Query(cmd.Context(), args[0], dataset.QueryOptions{MaxRows: maxRows, Timeout: timeout})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+			}
+			return writeResultTable(cmd.OutOrStdout(), res)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"columns":[...],"rows":[[...]],...} with truncated and provenance fields`)
+	cmd.Flags().IntVar(&maxRows, "max-rows", dataset.DefaultMaxRows, "stop after this many rows")
+	cmd.Flags().DurationVar(&timeout, "timeout", dataset.DefaultTimeout, "interrupt the query after this long")
+	return cmd
+}
+
+// writeResultTable prints rows as an aligned table, then a footer: the row
+// count, why it was cut, and which loads the rows came from.
+func writeResultTable(w io.Writer, res *dataset.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(res.Columns, "\t"))
+	for _, row := range res.Rows {
+		cells := make([]string, len(row))
+		for i, v := range row {
+			cells[i] = cellText(v)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	noun := "rows"
+	if res.RowCount == 1 {
+		noun = "row"
+	}
+	fmt.Fprintf(w, "(%d %s, %d ms)\n", res.RowCount, noun, res.ElapsedMS)
+	if res.Truncated {
+		fmt.Fprintln(w, "truncated:", res.Hint)
+	} else if res.Hint != "" {
+		fmt.Fprintln(w, "note:", res.Hint)
+	}
+	for _, table := range provenanceTables(res.Provenance) {
+		var loads []string
+		for _, p := range res.Provenance {
+			if p.Table == table {
+				loads = append(loads, p.LoadID+" ("+p.LoadedAt.UTC().Format(time.RFC3339)+")")
+			}
+		}
+		fmt.Fprintf(w, "data of %s from load %s\n", table, strings.Join(loads, ", "))
+	}
+	return nil
+}
+
+func provenanceTables(refs []dataset.LoadRef) []string {
+	var tables []string
+	seen := map[string]bool{}
+	for _, p := range refs {
+		if !seen[p.Table] {
+			seen[p.Table] = true
+			tables = append(tables, p.Table)
+		}
+	}
+	return tables
+}
+
+// cellText shows one value on one line: NULL for null, nested values as JSON.
+func cellText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		return strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(x)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case map[string]any, []any:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return fmt.Sprint(x)
+		}
+		return string(b)
+	}
+	return fmt.Sprint(v)
+}
