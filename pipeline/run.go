@@ -271,15 +271,14 @@ func (r *run) pageOptions(res codefresh.Resource) codefresh.PageOptions {
 }
 
 // extract reads one resource into the stage.
-func (r *run) extract(ctx context.Context, res codefresh.Resource) (ResourceInfo, error) {
-	ri := ResourceInfo{Name: res.Name}
+func (r *run) extract(ctx context.Context, res codefresh.Resource) (ri ResourceInfo, err error) {
+	ri.Name = res.Name
 	pagesBefore, recsBefore := r.pages.Load(), r.records.Load()
 	defer func() {
 		ri.Pages = int(r.pages.Load() - pagesBefore)
 		ri.Records = r.records.Load() - recsBefore
 	}()
 	r.progress(ctx, "extract", res.Name)
-	var err error
 	switch {
 	case res.Parent != "":
 		err = r.extractDetails(ctx, res)
