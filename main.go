@@ -76,6 +76,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newLoadCmd,
 		newSchemaCmd,
 		newInitCmd,
+		newEndpointsCmd,
 		newSecretsCmd,
 		newQueryCmd, newInfoCmd,
 		// Each command file adds its constructor here.

@@ -268,6 +268,9 @@ func scalarString(v any) string {
 
 func (r Resource) clone() Resource {
 	c := r
+	if c.Method == "" {
+		c.Method = "GET" // the catalog holds only GETs; entries leave it implicit
+	}
 	c.AltSelectors = slices.Clone(r.AltSelectors)
 	c.PrimaryKey = slices.Clone(r.PrimaryKey)
 	c.SecretFields = slices.Clone(r.SecretFields)

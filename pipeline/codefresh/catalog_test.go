@@ -68,7 +68,7 @@ func TestCatalogInvariants(t *testing.T) {
 			t.Errorf("duplicate resource %s", r.Name)
 		}
 		seen[r.Name] = true
-		if r.Method != "" && r.Method != "GET" {
+		if r.Method != "GET" {
 			t.Errorf("%s: method %q", r.Name, r.Method)
 		}
 		if !strings.HasPrefix(r.Path, "/") {

@@ -272,7 +272,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.He
 			}
 			return &Response{Status: res.status, Body: res.body, Duration: time.Since(start), Attempts: attempt, URL: shown}, nil
 		default:
-			ae := newAPIError(res.status, res.body, "GET", c.redact(u.EscapedPath()), c.redact)
+			ae := newAPIError(res.status, res.body, "GET", c.redact(path), c.redact)
 			ae.Attempts, ae.Scope = attempt, scope
 			final = ae
 			retry = retryableStatus(res.status)
