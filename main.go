@@ -79,6 +79,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newEndpointsCmd,
 		newSecretsCmd,
 		newQueryCmd, newInfoCmd,
+		newSimulateCmd,
 		// Each command file adds its constructor here.
 	} {
 		root.AddCommand(c(a))

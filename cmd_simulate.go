@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/secrets"
+)
+
+func newSimulateCmd(a *app) *cobra.Command {
+	var (
+		addr, apiKey, now string
+		cfg               cfsim.Config
+		tick              time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Serve a simulated Codefresh API with synthetic data (demos, tests, benchmarks)",
+		Long: `Serve a faithful simulation of the Codefresh REST API on --addr: the same paths,
+envelopes, errors and pagination rules, over deterministic synthetic data.
+
+The first line on stdout is the base URL (ending in /api); point --base-url or
+CODEFRESH_BASE_URL at it. The accepted key is --api-key, else $` + secrets.EnvAPIKey + `
+(never printed), else a fixed demo key printed on stderr. Runs until interrupted.`,
+		Example: `  codefresh-mcp simulate --addr 127.0.0.1:8089 --builds 100000
+  codefresh-mcp simulate --addr 127.0.0.1:0 --rate-429 0.1 --latency 50ms --tick 10s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			stderr := cmd.ErrOrStderr()
+			switch {
+			case apiKey != "":
+				cfg.APIKey = apiKey
+			case os.Getenv(secrets.EnvAPIKey) != "":
+				cfg.APIKey = os.Getenv(secrets.EnvAPIKey)
+				fmt.Fprintf(stderr, "simulate: accepting the key in $%s\n", secrets.EnvAPIKey)
+			default:
+				cfg.APIKey = cfsim.DemoAPIKey
+				fmt.Fprintf(stderr, "simulate: accepting the demo key %q (not a secret)\n", cfsim.DemoAPIKey)
+			}
+			if now != "" {
+				t, err := time.Parse(time.RFC3339, now)
+				if err != nil {
+					return fmt.Errorf("--now: want RFC 3339 like 2024-05-06T08:00:00Z: %w", err)
+				}
+				cfg.Now = t
+			} else {
+				cfg.Now = time.Now().UTC().Truncate(time.Second)
+			}
+			sim := cfsim.New(cfg)
+			base, err := sim.Start(ctx, addr)
+			if err != nil {
+				return fmt.Errorf("simulate: %w", err)
+			}
+			defer sim.Close()
+			fmt.Fprintln(cmd.OutOrStdout(), base)
+			fmt.Fprintf(stderr, "simulate: %d builds, %d pipelines, %d projects at %s; Ctrl-C stops\n",
+				sim.Count("builds"), sim.Count("pipelines"), sim.Count("projects"), base)
+			var tc <-chan time.Time
+			if tick > 0 {
+				t := time.NewTicker(tick)
+				defer t.Stop()
+				tc = t.C
+			}
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-tc:
+					sim.Advance(tick)
+				}
+			}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8089", "listen address (port 0 picks a free port)")
+	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the synthetic data")
+	f.IntVar(&cfg.Pipelines, "pipelines", 20, "pipelines")
+	f.IntVar(&cfg.Builds, "builds", 1000, "builds")
+	f.IntVar(&cfg.Projects, "projects", 5, "projects")
+	f.IntVar(&cfg.Images, "images", 0, "images (default builds/4)")
+	f.StringVar(&apiKey, "api-key", "", "the key the simulator accepts (default $"+secrets.EnvAPIKey+", else the demo key); use a throwaway value")
+	f.StringSliceVar(&cfg.Scopes, "scopes", nil, "scopes granted to the key, e.g. build:read,pipeline:read (default all)")
+	f.DurationVar(&cfg.Latency, "latency", 0, "latency added to every request")
+	f.Float64Var(&cfg.Rate429, "rate-429", 0, "share of requests answered 429 Too Many Requests")
+	f.DurationVar(&cfg.RetryAfter, "retry-after", time.Second, "Retry-After sent with 429s")
+	f.Float64Var(&cfg.Rate5xx, "rate-5xx", 0, "share of requests answered 500/502/503/504")
+	f.Float64Var(&cfg.TruncateRate, "truncate-rate", 0, "share of responses cut short")
+	f.StringVar(&now, "now", "", "simulated clock start, RFC 3339 (default: the current time)")
+	f.DurationVar(&tick, "tick", 0, "advance the simulated clock by this much every this often (new builds arrive, running ones finish); 0 freezes it")
+	return cmd
+}
