@@ -2,14 +2,10 @@ package duckdb
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,34 +14,15 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
 
-// System tables, named and laid out as dlt lays them out
-// (dlt/common/schema/utils.py: version_table, loads_table, pipeline_state_table).
+// System tables (their layout is destination.SystemTables).
 const (
-	loadsTable   = "_dlt_loads"
-	stateTable   = "_dlt_pipeline_state"
-	versionTable = "_dlt_version"
+	loadsTable   = destination.LoadsTable
+	stateTable   = destination.StateTable
+	versionTable = destination.VersionTable
 
 	// The catalog name the staging file is attached under.
 	stageAlias = "cfmcp_stage"
-
-	// Format versions of what we write to _dlt_version.schema and
-	// _dlt_pipeline_state.state (our JSON layouts, not dlt's engines).
-	schemaEngineVersion = 1
-	stateEngineVersion  = 1
-
-	// loadStatusDone is dlt's status of a completed load.
-	loadStatusDone = 0
 )
-
-var systemTables = []struct{ name, columns string }{
-	{loadsTable, `load_id VARCHAR NOT NULL, schema_name VARCHAR, status BIGINT NOT NULL,
-		inserted_at TIMESTAMPTZ NOT NULL, schema_version_hash VARCHAR`},
-	{stateTable, `version BIGINT NOT NULL, engine_version BIGINT NOT NULL, pipeline_name VARCHAR NOT NULL,
-		state VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL, version_hash VARCHAR,
-		_dlt_load_id VARCHAR NOT NULL, _dlt_id VARCHAR NOT NULL`},
-	{versionTable, `version BIGINT NOT NULL, engine_version BIGINT NOT NULL, inserted_at TIMESTAMPTZ NOT NULL,
-		schema_name VARCHAR NOT NULL, version_hash VARCHAR NOT NULL, "schema" VARCHAR NOT NULL`},
-}
 
 // committer runs the statements of one commit inside its transaction.
 type committer struct {
@@ -57,17 +34,12 @@ type committer struct {
 	afterStep func(string)
 	stats     *destination.CommitStats
 
-	tables  map[string]*normalize.Table
 	columns map[string]map[string]bool // target table -> its columns
 	now     time.Time
 }
 
 func (c *committer) run(ctx context.Context) error {
 	c.now = time.Now().UTC()
-	c.tables = map[string]*normalize.Table{}
-	for _, t := range c.pkg.Schema.Tables {
-		c.tables[t.Name] = t
-	}
 	steps := []struct {
 		name string
 		fn   func(context.Context) error
@@ -120,30 +92,16 @@ func (c *committer) createTables(ctx context.Context) error {
 	if err := c.readColumns(ctx); err != nil {
 		return err
 	}
-	for _, st := range systemTables {
-		if c.columns[st.name] != nil {
+	for _, st := range destination.SystemTables() {
+		if c.columns[st.Name] != nil {
 			continue
 		}
-		if _, err := c.exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", c.target(st.name), st.columns)); err != nil {
-			return fmt.Errorf("create table %s: %w", st.name, err)
-		}
-	}
-	if c.staged {
-		for _, name := range c.pkg.Stage.Tables() {
-			if c.tables[name] == nil {
-				return fmt.Errorf("staged table %s is not in schema %s", name, c.pkg.Schema.Name)
-			}
+		if err := c.ensureTable(ctx, st.Name, st.Columns); err != nil {
+			return err
 		}
 	}
 	for _, t := range c.pkg.Schema.Tables {
-		cols := t.Columns
-		// A staged column the schema does not list still needs a home.
-		for _, sc := range c.stageColumns(t.Name) {
-			if !slices.ContainsFunc(cols, func(x *normalize.Column) bool { return x.Name == sc.Name }) {
-				cols = append(slices.Clip(cols), sc)
-			}
-		}
-		if err := c.ensureTable(ctx, t.Name, cols); err != nil {
+		if err := c.ensureTable(ctx, t.Name, c.pkg.Columns(t)); err != nil {
 			return err
 		}
 	}
@@ -226,64 +184,34 @@ func (c *committer) stageColumns(table string) []*normalize.Column {
 	if !c.staged {
 		return nil
 	}
-	return c.pkg.Stage.Columns(table)
-}
-
-// family is a root table and its descendants, parents before children.
-func (c *committer) family(root string) []*normalize.Table {
-	in := map[string]bool{root: true}
-	var out []*normalize.Table
-	for _, t := range c.pkg.Schema.Tables {
-		if t.Name == root || (t.Parent != "" && in[t.Parent]) {
-			in[t.Name] = true
-			out = append(out, t)
-		}
-	}
-	return out
+	return c.pkg.Staged(table)
 }
 
 // moveRows copies the staged rows of every completed resource into its
-// tables by the root table's write disposition. Staged rows of resources not
-// in pkg.Resources (extraction did not complete) are left out.
+// tables by the root table's write disposition (destination.Package.Plan).
 func (c *committer) moveRows(ctx context.Context) error {
-	seen := map[string]bool{}
-	for _, root := range c.pkg.Resources {
-		if seen[root] {
-			continue
-		}
-		seen[root] = true
-		t := c.tables[root]
-		if t == nil {
-			// Nothing was ever extracted for it, so there is nothing to replace.
-			continue
-		}
-		if t.Parent != "" {
-			return fmt.Errorf("resource %s: table is a child of %s, not a root", root, t.Parent)
-		}
-		fam := c.family(root)
-		var err error
-		switch t.WriteDisposition {
-		case "replace":
-			err = c.replace(ctx, fam)
-		case "append", "":
-			err = c.append(ctx, fam)
-		case "merge":
-			err = c.merge(ctx, fam)
-		default:
-			err = fmt.Errorf("unknown write disposition %q", t.WriteDisposition)
+	writes, err := c.pkg.Plan()
+	if err != nil {
+		return err
+	}
+	for _, w := range writes {
+		switch w.Disposition {
+		case destination.Replace:
+			err = c.replace(ctx, w.Tables)
+		case destination.Append:
+			err = c.append(ctx, w.Tables)
+		case destination.Merge:
+			err = c.merge(ctx, w.Tables, w.Keys)
 		}
 		if err != nil {
-			return fmt.Errorf("resource %s (%s): %w", root, t.WriteDisposition, err)
+			return fmt.Errorf("resource %s (%s): %w", w.Root.Name, w.Root.WriteDisposition, err)
 		}
 	}
 	return nil
 }
 
 func (c *committer) count(table string, inserted, deleted int64) {
-	s := c.stats.Tables[table]
-	s.Inserted += inserted
-	s.Deleted += deleted
-	c.stats.Tables[table] = s
+	c.stats.Add(table, inserted, deleted)
 }
 
 // insert copies staged rows of table by column name; where filters them
@@ -331,17 +259,11 @@ func (c *committer) replace(ctx context.Context, fam []*normalize.Table) error {
 
 // merge replaces target roots whose primary key is staged, with their child
 // rows, by the last staged row of each key and that row's children.
-func (c *committer) merge(ctx context.Context, fam []*normalize.Table) error {
+func (c *committer) merge(ctx context.Context, fam []*normalize.Table, keyNames []string) error {
 	root := fam[0]
-	var keys []string
-	for _, col := range root.Columns {
-		if col.PrimaryKey {
-			keys = append(keys, stage.QuoteIdent(col.Name))
-		}
-	}
-	if len(keys) == 0 {
-		// dlt appends when a merge table has no key.
-		return c.append(ctx, fam)
+	keys := make([]string, len(keyNames))
+	for i, k := range keyNames {
+		keys[i] = stage.QuoteIdent(k)
 	}
 	if c.stageColumns(root.Name) == nil {
 		// No staged roots: nothing is replaced, and orphan children are dropped.
@@ -392,7 +314,7 @@ func (c *committer) merge(ctx context.Context, fam []*normalize.Table) error {
 // writeVersion records the schema when its hash is new, as dlt does.
 func (c *committer) writeVersion(ctx context.Context) error {
 	s := c.pkg.Schema
-	hash, err := schemaHash(s)
+	hash, err := destination.SchemaHash(s)
 	if err != nil {
 		return err
 	}
@@ -410,7 +332,7 @@ func (c *committer) writeVersion(ctx context.Context) error {
 	}
 	q = fmt.Sprintf(`INSERT INTO %s (version, engine_version, inserted_at, schema_name, version_hash, "schema")
 		VALUES (?, ?, ?, ?, ?, ?)`, c.target(versionTable))
-	if _, err := c.exec(ctx, q, int64(s.Version), int64(schemaEngineVersion), c.now, s.Name, hash, string(doc)); err != nil {
+	if _, err := c.exec(ctx, q, int64(s.Version), int64(destination.SchemaEngineVersion), c.now, s.Name, hash, string(doc)); err != nil {
 		return fmt.Errorf("write %s: %w", versionTable, err)
 	}
 	return nil
@@ -419,15 +341,11 @@ func (c *committer) writeVersion(ctx context.Context) error {
 // writeState records the pipeline state when it changed, with a version one
 // above the last. dlt reads plain JSON state too (decompress_state falls back).
 func (c *committer) writeState(ctx context.Context) error {
-	raw := c.pkg.State
-	if len(raw) == 0 || string(raw) == "null" {
+	if !c.pkg.HasState() {
 		return nil
 	}
-	if !json.Valid(raw) {
-		return errors.New("pipeline state is not valid JSON")
-	}
-	sum := sha256.Sum256(raw)
-	hash := base64.StdEncoding.EncodeToString(sum[:])
+	raw := c.pkg.State
+	hash := destination.StateHash(raw)
 	var (
 		version  int64
 		lastHash sql.NullString
@@ -442,7 +360,7 @@ func (c *committer) writeState(ctx context.Context) error {
 	}
 	q = fmt.Sprintf(`INSERT INTO %s (version, engine_version, pipeline_name, state, created_at, version_hash, _dlt_load_id, _dlt_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.target(stateTable))
-	_, err = c.exec(ctx, q, version+1, int64(stateEngineVersion), c.pkg.PipelineName, string(raw), c.now, hash, c.pkg.LoadID, newRowID())
+	_, err = c.exec(ctx, q, version+1, int64(destination.StateEngineVersion), c.pkg.PipelineName, string(raw), c.now, hash, c.pkg.LoadID, destination.NewRowID())
 	if err != nil {
 		return fmt.Errorf("write %s: %w", stateTable, err)
 	}
@@ -450,36 +368,16 @@ func (c *committer) writeState(ctx context.Context) error {
 }
 
 func (c *committer) writeLoad(ctx context.Context) error {
-	hash, err := schemaHash(c.pkg.Schema)
+	hash, err := destination.SchemaHash(c.pkg.Schema)
 	if err != nil {
 		return err
 	}
 	q := fmt.Sprintf(`INSERT INTO %s (load_id, schema_name, status, inserted_at, schema_version_hash)
 		VALUES (?, ?, ?, ?, ?)`, c.target(loadsTable))
-	if _, err := c.exec(ctx, q, c.pkg.LoadID, c.pkg.Schema.Name, int64(loadStatusDone), c.now, hash); err != nil {
+	if _, err := c.exec(ctx, q, c.pkg.LoadID, c.pkg.Schema.Name, int64(destination.LoadStatusDone), c.now, hash); err != nil {
 		return fmt.Errorf("write %s: %w", loadsTable, err)
 	}
 	return nil
-}
-
-// schemaHash is the schema's own hash, or one of its tables when unset.
-func schemaHash(s *normalize.Schema) (string, error) {
-	if s.VersionHash != "" {
-		return s.VersionHash, nil
-	}
-	b, err := json.Marshal(s.Tables)
-	if err != nil {
-		return "", fmt.Errorf("hash schema: %w", err)
-	}
-	sum := sha256.Sum256(b)
-	return base64.StdEncoding.EncodeToString(sum[:]), nil
-}
-
-// newRowID is a random _dlt_id like dlt's (14 url-safe characters).
-func newRowID() string {
-	b := make([]byte, 10)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func quoteString(s string) string {

@@ -21,7 +21,7 @@ import (
 )
 
 // DefaultDataset is dlt's default dataset name for our pipeline.
-const DefaultDataset = "codefresh_data"
+const DefaultDataset = destination.DefaultDataset
 
 // Options configure a Destination.
 type Options struct {
@@ -156,13 +156,10 @@ func (d *Destination) read(ctx context.Context, tables []string, fn func(*sql.DB
 // disposition, the schema version, the state and the _dlt_loads row. On any
 // error the transaction rolls back and the file is as it was.
 func (d *Destination) Commit(ctx context.Context, pkg *destination.Package) (*destination.CommitStats, error) {
-	if pkg == nil || pkg.Schema == nil || pkg.LoadID == "" || pkg.PipelineName == "" {
-		return nil, errors.New("duckdb: commit needs a package with a load id, pipeline name and schema")
+	if err := pkg.Check(); err != nil {
+		return nil, fmt.Errorf("duckdb: %w", err)
 	}
-	dataset := pkg.Dataset
-	if dataset == "" {
-		dataset = d.dataset
-	}
+	dataset := pkg.DatasetOr(d.dataset)
 	// Rows must be in the staging file, and the stage must let go of it,
 	// before this process can ATTACH it.
 	if pkg.Stage != nil {
