@@ -413,7 +413,7 @@ const (
 
 var finalNames = [...]string{"success", "error", "terminated"}
 
-// build is the compact per-build record: 32 bytes. Everything else a build
+// build is the compact per-build record: 24 bytes. Everything else a build
 // shows is derived from (seed, index) when it is rendered.
 type build struct {
 	created  int64  // unix ms

@@ -8,8 +8,18 @@
 // Builds are stored as 24-byte records and rendered to JSON on demand, so a
 // server with a million builds fits in a few tens of megabytes.
 //
-// Where the sources leave a behaviour unknown, the simulator's choice is
-// documented on the code that makes it ("our choice").
+// Where the sources leave a behaviour unknown, the simulator makes a choice
+// and documents it on the code ("our choice"). In short:
+//   - cursor jumps and bad parameters: 400 {"code":"1400","name":"BAD_REQUEST_ERROR"};
+//   - asking for the cursor's current page again re-serves it (a retry);
+//     paginationReset=true restarts at page 1 whatever page is asked;
+//     paginationDirection and, on /images, offset are accepted and ignored;
+//   - 429 carries Retry-After (whole seconds) and a TOO_MANY_REQUESTS_ERROR body;
+//     500 has a JSON body, 502/503/504 plain text as a proxy sends them;
+//   - listings without limit get 25 items (the CLI's default);
+//   - /pipelines/names and /audit use the guessed envelopes of the samples;
+//   - approve/deny answer 400 (no build waits for approval); rebuild starts
+//     a new pending build. All three are recorded (SideEffectCalls).
 package cfsim
 
 import (
@@ -252,7 +262,11 @@ func (s *Server) FailNext(path string, n, status int) {
 	s.scripts[path] = &script{n: n, status: status}
 }
 
-// Requests returns every request served so far, oldest first.
+// maxRecorded bounds the request log of a long-running server.
+const maxRecorded = 200_000
+
+// Requests returns every request served so far (at most the latest
+// 100,000-200,000 on a long-running server), oldest first.
 func (s *Server) Requests() []Request {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
@@ -374,6 +388,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := s.serve(r, rec.Path)
 	rec.Status = resp.status
 	s.rmu.Lock()
+	if len(s.requests) >= maxRecorded {
+		// Bound a long-running server's memory: keep the newer half.
+		s.requests = append(s.requests[:0], s.requests[maxRecorded/2:]...)
+	}
 	s.requests = append(s.requests, rec)
 	s.rmu.Unlock()
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestAuth(t *testing.T) {
@@ -421,6 +422,9 @@ func TestMillionBuildsBoundedMemory(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	t.Logf("1,000,000 builds: heap %.1f MB (%.0f bytes/build incl. images and pipelines)", float64(heap)/(1<<20), float64(heap)/1e6)
+	if size := unsafe.Sizeof(build{}); size > 32 {
+		t.Errorf("build record is %d bytes", size)
+	}
 	if heap > 64<<20 {
 		t.Fatalf("heap %d MB for 1M builds", heap>>20)
 	}
