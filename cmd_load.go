@@ -153,6 +153,9 @@ func printLoadInfo(w io.Writer, info *pipeline.LoadInfo) {
 			fmt.Fprintf(w, "\nskipped %s: %s", r.Name, r.Reason)
 		}
 	}
+	if len(info.NewTables) > 0 {
+		fmt.Fprintf(w, "\nnew tables: %s\n", strings.Join(info.NewTables, ", "))
+	}
 	if len(info.NewColumns) > 0 {
 		fmt.Fprintf(w, "\nnew columns: %s\n", strings.Join(info.NewColumns, ", "))
 	}

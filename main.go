@@ -71,6 +71,8 @@ func newRootCmd(a *app) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn, error (default: $CODEFRESH_MCP_LOG_LEVEL or info)")
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
+	root.Args = cobra.NoArgs    // an unknown command is an error, not a server start
+	root.RunE = serveDefault(a) // no command: an agent starts the MCP server
 	for _, c := range []func(*app) *cobra.Command{
 		newVersionCmd,
 		newLoadCmd,
@@ -79,6 +81,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newEndpointsCmd,
 		newSecretsCmd,
 		newQueryCmd, newInfoCmd,
+		newServeCmd, newDocsCmd,
 		newSimulateCmd,
 		// Each command file adds its constructor here.
 	} {

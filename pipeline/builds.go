@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -81,8 +82,15 @@ func (r *run) extractBuilds(ctx context.Context, res codefresh.Resource) error {
 		tr.watch[id] = false
 	}
 	emit := func(pg *codefresh.Page) error {
-		tr.observe(pg.Records)
-		return r.emit(ctx, res, pg.Records, pg.Raw)
+		recs, raw, older := since(pg, res.IncrementalCursor, from)
+		tr.observe(recs)
+		if err := r.emit(ctx, res, recs, raw); err != nil {
+			return err
+		}
+		if older {
+			return errStopListing // newest first: the rest of this window was loaded before
+		}
+		return nil
 	}
 	opt := r.pageOptions(res)
 	if !from.IsZero() {
@@ -91,7 +99,7 @@ func (r *run) extractBuilds(ctx context.Context, res codefresh.Resource) error {
 	if r.opts.MaxPages > 0 {
 		// A quick look: the newest pages only, and the cursor stays where it was,
 		// since older builds of the window were not read.
-		return r.client.Pages(ctx, res, opt, emit)
+		return r.listAll(ctx, res, opt, emit)
 	}
 	if err := r.listWindows(ctx, res, opt, from, emit); err != nil {
 		return err
@@ -106,6 +114,41 @@ func (r *run) extractBuilds(ctx context.Context, res codefresh.Resource) error {
 		PendingIDs:   slices.Compact(tr.pending),
 	})
 	return nil
+}
+
+// errStopListing ends a listing early without an error.
+var errStopListing = errors.New("stop listing")
+
+// since keeps a page's records at or after from (all when from is zero) and
+// says whether it dropped older ones. startDate has day granularity; this
+// makes the look-back exact.
+func since(pg *codefresh.Page, field string, from time.Time) ([]map[string]any, []json.RawMessage, bool) {
+	if from.IsZero() {
+		return pg.Records, pg.Raw, false
+	}
+	recs := pg.Records[:0:0]
+	var raw []json.RawMessage
+	older := false
+	for i, rec := range pg.Records {
+		if t := recordTime(rec, field); !t.IsZero() && t.Before(from) {
+			older = true
+			continue
+		}
+		recs = append(recs, rec)
+		if i < len(pg.Raw) {
+			raw = append(raw, pg.Raw[i])
+		}
+	}
+	return recs, raw, older
+}
+
+// listAll runs one listing, treating errStopListing as its normal end.
+func (r *run) listAll(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, fn func(*codefresh.Page) error) error {
+	err := r.client.Pages(ctx, res, opt, fn)
+	if errors.Is(err, errStopListing) {
+		return nil
+	}
+	return err
 }
 
 // refetch reads again, one by one, the builds that were not final at the last
@@ -161,11 +204,14 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 		if first == nil {
 			return nil
 		}
-		return emit(first) // the whole listing fit in one page
+		if err := emit(first); !errors.Is(err, errStopListing) {
+			return err // the whole listing fit in one page
+		}
+		return nil
 	}
 	newest, oldest := recordTime(first.Records[0], res.IncrementalCursor), recordTime(first.Records[len(first.Records)-1], res.IncrementalCursor)
 	if newest.IsZero() || oldest.IsZero() {
-		return r.client.Pages(ctx, res, opt, emit) // no dates to window by: one sequential listing
+		return r.listAll(ctx, res, opt, emit) // no dates to window by: one sequential listing
 	}
 	// Keep the records of days after the oldest day on the page: every build of
 	// those days is newer than the page's last record, so the page has them all.
@@ -182,6 +228,9 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	}
 	if len(keep) > 0 {
 		if err := emit(&codefresh.Page{Number: 1, Records: keep, Raw: keepRaw}); err != nil {
+			if errors.Is(err, errStopListing) {
+				return nil // the first page already reached what was loaded before
+			}
 			return err
 		}
 	}
@@ -225,7 +274,7 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 			idx := i
 			g.Go(func() error {
 				count := 0
-				err := r.client.Pages(gctx, res, w, func(pg *codefresh.Page) error {
+				err := r.listAll(gctx, res, w, func(pg *codefresh.Page) error {
 					count++
 					return emit(pg)
 				})

@@ -35,7 +35,8 @@ type LoadInfo struct {
 	Dataset     string                            `json:"dataset"`
 	Resources   []ResourceInfo                    `json:"resources"`
 	Tables      map[string]destination.TableStats `json:"tables"`
-	NewColumns  []string                          `json:"new_columns,omitempty"` // "table.column"
+	NewTables   []string                          `json:"new_tables,omitempty"`
+	NewColumns  []string                          `json:"new_columns,omitempty"` // "table.column" of tables that existed before
 	Pages       int                               `json:"pages"`
 	Retries     int                               `json:"http_retries"`
 	DryRun      bool                              `json:"dry_run,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,7 +143,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	}
 	info.Pages = int(r.pages.Load())
 	info.Retries = int(client.Stats().Retries)
-	info.NewColumns = r.norm.NewColumns()
+	info.NewTables, info.NewColumns = schemaChanges(stored, r.norm.NewColumns())
 	if opts.DryRun {
 		info.Tables = map[string]destination.TableStats{}
 		for t, n := range stg.Counts() {
@@ -167,6 +168,27 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	info.Duration = time.Since(start)
 	r.progress(ctx, "done", "")
 	return info, nil
+}
+
+// schemaChanges splits the columns a load added into new tables and new
+// columns of tables that existed before, so a first load reports tables, not
+// hundreds of columns.
+func schemaChanges(before *normalize.Schema, added []string) (tables, columns []string) {
+	seen := map[string]bool{}
+	for _, tc := range added {
+		t, c, _ := strings.Cut(tc, ".")
+		if before == nil || before.Table(t) == nil {
+			if !seen[t] {
+				seen[t] = true
+				tables = append(tables, t)
+			}
+			continue
+		}
+		if !strings.HasPrefix(c, "_dlt_") {
+			columns = append(columns, tc)
+		}
+	}
+	return tables, columns
 }
 
 // skippable tells whether a resource error means "this key or account cannot

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset/datasettest"
+)
+
+const serveCanary = "cfk-CANARY-7f3a9d1e5b"
+
+// buildBinary builds codefresh-mcp into a temp folder of the test.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "codefresh-mcp")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startStdio starts bin as an agent would and initializes a session.
+func startStdio(t *testing.T, bin string, env []string, args ...string) (*client.Client, *lockedBuffer) {
+	t.Helper()
+	stderr := &lockedBuffer{}
+	env = append(env, "HOME="+t.TempDir(), "PATH="+os.Getenv("PATH"), "CODEFRESH_MCP_LOG_LEVEL=debug")
+	c, err := client.NewStdioMCPClientWithOptions(bin, env, args, transport.WithCommandStderrWriter(stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req := mcp.InitializeRequest{}
+	req.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	req.Params.ClientInfo = mcp.Implementation{Name: "stdio-test", Version: "1"}
+	init, err := c.Initialize(ctx, req)
+	if err != nil {
+		t.Fatalf("initialize: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if init.ServerInfo.Name != "codefresh-mcp" || !strings.Contains(init.Instructions, "untrusted") {
+		t.Fatalf("init = %+v", init)
+	}
+	return c, stderr
+}
+
+func callText(t *testing.T, c *client.Client, name string, args map[string]any) (*mcp.CallToolResult, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req := mcp.CallToolRequest{}
+	req.Params.Name = name
+	req.Params.Arguments = args
+	res, err := c.CallTool(ctx, req)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return res, res.Content[0].(mcp.TextContent).Text
+}
+
+// The built binary on stdio, as agents start it.
+func TestServeStdio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	t.Run("default start", func(t *testing.T) { testServeDefault(t, bin) })
+	t.Run("read-only by env", func(t *testing.T) { testServeReadOnly(t, bin) })
+}
+
+func testServeDefault(t *testing.T, bin string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sim := cfsim.New(cfsim.Config{Seed: 1, Builds: 50, Pipelines: 4, Projects: 2, APIKey: serveCanary})
+	base, err := sim.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	dir := t.TempDir()
+	datasettest.Write(t, filepath.Join(dir, "codefresh.duckdb"))
+
+	// No arguments at all: an agent's default start. The project comes from
+	// Cursor's WORKSPACE_FOLDER_PATHS.
+	c, stderr := startStdio(t, bin, []string{"CF_API_KEY=" + serveCanary, "CODEFRESH_BASE_URL=" + base, "WORKSPACE_FOLDER_PATHS=" + dir})
+	tools, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tools.Tools) != 10 {
+		t.Fatalf("%d tools", len(tools.Tools))
+	}
+
+	var texts []string
+	res, text := callText(t, c, "list_endpoints", map[string]any{"name": "pipelines"})
+	texts = append(texts, text)
+	if res.IsError || !strings.Contains(text, `"name":"pipelines"`) {
+		t.Fatalf("list_endpoints: %s", text)
+	}
+	res, text = callText(t, c, "query", map[string]any{"sql": "SELECT count(*) AS n FROM codefresh_data.builds"})
+	texts = append(texts, text)
+	var q struct {
+		Rows [][]any `json:"rows"`
+	}
+	if res.IsError || json.Unmarshal([]byte(text), &q) != nil || len(q.Rows) != 1 {
+		t.Fatalf("query: %s", text)
+	}
+	res, text = callText(t, c, "check_credentials", map[string]any{"skip_matrix": true})
+	texts = append(texts, text)
+	if res.IsError || !strings.Contains(text, `"status":"ok"`) {
+		t.Fatalf("check_credentials: %s", text)
+	}
+	// A failing call: the key is in play, and still nowhere.
+	sim.SetScopes([]string{"pipeline:read"})
+	res, text = callText(t, c, "preview_endpoint", map[string]any{"resource": "builds"})
+	texts = append(texts, text)
+	if !res.IsError || !strings.Contains(text, "403") {
+		t.Fatalf("preview of a forbidden resource: %s", text)
+	}
+	c.Close()
+	for _, s := range append(texts, stderr.String()) {
+		if strings.Contains(s, serveCanary) || strings.Contains(s, "CANARY") {
+			t.Fatalf("canary leaked: %.400s", s)
+		}
+	}
+	if !strings.Contains(stderr.String(), "serving MCP on stdio") {
+		t.Fatalf("stderr has no server log:\n%s", stderr.String())
+	}
+}
+
+func testServeReadOnly(t *testing.T, bin string) {
+	c, _ := startStdio(t, bin, []string{"CODEFRESH_MCP_READ_ONLY=1"}, "serve", "--project", t.TempDir())
+	tools, err := c.ListTools(context.Background(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tl := range tools.Tools {
+		if ro := tl.Annotations.ReadOnlyHint; ro == nil || !*ro {
+			t.Errorf("%s offered in read-only mode", tl.Name)
+		}
+	}
+	if len(tools.Tools) != 7 {
+		t.Fatalf("%d read-only tools, want 7", len(tools.Tools))
+	}
+}
+
+func TestUnknownCommandDoesNotServe(t *testing.T) {
+	root := newRootCmd(&app{stdout: os.Stdout, stderr: os.Stderr})
+	root.SetArgs([]string{"lod"})
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	err := root.Execute()
+	if err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,301 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Job states.
+const (
+	JobRunning   = "running"
+	JobSucceeded = "succeeded"
+	JobFailed    = "failed"
+	JobCancelled = "cancelled"
+)
+
+// keepFinished bounds how many finished jobs Jobs remembers.
+const keepFinished = 50
+
+// JobStatus is a snapshot of one load job.
+type JobStatus struct {
+	ID       string    `json:"job_id"`
+	State    string    `json:"state"`
+	Project  string    `json:"project"`
+	Options  JobOpts   `json:"options"`
+	Progress Progress  `json:"progress"`
+	Info     *LoadInfo `json:"load_info,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended,omitzero"`
+}
+
+// JobOpts is the part of Options a status shows.
+type JobOpts struct {
+	Resources   []string `json:"resources,omitempty"`
+	MaxPages    int      `json:"max_pages,omitempty"`
+	FullRefresh bool     `json:"full_refresh,omitempty"`
+	DryRun      bool     `json:"dry_run,omitempty"`
+}
+
+// Done reports whether the job has finished, whatever the outcome.
+func (s JobStatus) Done() bool { return s.State != JobRunning }
+
+// Job is one load running in the background.
+type Job struct {
+	id     string
+	key    string
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu     sync.Mutex
+	status JobStatus
+}
+
+// ID is the job's id.
+func (j *Job) ID() string { return j.id }
+
+// Done is closed when the job has finished.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Status returns a snapshot of the job.
+func (j *Job) Status() JobStatus {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := j.status
+	s.Options.Resources = append([]string(nil), s.Options.Resources...)
+	return s
+}
+
+// Wait blocks until the job finishes or ctx ends, then returns its status.
+func (j *Job) Wait(ctx context.Context) JobStatus {
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+	}
+	return j.Status()
+}
+
+// runner is what a job runs; *Project is the real one.
+type runner interface {
+	Run(ctx context.Context, opts Options) (*LoadInfo, error)
+	DatabaseKey() string
+}
+
+// BusyError is returned by Start when a load already runs on the same database.
+type BusyError struct{ JobID string }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("load job %s is already running on this database: watch it with load_status or stop it with cancel_load", e.JobID)
+}
+
+// Jobs runs loads in the background, at most one per database.
+type Jobs struct {
+	// Redact, when set, is applied to every error text a job records. Set it before Start.
+	Redact func(string) string
+
+	mu      sync.Mutex
+	jobs    map[string]*Job
+	order   []string        // job ids, oldest first
+	running map[string]*Job // by database key
+	wg      sync.WaitGroup
+}
+
+// NewJobs returns an empty job table.
+func NewJobs() *Jobs {
+	return &Jobs{jobs: map[string]*Job{}, running: map[string]*Job{}}
+}
+
+// Start runs p.Run(opts) in the background and returns at once. The job has its
+// own context: it outlives the request that started it, until it ends or is cancelled.
+func (js *Jobs) Start(p *Project, opts Options) (*Job, error) {
+	return js.start(p, p.Dir, opts)
+}
+
+func (js *Jobs) start(r runner, project string, opts Options) (*Job, error) {
+	key := r.DatabaseKey()
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if j := js.running[key]; j != nil {
+		return nil, &BusyError{JobID: j.id}
+	}
+	id, err := newJobID()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	j := &Job{
+		id:     id,
+		key:    key,
+		cancel: cancel,
+		done:   make(chan struct{}),
+		status: JobStatus{
+			ID:      id,
+			State:   JobRunning,
+			Project: project,
+			Options: JobOpts{
+				Resources:   append([]string(nil), opts.Resources...),
+				MaxPages:    opts.MaxPages,
+				FullRefresh: opts.FullRefresh,
+				DryRun:      opts.DryRun,
+			},
+			Progress: Progress{Phase: "starting"},
+			Started:  time.Now().UTC(),
+		},
+	}
+	js.jobs[id] = j
+	js.order = append(js.order, id)
+	js.running[key] = j
+	js.forgetOldLocked()
+
+	userProgress := opts.Progress
+	opts.Progress = func(p Progress) {
+		j.mu.Lock()
+		j.status.Progress = p
+		j.mu.Unlock()
+		if userProgress != nil {
+			userProgress(p)
+		}
+	}
+	js.wg.Add(1)
+	go func() {
+		defer js.wg.Done()
+		info, err := r.Run(ctx, opts)
+		js.finish(j, ctx, info, err)
+	}()
+	return j, nil
+}
+
+func (js *Jobs) finish(j *Job, ctx context.Context, info *LoadInfo, err error) {
+	j.mu.Lock()
+	j.status.Ended = time.Now().UTC()
+	switch {
+	case err == nil:
+		j.status.State = JobSucceeded
+		j.status.Info = info
+		j.status.Progress.Phase = "done"
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		j.status.State = JobCancelled
+		j.status.Error = "cancelled: nothing was committed by this job"
+	case ctx.Err() != nil:
+		// Cancelled, but Run reported its own error while stopping.
+		j.status.State = JobCancelled
+		j.status.Error = js.redact("cancelled: " + err.Error())
+	default:
+		j.status.State = JobFailed
+		j.status.Error = js.redact(err.Error())
+	}
+	j.mu.Unlock()
+	j.cancel()
+
+	js.mu.Lock()
+	if js.running[j.key] == j {
+		delete(js.running, j.key)
+	}
+	js.mu.Unlock()
+	close(j.done)
+}
+
+func (js *Jobs) redact(s string) string {
+	if js.Redact == nil {
+		return s
+	}
+	return js.Redact(s)
+}
+
+// forgetOldLocked drops the oldest finished jobs beyond keepFinished.
+func (js *Jobs) forgetOldLocked() {
+	excess := len(js.order) - keepFinished
+	if excess <= 0 {
+		return
+	}
+	kept := js.order[:0]
+	for _, id := range js.order {
+		j := js.jobs[id]
+		if excess > 0 && js.running[j.key] != j {
+			delete(js.jobs, id)
+			excess--
+			continue
+		}
+		kept = append(kept, id)
+	}
+	js.order = kept
+}
+
+// Get returns the job with id.
+func (js *Jobs) Get(id string) (*Job, bool) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	j, ok := js.jobs[id]
+	return j, ok
+}
+
+// Running returns the job running on the database key, if any.
+func (js *Jobs) Running(key string) (*Job, bool) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	j, ok := js.running[key]
+	return j, ok
+}
+
+// ErrNoJob is returned for an unknown job id.
+var ErrNoJob = errors.New("no such load job")
+
+// Cancel cancels a running job and waits up to wait for it to stop; a
+// finished job is left as it is. It returns the job's status either way.
+func (js *Jobs) Cancel(id string, wait time.Duration) (JobStatus, error) {
+	j, ok := js.Get(id)
+	if !ok {
+		return JobStatus{}, fmt.Errorf("%w %q", ErrNoJob, id)
+	}
+	j.cancel()
+	select {
+	case <-j.done:
+	case <-time.After(wait):
+	}
+	return j.Status(), nil
+}
+
+// List returns every remembered job, newest first.
+func (js *Jobs) List() []JobStatus {
+	js.mu.Lock()
+	jobs := make([]*Job, 0, len(js.order))
+	for i := len(js.order) - 1; i >= 0; i-- {
+		jobs = append(jobs, js.jobs[js.order[i]])
+	}
+	js.mu.Unlock()
+	out := make([]JobStatus, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, j.Status())
+	}
+	return out
+}
+
+// Close cancels every running job and waits until they have stopped or ctx ends.
+func (js *Jobs) Close(ctx context.Context) error {
+	js.mu.Lock()
+	for _, j := range js.running {
+		j.cancel()
+	}
+	js.mu.Unlock()
+	done := make(chan struct{})
+	go func() { js.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("load jobs still stopping: %w", ctx.Err())
+	}
+}
+
+func newJobID() (string, error) {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("job id: %w", err)
+	}
+	return "load_" + hex.EncodeToString(b), nil
+}

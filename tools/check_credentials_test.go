@@ -1,0 +1,74 @@
+package tools_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/secrets"
+	"github.com/cfmcp/codefresh-mcp/tools"
+)
+
+func capability(out tools.CheckCredentialsOut, resource string) string {
+	for _, c := range out.Capabilities {
+		if c.Resource == resource {
+			return c.Status
+		}
+	}
+	return ""
+}
+
+func TestCheckCredentials(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	var out tools.CheckCredentialsOut
+	e.ok("check_credentials", nil, &out)
+	if out.Status != secrets.CheckOK || out.Source != "env:"+secrets.EnvAPIKey || out.Fingerprint == "" || out.BaseURL != e.base {
+		t.Fatalf("check = %+v", out.CheckResult)
+	}
+	if out.User == nil || out.User.Name == "" {
+		t.Fatalf("user = %+v", out.User)
+	}
+	if got := capability(out, "builds"); got != secrets.CapLoadable {
+		t.Fatalf("builds capability = %q", got)
+	}
+	if !strings.Contains(out.Next, "preview_endpoint") {
+		t.Fatalf("next = %q", out.Next)
+	}
+}
+
+func TestCheckCredentialsMissingScope(t *testing.T) {
+	e := newEnv(t, envOpts{sim: cfsim.Config{Scopes: []string{"pipeline:read", "project:read"}}})
+	var out tools.CheckCredentialsOut
+	e.ok("check_credentials", map[string]any{"resources": []string{"builds", "pipelines"}}, &out)
+	if got := capability(out, "builds"); !strings.HasPrefix(got, secrets.CapMissingScope) || !strings.Contains(got, "build:read") {
+		t.Fatalf("builds = %q, want missing_scope:build:read", got)
+	}
+	if got := capability(out, "pipelines"); got != secrets.CapLoadable {
+		t.Fatalf("pipelines = %q", got)
+	}
+	if len(out.Capabilities) != 2 {
+		t.Fatalf("probed %d resources, want the 2 asked for", len(out.Capabilities))
+	}
+}
+
+func TestCheckCredentialsWrongKey(t *testing.T) {
+	// The simulator accepts another key: ours (the canary) is invalid there.
+	e := newEnv(t, envOpts{sim: cfsim.Config{APIKey: "cfk-the-right-one-0123456789"}})
+	var out tools.CheckCredentialsOut
+	e.ok("check_credentials", nil, &out)
+	if out.Status != secrets.CheckKeyInvalid || !strings.Contains(out.Next, "secrets set") {
+		t.Fatalf("check = %+v next %q", out.CheckResult, out.Next)
+	}
+}
+
+func TestCheckCredentialsNoKey(t *testing.T) {
+	e := newEnv(t, envOpts{noKey: true})
+	var out tools.CheckCredentialsOut
+	e.ok("check_credentials", nil, &out)
+	if out.Status != secrets.CheckNoKey || !strings.Contains(out.Next, "codefresh-mcp secrets set") {
+		t.Fatalf("check = %+v next %q", out.CheckResult, out.Next)
+	}
+	if len(out.Sources) == 0 {
+		t.Fatal("no source report")
+	}
+}

@@ -1,0 +1,146 @@
+package tools_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cfmcp/codefresh-mcp/tools"
+)
+
+func TestPipelineInfoBeforeAnyLoad(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	var out tools.PipelineInfoOut
+	e.ok("pipeline_info", nil, &out)
+	if len(out.Tables) != 0 || len(out.Loads) != 0 || !strings.Contains(out.Next, "start_load") {
+		t.Fatalf("info = %+v", out)
+	}
+	if out.Dataset != "codefresh_data" || out.Pipeline != "codefresh_pipeline" || out.Destination != "duckdb" {
+		t.Fatalf("info = %+v", out)
+	}
+	text := e.fail("describe_table", map[string]any{"table": "builds"})
+	if !strings.Contains(text, "start_load") {
+		t.Fatalf("describe before load = %q", text)
+	}
+	text = e.fail("query", map[string]any{"sql": "SELECT 1"})
+	if !strings.Contains(text, "start_load") {
+		t.Fatalf("query before load = %q", text)
+	}
+}
+
+func TestPipelineInfoAfterLoad(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	info := e.load("pipelines", "builds")
+	var out tools.PipelineInfoOut
+	e.ok("pipeline_info", nil, &out)
+	if len(out.Loads) != 1 || out.Loads[0].LoadID != info.LoadID {
+		t.Fatalf("loads = %+v, want %s", out.Loads, info.LoadID)
+	}
+	rows := map[string]int64{}
+	for _, tb := range out.Tables {
+		if tb.System {
+			t.Errorf("system table %s listed without system_tables", tb.Name)
+		}
+		rows[tb.Name] = tb.Rows
+	}
+	if rows["builds"] != 120 || rows["pipelines"] != 6 {
+		t.Fatalf("row counts = %v", rows)
+	}
+	if c, ok := out.Cursors["builds.created"]; !ok || c.LastValue == "" {
+		t.Fatalf("cursors = %+v", out.Cursors)
+	}
+	e.ok("pipeline_info", map[string]any{"system_tables": true, "loads": 1}, &out)
+	var sys bool
+	for _, tb := range out.Tables {
+		sys = sys || tb.Name == "_dlt_loads"
+	}
+	if !sys {
+		t.Fatalf("system_tables did not list _dlt_loads: %+v", out.Tables)
+	}
+}
+
+func TestDescribeTable(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.load("pipelines")
+	var out tools.DescribeTableOut
+	e.ok("describe_table", map[string]any{"table": "pipelines"}, &out)
+	if out.Rows != 6 || len(out.Columns) == 0 || !strings.Contains(out.Next, "codefresh_data.pipelines") {
+		t.Fatalf("describe = %+v", out)
+	}
+	names := map[string]bool{}
+	for _, c := range out.Columns {
+		names[c.Name] = true
+	}
+	if !names["metadata__id"] || !names["_dlt_id"] || !names["_dlt_load_id"] {
+		t.Fatalf("columns = %v", names)
+	}
+	if len(out.Children) == 0 || !strings.Contains(out.Children[0].On, "_dlt_parent_id") {
+		t.Fatalf("children = %+v", out.Children)
+	}
+	text := e.fail("describe_table", map[string]any{"table": "pipelinez"})
+	if !strings.Contains(text, "pipelines") || !strings.Contains(text, "Next:") {
+		t.Fatalf("unknown table = %q", text)
+	}
+}
+
+func TestQuery(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.load("pipelines", "builds")
+	var out struct {
+		Columns   []string `json:"columns"`
+		Rows      [][]any  `json:"rows"`
+		RowCount  int      `json:"row_count"`
+		Truncated bool     `json:"truncated"`
+		Hint      string   `json:"hint"`
+	}
+	e.ok("query", map[string]any{"sql": "SELECT status, count(*) AS n FROM codefresh_data.builds GROUP BY 1 ORDER BY 2 DESC"}, &out)
+	var total float64
+	for _, r := range out.Rows {
+		total += r[1].(float64)
+	}
+	if total != 120 || out.Columns[1] != "n" || out.Truncated {
+		t.Fatalf("query = %+v", out)
+	}
+	e.ok("query", map[string]any{"sql": "SELECT * FROM codefresh_data.builds", "max_rows": "7"}, &out)
+	if len(out.Rows) != 7 || !out.Truncated || out.Hint == "" {
+		t.Fatalf("capped query: %d rows, truncated %v, hint %q", len(out.Rows), out.Truncated, out.Hint)
+	}
+}
+
+// The engine refuses writes and escapes, with an error that says what to do.
+func TestQueryRefusesWhatIsNotAQuery(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.load("pipelines")
+	for _, sql := range []string{
+		"DROP TABLE codefresh_data.pipelines",
+		"DELETE FROM codefresh_data.pipelines",
+		"CREATE TABLE x AS SELECT 1",
+		"SELECT 1; DROP TABLE codefresh_data.pipelines",
+		"SELECT * FROM read_csv('/etc/passwd')",
+		"ATTACH '/tmp/x.duckdb' AS x",
+		"COPY codefresh_data.pipelines TO '/tmp/out.csv'",
+		"INSTALL httpfs",
+		"LOAD httpfs",
+		"SET threads = 1",
+	} {
+		text := e.fail("query", map[string]any{"sql": sql})
+		if !strings.Contains(text, "Next:") {
+			t.Errorf("%s: error without next step: %q", sql, text)
+		}
+	}
+	var out struct {
+		Rows [][]any `json:"rows"`
+	}
+	e.ok("query", map[string]any{"sql": "SELECT count(*) FROM codefresh_data.pipelines"}, &out)
+	if out.Rows[0][0] != float64(6) {
+		t.Fatalf("pipelines after refused statements = %v", out.Rows)
+	}
+}
+
+func TestQueryTimeout(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.load("pipelines")
+	text := e.fail("query", map[string]any{"sql": "SELECT count(*) FROM range(100000000000) a", "timeout_seconds": 1})
+	if !strings.Contains(text, "Next:") {
+		t.Fatalf("timeout error = %q", text)
+	}
+}

@@ -1,0 +1,99 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/secrets"
+)
+
+// Deps is what the tool handlers share. Handlers read it, never change it.
+type Deps struct {
+	ProjectDir string              // absolute project folder
+	BaseURL    string              // --base-url flag; empty = resolve as usual
+	Env        func(string) string // nil = os.Getenv
+	Logger     *slog.Logger        // nil = discard
+	Jobs       *pipeline.Jobs      // load jobs of this server
+	// Redactor learns every key the tools resolve and is applied to every
+	// result and error text. Required.
+	Redactor *secrets.Redactor
+	// HTTPClient, when set, is used for Codefresh requests (tests).
+	HTTPClient *http.Client
+}
+
+func (d *Deps) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Logger
+}
+
+func (d *Deps) redact(s string) string { return d.Redactor.Redact(s) }
+
+// secretOptions say where to look for the key. The base URL is the flag's,
+// else the pipeline file's (as a load does), else resolved with the key.
+func (d *Deps) secretOptions() secrets.Options {
+	o := secrets.Options{ProjectDir: d.ProjectDir, BaseURL: d.BaseURL, Env: d.Env}
+	if o.BaseURL == "" {
+		if cfg, err := pipeline.LoadConfig(d.ProjectDir); err == nil {
+			o.BaseURL = cfg.BaseURL
+		}
+	}
+	return o
+}
+
+// credentials resolves the API key the usual way and teaches it to the redactor.
+func (d *Deps) credentials(ctx context.Context) (*secrets.Credentials, error) {
+	creds, err := secrets.Resolve(ctx, d.secretOptions())
+	if err != nil {
+		var nk *secrets.NoKeyError
+		if errors.As(err, &nk) {
+			return nil, withNext(err, "ask the user to run `codefresh-mcp secrets set` in a terminal (the key must never pass through the chat), then call check_credentials")
+		}
+		return nil, fmt.Errorf("resolve Codefresh credentials: %w", err)
+	}
+	d.Redactor.Add(creds.APIKey())
+	return creds, nil
+}
+
+// project opens the project's pipeline file; withCreds also resolves the key
+// so that a load fails here, with advice, rather than later in a job.
+func (d *Deps) project(ctx context.Context, withCreds bool) (*pipeline.Project, error) {
+	p, err := pipeline.OpenProject(d.ProjectDir)
+	if err != nil {
+		return nil, withNext(err, "fix the pipeline file with configure_pipeline (or by hand): "+pipeline.ConfigFile)
+	}
+	p.BaseURLFlag, p.Env, p.Logger, p.HTTPClient = d.BaseURL, d.Env, d.Logger, d.HTTPClient
+	if withCreds {
+		creds, err := d.credentials(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p.Credentials = creds
+	}
+	return p, nil
+}
+
+// reader opens the project's loaded dataset for reading.
+func (d *Deps) reader(ctx context.Context) (dataset.Reader, *pipeline.Config, error) {
+	cfg, err := pipeline.LoadConfig(d.ProjectDir)
+	if err != nil {
+		return nil, nil, withNext(err, "fix the pipeline file with configure_pipeline (or by hand): "+pipeline.ConfigFile)
+	}
+	switch t := cfg.DestinationType(); t {
+	case "duckdb":
+		r, err := dataset.OpenDuckDB(ctx, cfg.DestinationPath(d.ProjectDir), cfg.Dataset(), dataset.DuckDBOptions{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, &cfg, nil
+	default:
+		return nil, nil, errorf("set destination type duckdb with configure_pipeline to read through this server",
+			"reading a %s destination is not available in this server yet", t)
+	}
+}

@@ -1,0 +1,54 @@
+package tools
+
+import (
+	"errors"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+)
+
+// explain turns an error into the text a model sees: what happened, then
+// what to do next, from the error itself or from its kind.
+func explain(err error) string {
+	msg := err.Error()
+	if next := nextStep(err); next != "" {
+		return msg + "\nNext: " + next
+	}
+	return msg
+}
+
+func nextStep(err error) string {
+	var (
+		h      *hinted
+		api    *codefresh.APIError
+		tr     *codefresh.TransportError
+		shape  *codefresh.ShapeError
+		locked *duckfile.LockedError
+		busy   *pipeline.BusyError
+		cfgErr *pipeline.ConfigError
+	)
+	switch {
+	case errors.As(err, &h) && h.next != "":
+		return h.next
+	case errors.As(err, &busy):
+		return "call load_status with job_id " + busy.JobID + " and wait_seconds 30, or cancel_load it"
+	case errors.As(err, &api) && api.Status == 401:
+		return "call check_credentials; if the key is invalid, ask the user to run `codefresh-mcp secrets set` in a terminal (never paste the key into the chat)"
+	case errors.As(err, &api) && api.Status == 403:
+		return "call check_credentials to see the key's scopes; a load skips resources it cannot read unless they are marked required"
+	case errors.As(err, &api) && api.Status == 404:
+		return "check the path parameters and filters; this Codefresh installation may not have the endpoint"
+	case errors.As(err, &api) && api.Status == 429:
+		return "Codefresh is rate limiting: wait a minute, then retry"
+	case errors.As(err, &tr):
+		return "check the base URL (CODEFRESH_BASE_URL, --base-url or base_url in the pipeline file) and the network"
+	case errors.As(err, &shape):
+		return "the records were not where the catalog expects them; the error shows the shape found"
+	case errors.As(err, &locked):
+		return "another process is writing the database (a load commits briefly): retry in a few seconds"
+	case errors.As(err, &cfgErr):
+		return "fix the key named with configure_pipeline, or ask the user to edit " + pipeline.ConfigFile
+	}
+	return ""
+}

@@ -1,0 +1,87 @@
+package tools
+
+import (
+	"context"
+	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline"
+)
+
+// maxWait bounds load_status's wait_seconds: clients time a call out after about 60 s.
+const maxWait = 50
+
+// LoadStatusIn is load_status's input.
+type LoadStatusIn struct {
+	JobID       string `json:"job_id,omitempty" jsonschema_description:"The job_id start_load returned; omit to see the jobs of this session, newest first"`
+	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=50" jsonschema_description:"Block up to this many seconds (at most 50) until the job ends; 0 answers at once"`
+}
+
+// LoadStatusOut is load_status's result: one job in full, or a list.
+type LoadStatusOut struct {
+	Job  *pipeline.JobStatus `json:"job,omitempty"`
+	Jobs []JobSummary        `json:"jobs,omitempty"`
+	Next string              `json:"next,omitempty"`
+}
+
+// JobSummary is one line of the job list.
+type JobSummary struct {
+	JobID    string            `json:"job_id"`
+	State    string            `json:"state"`
+	Progress pipeline.Progress `json:"progress"`
+	Started  time.Time         `json:"started"`
+	Error    string            `json:"error,omitempty"`
+}
+
+func loadStatus(d *Deps) Tool {
+	return newTool(d, "load_status", "Load job status",
+		"State (running, succeeded, failed, cancelled), progress (pages, rows, resource) and, once done, the load info "+
+			"(rows per table, new columns, load id) or the error of a load job. With wait_seconds it blocks until the job ends, "+
+			"so one call replaces many polls. Without job_id it lists this session's jobs.",
+		Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false},
+		func(ctx context.Context, in LoadStatusIn) (LoadStatusOut, error) {
+			wait := min(max(in.WaitSeconds, 0), maxWait)
+			if in.JobID == "" {
+				var out LoadStatusOut
+				for _, s := range d.Jobs.List() {
+					out.Jobs = append(out.Jobs, JobSummary{JobID: s.ID, State: s.State, Progress: s.Progress, Started: s.Started, Error: s.Error})
+				}
+				if len(out.Jobs) == 0 {
+					out.Next = "no load job has run in this session: start one with start_load (pipeline_info shows earlier loads)"
+				} else {
+					out.Next = "call load_status with a job_id for its details"
+				}
+				return out, nil
+			}
+			job, ok := d.Jobs.Get(in.JobID)
+			if !ok {
+				return LoadStatusOut{}, errorf("call load_status without job_id to list this session's jobs; jobs do not survive a server restart (pipeline_info shows committed loads)",
+					"no load job %q in this session", in.JobID)
+			}
+			if wait > 0 && !job.Status().Done() {
+				ctx, cancel := context.WithTimeout(ctx, time.Duration(wait)*time.Second)
+				defer cancel()
+				if tok := progressToken(ctx); tok != nil {
+					go d.reportProgress(ctx, tok, job, ctx.Done())
+				}
+				job.Wait(ctx)
+			}
+			s := job.Status()
+			return LoadStatusOut{Job: &s, Next: statusNext(s)}, nil
+		})
+}
+
+func statusNext(s pipeline.JobStatus) string {
+	switch s.State {
+	case pipeline.JobRunning:
+		return "still running: call load_status again with wait_seconds 30, or cancel_load to stop it"
+	case pipeline.JobSucceeded:
+		if s.Info != nil && s.Info.DryRun {
+			return "dry run: nothing was committed; start_load without dry_run to load"
+		}
+		return "loaded: see the tables with pipeline_info and describe_table, then query them"
+	case pipeline.JobCancelled:
+		return "cancelled: the database is as it was before the job"
+	default:
+		return "failed: nothing was committed; fix the cause in the error (check_credentials for 401/403, preview_endpoint to debug one resource) and start_load again"
+	}
+}

@@ -1,0 +1,115 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+)
+
+// PipelineInfoIn is pipeline_info's input.
+type PipelineInfoIn struct {
+	Loads        int  `json:"loads,omitempty" jsonschema:"minimum=0,maximum=50,default=5" jsonschema_description:"How many of the last loads to list (default 5)"`
+	SystemTables bool `json:"system_tables,omitempty" jsonschema_description:"Also list dlt's bookkeeping tables (_dlt_loads and the like)"`
+}
+
+// PipelineInfoOut is pipeline_info's result.
+type PipelineInfoOut struct {
+	Pipeline    string                   `json:"pipeline"`
+	Destination string                   `json:"destination"`
+	Location    string                   `json:"location"`
+	Dataset     string                   `json:"dataset"`
+	Enabled     []string                 `json:"enabled_resources"`
+	Tables      []dataset.TableSummary   `json:"tables"`
+	Loads       []dataset.Load           `json:"last_loads"`
+	Cursors     map[string]CursorSummary `json:"incremental_cursors,omitempty"`
+	RunningJob  *JobSummary              `json:"running_job,omitempty"`
+	LastError   string                   `json:"last_error,omitempty"`
+	Next        string                   `json:"next"`
+}
+
+// CursorSummary is one incremental cursor.
+type CursorSummary struct {
+	LastValue  string `json:"last_value,omitempty"`
+	Initial    string `json:"initial_value,omitempty"`
+	PendingIDs int    `json:"pending_ids,omitempty"` // records not final yet (running builds), fetched again next load
+}
+
+func pipelineInfo(d *Deps) Tool {
+	return newTool(d, "pipeline_info", "Pipeline and dataset overview",
+		"Overview of the project's pipeline and its data: destination and file, dataset, resources a load reads, "+
+			"tables with row counts, the last loads (from _dlt_loads), incremental cursors, a running job and the last error. "+
+			"Start here to see what is loaded.",
+		Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false},
+		func(ctx context.Context, in PipelineInfoIn) (PipelineInfoOut, error) {
+			nLoads := in.Loads
+			if nLoads <= 0 {
+				nLoads = 5
+			}
+			r, cfg, err := d.reader(ctx)
+			if err != nil {
+				return PipelineInfoOut{}, err
+			}
+			defer r.Close()
+			out := PipelineInfoOut{
+				Pipeline:    cfg.Pipeline(),
+				Destination: cfg.DestinationType(),
+				Location:    cfg.DestinationPath(d.ProjectDir),
+				Dataset:     cfg.Dataset(),
+				Enabled:     cfg.EnabledResources(),
+				Tables:      []dataset.TableSummary{},
+				Loads:       []dataset.Load{},
+			}
+			d.addJobs(&out, cfg)
+			info, err := r.Info(ctx)
+			if errors.Is(err, dataset.ErrNoData) {
+				out.Next = "nothing loaded yet: start_load (try dry_run first), or preview_endpoint to look at one resource"
+				return out, nil
+			}
+			if err != nil {
+				return PipelineInfoOut{}, err
+			}
+			for _, t := range info.Tables {
+				if !t.System || in.SystemTables {
+					out.Tables = append(out.Tables, t)
+				}
+			}
+			out.Loads = info.Loads[:min(nLoads, len(info.Loads))]
+			for _, ps := range info.PipelineStates {
+				if ps.PipelineName == cfg.Pipeline() {
+					out.Cursors = cursors(ps.State)
+				}
+			}
+			out.Next = "describe_table for columns and joins, then query with SQL (tables live in schema " + cfg.Dataset() + ")"
+			return out, nil
+		})
+}
+
+// addJobs reports this session's running job and last failure on the project's database.
+func (d *Deps) addJobs(out *PipelineInfoOut, cfg *pipeline.Config) {
+	key := (&pipeline.Project{Dir: d.ProjectDir, Config: *cfg}).DatabaseKey()
+	if j, ok := d.Jobs.Running(key); ok {
+		s := j.Status()
+		out.RunningJob = &JobSummary{JobID: s.ID, State: s.State, Progress: s.Progress, Started: s.Started}
+	}
+	for _, s := range d.Jobs.List() {
+		if s.State == pipeline.JobFailed {
+			out.LastError = s.ID + ": " + s.Error
+			break
+		}
+	}
+}
+
+func cursors(raw json.RawMessage) map[string]CursorSummary {
+	var st pipeline.State
+	if json.Unmarshal(raw, &st) != nil {
+		return nil
+	}
+	out := map[string]CursorSummary{}
+	for name, c := range st.Cursors() {
+		out[name] = CursorSummary{LastValue: c.LastValue, Initial: c.InitialValue, PendingIDs: len(c.PendingIDs)}
+	}
+	return out
+}

@@ -1,0 +1,258 @@
+// Package tools holds the MCP tools: one file per tool with its input and
+// output types and one handler, thin over the pipeline and secrets packages.
+// This file is the one generic helper that turns such a handler into an MCP
+// tool: schema by reflection, annotations, argument decoding, results and
+// errors (always redacted).
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/invopop/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/cfmcp/codefresh-mcp/secrets"
+)
+
+// Hints are a tool's four MCP behaviour annotations. Every tool states all
+// four: mcp-go's defaults (destructive, not read-only) would be wrong for most.
+type Hints struct {
+	ReadOnly    bool // changes nothing on this machine or in Codefresh
+	Destructive bool // may overwrite or remove data (only meaningful when not read-only)
+	Idempotent  bool // calling again with the same arguments has no further effect
+	OpenWorld   bool // talks to Codefresh (outside this machine)
+}
+
+// Tool is an MCP tool definition with its handler.
+type Tool struct {
+	Def     mcp.Tool
+	Handler server.ToolHandlerFunc
+}
+
+// newTool builds a Tool from a typed handler. In must be a struct whose
+// fields carry json and jsonschema tags (a description on every field); Out
+// is returned as compact JSON, both as structured content and as text.
+func newTool[In, Out any](d *Deps, name, title, description string, h Hints, fn func(context.Context, In) (Out, error)) Tool {
+	schema, props := inputSchema[In]()
+	def := mcp.NewToolWithRawSchema(name, description, schema)
+	def.Annotations = mcp.ToolAnnotation{
+		Title:           title,
+		ReadOnlyHint:    mcp.ToBoolPtr(h.ReadOnly),
+		DestructiveHint: mcp.ToBoolPtr(h.Destructive),
+		IdempotentHint:  mcp.ToBoolPtr(h.Idempotent),
+		OpenWorldHint:   mcp.ToBoolPtr(h.OpenWorld),
+	}
+	handler := func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				d.logger().Error("tool panicked", "tool", name, "panic", d.redact(fmt.Sprint(r)), "stack", d.redact(string(debug.Stack())))
+				res, err = d.errorResult(fmt.Errorf("internal error in %s: %v", name, r)), nil
+			}
+		}()
+		in, err := decodeArgs[In](req.GetRawArguments(), props)
+		if err != nil {
+			return d.errorResult(err), nil
+		}
+		out, err := fn(withRequest(ctx, req), in)
+		if err != nil {
+			return d.errorResult(err), nil
+		}
+		return d.result(out)
+	}
+	return Tool{Def: def, Handler: handler}
+}
+
+// inputSchema reflects In into a JSON schema object (no $ref, no $schema,
+// additionalProperties false) and returns it with In's property names.
+func inputSchema[In any]() (json.RawMessage, []string) {
+	r := &jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true}
+	s := r.Reflect(new(In))
+	s.Version = ""
+	s.ID = ""
+	var props []string
+	for p := s.Properties.Oldest(); p != nil; p = p.Next() {
+		props = append(props, p.Key)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(fmt.Sprintf("tool input schema for %T: %v", *new(In), err))
+	}
+	return b, props
+}
+
+// decodeArgs turns the call's arguments into In. Unknown names are refused
+// (a typo would silently change the question); a number or boolean sent as a
+// string, and a single string for a list, are accepted as models often send them.
+func decodeArgs[In any](raw any, props []string) (In, error) {
+	var in In
+	var args map[string]json.RawMessage
+	switch v := raw.(type) {
+	case nil:
+		return in, nil
+	case json.RawMessage:
+		if len(v) == 0 || string(v) == "null" {
+			return in, nil
+		}
+		if err := json.Unmarshal(v, &args); err != nil {
+			return in, fmt.Errorf("arguments must be a JSON object: %w", err)
+		}
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return in, fmt.Errorf("arguments: %w", err)
+		}
+		if err := json.Unmarshal(b, &args); err != nil {
+			return in, fmt.Errorf("arguments must be a JSON object: %w", err)
+		}
+	}
+	var unknown []string
+	for k := range args {
+		if !slices.Contains(props, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		valid := "none"
+		if len(props) > 0 {
+			valid = strings.Join(props, ", ")
+		}
+		return in, fmt.Errorf("unknown argument(s) %s; this tool takes: %s", strings.Join(unknown, ", "), valid)
+	}
+	coerce(reflect.TypeOf(in), args)
+	b, err := json.Marshal(args)
+	if err != nil {
+		return in, fmt.Errorf("arguments: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&in); err != nil {
+		return in, fmt.Errorf("invalid arguments: %w", err)
+	}
+	return in, nil
+}
+
+// coerce rewrites "42" to 42, "true" to true and "x" to ["x"] where the
+// field's Go type asks for a number, a boolean or a list of strings.
+func coerce(t reflect.Type, args map[string]json.RawMessage) {
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for _, f := range reflect.VisibleFields(t) {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		v, ok := args[name]
+		if !ok || len(v) < 2 || v[0] != '"' {
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			continue
+		}
+		switch ft.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+			reflect.Float32, reflect.Float64:
+			var n json.Number
+			if json.Unmarshal([]byte(strings.TrimSpace(s)), &n) == nil {
+				args[name] = json.RawMessage(n)
+			}
+		case reflect.Bool:
+			if s == "true" || s == "false" {
+				args[name] = json.RawMessage(s)
+			}
+		case reflect.Slice:
+			if ft.Elem().Kind() == reflect.String {
+				args[name] = json.RawMessage("[" + string(v) + "]")
+			}
+		}
+	}
+}
+
+// result returns out as compact JSON, structured and as text, redacted.
+func (d *Deps) result(out any) (*mcp.CallToolResult, error) {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return d.errorResult(fmt.Errorf("encode result: %w", err)), nil
+	}
+	text := d.redact(string(b))
+	return &mcp.CallToolResult{
+		Content:           []mcp.Content{mcp.NewTextContent(text)},
+		StructuredContent: json.RawMessage(text),
+	}, nil
+}
+
+// errorResult is a tool error (isError) whose text says what happened and what to do next.
+func (d *Deps) errorResult(err error) *mcp.CallToolResult {
+	text := d.redact(explain(err))
+	d.logger().Debug("tool error", "error", text)
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, IsError: true}
+}
+
+// hinted is an error that carries the next step to take.
+type hinted struct {
+	err  error
+	next string
+}
+
+func (h *hinted) Error() string { return h.err.Error() }
+func (h *hinted) Unwrap() error { return h.err }
+
+// withNext attaches what to do next to err.
+func withNext(err error, next string) error { return &hinted{err: err, next: next} }
+
+// errorf is fmt.Errorf with the next step attached.
+func errorf(next, format string, args ...any) error {
+	return withNext(fmt.Errorf(format, args...), next)
+}
+
+// requestKey is the context key of the MCP request a handler serves.
+type requestKey struct{}
+
+func withRequest(ctx context.Context, req mcp.CallToolRequest) context.Context {
+	return context.WithValue(ctx, requestKey{}, req)
+}
+
+// progressToken returns the request's progress token, or nil.
+func progressToken(ctx context.Context) mcp.ProgressToken {
+	req, ok := ctx.Value(requestKey{}).(mcp.CallToolRequest)
+	if !ok || req.Params.Meta == nil {
+		return nil
+	}
+	return req.Params.Meta.ProgressToken
+}
+
+// Definitions returns every tool with handlers that have no project: for
+// docs and schema snapshots, not for serving.
+func Definitions() []Tool { return All(&Deps{Redactor: secrets.NewRedactor()}) }
+
+// All returns every tool in the order docs list them. A new tool is one
+// file plus one line here.
+func All(d *Deps) []Tool {
+	return []Tool{
+		listEndpoints(d),
+		checkCredentials(d),
+		previewEndpoint(d),
+		configurePipeline(d),
+		startLoad(d),
+		loadStatus(d),
+		cancelLoad(d),
+		pipelineInfo(d),
+		describeTable(d),
+		query(d),
+	}
+}
