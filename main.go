@@ -77,6 +77,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newVersionCmd,
 		newLoadCmd,
 		newSchemaCmd,
+		newBenchCmd,
 		newInitCmd,
 		newEndpointsCmd,
 		newSecretsCmd,

@@ -38,6 +38,7 @@ type LoadInfo struct {
 	NewTables   []string                          `json:"new_tables,omitempty"`
 	NewColumns  []string                          `json:"new_columns,omitempty"` // "table.column" of tables that existed before
 	Pages       int                               `json:"pages"`
+	Requests    int                               `json:"http_requests"`
 	Retries     int                               `json:"http_retries"`
 	DryRun      bool                              `json:"dry_run,omitempty"`
 	Started     time.Time                         `json:"started"`

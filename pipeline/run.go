@@ -142,7 +142,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		return nil, fmt.Errorf("flush staging area: %w", err)
 	}
 	info.Pages = int(r.pages.Load())
-	info.Retries = int(client.Stats().Retries)
+	info.Requests, info.Retries = int(client.Stats().Requests), int(client.Stats().Retries)
 	info.NewTables, info.NewColumns = schemaChanges(stored, r.norm.NewColumns())
 	if opts.DryRun {
 		info.Tables = map[string]destination.TableStats{}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/bench"
+)
+
+func newBenchCmd(a *app) *cobra.Command {
+	var o bench.Options
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure the load engine against the simulator (P1 CPU, P2 network, P3 incremental, P4 memory)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			bin, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			o.Binary, o.Out = bin, cmd.OutOrStdout()
+			return bench.Run(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Only, "only", "", "run one benchmark: p1, p2, p3 or p4")
+	f.IntVar(&o.P1Builds, "p1-builds", 200_000, "builds for P1")
+	f.IntVar(&o.P2Builds, "p2-builds", 50_000, "builds for P2")
+	f.DurationVar(&o.P2Latency, "p2-latency", 100*time.Millisecond, "latency per request for P2")
+	f.IntVar(&o.Concurrency, "concurrency", 8, "requests at once")
+	f.IntVar(&o.P3Builds, "p3-builds", 200_000, "builds for P3")
+	f.IntSliceVar(&o.P4Sizes, "p4-sizes", []int{10_000, 1_000_000}, "build counts for P4")
+	return cmd
+}

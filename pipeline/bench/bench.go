@@ -1,0 +1,299 @@
+// Package bench measures the load engine against the simulator: the CPU path
+// beside DuckDB's own read_json (P1), the network path against its bound
+// (P2), incremental runs (P3) and peak memory (P4).
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/secrets"
+)
+
+// benchKey opens only the benchmark's own simulator.
+const benchKey = "bench-key-not-secret"
+
+// Options size the benchmarks.
+type Options struct {
+	P1Builds    int           // default 200,000
+	P2Builds    int           // default 50,000
+	P2Pipelines int           // default 50
+	P2Latency   time.Duration // default 100ms
+	Concurrency int           // default 8
+	P3Builds    int           // default 200,000
+	P4Sizes     []int         // default 10,000 and 1,000,000
+	Binary      string        // this program, for P4's separate processes
+	Out         io.Writer
+	Only        string // "p1".."p4" or "" for all
+}
+
+func (o *Options) defaults() {
+	if o.P1Builds == 0 {
+		o.P1Builds = 200_000
+	}
+	if o.P2Builds == 0 {
+		o.P2Builds = 50_000
+	}
+	if o.P2Pipelines == 0 {
+		o.P2Pipelines = 50
+	}
+	if o.P2Latency == 0 {
+		o.P2Latency = 100 * time.Millisecond
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = 8
+	}
+	if o.P3Builds == 0 {
+		o.P3Builds = 200_000
+	}
+	if len(o.P4Sizes) == 0 {
+		o.P4Sizes = []int{10_000, 1_000_000}
+	}
+}
+
+// Run runs the benchmarks and prints their figures.
+func Run(ctx context.Context, o Options) error {
+	o.defaults()
+	steps := []struct {
+		name string
+		fn   func(context.Context, Options) error
+	}{{"p1", p1}, {"p2", p2}, {"p3", p3}, {"p4", p4}}
+	for _, s := range steps {
+		if o.Only != "" && o.Only != s.name {
+			continue
+		}
+		if err := s.fn(ctx, o); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// project makes a temp project pointed at a simulator serving cfg.
+func project(ctx context.Context, cfg cfsim.Config, conc int) (*pipeline.Project, *cfsim.Server, func(), error) {
+	cfg.APIKey = benchKey
+	sim := cfsim.New(cfg)
+	base, err := sim.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dir, err := os.MkdirTemp("", "cfmcp-bench-")
+	if err != nil {
+		sim.Close()
+		return nil, nil, nil, err
+	}
+	p, err := pipeline.OpenProject(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p.Credentials = secrets.Static(benchKey, base, "bench")
+	p.Concurrency = conc
+	p.RatePerSecond = 10000
+	cleanup := func() { sim.Close(); os.RemoveAll(dir) }
+	return p, sim, cleanup, nil
+}
+
+func p1(ctx context.Context, o Options) error {
+	fmt.Fprintf(o.Out, "P1 CPU path: %d builds, zero latency\n", o.P1Builds)
+	p, _, done, err := project(ctx, cfsim.Config{Seed: 1, Builds: o.P1Builds, Pipelines: 20}, o.Concurrency)
+	if err != nil {
+		return err
+	}
+	defer done()
+	info, err := p.Run(ctx, pipeline.Options{Resources: []string{"builds"}})
+	if err != nil {
+		return err
+	}
+	var rows int64
+	for _, t := range info.Tables {
+		rows += t.Inserted
+	}
+	ours := float64(o.P1Builds) / info.Duration.Seconds()
+	fmt.Fprintf(o.Out, "  ours: %.2fs, %.0f builds/s (%d rows in %d tables, %.0f rows/s)\n",
+		info.Duration.Seconds(), ours, rows, len(info.Tables), float64(rows)/info.Duration.Seconds())
+
+	// The same records as NDJSON, ingested by DuckDB's read_json.
+	nd := filepath.Join(p.Dir, "builds.ndjson")
+	if err := dumpNDJSON(ctx, p.Credentials.BaseURL, nd); err != nil {
+		return err
+	}
+	db, err := duckfile.Open(ctx, filepath.Join(p.Dir, "readjson.duckdb"), false, 0)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE builds AS SELECT * FROM read_json('%s', format='newline_delimited')`, nd)); err != nil {
+		return fmt.Errorf("read_json: %w", err)
+	}
+	rj := time.Since(start)
+	theirs := float64(o.P1Builds) / rj.Seconds()
+	fmt.Fprintf(o.Out, "  DuckDB read_json of the same records: %.2fs, %.0f builds/s\n", rj.Seconds(), theirs)
+	fmt.Fprintf(o.Out, "  ratio ours/read_json = %.2fx (goal >= 0.5x)\n", ours/theirs)
+	return nil
+}
+
+// dumpNDJSON writes every build the simulator lists, one JSON object a line.
+func dumpNDJSON(ctx context.Context, baseURL, path string) error {
+	c, err := codefresh.New(codefresh.Options{BaseURL: baseURL, APIKey: benchKey, RatePerSecond: -1})
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	res, _ := codefresh.Lookup("builds")
+	err = c.Pages(ctx, res, codefresh.PageOptions{}, func(pg *codefresh.Page) error {
+		for _, r := range pg.Raw {
+			w.Write(r)
+			w.WriteByte('\n')
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+func p2(ctx context.Context, o Options) error {
+	fmt.Fprintf(o.Out, "P2 network path: %d builds across %d pipelines, %s latency, concurrency %d\n", o.P2Builds, o.P2Pipelines, o.P2Latency, o.Concurrency)
+	p, _, done, err := project(ctx, cfsim.Config{Seed: 2, Builds: o.P2Builds, Pipelines: o.P2Pipelines, Latency: o.P2Latency}, o.Concurrency)
+	if err != nil {
+		return err
+	}
+	defer done()
+	info, err := p.Run(ctx, pipeline.Options{Resources: []string{"builds"}})
+	if err != nil {
+		return err
+	}
+	pages := math.Ceil(float64(o.P2Builds) / codefresh.DefaultPageSize)
+	bound := time.Duration(pages / float64(o.Concurrency) * float64(o.P2Latency))
+	fmt.Fprintf(o.Out, "  wall %.2fs, %d requests (%d pages of records); bound = %.0f pages / %d x %s = %.2fs; ratio %.2fx (goal <= 1.2x)\n",
+		info.Duration.Seconds(), info.Requests, info.Pages, pages, o.Concurrency, o.P2Latency, bound.Seconds(), info.Duration.Seconds()/bound.Seconds())
+	return nil
+}
+
+func p3(ctx context.Context, o Options) error {
+	history := 365 * 24 * time.Hour
+	fmt.Fprintf(o.Out, "P3 incremental: %d builds over %s, then 1%% new builds\n", o.P3Builds, history)
+	p, sim, done, err := project(ctx, cfsim.Config{Seed: 3, Builds: o.P3Builds, Pipelines: 30, History: history}, o.Concurrency)
+	if err != nil {
+		return err
+	}
+	defer done()
+	full, err := p.Run(ctx, pipeline.Options{Resources: []string{"builds"}})
+	if err != nil {
+		return err
+	}
+	running := len(sim.BuildIDs("running", "pending", "delayed", "elected", "terminating", "pending-approval"))
+	sim.Advance(history / 100)
+	inc, err := p.Run(ctx, pipeline.Options{Resources: []string{"builds"}})
+	if err != nil {
+		return err
+	}
+	stale, total, err := staleBuilds(ctx, p, sim)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "  full: %d requests %.2fs; incremental: %d requests %.2fs = %.2f%% of the full run's requests (goal <= 2%%)\n",
+		full.Requests, full.Duration.Seconds(), inc.Requests, inc.Duration.Seconds(), 100*float64(inc.Requests)/float64(full.Requests))
+	fmt.Fprintf(o.Out, "  %d builds were not final before; after the incremental run %d of %d builds differ from the simulator's status\n", running, stale, total)
+	return nil
+}
+
+// staleBuilds counts loaded builds whose status differs from the simulator's.
+func staleBuilds(ctx context.Context, p *pipeline.Project, sim *cfsim.Server) (stale, total int, err error) {
+	db, err := duckfile.Open(ctx, p.DestinationLocation(), true, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT id, status FROM codefresh_data.builds`)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, st string
+		if err := rows.Scan(&id, &st); err != nil {
+			return 0, 0, err
+		}
+		total++
+		if s, ok := sim.Build(id); !ok || s != st {
+			stale++
+		}
+	}
+	return stale, total, rows.Err()
+}
+
+// p4 runs the simulator and each load as separate processes, so the load's
+// peak RSS is its own.
+func p4(ctx context.Context, o Options) error {
+	fmt.Fprintf(o.Out, "P4 memory: peak RSS of `load --resources builds` (separate processes)\n")
+	var rss []int64
+	for _, n := range o.P4Sizes {
+		kb, dur, err := loadRSS(ctx, o.Binary, n)
+		if err != nil {
+			return err
+		}
+		rss = append(rss, kb)
+		fmt.Fprintf(o.Out, "  %9d builds: peak RSS %.0f MB, %.1fs\n", n, float64(kb)/1024, dur.Seconds())
+	}
+	if len(rss) >= 2 {
+		fmt.Fprintf(o.Out, "  growth %.2fx from the smallest to the largest (goal <= 1.3x, < 200 MB)\n", float64(rss[len(rss)-1])/float64(rss[0]))
+	}
+	return nil
+}
+
+func loadRSS(ctx context.Context, bin string, builds int) (int64, time.Duration, error) {
+	dir, err := os.MkdirTemp("", "cfmcp-p4-")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.RemoveAll(dir)
+	sim := exec.CommandContext(ctx, bin, "simulate", "--addr", "127.0.0.1:0", "--builds", fmt.Sprint(builds), "--seed", "4")
+	sim.Env = append(os.Environ(), "CF_API_KEY="+benchKey)
+	out, err := sim.StdoutPipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := sim.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer func() { sim.Process.Signal(syscall.SIGTERM); sim.Wait() }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return 0, 0, fmt.Errorf("simulator did not start: %w", err)
+	}
+	base := strings.TrimSpace(line)
+	load := exec.CommandContext(ctx, bin, "load", "--resources", "builds", "--project", dir, "--base-url", base)
+	load.Env = append(os.Environ(), "CF_API_KEY="+benchKey)
+	var stderr strings.Builder
+	load.Stderr = &stderr
+	start := time.Now()
+	if err := load.Run(); err != nil {
+		return 0, 0, fmt.Errorf("load of %d builds: %w: %s", builds, err, stderr.String())
+	}
+	ru, _ := load.ProcessState.SysUsage().(*syscall.Rusage)
+	if ru == nil {
+		return 0, 0, fmt.Errorf("no rusage")
+	}
+	return ru.Maxrss, time.Since(start), nil
+}
