@@ -82,9 +82,7 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 			}
 			prev = h
 		}
-		if err := r.prepare(page); err != nil {
-			return err
-		}
+		r.prepare(page)
 		got := len(page.Records)
 		if n == 1 || got > 0 {
 			if err := fn(page); err != nil {
@@ -148,29 +146,20 @@ func hashRecords(raws []json.RawMessage) [sha256.Size]byte {
 
 // decodePage finds the records with the resource's selectors and decodes
 // each with UseNumber. next is pagination.nextPage when the body has it.
+// Page.Raw holds slices of the body, not copies.
 func decodePage(r Resource, resp *Response) (*Page, *bool, error) {
 	page := &Page{Status: resp.Status, Duration: resp.Duration, Retries: resp.Attempts - 1, URL: resp.URL}
 	body := bytes.TrimSpace(resp.Body)
-	var top map[string]json.RawMessage
-	isObject := len(body) > 0 && body[0] == '{'
-	if isObject {
-		if err := json.Unmarshal(body, &top); err != nil {
-			return nil, nil, fmt.Errorf("%s: decode body: %w", r.Name, err)
-		}
-	}
 	var next *bool
-	if pg, ok := top["pagination"]; ok {
-		var p struct {
-			NextPage *bool `json:"nextPage"`
-		}
-		if json.Unmarshal(pg, &p) == nil {
-			next = p.NextPage
+	if pg, ok := member(body, "pagination"); ok {
+		if v, ok := member(pg, "nextPage"); ok && (string(v) == "true" || string(v) == "false") {
+			b := string(v) == "true"
+			next = &b
 		}
 	}
-
 	selectors := append([]string{r.DataSelector}, r.AltSelectors...)
 	for _, sel := range selectors {
-		raws, ok := selectRecords(body, top, isObject, sel)
+		raws, ok := selectRecords(body, sel)
 		if !ok {
 			continue
 		}
@@ -186,53 +175,41 @@ func decodePage(r Resource, resp *Response) (*Page, *bool, error) {
 		}
 		return page, next, nil
 	}
-	return nil, nil, &ShapeError{Resource: r.Name, URL: resp.URL, Expected: selectors, Got: describe(body, top)}
+	return nil, nil, &ShapeError{Resource: r.Name, URL: resp.URL, Expected: selectors, Got: describe(body)}
 }
 
-func selectRecords(body []byte, top map[string]json.RawMessage, isObject bool, sel string) ([]json.RawMessage, bool) {
+// selectRecords returns the records sel names in body: "" the body itself
+// (an object), "$" the elements of a bare array, "a.b" the array at that path
+// (null there means no records).
+func selectRecords(body []byte, sel string) ([]json.RawMessage, bool) {
+	isObject := len(body) > 0 && body[0] == '{'
 	switch sel {
 	case "":
-		if !isObject {
-			return nil, false
-		}
-		return []json.RawMessage{body}, true
+		return []json.RawMessage{body}, isObject
 	case "$":
-		if len(body) == 0 || body[0] != '[' {
-			return nil, false
-		}
-		var raws []json.RawMessage
-		if err := json.Unmarshal(body, &raws); err != nil {
-			return nil, false
-		}
-		return raws, true
+		return arrayItems(body)
 	}
 	if !isObject {
 		return nil, false
 	}
-	cur := top
-	segs := splitPath(sel)
-	for i, s := range segs {
-		v, ok := cur[s]
+	cur := body
+	for _, s := range splitPath(sel) {
+		v, ok := member(cur, s)
 		if !ok {
 			return nil, false
 		}
-		if i == len(segs)-1 {
-			v = bytes.TrimSpace(v)
-			if string(v) == "null" {
-				return nil, true
-			}
-			var raws []json.RawMessage
-			if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &raws) != nil {
-				return nil, false
-			}
-			return raws, true
-		}
-		cur = nil
-		if json.Unmarshal(v, &cur) != nil || cur == nil {
-			return nil, false
-		}
+		cur = v
 	}
-	return nil, false
+	if string(cur) == "null" {
+		return nil, true
+	}
+	return arrayItems(cur)
+}
+
+func arrayItems(b []byte) ([]json.RawMessage, bool) {
+	var raws []json.RawMessage
+	ok := elements(b, func(v []byte) { raws = append(raws, v) })
+	return raws, ok
 }
 
 // decodeRecord decodes one record; a non-object becomes {"value": v}, as dlt does.
@@ -249,18 +226,16 @@ func decodeRecord(raw json.RawMessage) (map[string]any, error) {
 	return map[string]any{"value": v}, nil
 }
 
-func describe(body []byte, top map[string]json.RawMessage) string {
-	switch {
-	case top != nil:
-		keys := make([]string, 0, len(top))
-		for k := range top {
-			keys = append(keys, k)
-		}
+func describe(body []byte) string {
+	var keys []string
+	if members(body, func(k string, _, _ []byte) { keys = append(keys, k) }) {
 		slices.Sort(keys)
 		if len(keys) > 10 {
 			keys = append(keys[:10], "…")
 		}
 		return fmt.Sprintf("an object with keys %v", keys)
+	}
+	switch {
 	case len(body) > 0 && body[0] == '[':
 		return "a bare array"
 	case len(body) == 0:
@@ -270,14 +245,9 @@ func describe(body []byte, top map[string]json.RawMessage) string {
 }
 
 // prepare strips secrets from each raw record and prepares each decoded one.
-func (r Resource) prepare(page *Page) error {
+func (r Resource) prepare(page *Page) {
 	for i := range page.Records {
-		raw, err := stripRaw(page.Raw[i], r.SecretFields)
-		if err != nil {
-			return fmt.Errorf("%s: record %d: %w", r.Name, i, err)
-		}
-		page.Raw[i] = raw
-		r.Prepare(page.Records[i], raw)
+		page.Raw[i] = stripRaw(page.Raw[i], r.SecretFields)
+		r.Prepare(page.Records[i], page.Raw[i])
 	}
-	return nil
 }

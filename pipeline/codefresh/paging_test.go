@@ -311,3 +311,27 @@ func TestPagePaging(t *testing.T) {
 		t.Errorf("err=%v records=%d asked=%v", err, len(recs), asked)
 	}
 }
+
+func TestRawWalkerTrickyJSON(t *testing.T) {
+	body := "[ {\"event\" : \"a\\\"}]{[\" , \"pipe\\u006cine\":\"p\",\n\"event-data\":{ \"secret\":\"x}\\\\\",\"uri\":\"u,]\" , \"endpoint\" : null },\"n\":[1.5e3,[],{}],\"t\":true} ,\t{\"event\":\"b\",\"pipeline\":\"q\"} ]"
+	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+	})
+	c, _ := newClient(t, base)
+	recs, pages, err := collect(t, c, "triggers", codefresh.PageOptions{})
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("err=%v records=%d", err, len(recs))
+	}
+	want := `{"event":"a\"}]{[","pipe\u006cine":"p","event-data":{"uri":"u,]"},"n":[1.5e3,[],{}],"t":true}`
+	if got := string(pages[0].Raw[0]); got != want {
+		t.Errorf("raw = %s\nwant  %s", got, want)
+	}
+	if recs[0]["pipeline"] != "p" || recs[0]["event"] != "a\"}]{[" || recs[1]["pipeline"] != "q" {
+		t.Errorf("records = %v", recs)
+	}
+	var v any
+	if err := json.Unmarshal(pages[0].Raw[0], &v); err != nil {
+		t.Errorf("stripped raw is not JSON: %v", err)
+	}
+}

@@ -1,9 +1,7 @@
 package codefresh
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -14,6 +12,7 @@ import (
 // the record's JSON as received (Go maps forget order). Without a usable raw
 // the keys are sorted. A keyed value that is not an object becomes
 // {"name": key, "value": v}; the key wins over a "name" field in the value.
+// Prepare is idempotent; Pages has already applied it to Page.Records.
 func (r Resource) Prepare(rec map[string]any, raw json.RawMessage) {
 	for _, p := range r.SecretFields {
 		dropPath(rec, splitPath(p))
@@ -69,41 +68,6 @@ func keyedToList(obj map[string]any, order []string) []any {
 		out = append(out, item)
 	}
 	return out
-}
-
-// objectKeyOrder returns the keys of the object at path in raw, in document
-// order, reading only the tokens of that object; nil if raw has no object there.
-func objectKeyOrder(raw []byte, path []string) []string {
-	cur := json.RawMessage(raw)
-	for _, seg := range path {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(cur, &m); err != nil {
-			return nil
-		}
-		next, ok := m[seg]
-		if !ok {
-			return nil
-		}
-		cur = next
-	}
-	dec := json.NewDecoder(bytes.NewReader(cur))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil
-	}
-	var keys []string
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil
-		}
-		k, _ := t.(string)
-		keys = append(keys, k)
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil
-		}
-	}
-	return keys
 }
 
 func splitPath(p string) []string { return strings.Split(p, ".") }
@@ -167,138 +131,4 @@ func lookupPath(v any, path []string) []any {
 		}
 	}
 	return out
-}
-
-// stripRaw returns raw without the values the paths name, keeping everything
-// else byte for byte and in order; only the branches that lead to a secret are
-// re-encoded token by token.
-func stripRaw(raw []byte, paths []string) ([]byte, error) {
-	if len(paths) == 0 {
-		return raw, nil
-	}
-	active := make([][]string, len(paths))
-	for i, p := range paths {
-		active[i] = splitPath(p)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var out bytes.Buffer
-	out.Grow(len(raw))
-	if err := stripValue(dec, &out, active); err != nil {
-		return nil, fmt.Errorf("strip secret fields: %w", err)
-	}
-	return out.Bytes(), nil
-}
-
-func stripValue(dec *json.Decoder, out *bytes.Buffer, active [][]string) error {
-	if len(active) == 0 {
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
-		out.Write(v)
-		return nil
-	}
-	t, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch t {
-	case json.Delim('{'):
-		out.WriteByte('{')
-		first := true
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			k, _ := kt.(string)
-			var next [][]string
-			drop := false
-			for _, p := range active {
-				if p[0] != "*" && p[0] != k {
-					continue
-				}
-				if len(p) == 1 {
-					drop = true
-				} else {
-					next = append(next, p[1:])
-				}
-			}
-			if drop {
-				var skip json.RawMessage
-				if err := dec.Decode(&skip); err != nil {
-					return err
-				}
-				continue
-			}
-			if !first {
-				out.WriteByte(',')
-			}
-			first = false
-			writeString(out, k)
-			out.WriteByte(':')
-			if err := stripValue(dec, out, next); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil { // '}'
-			return err
-		}
-		out.WriteByte('}')
-	case json.Delim('['):
-		out.WriteByte('[')
-		var next [][]string
-		drop := false
-		for _, p := range active {
-			switch {
-			case p[0] != "*":
-				next = append(next, p) // lists are transparent to named keys
-			case len(p) == 1:
-				drop = true
-			default:
-				next = append(next, p[1:])
-			}
-		}
-		first := true
-		for dec.More() {
-			if !first {
-				out.WriteByte(',')
-			}
-			first = false
-			if drop { // "*" at the end on a list: keep the slot, lose the value
-				var skip json.RawMessage
-				if err := dec.Decode(&skip); err != nil {
-					return err
-				}
-				out.WriteString("null")
-				continue
-			}
-			if err := stripValue(dec, out, next); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil { // ']'
-			return err
-		}
-		out.WriteByte(']')
-	default:
-		if s, ok := t.(string); ok {
-			writeString(out, s)
-			break
-		}
-		b, err := json.Marshal(t)
-		if err != nil {
-			return err
-		}
-		out.Write(b)
-	}
-	return nil
-}
-
-func writeString(out *bytes.Buffer, s string) {
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	out.Truncate(out.Len() - 1) // Encode adds a newline
 }

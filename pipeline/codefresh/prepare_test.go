@@ -27,6 +27,11 @@ func TestPrepareKeyedObjectsKeepOrder(t *testing.T) {
 	if steps[0].(map[string]any)["image"] != "alpine" || steps[2].(map[string]any)["value"] != "plain" {
 		t.Errorf("step fields lost: %#v", steps)
 	}
+	once, _ := json.Marshal(rec)
+	r.Prepare(rec, json.RawMessage(raw)) // a second Prepare changes nothing
+	if twice, _ := json.Marshal(rec); string(twice) != string(once) {
+		t.Errorf("Prepare is not idempotent:\n%s\n%s", once, twice)
+	}
 	// Without raw: sorted, still a list.
 	rec = decode(t, raw)
 	r.Prepare(rec, nil)
@@ -82,5 +87,15 @@ func TestPrepareStepsMetadataOrder(t *testing.T) {
 	}
 	if strings.Join(names, "|") != "Initializing Process|Initializing|test|build" {
 		t.Errorf("order = %v", names)
+	}
+}
+
+func TestPrepareMalformedRawFallsBack(t *testing.T) {
+	rec := decode(t, `{"spec":{"steps":{"b":{},"a":{}}}}`)
+	r, _ := codefresh.Lookup("pipelines")
+	r.Prepare(rec, json.RawMessage(`{"spec":{"steps":{"b":{},"a":`)) // cut: sorted order, no panic
+	steps := rec["spec"].(map[string]any)["steps"].([]any)
+	if len(steps) != 2 || steps[0].(map[string]any)["name"] != "a" {
+		t.Errorf("steps = %v", steps)
 	}
 }

@@ -242,3 +242,28 @@ func TestSimScopesAndFilters(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPagesBuilds lists builds from the simulator over loopback: client,
+// decode (UseNumber), secret stripping and Prepare, pages of 100.
+func BenchmarkPagesBuilds(b *testing.B) {
+	s := cfsim.New(cfsim.Config{Seed: 1, Pipelines: 20, Builds: 5000, APIKey: canary})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	c, err := codefresh.New(codefresh.Options{BaseURL: srv.URL + "/api", APIKey: canary, RatePerSecond: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	builds, _ := codefresh.Lookup("builds")
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		err := c.Pages(context.Background(), builds, codefresh.PageOptions{}, func(p *codefresh.Page) error {
+			n += len(p.Records)
+			return nil
+		})
+		if err != nil || n != 5000 {
+			b.Fatalf("%v, %d records", err, n)
+		}
+	}
+	b.ReportMetric(float64(5000*b.N)/b.Elapsed().Seconds(), "records/s")
+}
