@@ -1,5 +1,16 @@
 // Package normalize turns JSON records into relational rows the way dlt does:
 // nested objects flatten to a__b columns, nested lists become child tables.
+//
+// It follows dlt's relational normalizer, snake_case naming, type detection
+// (iso_timestamp) and coerce_row rules, with these deliberate differences:
+//   - every row, not only root rows, carries _dlt_load_id, and every child
+//     row carries _dlt_root_id (dlt adds it only for merge tables): extra
+//     columns, so SQL written for dlt's layout still runs;
+//   - input maps have no key order, so where dlt's result depends on it
+//     (two keys normalizing to one name, the order of new columns) keys
+//     are taken in sorted order;
+//   - integers beyond int64 are typed text (dlt would need its optional
+//     "wei" type); there are no date, time, decimal or binary types.
 package normalize
 
 import (
