@@ -218,4 +218,34 @@ var catalog = []Resource{
 		Description:      "Trigger events known to the account (uri, type, kind, status). Secrets and webhook endpoints are dropped.",
 		DocsURL:          opDocs + "triggers-events-list",
 	},
-}
+	{
+		Name: "hermes_types", Path: "/hermes/types", DataSelector: "$", Paginator: PaginatorNone,
+		PrimaryKey: []string{"type", "kind"}, Scope: "trigger:read",
+		WriteDisposition: Replace,
+		Description:      "Trigger event types (registry, cron, helm...) with their config and filters.",
+		DocsURL:          opDocs + "triggers-types-list",
+	}, {
+		Name: "execution_contexts", Path: "/execution-contexts", DataSelector: "docs", AltSelectors: []string{"$"},
+		Paginator: PaginatorPage, PageSize: 100,
+		PrimaryKey: []string{"_id"}, Scope: "execution-context:read",
+		WriteDisposition: Replace,
+		Description:      "Pipeline execution contexts (identities pipelines run API calls as): name, tags, default flag.",
+	}, {
+		Name: "environments", Path: "/environments", DataSelector: "$", Paginator: PaginatorNone,
+		PrimaryKey: []string{"_id"}, Scope: "environment:read",
+		WriteDisposition: Replace,
+		Description:      "Legacy composition environments and their service instances.",
+		DocsURL:          opDocs + "envs-list",
+	}, {
+		Name: "compositions", Path: "/compositions", DataSelector: "$", Paginator: PaginatorNone,
+		PrimaryKey: []string{"_id"}, Scope: "composition:read",
+		WriteDisposition: Replace,
+		Description:      "Docker compositions defined in the account.",
+		DocsURL:          opDocs + "compositions-list",
+	}, {
+		Name: "repos", Path: "/repos/existing", DataSelector: "$", Paginator: PaginatorNone,
+		PrimaryKey: []string{"service_name"}, Scope: "repos:read",
+		WriteDisposition: Replace,
+		Description:      "Git repositories added to Codefresh: provider, owner, name.",
+		DocsURL:          opDocs + "repos-list",
+	}}

@@ -85,6 +85,11 @@ func TestCatalogInvariants(t *testing.T) {
 		if len(r.PrimaryKey) == 0 {
 			t.Errorf("%s: no primary key", r.Name)
 		}
+		for _, k := range r.PrimaryKey { // normalized column names, as dlt names them
+			if strings.Trim(k, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+				t.Errorf("%s: primary key %q is not a normalized column name", r.Name, k)
+			}
+		}
 		if r.Scope == "" && r.Name != "user" {
 			t.Errorf("%s: no scope", r.Name)
 		}

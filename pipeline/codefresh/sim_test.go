@@ -17,7 +17,7 @@ import (
 )
 
 // simCountName maps catalog names the simulator's Count spells differently.
-var simCountName = map[string]string{"build_steps": "context_revisions"}
+var simCountName = map[string]string{}
 
 // simDuplicateKeys are resources where the simulator (not the API) repeats a
 // primary key; remove an entry once cfsim is fixed.
@@ -76,7 +76,7 @@ func pkValue(rec map[string]any, pk []string) string {
 			}
 			cur = nil
 			for k, v := range m {
-				if strings.EqualFold(k, seg) {
+				if strings.EqualFold(k, seg) || snake(k) == seg {
 					cur = v
 				}
 			}
@@ -88,6 +88,21 @@ func pkValue(rec map[string]any, pk []string) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, "\x00")
+}
+
+// snake is a rough dlt snake_case for the keys the catalog's keys come from.
+func snake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // wantRequests is the fewest requests that can prove a listing of n records
