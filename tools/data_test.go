@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/tools"
 )
 
@@ -100,9 +101,13 @@ func TestQuery(t *testing.T) {
 	if total != 120 || out.Columns[1] != "n" || out.Truncated {
 		t.Fatalf("query = %+v", out)
 	}
-	e.ok("query", map[string]any{"sql": "SELECT * FROM codefresh_data.builds", "max_rows": "7"}, &out)
+	e.ok("query", map[string]any{"sql": "SELECT id, status FROM codefresh_data.builds", "max_rows": "7"}, &out)
 	if len(out.Rows) != 7 || !out.Truncated || out.Hint == "" {
 		t.Fatalf("capped query: %d rows, truncated %v, hint %q", len(out.Rows), out.Truncated, out.Hint)
+	}
+	e.ok("query", map[string]any{"sql": "SELECT * FROM range(10000000)"}, &out)
+	if len(out.Rows) != 100 || !out.Truncated {
+		t.Fatalf("10M rows: %d rows, truncated %v", len(out.Rows), out.Truncated)
 	}
 }
 
@@ -142,5 +147,48 @@ func TestQueryTimeout(t *testing.T) {
 	text := e.fail("query", map[string]any{"sql": "SELECT count(*) FROM range(100000000000) a", "timeout_seconds": 1})
 	if !strings.Contains(text, "Next:") {
 		t.Fatalf("timeout error = %q", text)
+	}
+}
+
+// Default answers stay well under 10k tokens (about 3.5 bytes a token in JSON).
+func TestDefaultOutputsStayCompact(t *testing.T) {
+	e := newEnv(t, envOpts{sim: cfsim.Config{Builds: 300, Pipelines: 20, YAMLSize: 5000}})
+	e.load()
+	const budget = 26 << 10
+	for _, c := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"list_endpoints", nil},
+		{"check_credentials", nil},
+		{"preview_endpoint", map[string]any{"resource": "builds"}},
+		{"preview_endpoint", map[string]any{"resource": "pipelines"}},
+		{"configure_pipeline", nil},
+		{"pipeline_info", nil},
+		{"describe_table", map[string]any{"table": "builds"}},
+		{"query", map[string]any{"sql": "SELECT * FROM codefresh_data.builds"}},
+		{"query", map[string]any{"sql": "SELECT * FROM codefresh_data.pipelines"}},
+	} {
+		res, text := e.call(c.tool, c.args)
+		if res.IsError {
+			t.Fatalf("%s: %s", c.tool, text)
+		}
+		if len(text) > budget {
+			t.Errorf("%s(%v): %d bytes, budget %d", c.tool, c.args, len(text), budget)
+		}
+	}
+}
+
+func TestQueryByteCap(t *testing.T) {
+	e := newEnv(t, envOpts{sim: cfsim.Config{YAMLSize: 5000}})
+	e.load("builds")
+	var out struct {
+		Rows      [][]any `json:"rows"`
+		Truncated bool    `json:"truncated"`
+		Hint      string  `json:"hint"`
+	}
+	e.ok("query", map[string]any{"sql": "SELECT * FROM codefresh_data.builds"}, &out)
+	if !out.Truncated || len(out.Rows) == 0 || len(out.Rows) >= 100 || !strings.Contains(out.Hint, "aggregate") {
+		t.Fatalf("byte cap: %d rows, truncated %v, hint %q", len(out.Rows), out.Truncated, out.Hint)
 	}
 }

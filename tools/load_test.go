@@ -127,6 +127,14 @@ func TestCancelLoadLeavesDatabaseAsItWas(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Queries keep working while the load runs.
+	var q struct {
+		Rows [][]any `json:"rows"`
+	}
+	e.ok("query", map[string]any{"sql": "SELECT count(*) FROM codefresh_data.pipelines"}, &q)
+	if len(q.Rows) != 1 || q.Rows[0][0] != float64(6) {
+		t.Fatalf("query during a load = %v", q.Rows)
+	}
 	var cancel tools.CancelLoadOut
 	e.ok("cancel_load", map[string]any{"job_id": start.JobID}, &cancel)
 	if cancel.Job.State != pipeline.JobCancelled || cancel.Job.Info != nil {
@@ -201,5 +209,32 @@ func TestFailedLoadReportsRedactedError(t *testing.T) {
 	e.ok("pipeline_info", nil, &info)
 	if !strings.Contains(info.LastError, start.JobID) {
 		t.Fatalf("last_error = %q", info.LastError)
+	}
+}
+
+// A waiting load_status carries progress notifications for its own token.
+func TestLoadStatusWaitReportsProgress(t *testing.T) {
+	e := newEnv(t, envOpts{sim: cfsim.Config{Latency: 300 * time.Millisecond}})
+	var start tools.StartLoadOut
+	e.ok("start_load", map[string]any{"resources": []string{"pipelines", "builds"}}, &start)
+	res, text := e.callMeta("load_status", map[string]any{"job_id": start.JobID, "wait_seconds": 50}, &mcp.Meta{ProgressToken: "wait-1"})
+	if res.IsError {
+		t.Fatal(text)
+	}
+	var st tools.LoadStatusOut
+	e.decode(res, &st)
+	if st.Job.State != pipeline.JobSucceeded {
+		t.Fatalf("after waiting: %+v", st.Job)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var n int
+	for _, p := range e.progress {
+		if p.Params.AdditionalFields["progressToken"] == "wait-1" {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no progress notification for the waiting call")
 	}
 }
