@@ -1,0 +1,542 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
+	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
+)
+
+// maxIdentifier is PostgreSQL's identifier limit in bytes (NAMEDATALEN-1):
+// longer names are silently cut, so two could collide.
+const maxIdentifier = 63
+
+// seqColumn numbers staged rows in write order in the temporary tables, so
+// that the last staged row of a merge key wins as in the other destinations.
+const seqColumn = "_cfmcp_seq"
+
+// SQLType is the PostgreSQL column type for a normalized data type (the
+// DuckDB destination's types under their PostgreSQL names).
+func SQLType(t normalize.DataType) (string, error) {
+	switch t {
+	case normalize.Bigint:
+		return "bigint", nil
+	case normalize.Double:
+		return "double precision", nil
+	case normalize.Bool:
+		return "boolean", nil
+	case normalize.Timestamp:
+		return "timestamptz", nil
+	case normalize.Text:
+		return "text", nil
+	case normalize.JSON:
+		return "jsonb", nil
+	}
+	return "", fmt.Errorf("unknown data type %q", t)
+}
+
+// checkNames refuses names PostgreSQL would cut short.
+func checkNames(dataset string, pkg *destination.Package) error {
+	long := func(kind, name string) error {
+		return fmt.Errorf("%s name %q is %d bytes, longer than PostgreSQL's %d-byte limit", kind, name, len(name), maxIdentifier)
+	}
+	if len(dataset) > maxIdentifier {
+		return long("dataset", dataset)
+	}
+	for _, t := range pkg.Schema.Tables {
+		if len(t.Name) > maxIdentifier {
+			return long("table", t.Name)
+		}
+		for _, c := range pkg.Columns(t) {
+			if len(c.Name) > maxIdentifier {
+				return long("table "+t.Name+" column", c.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// committer runs the statements of one commit inside its transaction.
+type committer struct {
+	conn      *pgx.Conn
+	tx        pgx.Tx
+	stage     *sql.DB // the staging file, read-only; nil when nothing is staged
+	dataset   string
+	pkg       *destination.Package
+	afterStep func(string)
+	stats     *destination.CommitStats
+
+	columns map[string]map[string]bool // target table -> its columns
+	now     time.Time
+	temps   int // temporary tables made so far
+}
+
+func (c *committer) run(ctx context.Context) error {
+	c.now = time.Now().UTC()
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"tables", c.createTables},
+		{"rows", c.moveRows},
+		{"version", c.writeVersion},
+		{"state", c.writeState},
+		{"loads", c.writeLoad},
+	}
+	for _, s := range steps {
+		if err := s.fn(ctx); err != nil {
+			return err
+		}
+		if c.afterStep != nil {
+			c.afterStep(s.name)
+		}
+	}
+	return nil
+}
+
+func (c *committer) target(table string) string { return qualify(c.dataset, table) }
+
+func qualify(dataset, table string) string {
+	return stage.QuoteIdent(dataset) + "." + stage.QuoteIdent(table)
+}
+
+func (c *committer) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := c.tx.Exec(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+// createTables takes the dataset's load lock, then makes the schema, the
+// system tables and every table and column of the package the database lacks.
+func (c *committer) createTables(ctx context.Context) error {
+	// One load at a time per dataset, across processes; released at commit or rollback.
+	if _, err := c.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1)::bigint)`, "codefresh-mcp:"+c.dataset); err != nil {
+		return fmt.Errorf("lock dataset %s: %w", c.dataset, err)
+	}
+	var exists bool
+	if err := c.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)`, c.dataset).Scan(&exists); err != nil {
+		return fmt.Errorf("look up schema %s: %w", c.dataset, err)
+	}
+	if !exists {
+		if _, err := c.exec(ctx, "CREATE SCHEMA "+stage.QuoteIdent(c.dataset)); err != nil {
+			return fmt.Errorf("create schema %s: %w", c.dataset, err)
+		}
+	}
+	if err := c.readColumns(ctx); err != nil {
+		return err
+	}
+	for _, st := range destination.SystemTables() {
+		if err := c.ensureTable(ctx, st.Name, st.Columns); err != nil {
+			return err
+		}
+	}
+	for _, t := range c.pkg.Schema.Tables {
+		if err := c.ensureTable(ctx, t.Name, c.pkg.Columns(t)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *committer) readColumns(ctx context.Context) error {
+	rows, err := c.tx.Query(ctx, `SELECT cl.relname, a.attname
+		FROM pg_catalog.pg_attribute a
+		JOIN pg_catalog.pg_class cl ON cl.oid = a.attrelid
+		JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace
+		WHERE n.nspname = $1 AND cl.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped`, c.dataset)
+	if err != nil {
+		return fmt.Errorf("read columns: %w", err)
+	}
+	defer rows.Close()
+	c.columns = map[string]map[string]bool{}
+	for rows.Next() {
+		var table, column string
+		if err := rows.Scan(&table, &column); err != nil {
+			return fmt.Errorf("read columns: %w", err)
+		}
+		if c.columns[table] == nil {
+			c.columns[table] = map[string]bool{}
+		}
+		c.columns[table][column] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read columns: %w", err)
+	}
+	return nil
+}
+
+// ensureTable creates the table, or adds the columns it lacks. NOT NULL is
+// set only at creation, as rows already there would have no value.
+func (c *committer) ensureTable(ctx context.Context, name string, cols []*normalize.Column) error {
+	have := c.columns[name]
+	if have == nil {
+		defs := make([]string, 0, len(cols))
+		for _, col := range cols {
+			typ, err := SQLType(col.DataType)
+			if err != nil {
+				return fmt.Errorf("table %s column %s: %w", name, col.Name, err)
+			}
+			def := stage.QuoteIdent(col.Name) + " " + typ
+			if !col.Nullable {
+				def += " NOT NULL"
+			}
+			defs = append(defs, def)
+		}
+		if len(defs) == 0 {
+			return fmt.Errorf("table %s has no columns", name)
+		}
+		if _, err := c.exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", c.target(name), strings.Join(defs, ", "))); err != nil {
+			return fmt.Errorf("create table %s: %w", name, err)
+		}
+		have = map[string]bool{}
+		for _, col := range cols {
+			have[col.Name] = true
+		}
+		c.columns[name] = have
+		return nil
+	}
+	for _, col := range cols {
+		if have[col.Name] {
+			continue
+		}
+		typ, err := SQLType(col.DataType)
+		if err != nil {
+			return fmt.Errorf("table %s column %s: %w", name, col.Name, err)
+		}
+		q := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", c.target(name), stage.QuoteIdent(col.Name), typ)
+		if _, err := c.exec(ctx, q); err != nil {
+			return fmt.Errorf("table %s: add column %s: %w", name, col.Name, err)
+		}
+		have[col.Name] = true
+	}
+	return nil
+}
+
+// stageColumns are the staged columns of a table; nil when nothing is staged.
+func (c *committer) stageColumns(table string) []*normalize.Column {
+	if c.stage == nil {
+		return nil
+	}
+	return c.pkg.Staged(table)
+}
+
+// moveRows writes the staged rows of every completed resource into its
+// tables by the root table's write disposition (destination.Package.Plan).
+func (c *committer) moveRows(ctx context.Context) error {
+	writes, err := c.pkg.Plan()
+	if err != nil {
+		return err
+	}
+	for _, w := range writes {
+		switch w.Disposition {
+		case destination.Replace:
+			err = c.replace(ctx, w.Tables)
+		case destination.Append:
+			err = c.append(ctx, w.Tables)
+		case destination.Merge:
+			err = c.merge(ctx, w.Tables, w.Keys)
+		}
+		if err != nil {
+			return fmt.Errorf("resource %s (%s): %w", w.Root.Name, w.Root.WriteDisposition, err)
+		}
+	}
+	return nil
+}
+
+// append copies the staged rows of each table straight into it: inside the
+// transaction COPY is as atomic as INSERT, and a staging copy would only
+// double the work.
+func (c *committer) append(ctx context.Context, fam []*normalize.Table) error {
+	for _, t := range fam {
+		cols := c.stageColumns(t.Name)
+		if len(cols) == 0 {
+			c.stats.Add(t.Name, 0, 0)
+			continue
+		}
+		n, err := c.copyStaged(ctx, pgx.Identifier{c.dataset, t.Name}, t.Name, cols, false)
+		if err != nil {
+			return fmt.Errorf("copy into %s: %w", t.Name, err)
+		}
+		c.stats.Add(t.Name, n, 0)
+	}
+	return nil
+}
+
+// replace empties the root and its children, then copies the staged rows.
+// DELETE rather than TRUNCATE: readers keep seeing the old rows until the
+// commit, instead of waiting on TRUNCATE's exclusive lock.
+func (c *committer) replace(ctx context.Context, fam []*normalize.Table) error {
+	for _, t := range fam {
+		n, err := c.exec(ctx, "DELETE FROM "+c.target(t.Name))
+		if err != nil {
+			return fmt.Errorf("empty %s: %w", t.Name, err)
+		}
+		c.stats.Add(t.Name, 0, n)
+	}
+	return c.append(ctx, fam)
+}
+
+// merge replaces target roots whose primary key is staged, with their child
+// rows, by the last staged row of each key and that row's children. The
+// staged rows go to temporary tables first (dropped at commit), numbered in
+// write order.
+func (c *committer) merge(ctx context.Context, fam []*normalize.Table, keyNames []string) error {
+	root := fam[0]
+	if c.stageColumns(root.Name) == nil {
+		// No staged roots: nothing is replaced, and orphan children are dropped.
+		for _, t := range fam {
+			c.stats.Add(t.Name, 0, 0)
+		}
+		return nil
+	}
+	for _, t := range fam[1:] {
+		if !c.columns[t.Name]["_dlt_root_id"] {
+			return fmt.Errorf("child table %s has no _dlt_root_id column, needed to merge", t.Name)
+		}
+	}
+	temp := map[string]string{}
+	for _, t := range fam {
+		if cols := c.stageColumns(t.Name); cols != nil {
+			name, err := c.stageToTemp(ctx, t.Name, cols)
+			if err != nil {
+				return err
+			}
+			temp[t.Name] = name
+		}
+	}
+	keys := make([]string, len(keyNames))
+	match := make([]string, len(keyNames))
+	for i, k := range keyNames {
+		keys[i] = stage.QuoteIdent(k)
+		match[i] = "s." + keys[i] + " = r." + keys[i]
+	}
+	// The last staged row of each key, by write order.
+	last := c.tempName()
+	q := fmt.Sprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT DISTINCT ON (%s) * FROM %s ORDER BY %s, %s DESC",
+		last, strings.Join(keys, ", "), temp[root.Name], strings.Join(keys, ", "), seqColumn)
+	if _, err := c.exec(ctx, q); err != nil {
+		return fmt.Errorf("pick the last staged row of each key of %s: %w", root.Name, err)
+	}
+	if _, err := c.exec(ctx, "ANALYZE "+last); err != nil {
+		return fmt.Errorf("analyze %s: %w", root.Name, err)
+	}
+	// Target roots that a staged row replaces (r is the target root).
+	replaced := fmt.Sprintf("EXISTS (SELECT 1 FROM %s s WHERE %s)", last, strings.Join(match, " AND "))
+	for _, t := range fam[1:] {
+		q := fmt.Sprintf("DELETE FROM %s WHERE _dlt_root_id IN (SELECT r._dlt_id FROM %s r WHERE %s)",
+			c.target(t.Name), c.target(root.Name), replaced)
+		n, err := c.exec(ctx, q)
+		if err != nil {
+			return fmt.Errorf("delete replaced rows of %s: %w", t.Name, err)
+		}
+		c.stats.Add(t.Name, 0, n)
+	}
+	n, err := c.exec(ctx, fmt.Sprintf("DELETE FROM %s r WHERE %s", c.target(root.Name), replaced))
+	if err != nil {
+		return fmt.Errorf("delete replaced rows of %s: %w", root.Name, err)
+	}
+	c.stats.Add(root.Name, 0, n)
+	if err := c.insert(ctx, root.Name, last, ""); err != nil {
+		return err
+	}
+	for _, t := range fam[1:] {
+		if temp[t.Name] == "" {
+			c.stats.Add(t.Name, 0, 0)
+			continue
+		}
+		survivors := fmt.Sprintf("WHERE s._dlt_root_id IN (SELECT _dlt_id FROM %s)", last)
+		if err := c.insert(ctx, t.Name, temp[t.Name], survivors); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insert copies a temporary table's rows (alias s) into table by the staged
+// column names; target columns the stage lacks stay NULL.
+func (c *committer) insert(ctx context.Context, table, from, where string) error {
+	cols := c.stageColumns(table)
+	names := make([]string, len(cols))
+	for i, col := range cols {
+		names[i] = stage.QuoteIdent(col.Name)
+	}
+	list := strings.Join(names, ", ")
+	n, err := c.exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s s %s", c.target(table), list, list, from, where))
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	c.stats.Add(table, n, 0)
+	return nil
+}
+
+func (c *committer) tempName() string {
+	c.temps++
+	return fmt.Sprintf("cfmcp_stage_%d", c.temps)
+}
+
+// stageToTemp copies a staging table into a new temporary table with the
+// staged columns and their write order; the planner learns its size.
+func (c *committer) stageToTemp(ctx context.Context, table string, cols []*normalize.Column) (string, error) {
+	name := c.tempName()
+	defs := make([]string, 0, len(cols)+1)
+	for _, col := range cols {
+		typ, err := SQLType(col.DataType)
+		if err != nil {
+			return "", fmt.Errorf("table %s column %s: %w", table, col.Name, err)
+		}
+		defs = append(defs, stage.QuoteIdent(col.Name)+" "+typ)
+	}
+	defs = append(defs, seqColumn+" bigint NOT NULL")
+	if _, err := c.exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", name, strings.Join(defs, ", "))); err != nil {
+		return "", fmt.Errorf("create temporary table for %s: %w", table, err)
+	}
+	if _, err := c.copyStaged(ctx, pgx.Identifier{name}, table, cols, true); err != nil {
+		return "", fmt.Errorf("copy staged %s: %w", table, err)
+	}
+	if _, err := c.exec(ctx, "ANALYZE "+name); err != nil {
+		return "", fmt.Errorf("analyze staged %s: %w", table, err)
+	}
+	return name, nil
+}
+
+// copyStaged streams a staging table into dst with COPY; withSeq adds the
+// staged row number as the last column.
+func (c *committer) copyStaged(ctx context.Context, dst pgx.Identifier, table string, cols []*normalize.Column, withSeq bool) (int64, error) {
+	sel := make([]string, 0, len(cols)+1)
+	names := make([]string, 0, len(cols)+1)
+	for _, col := range cols {
+		expr := stage.QuoteIdent(col.Name)
+		if col.DataType == normalize.JSON {
+			// As text, which pgx sends to jsonb unchanged.
+			expr = "CAST(" + expr + " AS VARCHAR)"
+		}
+		sel = append(sel, expr)
+		names = append(names, col.Name)
+	}
+	if withSeq {
+		sel = append(sel, "rowid")
+		names = append(names, seqColumn)
+	}
+	rows, err := c.stage.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM main.%s", strings.Join(sel, ", "), stage.QuoteIdent(table)))
+	if err != nil {
+		return 0, fmt.Errorf("read stage: %w", err)
+	}
+	defer rows.Close()
+	src := newRowSource(rows, len(sel))
+	n, err := c.tx.CopyFrom(ctx, dst, names, src)
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// rowSource feeds database/sql rows to pgx's CopyFrom.
+type rowSource struct {
+	rows *sql.Rows
+	vals []any
+	ptrs []any
+	err  error
+}
+
+func newRowSource(rows *sql.Rows, n int) *rowSource {
+	s := &rowSource{rows: rows, vals: make([]any, n), ptrs: make([]any, n)}
+	for i := range s.vals {
+		s.ptrs[i] = &s.vals[i]
+	}
+	return s
+}
+
+func (s *rowSource) Next() bool {
+	if !s.rows.Next() {
+		s.err = s.rows.Err()
+		return false
+	}
+	if err := s.rows.Scan(s.ptrs...); err != nil {
+		s.err = err
+		return false
+	}
+	return true
+}
+
+func (s *rowSource) Values() ([]any, error) { return s.vals, nil }
+func (s *rowSource) Err() error             { return s.err }
+
+// writeVersion records the schema when its hash is new, as dlt does.
+func (c *committer) writeVersion(ctx context.Context) error {
+	s := c.pkg.Schema
+	hash, err := destination.SchemaHash(s)
+	if err != nil {
+		return err
+	}
+	var n int
+	q := fmt.Sprintf("SELECT count(*) FROM %s WHERE schema_name = $1 AND version_hash = $2", c.target(destination.VersionTable))
+	if err := c.tx.QueryRow(ctx, q, s.Name, hash).Scan(&n); err != nil {
+		return fmt.Errorf("read %s: %w", destination.VersionTable, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	doc, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("encode schema: %w", err)
+	}
+	q = fmt.Sprintf(`INSERT INTO %s (version, engine_version, inserted_at, schema_name, version_hash, "schema")
+		VALUES ($1, $2, $3, $4, $5, $6)`, c.target(destination.VersionTable))
+	if _, err := c.exec(ctx, q, int64(s.Version), int64(destination.SchemaEngineVersion), c.now, s.Name, hash, string(doc)); err != nil {
+		return fmt.Errorf("write %s: %w", destination.VersionTable, err)
+	}
+	return nil
+}
+
+// writeState records the pipeline state when it changed, with a version one
+// above the last.
+func (c *committer) writeState(ctx context.Context) error {
+	if !c.pkg.HasState() {
+		return nil
+	}
+	raw := c.pkg.State
+	hash := destination.StateHash(raw)
+	var (
+		version  int64
+		lastHash *string
+	)
+	q := fmt.Sprintf("SELECT version, version_hash FROM %s WHERE pipeline_name = $1 ORDER BY version DESC LIMIT 1", c.target(destination.StateTable))
+	err := c.tx.QueryRow(ctx, q, c.pkg.PipelineName).Scan(&version, &lastHash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("read %s: %w", destination.StateTable, err)
+	}
+	if lastHash != nil && *lastHash == hash {
+		return nil
+	}
+	q = fmt.Sprintf(`INSERT INTO %s (version, engine_version, pipeline_name, state, created_at, version_hash, _dlt_load_id, _dlt_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, c.target(destination.StateTable))
+	_, err = c.exec(ctx, q, version+1, int64(destination.StateEngineVersion), c.pkg.PipelineName, string(raw), c.now, hash, c.pkg.LoadID, destination.NewRowID())
+	if err != nil {
+		return fmt.Errorf("write %s: %w", destination.StateTable, err)
+	}
+	return nil
+}
+
+func (c *committer) writeLoad(ctx context.Context) error {
+	hash, err := destination.SchemaHash(c.pkg.Schema)
+	if err != nil {
+		return err
+	}
+	q := fmt.Sprintf(`INSERT INTO %s (load_id, schema_name, status, inserted_at, schema_version_hash)
+		VALUES ($1, $2, $3, $4, $5)`, c.target(destination.LoadsTable))
+	if _, err := c.exec(ctx, q, c.pkg.LoadID, c.pkg.Schema.Name, int64(destination.LoadStatusDone), c.now, hash); err != nil {
+		return fmt.Errorf("write %s: %w", destination.LoadsTable, err)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+// Package pgtest gives tests the PostgreSQL server named by
+// CODEFRESH_MCP_TEST_PG_DSN (CI's .ci/postgres.sh starts a throwaway one).
+// Without it tests skip, except on CI (CI=true), where they fail.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvDSN names the test server: postgres://user@127.0.0.1:port/db?sslmode=disable.
+const EnvDSN = "CODEFRESH_MCP_TEST_PG_DSN"
+
+// DSN returns the test server's DSN after checking that it answers.
+func DSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(EnvDSN)
+	onCI := os.Getenv("CI") == "true"
+	if dsn == "" {
+		if onCI {
+			t.Fatalf("%s is not set: CI must start PostgreSQL (.ci/postgres.sh)", EnvDSN)
+		}
+		t.Skipf("%s is not set: no PostgreSQL to test against", EnvDSN)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err == nil {
+		err = conn.Ping(ctx)
+		conn.Close(ctx)
+	}
+	if err != nil {
+		if onCI {
+			t.Fatalf("PostgreSQL from %s does not answer: %v", EnvDSN, err)
+		}
+		t.Skipf("PostgreSQL from %s does not answer: %v", EnvDSN, err)
+	}
+	return dsn
+}
+
+// Dataset is a fresh schema name for one test; the schema is dropped when
+// the test ends.
+func Dataset(t testing.TB, dsn string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "cfmcp_test_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop test schema %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS "`+name+`" CASCADE`); err != nil {
+			t.Errorf("drop test schema %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// Env is an environment holding only the DSN as dlt's credentials variable.
+func Env(dsn string) func(string) string {
+	return func(k string) string {
+		if k == "DESTINATION__POSTGRES__CREDENTIALS" {
+			return dsn
+		}
+		return ""
+	}
+}
