@@ -8,6 +8,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/duckdb"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -58,6 +59,8 @@ func (p *Project) Destination() (destination.Destination, error) {
 	switch t := p.Config.DestinationType(); t {
 	case "duckdb":
 		return duckdb.New(p.Config.DestinationPath(p.Dir), duckdb.Options{Dataset: p.Config.Dataset(), Logger: p.logger()}), nil
+	case "postgres":
+		return postgres.New(postgres.Options{Dataset: p.Config.Dataset(), Credentials: p.postgresCredentials(), Logger: p.logger()}), nil
 	default:
 		return nil, fmt.Errorf("destination %q is not available yet", t)
 	}
