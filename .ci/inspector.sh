@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # inspector.sh BINARY: the MCP Inspector CLI against the built server on a
 # demo project (loaded from the simulator): tools/list --strict with no
-# schema problem reported, tools/call of list_endpoints and query, and the
-# read-only tool set. Fails on any error or warning.
+# schema problem reported, tools/call of list_endpoints and query, of
+# check_credentials and preview_endpoint against `codefresh-mcp simulate`
+# (the key in no output), and the read-only tool set. Fails on any error or
+# schema warning.
 set -euo pipefail
 
 bin=${1:?usage: .ci/inspector.sh /path/to/codefresh-mcp}
@@ -48,6 +50,27 @@ inspect endpoints --method tools/call --tool-name list_endpoints --tool-arg name
 echo "--- tools/call query"
 inspect query --method tools/call --tool-name query \
 	--tool-arg "sql=SELECT count(*) AS n FROM codefresh_data.pipelines"
+
+echo "--- simulator for the calls that reach Codefresh"
+canary="cfk-CANARY-inspector-5b0e"
+CF_API_KEY="$canary" "$bin" simulate --addr 127.0.0.1:0 --builds 200 >"$tmp/sim.out" 2>"$tmp/sim.err" &
+sim=$!
+trap 'kill "$sim" 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 1 100); do [ -s "$tmp/sim.out" ] && break; sleep 0.1; done
+base="$(head -n1 "$tmp/sim.out")"
+[ -n "$base" ] || { echo "inspector: the simulator did not start" >&2; cat "$tmp/sim.err" >&2; exit 1; }
+
+echo "--- tools/call check_credentials"
+inspect check -e "CF_API_KEY=$canary" -e "CODEFRESH_BASE_URL=$base" --method tools/call --tool-name check_credentials
+
+echo "--- tools/call preview_endpoint"
+inspect preview -e "CF_API_KEY=$canary" -e "CODEFRESH_BASE_URL=$base" --method tools/call --tool-name preview_endpoint \
+	--tool-arg resource=builds --tool-arg limit=3
+
+if grep -rl "$canary" "$tmp"/*.out "$tmp"/*.err 2>/dev/null | grep -v '/sim\.'; then
+	echo "inspector: the API key appears in the output above" >&2
+	exit 1
+fi
 
 echo "--- tools/list in read-only mode"
 inspect readonly -e CODEFRESH_MCP_READ_ONLY=1 --method tools/list
@@ -96,7 +119,13 @@ const q = text(read("query"), "query");
 if (!(q.rows && q.rows.length === 1 && q.rows[0][0] > 0)) fail(`query rows: ${JSON.stringify(q.rows)}`);
 if (!(q.provenance && q.provenance.length > 0)) fail("query has no provenance");
 
+const check = text(read("check"), "check_credentials");
+if (check.status !== "ok") fail(`check_credentials status ${check.status}: ${check.message}`);
+const preview = text(read("preview"), "preview_endpoint");
+if (preview.http_status !== 200 || preview.records_at !== "workflows.docs" || preview.record_count !== 3) {
+  fail(`preview_endpoint: ${JSON.stringify(preview).slice(0, 500)}`);
+}
 const ro = read("readonly");
 if (JSON.stringify(names(ro)) !== JSON.stringify([...readOnly].sort())) fail(`read-only tools/list: ${names(ro)}`);
-console.log(`inspector: ok: ${list.tools.length} tools, 0 schema problems; list_endpoints and query answered; read-only mode offers ${ro.tools.length} tools`);
+console.log(`inspector: ok: ${list.tools.length} tools, 0 schema problems; list_endpoints, query, check_credentials and preview_endpoint answered; read-only mode offers ${ro.tools.length} tools`);
 JS
