@@ -90,6 +90,7 @@ func TestConfigurePipelineValidates(t *testing.T) {
 		{map[string]any{"set": map[string]any{"destination": map[string]any{"path": "/etc/x.duckdb"}}}, "outside the project"},
 		{map[string]any{"set": map[string]any{"resources": map[string]any{"pipelines": map[string]any{"params": map[string]any{"decryptVariables": "true"}}}}}, "decrypt"},
 		{map[string]any{"unset": []string{"resources.builds"}}, "not set"},
+		{map[string]any{"set": map[string]any{"resources": map[string]any{"builds": map[string]any{"paramz": map[string]any{"a": "b"}}}}}, `unknown field "paramz"`},
 	}
 	for _, c := range cases {
 		text := e.fail("configure_pipeline", c.args)

@@ -134,8 +134,9 @@ func decodeArgs[In any](raw any, props []string) (In, error) {
 		return in, fmt.Errorf("arguments: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields() // nested objects too: a misspelt key must not vanish
 	if err := dec.Decode(&in); err != nil {
-		return in, fmt.Errorf("invalid arguments: %w", err)
+		return in, withNext(fmt.Errorf("invalid arguments: %w", err), "check the argument names and types against the tool's input schema")
 	}
 	return in, nil
 }
