@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -82,9 +83,9 @@ func (r *run) extractBuilds(ctx context.Context, res codefresh.Resource) error {
 		tr.watch[id] = false
 	}
 	emit := func(pg *codefresh.Page) error {
-		recs, raw, older := since(pg, res.IncrementalCursor, from)
+		recs, older := since(pg, res.IncrementalCursor, from)
 		tr.observe(recs)
-		if err := r.emit(ctx, res, recs, raw); err != nil {
+		if err := r.emit(ctx, res, recs); err != nil {
 			return err
 		}
 		if older {
@@ -122,24 +123,20 @@ var errStopListing = errors.New("stop listing")
 // since keeps a page's records at or after from (all when from is zero) and
 // says whether it dropped older ones. startDate has day granularity; this
 // makes the look-back exact.
-func since(pg *codefresh.Page, field string, from time.Time) ([]map[string]any, []json.RawMessage, bool) {
+func since(pg *codefresh.Page, field string, from time.Time) ([]map[string]any, bool) {
 	if from.IsZero() {
-		return pg.Records, pg.Raw, false
+		return pg.Records, false
 	}
 	recs := pg.Records[:0:0]
-	var raw []json.RawMessage
 	older := false
-	for i, rec := range pg.Records {
+	for _, rec := range pg.Records {
 		if t := recordTime(rec, field); !t.IsZero() && t.Before(from) {
 			older = true
 			continue
 		}
 		recs = append(recs, rec)
-		if i < len(pg.Raw) {
-			raw = append(raw, pg.Raw[i])
-		}
 	}
-	return recs, raw, older
+	return recs, older
 }
 
 // listAll runs one listing, treating errStopListing as its normal end.
@@ -171,7 +168,7 @@ func (r *run) refetch(ctx context.Context, res codefresh.Resource, tr *cursorTra
 		g.Go(func() error {
 			err := r.client.Pages(gctx, detail, codefresh.PageOptions{PathParams: map[string]string{detail.ParentParam: id}}, func(pg *codefresh.Page) error {
 				tr.observe(pg.Records)
-				return r.emit(gctx, res, pg.Records, pg.Raw)
+				return r.emit(gctx, res, pg.Records)
 			})
 			if codefresh.IsStatus(err, 404) {
 				return nil // deleted since: nothing to settle
@@ -184,8 +181,9 @@ func (r *run) refetch(ctx context.Context, res codefresh.Resource, tr *cursorTra
 
 // listWindows lists a page-cursor resource in parallel date windows, each
 // window its own pagination session, newest first. A first page tells how
-// dense the history is; the windows then walk back in batches, and before
-// each batch one cheap request asks whether anything older exists.
+// dense the history is; workers then take windows walking back in time, and
+// a window that comes back empty asks (one cheap request) whether anything
+// older exists at all.
 func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, from time.Time, emit func(*codefresh.Page) error) error {
 	pageSize := opt.PageSize
 	if pageSize <= 0 {
@@ -217,17 +215,13 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	// those days is newer than the page's last record, so the page has them all.
 	frontier := truncDay(oldest)
 	var keep []map[string]any
-	var keepRaw []json.RawMessage
-	for i, rec := range first.Records {
+	for _, rec := range first.Records {
 		if recordTime(rec, res.IncrementalCursor).After(frontier.Add(day - time.Nanosecond)) {
 			keep = append(keep, rec)
-			if i < len(first.Raw) {
-				keepRaw = append(keepRaw, first.Raw[i])
-			}
 		}
 	}
 	if len(keep) > 0 {
-		if err := emit(&codefresh.Page{Number: 1, Records: keep, Raw: keepRaw}); err != nil {
+		if err := emit(&codefresh.Page{Number: 1, Records: keep}); err != nil {
 			if errors.Is(err, errStopListing) {
 				return nil // the first page already reached what was loaded before
 			}
@@ -236,65 +230,90 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	}
 	spanDays := math.Max(1, newest.Sub(oldest).Hours()/24)
 	perDay := float64(len(first.Records)) / spanDays
-	width := int(math.Max(1, math.Ceil(3*float64(pageSize)/perDay))) // about three pages a window
+	var width atomic.Int64 // days per window: about five pages each
+	width.Store(int64(math.Max(1, math.Ceil(5*float64(pageSize)/perDay))))
 	lower := time.Time{}
 	if !from.IsZero() {
 		lower = truncDay(from)
 	}
-	conc := r.p.concurrency()
-	for batch := 0; ; batch++ {
-		if !lower.IsZero() && frontier.Before(lower) {
-			return nil
-		}
-		if batch > 0 {
-			more, err := r.anyUntil(ctx, res, opt, frontier)
-			if err != nil {
-				return err
-			}
-			if !more {
+
+	// Nothing exists before stopAt once a worker has seen an empty window and
+	// asked; windows ending before it are not listed.
+	var stopMu sync.Mutex
+	var stopAt time.Time
+	stopped := func(end time.Time) bool {
+		stopMu.Lock()
+		defer stopMu.Unlock()
+		return !stopAt.IsZero() && end.Before(stopAt)
+	}
+	type window struct{ start, end time.Time }
+	windows := make(chan window)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { // walks back from the first page, one window at a time
+		defer close(windows)
+		for end := frontier; lower.IsZero() || !end.Before(lower); {
+			if stopped(end) {
 				return nil
 			}
-		}
-		g, gctx := errgroup.WithContext(ctx)
-		var pages sync.Map
-		end := frontier
-		n := 0
-		for i := 0; i < conc; i++ {
-			start := end.AddDate(0, 0, -(width - 1))
+			if end.Before(oldestPossible) {
+				return fmt.Errorf("listing %s walked back past %s: the API seems to ignore endDate", res.Name, oldestPossible.Format("2006-01-02"))
+			}
+			start := end.AddDate(0, 0, -int(width.Load()-1))
 			if !lower.IsZero() && start.Before(lower) {
 				start = lower
 			}
-			if !lower.IsZero() && end.Before(lower) {
-				break
+			select {
+			case windows <- window{start, end}:
+			case <-gctx.Done():
+				return gctx.Err()
 			}
-			w := opt
-			w.Query = cloneQuery(opt.Query)
-			w.Query.Set("startDate", start.Format("2006-01-02"))
-			w.Query.Set("endDate", end.Format("2006-01-02"))
-			idx := i
-			g.Go(func() error {
-				count := 0
-				err := r.listAll(gctx, res, w, func(pg *codefresh.Page) error {
-					count++
-					return emit(pg)
-				})
-				pages.Store(idx, count)
-				return err
-			})
-			n++
 			end = start.AddDate(0, 0, -1)
 		}
-		if err := g.Wait(); err != nil {
-			return err
-		}
-		frontier = end
-		total := 0
-		pages.Range(func(_, v any) bool { total += v.(int); return true })
-		if n > 0 && float64(total)/float64(n) < 1.5 {
-			width *= 2 // sparse history: wider windows
-		}
+		return nil
+	})
+	for i := 0; i < r.p.concurrency(); i++ {
+		g.Go(func() error {
+			for w := range windows {
+				if stopped(w.end) {
+					continue
+				}
+				q := opt
+				q.Query = cloneQuery(opt.Query)
+				q.Query.Set("startDate", w.start.Format("2006-01-02"))
+				q.Query.Set("endDate", w.end.Format("2006-01-02"))
+				n := 0
+				err := r.listAll(gctx, res, q, func(pg *codefresh.Page) error {
+					n += len(pg.Records)
+					return emit(pg)
+				})
+				if err != nil {
+					return err
+				}
+				if n < pageSize && width.Load() < 366 {
+					width.Store(width.Load() * 2) // sparse history: wider windows
+				}
+				if n == 0 && lower.IsZero() {
+					more, err := r.anyUntil(gctx, res, opt, w.start.AddDate(0, 0, -1))
+					if err != nil {
+						return err
+					}
+					if !more {
+						stopMu.Lock()
+						if w.start.After(stopAt) {
+							stopAt = w.start
+						}
+						stopMu.Unlock()
+					}
+				}
+			}
+			return nil
+		})
 	}
+	return g.Wait()
 }
+
+// oldestPossible bounds the walk back in time: Codefresh started in 2014.
+var oldestPossible = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // anyUntil asks whether any record exists up to and including day d.
 func (r *run) anyUntil(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, d time.Time) (bool, error) {
@@ -310,25 +329,26 @@ func (r *run) anyUntil(ctx context.Context, res codefresh.Resource, opt codefres
 	return found, err
 }
 
-// extractDetails reads one record per parent id (builds_by_id, build_steps)
-// with bounded concurrency. A parent that is gone (404) is skipped.
+// extractDetails reads one record per parent value (builds_by_id,
+// build_steps, ...) with bounded concurrency. A parent that is gone (404) is
+// skipped.
 func (r *run) extractDetails(ctx context.Context, res codefresh.Resource) error {
 	r.mu.Lock()
-	ids := slices.Clone(r.parent[res.Parent])
+	values := slices.Compact(slices.Clone(r.parent[res.Name]))
 	r.mu.Unlock()
 	base := r.pageOptions(res)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.p.concurrency())
-	for _, id := range ids {
+	for _, v := range values {
 		g.Go(func() error {
 			opt := base
-			opt.PathParams = map[string]string{res.ParentParam: id}
+			opt.PathParams = map[string]string{res.ParentParam: v}
 			err := r.client.Pages(gctx, res, opt, func(pg *codefresh.Page) error {
-				recs, raw := pg.Records, pg.Raw
+				recs := pg.Records
 				if res.Name == "build_steps" {
-					recs, raw = stepRecords(res, id, recs, raw), nil
+					recs = stepRecords(v, recs)
 				}
-				return r.emit(gctx, res, recs, raw)
+				return r.emit(gctx, res, recs)
 			})
 			if codefresh.IsStatus(err, 404) {
 				return nil
@@ -340,18 +360,13 @@ func (r *run) extractDetails(ctx context.Context, res codefresh.Resource) error 
 }
 
 // stepRecords turns a build's context revisions into one record per step:
-// the last revision's context.stepsMetadata, in step order, with the build id.
-func stepRecords(res codefresh.Resource, buildID string, revs []map[string]any, raw []json.RawMessage) []map[string]any {
+// the last revision's context.stepsMetadata (the client made it a list in
+// step order), with the build id and the step's position.
+func stepRecords(buildID string, revs []map[string]any) []map[string]any {
 	if len(revs) == 0 {
 		return nil
 	}
-	last := revs[len(revs)-1]
-	var lastRaw json.RawMessage
-	if len(raw) == len(revs) {
-		lastRaw = raw[len(raw)-1]
-	}
-	res.Prepare(last, lastRaw) // stepsMetadata (a keyed object) becomes an ordered list
-	ctxObj, _ := last["context"].(map[string]any)
+	ctxObj, _ := revs[len(revs)-1]["context"].(map[string]any)
 	steps, _ := ctxObj["stepsMetadata"].([]any)
 	out := make([]map[string]any, 0, len(steps))
 	for i, s := range steps {

@@ -40,7 +40,7 @@ type run struct {
 	mu     sync.Mutex // guards norm, stage, parentIDs: pages arrive from several goroutines
 	norm   *normalize.Normalizer
 	stage  *stage.Stage
-	parent map[string][]string // resource -> ids seen this run, kept only when a detail resource needs them
+	parent map[string][]string // detail resource -> its parents' values seen this run (path parameters)
 
 	pages   atomic.Int64
 	records atomic.Int64
@@ -108,9 +108,8 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		parent: map[string][]string{},
 	}
 	for _, name := range names {
-		res, _ := codefresh.Lookup(name)
-		if res.Parent != "" {
-			r.parent[res.Parent] = nil // collect the parent's ids
+		if res, _ := codefresh.Lookup(name); res.Parent != "" {
+			r.parent[res.Name] = nil // collect the parents' values for it
 		}
 	}
 
@@ -253,28 +252,21 @@ func (r *run) progress(_ context.Context, phase, resource string) {
 	}
 }
 
-// emit normalizes one page's records into the stage. Safe for concurrent use.
-func (r *run) emit(ctx context.Context, res codefresh.Resource, recs []map[string]any, raw []json.RawMessage) error {
+// emit normalizes one page's records (already prepared by the client) into
+// the stage, and keeps what detail resources need of them. Safe for
+// concurrent use.
+func (r *run) emit(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ids, keepIDs := r.parent[res.Name]
-	for i, rec := range recs {
-		var rr json.RawMessage
-		if i < len(raw) {
-			rr = raw[i]
+	for _, rec := range recs {
+		for detail := range r.parent {
+			if d, _ := codefresh.Lookup(detail); d.Parent == res.Name {
+				r.parent[detail] = append(r.parent[detail], d.ParentValues(rec)...)
+			}
 		}
-		res.Prepare(rec, rr)
 		if err := r.norm.Normalize(res.Name, rec, r.stage); err != nil {
 			return fmt.Errorf("normalize %s: %w", res.Name, err)
 		}
-		if keepIDs {
-			if id := codefresh.RecordID(rec); id != "" {
-				ids = append(ids, id)
-			}
-		}
-	}
-	if keepIDs {
-		r.parent[res.Name] = ids
 	}
 	r.pages.Add(1)
 	r.records.Add(int64(len(recs)))
@@ -308,7 +300,7 @@ func (r *run) extract(ctx context.Context, res codefresh.Resource) (ri ResourceI
 		err = r.extractBuilds(ctx, res)
 	default:
 		err = r.client.Pages(ctx, res, r.pageOptions(res), func(pg *codefresh.Page) error {
-			return r.emit(ctx, res, pg.Records, pg.Raw)
+			return r.emit(ctx, res, pg.Records)
 		})
 	}
 	return ri, err

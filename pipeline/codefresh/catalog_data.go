@@ -108,10 +108,10 @@ var catalog = []Resource{
 	// ---- more read-only resources ----
 	{
 		Name: "build_steps", Path: "/workflow/{id}/context-revision", DataSelector: "$", Paginator: PaginatorNone,
-		PrimaryKey: []string{"_id"}, Parent: "builds", ParentParam: "id", Scope: "build:read",
+		PrimaryKey: []string{"build_id", "name"}, Parent: "builds", ParentParam: "id", Scope: "build:read",
 		KeyedObjects:     []string{"context.stepsMetadata"},
 		WriteDisposition: Merge,
-		Description:      "Per-build state revisions: workflow timings and per-step status, type and timings (context.stepsMetadata as an ordered list). Read once per loaded build.",
+		Description:      "One row per step of each loaded build, from the last state revision's context.stepsMetadata: build_id, name, step_order, type, status, result, start/finish timestamps, totalTime. Read once per loaded build.",
 	},
 	{
 		Name: "build_progress", Path: "/progress/{id}", DataSelector: "", Paginator: PaginatorNone,
