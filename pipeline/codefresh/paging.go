@@ -1,6 +1,8 @@
 package codefresh
 
 import (
+	gojson "github.com/goccy/go-json"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -214,7 +216,7 @@ func arrayItems(b []byte) ([]json.RawMessage, bool) {
 
 // decodeRecord decodes one record; a non-object becomes {"value": v}, as dlt does.
 func decodeRecord(raw json.RawMessage) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec := gojson.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
