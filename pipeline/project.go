@@ -8,6 +8,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/duckdb"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
@@ -61,6 +62,8 @@ func (p *Project) Destination() (destination.Destination, error) {
 		return duckdb.New(p.Config.DestinationPath(p.Dir), duckdb.Options{Dataset: p.Config.Dataset(), Logger: p.logger()}), nil
 	case "postgres":
 		return postgres.New(postgres.Options{Dataset: p.Config.Dataset(), Credentials: p.postgresCredentials(), Logger: p.logger()}), nil
+	case "parquet":
+		return parquet.New(p.Config.DestinationPath(p.Dir), parquet.Options{Dataset: p.Config.Dataset(), Logger: p.logger()}), nil
 	default:
 		return nil, fmt.Errorf("destination %q is not available yet", t)
 	}
