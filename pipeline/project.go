@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/duckdb"
@@ -29,6 +30,8 @@ type Project struct {
 	// Tuning; zero values take the defaults.
 	Concurrency   int
 	RatePerSecond float64
+	RetryBaseWait time.Duration // first backoff step of the HTTP client
+	LockWait      time.Duration // how long to wait for a DuckDB file another process holds
 	HTTPClient    *http.Client
 }
 
@@ -59,7 +62,7 @@ func (p *Project) DestinationLocation() string {
 func (p *Project) Destination() (destination.Destination, error) {
 	switch t := p.Config.DestinationType(); t {
 	case "duckdb":
-		return duckdb.New(p.Config.DestinationPath(p.Dir), duckdb.Options{Dataset: p.Config.Dataset(), Logger: p.logger()}), nil
+		return duckdb.New(p.Config.DestinationPath(p.Dir), duckdb.Options{Dataset: p.Config.Dataset(), LockWait: p.LockWait, Logger: p.logger()}), nil
 	case "postgres":
 		return postgres.New(postgres.Options{Dataset: p.Config.Dataset(), Credentials: p.postgresCredentials(), Logger: p.logger()}), nil
 	case "parquet":

@@ -67,6 +67,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		APIKey:        creds.APIKey(),
 		Logger:        p.logger(),
 		RatePerSecond: p.RatePerSecond,
+		RetryBaseWait: p.RetryBaseWait,
 		HTTPClient:    p.HTTPClient,
 	})
 	if err != nil {

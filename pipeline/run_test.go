@@ -52,6 +52,8 @@ func newFixture(t *testing.T, cfg cfsim.Config, wrap func(http.Handler) http.Han
 	}
 	p.Credentials = secrets.Static(canary, srv.URL+"/api", "test")
 	p.RatePerSecond = 1000
+	p.RetryBaseWait = time.Millisecond
+	p.LockWait = time.Second
 	return &fixture{t: t, sim: sim, srv: srv, proj: p, db: filepath.Join(dir, "codefresh.duckdb")}
 }
 
