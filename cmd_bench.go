@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 
 func newBenchCmd(a *app) *cobra.Command {
 	var o bench.Options
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure the load engine against the simulator (P1 CPU, P2 network, P3 incremental, P4 memory)",
@@ -20,6 +22,17 @@ func newBenchCmd(a *app) *cobra.Command {
 				return err
 			}
 			o.Binary, o.Out = bin, cmd.OutOrStdout()
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return bench.Run(cmd.Context(), o)
 		},
 	}
@@ -31,5 +44,6 @@ func newBenchCmd(a *app) *cobra.Command {
 	f.IntVar(&o.Concurrency, "concurrency", 8, "requests at once")
 	f.IntVar(&o.P3Builds, "p3-builds", 200_000, "builds for P3")
 	f.IntSliceVar(&o.P4Sizes, "p4-sizes", []int{10_000, 1_000_000}, "build counts for P4")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	return cmd
 }
