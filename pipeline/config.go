@@ -24,12 +24,16 @@ const ConfigFile = "codefresh_pipeline.toml"
 // Config is the project's pipeline file. Every field is optional: an empty
 // file, or none, loads the catalog's default resources into DuckDB.
 type Config struct {
-	PipelineName string                    `toml:"pipeline_name,omitempty" json:"pipeline_name,omitempty" jsonschema:"description=Pipeline name (default codefresh_pipeline)"`
-	DatasetName  string                    `toml:"dataset_name,omitempty" json:"dataset_name,omitempty" jsonschema:"description=Dataset (database schema) name (default codefresh_data)"`
-	BaseURL      string                    `toml:"base_url,omitempty" json:"base_url,omitempty" jsonschema:"description=Codefresh API base URL (default https://g.codefresh.io/api)"`
-	Destination  DestinationConfig         `toml:"destination,omitempty" json:"destination,omitempty" jsonschema:"description=Where loads go"`
-	Incremental  IncrementalConfig         `toml:"incremental,omitempty" json:"incremental,omitempty" jsonschema:"description=Incremental loading of builds"`
-	Resources    map[string]ResourceConfig `toml:"resources,omitempty" json:"resources,omitempty" jsonschema:"description=Per-resource overrides keyed by catalog resource name"`
+	PipelineName string `toml:"pipeline_name,omitempty" json:"pipeline_name,omitempty" jsonschema:"description=Pipeline name (default codefresh_pipeline)"`
+	DatasetName  string `toml:"dataset_name,omitempty" json:"dataset_name,omitempty" jsonschema:"description=Dataset (database schema) name (default codefresh_data)"`
+	BaseURL      string `toml:"base_url,omitempty" json:"base_url,omitempty" jsonschema:"description=Codefresh API base URL (default https://g.codefresh.io/api)"`
+	// RequestsPerSecond paces every request to Codefresh (default 10); Concurrency
+	// is how many run at once (default 4).
+	RequestsPerSecond float64                   `toml:"requests_per_second,omitempty" json:"requests_per_second,omitempty" jsonschema:"minimum=0,description=Requests per second to the Codefresh API at most (default 10)"`
+	Concurrency       int                       `toml:"concurrency,omitempty" json:"concurrency,omitempty" jsonschema:"minimum=0,maximum=32,description=Requests in flight at once: date windows of builds and detail records (default 4)"`
+	Destination       DestinationConfig         `toml:"destination,omitempty" json:"destination,omitempty" jsonschema:"description=Where loads go"`
+	Incremental       IncrementalConfig         `toml:"incremental,omitempty" json:"incremental,omitempty" jsonschema:"description=Incremental loading of builds"`
+	Resources         map[string]ResourceConfig `toml:"resources,omitempty" json:"resources,omitempty" jsonschema:"description=Per-resource overrides keyed by catalog resource name"`
 }
 
 // DestinationConfig names the destination and where it is.
@@ -149,6 +153,12 @@ func lineOfKey(data []byte, key []string) int {
 
 // Validate checks values the TOML decoder cannot: names, enums, formats.
 func (c *Config) Validate() error {
+	if c.RequestsPerSecond < 0 {
+		return &ConfigError{Key: "requests_per_second", Msg: "must not be negative"}
+	}
+	if c.Concurrency < 0 || c.Concurrency > 32 {
+		return &ConfigError{Key: "concurrency", Msg: "use 1 to 32"}
+	}
 	switch c.Destination.Type {
 	case "", "duckdb", "postgres", "parquet":
 	default:

@@ -76,5 +76,15 @@ func (p *Project) concurrency() int {
 	if p.Concurrency > 0 {
 		return p.Concurrency
 	}
+	if p.Config.Concurrency > 0 {
+		return p.Config.Concurrency
+	}
 	return DefaultConcurrency
+}
+
+func (p *Project) ratePerSecond() float64 {
+	if p.RatePerSecond != 0 {
+		return p.RatePerSecond
+	}
+	return p.Config.RequestsPerSecond // 0: the client's default
 }

@@ -66,7 +66,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		BaseURL:       creds.BaseURL,
 		APIKey:        creds.APIKey(),
 		Logger:        p.logger(),
-		RatePerSecond: p.RatePerSecond,
+		RatePerSecond: p.ratePerSecond(),
 		RetryBaseWait: p.RetryBaseWait,
 		HTTPClient:    p.HTTPClient,
 	})
