@@ -36,6 +36,9 @@ type duckReader struct {
 	path    string
 	dataset string
 	opts    DuckDBOptions
+	// openSession, when set, gives the session instead of opening the
+	// file: the Parquet reader's in-memory database of views.
+	openSession func(ctx context.Context) (*session, error)
 }
 
 // OpenDuckDB returns a reader of dataset (a schema) in the DuckDB file at
@@ -78,6 +81,9 @@ func (s *session) Close() error {
 // Within one process DuckDB shares one instance per file among handles of
 // the same configuration, so concurrent calls are fine.
 func (r *duckReader) open(ctx context.Context) (*session, error) {
+	if r.openSession != nil {
+		return r.openSession(ctx)
+	}
 	if _, err := os.Stat(r.path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist; load data first with `codefresh-mcp load`", ErrNoData, r.path)
 	}
@@ -137,6 +143,11 @@ func (s *session) prepare(ctx context.Context, path string) error {
 	return nil
 }
 
+// relations are the dataset's tables and views (the Parquet reader's tables
+// are views over the files), as database_name, schema_name, table_name.
+const relations = `(SELECT database_name, schema_name, table_name FROM duckdb_tables()
+	UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal)`
+
 // column is one catalog column of a dataset table.
 type column struct {
 	table string
@@ -147,7 +158,7 @@ type column struct {
 func (s *session) catalog(ctx context.Context) (names []string, cols map[string][]ColumnInfo, err error) {
 	rows, err := s.conn.QueryContext(ctx, `
 		SELECT c.table_name, c.column_name, c.data_type, c.is_nullable
-		FROM duckdb_columns() c JOIN duckdb_tables() t
+		FROM duckdb_columns() c JOIN `+relations+` t
 		  ON t.database_name = c.database_name AND t.schema_name = c.schema_name AND t.table_name = c.table_name
 		WHERE c.database_name = current_database() AND c.schema_name = ?
 		ORDER BY c.table_name, c.column_index`, s.dataset)

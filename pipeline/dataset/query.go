@@ -235,7 +235,7 @@ func (s *session) provenance(ctx context.Context, ast map[string]any) ([]LoadRef
 	loaded, err := queryStrings(ctx, s.conn, `
 		SELECT table_name FROM duckdb_columns()
 		WHERE database_name = current_database() AND schema_name = ? AND column_name = '_dlt_load_id'
-		  AND EXISTS (SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = '_dlt_loads')
+		  AND EXISTS (SELECT 1 FROM `+relations+` WHERE database_name = current_database() AND schema_name = ? AND table_name = '_dlt_loads')
 		ORDER BY table_name`, s.dataset, s.dataset)
 	if err != nil {
 		return nil, fmt.Errorf("provenance tables: %w", err)

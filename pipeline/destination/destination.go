@@ -46,3 +46,10 @@ type Destination interface {
 	Commit(ctx context.Context, pkg *Package) (*CommitStats, error)
 	Close() error
 }
+
+// IdentifierLimiter is a destination whose names have a length limit
+// (PostgreSQL: 63 bytes). Normalize with that MaxIdentifierLength so that
+// longer names are shortened as dlt shortens them, instead of refused.
+type IdentifierLimiter interface {
+	MaxIdentifierLength() int
+}

@@ -70,6 +70,11 @@ func (d *Destination) Location() string {
 	return s.Location()
 }
 
+// MaxIdentifierLength is PostgreSQL's name limit: normalize with it.
+func (d *Destination) MaxIdentifierLength() int { return maxIdentifier }
+
+var _ destination.IdentifierLimiter = (*Destination)(nil)
+
 // Close releases nothing: no connection outlives a call.
 func (d *Destination) Close() error { return nil }
 

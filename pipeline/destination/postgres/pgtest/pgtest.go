@@ -17,16 +17,28 @@ import (
 // EnvDSN names the test server: postgres://user@127.0.0.1:port/db?sslmode=disable.
 const EnvDSN = "CODEFRESH_MCP_TEST_PG_DSN"
 
-// DSN returns the test server's DSN after checking that it answers.
+// DSN returns the test server's DSN after checking that it answers; the
+// test skips without one, or fails on CI.
 func DSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv(EnvDSN)
+	dsn, why := Lookup(t)
+	if dsn == "" {
+		t.Skip(why)
+	}
+	return dsn
+}
+
+// Lookup returns the test server's DSN when it answers; else "" and why,
+// or, on CI (CI=true), fails the test: CI must test PostgreSQL.
+func Lookup(t testing.TB) (dsn, why string) {
+	t.Helper()
+	dsn = os.Getenv(EnvDSN)
 	onCI := os.Getenv("CI") == "true"
 	if dsn == "" {
 		if onCI {
 			t.Fatalf("%s is not set: CI must start PostgreSQL (.ci/postgres.sh)", EnvDSN)
 		}
-		t.Skipf("%s is not set: no PostgreSQL to test against", EnvDSN)
+		return "", EnvDSN + " is not set: no PostgreSQL to test against"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -39,9 +51,9 @@ func DSN(t testing.TB) string {
 		if onCI {
 			t.Fatalf("PostgreSQL from %s does not answer: %v", EnvDSN, err)
 		}
-		t.Skipf("PostgreSQL from %s does not answer: %v", EnvDSN, err)
+		return "", "PostgreSQL from " + EnvDSN + " does not answer: " + err.Error()
 	}
-	return dsn
+	return dsn, ""
 }
 
 // Dataset is a fresh schema name for one test; the schema is dropped when

@@ -1,0 +1,782 @@
+package dataset
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
+)
+
+// PostgresOptions say how to reach the server; the password is resolved
+// as for loads (env, keyring, .dlt/secrets.toml) and never shown.
+type PostgresOptions struct {
+	Credentials postgres.CredentialOptions
+}
+
+// pgReader reads a dataset (schema) of a PostgreSQL database. Every call
+// opens a connection and one READ ONLY transaction with statement_timeout,
+// run as pg_read_all_data when the login may become it, and rolls back.
+type pgReader struct {
+	dest    *postgres.Destination
+	dataset string
+}
+
+// OpenPostgres returns a reader of dataset in the PostgreSQL database the
+// options name. Nothing is connected until a call needs it.
+func OpenPostgres(_ context.Context, dataset string, opts PostgresOptions) (Reader, error) {
+	if !identRe.MatchString(dataset) {
+		return nil, fmt.Errorf("dataset name %q: use letters, digits and underscores", dataset)
+	}
+	if _, err := postgres.ResolveSettings(opts.Credentials); err != nil {
+		return nil, err
+	}
+	return &pgReader{dest: postgres.New(postgres.Options{Dataset: dataset, Credentials: opts.Credentials}), dataset: dataset}, nil
+}
+
+func (r *pgReader) Close() error { return nil }
+
+// pgSession is one connection and its read-only transaction.
+type pgSession struct {
+	conn    *pgx.Conn
+	tx      pgx.Tx
+	dataset string
+	// superuser: the transaction could not drop a superuser's rights.
+	superuser bool
+}
+
+func (s *pgSession) Close() error {
+	ctx := context.Background()
+	s.tx.Rollback(ctx)
+	return s.conn.Close(ctx)
+}
+
+// open connects, starts the read-only transaction with the timeout, drops
+// rights to pg_read_all_data where it can, and checks the dataset exists.
+func (r *pgReader) open(ctx context.Context, timeout time.Duration) (*pgSession, error) {
+	conn, err := r.dest.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("postgres: begin read-only transaction: %w", err)
+	}
+	s := &pgSession{conn: conn, tx: tx, dataset: r.dataset}
+	if err := s.prepare(ctx, timeout); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *pgSession) prepare(ctx context.Context, timeout time.Duration) error {
+	ms := fmt.Sprint(max(timeout.Milliseconds(), 1))
+	for _, stmt := range []string{
+		"SET LOCAL statement_timeout = " + ms,
+		"SET LOCAL lock_timeout = " + ms,
+		"SET LOCAL idle_in_transaction_session_timeout = " + fmt.Sprint(max(timeout.Milliseconds(), 1)+10000),
+		// checkPostgresQuery reads string literals this way.
+		"SET LOCAL standard_conforming_strings = on",
+	} {
+		if _, err := s.tx.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("postgres: %s: %w", stmt, err)
+		}
+	}
+	var super, canRead bool
+	err := s.tx.QueryRow(ctx, `SELECT r.rolsuper,
+			EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'pg_read_all_data')
+			AND pg_catalog.pg_has_role(current_user, 'pg_read_all_data', 'MEMBER')
+		FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`).Scan(&super, &canRead)
+	if err != nil {
+		return fmt.Errorf("postgres: read role: %w", err)
+	}
+	if canRead {
+		// Queries then run with read rights only: no server files, no
+		// signalling other sessions, no settings of a superuser.
+		if _, err := s.tx.Exec(ctx, "SET LOCAL ROLE pg_read_all_data"); err != nil {
+			return fmt.Errorf("postgres: drop rights to pg_read_all_data: %w", err)
+		}
+		super = false
+	}
+	s.superuser = super
+	var schemas []string
+	rows, err := s.tx.Query(ctx, `SELECT nspname FROM pg_catalog.pg_namespace
+		WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema' ORDER BY nspname COLLATE "C"`)
+	if err != nil {
+		return fmt.Errorf("postgres: list schemas: %w", err)
+	}
+	schemas, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("postgres: list schemas: %w", err)
+	}
+	found := false
+	for _, n := range schemas {
+		found = found || n == s.dataset
+	}
+	if !found {
+		return fmt.Errorf("%w into dataset %s: the database has no schema %s (schemas: %s); run `codefresh-mcp load` or check the dataset name",
+			ErrNoData, s.dataset, s.dataset, strings.Join(schemas, ", "))
+	}
+	if _, err := s.tx.Exec(ctx, "SET LOCAL search_path = "+quoteIdent(s.dataset)); err != nil {
+		return fmt.Errorf("postgres: set search_path: %w", err)
+	}
+	return nil
+}
+
+// Query runs one untrusted statement. The server enforces the limits: the
+// text is parsed as one prepared statement (several are refused), it runs
+// as the query of a cursor (only SELECT, TABLE, VALUES and WITH ... SELECT
+// can be), inside a READ ONLY transaction with statement_timeout, and rows
+// are fetched only up to the cap.
+func (r *pgReader) Query(ctx context.Context, query string, opts QueryOptions) (*Result, error) {
+	opts = opts.withDefaults()
+	if strings.TrimSpace(query) == "" {
+		return nil, &RefusedError{Reason: "empty query: give one SELECT statement"}
+	}
+	if err := checkPostgresQuery(query); err != nil {
+		return nil, err
+	}
+	s, err := r.open(ctx, opts.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	if s.superuser {
+		return nil, &RefusedError{Reason: "the PostgreSQL login is a superuser that cannot drop to pg_read_all_data (PostgreSQL 14+): query with a login that has only read rights"}
+	}
+	qctx, cancel := context.WithTimeout(ctx, opts.Timeout+2*time.Second)
+	defer cancel()
+	start := time.Now()
+	res, err := s.run(qctx, query, opts)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("query canceled: %w", ctx.Err())
+		case errors.Is(qctx.Err(), context.DeadlineExceeded) || isSQLState(err, "57014"):
+			return nil, fmt.Errorf("query interrupted after the %s timeout: filter with WHERE, aggregate, or add LIMIT", opts.Timeout)
+		}
+		return nil, err
+	}
+	res.ElapsedMS = time.Since(start).Milliseconds()
+	res.Provenance, _ = s.provenance(qctx, query)
+	return res, nil
+}
+
+// run declares the cursor (parsing refuses a second statement and
+// anything but a query) and fetches one row more than the cap.
+func (s *pgSession) run(ctx context.Context, query string, opts QueryOptions) (*Result, error) {
+	// The extended protocol sends the text as one Parse message, which
+	// PostgreSQL refuses to hold more than one statement. (pgx's Exec
+	// without arguments would use the simple protocol, which runs many.)
+	pc := s.conn.PgConn()
+	if _, err := pc.Prepare(ctx, "", "DECLARE cfmcp_query NO SCROLL CURSOR FOR "+query, nil); err != nil {
+		return nil, pgQueryError(err)
+	}
+	if _, err := pc.ExecPrepared(ctx, "", nil, nil, nil).Close(); err != nil {
+		return nil, pgQueryError(err)
+	}
+	rows, err := s.tx.Query(ctx, fmt.Sprintf("FETCH FORWARD %d FROM cfmcp_query", opts.MaxRows+1))
+	if err != nil {
+		return nil, pgQueryError(err)
+	}
+	defer rows.Close()
+	fields := rows.FieldDescriptions()
+	res := &Result{Columns: make([]string, len(fields)), Types: make([]string, len(fields)), Rows: [][]any{}}
+	for i, f := range fields {
+		res.Columns[i] = f.Name
+		res.Types[i] = pgTypeName(s.conn.TypeMap(), f.DataTypeOID)
+	}
+	conv := &converter{maxStringLen: opts.MaxStringLen}
+	size := 0
+	for rows.Next() {
+		if len(res.Rows) == opts.MaxRows {
+			res.Truncated = true
+			res.Hint = fmt.Sprintf("only the first %d rows are shown (the row cap): aggregate (COUNT, GROUP BY), filter with WHERE, or page with LIMIT/OFFSET", opts.MaxRows)
+			break
+		}
+		vals, err := rows.Values()
+		if err != nil {
+			return nil, pgQueryError(err)
+		}
+		row := make([]any, len(vals))
+		for i, v := range vals {
+			row[i] = conv.value(pgValue(v), duckTypeOf(res.Types[i]))
+		}
+		b, err := json.Marshal(row)
+		if err != nil {
+			return nil, fmt.Errorf("encode row %d: %w", len(res.Rows)+1, err)
+		}
+		if size+len(b)+1 > opts.MaxBytes {
+			res.Truncated = true
+			res.Hint = fmt.Sprintf("only the first %d rows are shown: the result passed the %d KiB output cap; select fewer columns, aggregate, or add LIMIT", len(res.Rows), opts.MaxBytes>>10)
+			break
+		}
+		size += len(b) + 1
+		res.Rows = append(res.Rows, row)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, pgQueryError(err)
+	}
+	res.RowCount = len(res.Rows)
+	if conv.cut {
+		note := fmt.Sprintf("text longer than %d characters was cut (marked …[cut]); use substr() to read a part", opts.MaxStringLen)
+		if res.Hint != "" {
+			note = res.Hint + "; " + note
+		}
+		res.Hint = note
+	}
+	return res, nil
+}
+
+// pgQueryError keeps PostgreSQL's message (it names the bad column or
+// table) and says what is allowed when the server refused the kind of
+// statement.
+func pgQueryError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "42601": // syntax error: as a cursor's query, anything but a query is one
+			if strings.Contains(pe.Message, "multiple commands") {
+				return &RefusedError{Reason: "only a single SELECT statement is allowed (got more than one statement)"}
+			}
+			return fmt.Errorf("query failed (only a single SELECT statement is allowed): %s", pe.Message)
+		case "25006": // read_only_sql_transaction
+			return &RefusedError{Reason: "only a single SELECT statement is allowed: the dataset is read-only (" + pe.Message + ")"}
+		case "42501": // insufficient_privilege
+			return &RefusedError{Reason: "only the dataset's tables can be read: " + pe.Message}
+		case "0A000": // feature_not_supported, e.g. DECLARE CURSOR of a data-modifying WITH
+			return &RefusedError{Reason: "only a single SELECT statement is allowed (" + pe.Message + ")"}
+		}
+		return fmt.Errorf("query failed: %s", pe.Message)
+	}
+	return fmt.Errorf("query failed: %w", err)
+}
+
+func isSQLState(err error, code string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == code
+}
+
+// pgTypeName is a column type as PostgreSQL's format_type writes the
+// common ones.
+func pgTypeName(m *pgtype.Map, oid uint32) string {
+	switch oid {
+	case pgtype.Int8OID:
+		return "bigint"
+	case pgtype.Int4OID:
+		return "integer"
+	case pgtype.Int2OID:
+		return "smallint"
+	case pgtype.Float8OID:
+		return "double precision"
+	case pgtype.Float4OID:
+		return "real"
+	case pgtype.BoolOID:
+		return "boolean"
+	case pgtype.TimestamptzOID:
+		return "timestamp with time zone"
+	case pgtype.TimestampOID:
+		return "timestamp without time zone"
+	case pgtype.VarcharOID:
+		return "character varying"
+	}
+	if t, ok := m.TypeForOID(oid); ok {
+		return t.Name
+	}
+	return fmt.Sprintf("oid %d", oid)
+}
+
+// duckTypeOf names the PostgreSQL types the converter formats specially.
+func duckTypeOf(pg string) string {
+	switch pg {
+	case "date":
+		return "DATE"
+	case "time":
+		return "TIME"
+	case "uuid":
+		return "UUID"
+	}
+	return ""
+}
+
+// pgValue turns pgx's own value types into plain Go values.
+func pgValue(v any) any {
+	switch x := v.(type) {
+	case pgtype.Numeric:
+		// As the DuckDB reader gives decimals: exact, as a string.
+		b, err := x.MarshalJSON()
+		if err != nil || !x.Valid {
+			return nil
+		}
+		return string(b)
+	case [16]byte:
+		return x[:]
+	case pgtype.Interval:
+		if !x.Valid {
+			return nil
+		}
+		return map[string]any{"months": x.Months, "days": x.Days, "micros": x.Microseconds}
+	case pgtype.Time:
+		if !x.Valid {
+			return nil
+		}
+		return time.UnixMicro(x.Microseconds).UTC().Format("15:04:05.999999")
+	}
+	return v
+}
+
+// provenance names the latest loads present in each dataset table the
+// query reads, found in the plan PostgreSQL makes of it (EXPLAIN runs
+// nothing); a table without _dlt_load_id contributes nothing.
+func (s *pgSession) provenance(ctx context.Context, query string) ([]LoadRef, error) {
+	var plan []byte
+	if err := s.tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query).Scan(&plan); err != nil {
+		return nil, err
+	}
+	var tree any
+	if err := json.Unmarshal(plan, &tree); err != nil {
+		return nil, err
+	}
+	refs := map[string]bool{}
+	walk(tree, func(m map[string]any) {
+		name, _ := m["Relation Name"].(string)
+		schema, _ := m["Schema"].(string)
+		if name != "" && (schema == "" || schema == s.dataset) {
+			refs[name] = true
+		}
+	})
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	rows, err := s.tx.Query(ctx, `SELECT c.relname FROM pg_catalog.pg_attribute a
+		JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND a.attname = '_dlt_load_id' AND NOT a.attisdropped
+		  AND to_regclass(quote_ident($1) || '._dlt_loads') IS NOT NULL
+		ORDER BY c.relname COLLATE "C"`, s.dataset)
+	if err != nil {
+		return nil, err
+	}
+	loaded, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	var out []LoadRef
+	n := 0
+	for _, table := range loaded {
+		if !refs[table] {
+			continue
+		}
+		if n++; n > provenanceTables {
+			break
+		}
+		ds := quoteIdent(s.dataset)
+		rows, err := s.tx.Query(ctx, fmt.Sprintf(`SELECT l.load_id, l.inserted_at FROM %s._dlt_loads l
+			WHERE l.load_id IN (SELECT DISTINCT _dlt_load_id FROM %s.%s)
+			ORDER BY l.inserted_at DESC, l.load_id DESC LIMIT %d`, ds, ds, quoteIdent(table), provenanceLoads))
+		if err != nil {
+			return out, err
+		}
+		for rows.Next() {
+			ref := LoadRef{Table: table}
+			if err := rows.Scan(&ref.LoadID, &ref.LoadedAt); err != nil {
+				rows.Close()
+				return out, err
+			}
+			out = append(out, ref)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// catalog lists the dataset's tables and views and their columns, in
+// column order, names in byte order as the DuckDB reader lists them.
+func (s *pgSession) catalog(ctx context.Context) (names []string, cols map[string][]ColumnInfo, err error) {
+	rows, err := s.tx.Query(ctx, `SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
+		FROM pg_catalog.pg_attribute a
+		JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+		ORDER BY c.relname COLLATE "C", a.attnum`, s.dataset)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
+	}
+	defer rows.Close()
+	cols = map[string][]ColumnInfo{}
+	for rows.Next() {
+		var table string
+		var c ColumnInfo
+		if err := rows.Scan(&table, &c.Name, &c.Type, &c.Nullable); err != nil {
+			return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
+		}
+		if _, ok := cols[table]; !ok {
+			names = append(names, table)
+		}
+		cols[table] = append(cols[table], c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
+	}
+	return names, cols, nil
+}
+
+func (s *pgSession) rowCount(ctx context.Context, table string) (int64, error) {
+	var n int64
+	if err := s.tx.QueryRow(ctx, "SELECT count(*) FROM "+quoteIdent(s.dataset)+"."+quoteIdent(table)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count rows of %s: %w", table, err)
+	}
+	return n, nil
+}
+
+func (r *pgReader) Info(ctx context.Context) (*Info, error) {
+	s, err := r.open(ctx, DefaultTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	names, cols, err := s.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	has := func(t string) bool { _, ok := cols[t]; return ok }
+	info := &Info{Destination: "postgres", Location: r.dest.Location(), Dataset: r.dataset, Tables: []TableSummary{}, Loads: []Load{}}
+	var schemas []dltSchema
+	if has("_dlt_version") {
+		if info.Schemas, schemas, err = s.schemaVersions(ctx); err != nil {
+			return nil, err
+		}
+	}
+	parents := parentTables(names, cols, schemas)
+	var system []TableSummary
+	for _, name := range names {
+		n, err := s.rowCount(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		ts := TableSummary{Name: name, Rows: n, Columns: len(cols[name]), Parent: parents[name], System: isSystem(name)}
+		if ts.System {
+			system = append(system, ts)
+		} else {
+			info.Tables = append(info.Tables, ts)
+		}
+	}
+	info.Tables = append(info.Tables, system...)
+	if has("_dlt_loads") {
+		if info.Loads, err = s.loads(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if has("_dlt_pipeline_state") {
+		if info.PipelineStates, err = s.pipelineStates(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return info, nil
+}
+
+func (s *pgSession) loads(ctx context.Context) ([]Load, error) {
+	rows, err := s.tx.Query(ctx, fmt.Sprintf(`SELECT load_id, schema_name, status, inserted_at, schema_version_hash
+		FROM %s._dlt_loads ORDER BY inserted_at DESC, load_id DESC LIMIT %d`, quoteIdent(s.dataset), recentLoads))
+	if err != nil {
+		return nil, fmt.Errorf("read _dlt_loads: %w", err)
+	}
+	defer rows.Close()
+	out := []Load{}
+	for rows.Next() {
+		var l Load
+		var schema, hash *string
+		var status *int64
+		if err := rows.Scan(&l.LoadID, &schema, &status, &l.InsertedAt, &hash); err != nil {
+			return nil, fmt.Errorf("read _dlt_loads: %w", err)
+		}
+		l.SchemaName, l.Status, l.SchemaVersionHash = deref(schema), deref(status), deref(hash)
+		l.InsertedAt = l.InsertedAt.UTC()
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read _dlt_loads: %w", err)
+	}
+	return out, nil
+}
+
+func (s *pgSession) pipelineStates(ctx context.Context) ([]PipelineState, error) {
+	rows, err := s.tx.Query(ctx, `SELECT DISTINCT ON (pipeline_name) pipeline_name, version, engine_version, created_at, _dlt_load_id, state
+		FROM `+quoteIdent(s.dataset)+`._dlt_pipeline_state
+		ORDER BY pipeline_name, version DESC, created_at DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
+	}
+	defer rows.Close()
+	var out []PipelineState
+	for rows.Next() {
+		var p PipelineState
+		var version, engine *int64
+		var created *time.Time
+		var loadID, state *string
+		if err := rows.Scan(&p.PipelineName, &version, &engine, &created, &loadID, &state); err != nil {
+			return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
+		}
+		p.Version, p.EngineVersion, p.LoadID = deref(version), deref(engine), deref(loadID)
+		if created != nil {
+			p.CreatedAt = created.UTC()
+		}
+		p.State = decodeState(deref(state))
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
+	}
+	return out, nil
+}
+
+func (s *pgSession) schemaVersions(ctx context.Context) ([]SchemaVersion, []dltSchema, error) {
+	rows, err := s.tx.Query(ctx, `SELECT DISTINCT ON (schema_name) schema_name, version, engine_version, version_hash, inserted_at, "schema"
+		FROM `+quoteIdent(s.dataset)+`._dlt_version
+		ORDER BY schema_name, version DESC, inserted_at DESC`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
+	}
+	defer rows.Close()
+	var versions []SchemaVersion
+	var bodies []dltSchema
+	for rows.Next() {
+		var v SchemaVersion
+		var version, engine *int64
+		var hash, body *string
+		var inserted *time.Time
+		if err := rows.Scan(&v.SchemaName, &version, &engine, &hash, &inserted, &body); err != nil {
+			return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
+		}
+		v.Version, v.EngineVersion, v.VersionHash = deref(version), deref(engine), deref(hash)
+		if inserted != nil {
+			v.InsertedAt = inserted.UTC()
+		}
+		versions = append(versions, v)
+		bodies = append(bodies, parseDltSchema(deref(body)))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
+	}
+	return versions, bodies, nil
+}
+
+func (r *pgReader) Describe(ctx context.Context, table string) (*TableInfo, error) {
+	name := bareTableName(table, r.dataset)
+	s, err := r.open(ctx, DefaultTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	names, cols, err := s.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	columns, ok := cols[name]
+	if !ok {
+		return nil, &TableNotFoundError{Table: table, Dataset: r.dataset, Known: names}
+	}
+	var schemas []dltSchema
+	if _, ok := cols["_dlt_version"]; ok {
+		if _, schemas, err = s.schemaVersions(ctx); err != nil {
+			return nil, err
+		}
+	}
+	n, err := s.rowCount(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	ti := &TableInfo{Name: name, Dataset: r.dataset, Rows: n, System: isSystem(name)}
+	pk := primaryKey(schemas, name)
+	for _, c := range columns {
+		c.PrimaryKey = pk[c.Name]
+		ti.Columns = append(ti.Columns, c)
+		if c.PrimaryKey {
+			ti.PrimaryKey = append(ti.PrimaryKey, c.Name)
+		}
+	}
+	parents := parentTables(names, cols, schemas)
+	if p := parents[name]; p != "" {
+		ti.Parent = &Join{Table: p, On: joinOn(name, "_dlt_parent_id", p)}
+		root := p
+		for parents[root] != "" {
+			root = parents[root]
+		}
+		if root != p && hasColumn(columns, "_dlt_root_id") {
+			ti.Root = &Join{Table: root, On: joinOn(name, "_dlt_root_id", root)}
+		}
+	}
+	for _, child := range names {
+		if parents[child] == name {
+			ti.Children = append(ti.Children, Join{Table: child, On: joinOn(child, "_dlt_parent_id", name)})
+		}
+	}
+	return ti, nil
+}
+
+// bareTableName accepts "t", "dataset.t" and quoted forms, and returns the bare name.
+func bareTableName(table, dataset string) string {
+	parts := strings.Split(strings.TrimSpace(table), ".")
+	for i, p := range parts {
+		parts[i] = strings.Trim(strings.TrimSpace(p), `"`)
+	}
+	if len(parts) == 2 && parts[0] == dataset {
+		return parts[1]
+	}
+	return strings.Join(parts, ".")
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// deniedFunctions are functions a query may not name even where the
+// login's rights would allow them: they change the session's role or
+// settings (set_config), run SQL given as text, read or write server
+// files, or act on other sessions and the server. The read-only
+// transaction and pg_read_all_data are the sandbox; this list covers what
+// a superuser login could still reach through them.
+var deniedFunctions = map[string]bool{
+	"set_config": true, "query_to_xml": true, "query_to_xmlschema": true, "query_to_xml_and_xmlschema": true,
+	"cursor_to_xml": true, "cursor_to_xmlschema": true,
+	"pg_read_file": true, "pg_read_binary_file": true, "pg_stat_file": true, "pg_file_write": true,
+	"pg_file_rename": true, "pg_file_unlink": true, "pg_file_sync": true,
+	"lo_import": true, "lo_export": true, "lo_from_bytea": true, "lo_put": true, "lo_create": true,
+	"lo_creat": true, "lo_unlink": true, "lo_truncate": true,
+	"pg_terminate_backend": true, "pg_cancel_backend": true, "pg_reload_conf": true, "pg_rotate_logfile": true,
+	"pg_promote": true, "pg_switch_wal": true, "pg_create_restore_point": true, "pg_logical_emit_message": true,
+	"pg_notify": true, "pg_log_backend_memory_contexts": true, "pg_import_system_collations": true,
+}
+
+// deniedPrefixes name families of such functions.
+var deniedPrefixes = []string{"dblink", "pg_ls_", "pg_advisory", "pg_stat_reset", "pg_replication_", "pg_create_logical_", "pg_create_physical_", "pg_drop_replication"}
+
+// checkPostgresQuery reads the query's tokens as PostgreSQL does (strings,
+// dollar quotes, quoted names, nested comments) and refuses one that names
+// a denied function.
+func checkPostgresQuery(q string) error {
+	deny := func(word string) error {
+		w := strings.ToLower(word)
+		bad := deniedFunctions[w]
+		for _, p := range deniedPrefixes {
+			bad = bad || strings.HasPrefix(w, p)
+		}
+		if bad {
+			return &RefusedError{Reason: fmt.Sprintf("%s is not allowed: a query reads the dataset's tables; server files, settings, other sessions and SQL given as text are out of reach", word)}
+		}
+		return nil
+	}
+	isWord := func(c byte) bool {
+		return c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+	}
+	for i := 0; i < len(q); {
+		c := q[i]
+		switch {
+		case strings.HasPrefix(q[i:], "--"):
+			end := strings.IndexByte(q[i:], '\n')
+			if end < 0 {
+				return nil
+			}
+			i += end + 1
+		case strings.HasPrefix(q[i:], "/*"):
+			depth := 0
+			for i < len(q) {
+				if strings.HasPrefix(q[i:], "/*") {
+					depth++
+					i += 2
+				} else if strings.HasPrefix(q[i:], "*/") {
+					depth--
+					i += 2
+					if depth == 0 {
+						break
+					}
+				} else {
+					i++
+				}
+			}
+		case c == '\'':
+			// E'...' strings take backslash escapes; standard strings do not.
+			escapes := i > 0 && (q[i-1] == 'e' || q[i-1] == 'E') && (i == 1 || !isWord(q[i-2]))
+			for i++; i < len(q); i++ {
+				if escapes && q[i] == '\\' {
+					i++
+					continue
+				}
+				if q[i] == '\'' {
+					if i+1 < len(q) && q[i+1] == '\'' {
+						i++
+						continue
+					}
+					break
+				}
+			}
+			i++
+		case c == '"':
+			start := i + 1
+			var name strings.Builder
+			for i++; i < len(q); i++ {
+				if q[i] == '"' {
+					if i+1 < len(q) && q[i+1] == '"' {
+						name.WriteString(q[start : i+1])
+						i++
+						start = i + 1
+						continue
+					}
+					break
+				}
+			}
+			name.WriteString(q[start:min(i, len(q))])
+			i++
+			if err := deny(name.String()); err != nil {
+				return err
+			}
+		case c == '$' && (i == 0 || !isWord(q[i-1])):
+			// $tag$ ... $tag$ (a $1 parameter has no closing $).
+			j := i + 1
+			for j < len(q) && isWord(q[j]) && q[j] != '$' {
+				j++
+			}
+			if j < len(q) && q[j] == '$' && (j == i+1 || !(q[i+1] >= '0' && q[i+1] <= '9')) {
+				tag := q[i : j+1]
+				end := strings.Index(q[j+1:], tag)
+				if end < 0 {
+					return nil
+				}
+				i = j + 1 + end + len(tag)
+				continue
+			}
+			i++
+		case isWord(c):
+			start := i
+			for i < len(q) && isWord(q[i]) {
+				i++
+			}
+			word := q[start:i]
+			if (word == "U" || word == "u") && i+1 < len(q) && q[i] == '&' && (q[i+1] == '"' || q[i+1] == '\'') {
+				return &RefusedError{Reason: "Unicode-escaped names and strings (U&) are not supported: write the characters"}
+			}
+			if err := deny(word); err != nil {
+				return err
+			}
+		default:
+			i++
+		}
+	}
+	return nil
+}
