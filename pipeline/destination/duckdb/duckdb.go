@@ -183,7 +183,9 @@ func (d *Destination) Commit(ctx context.Context, pkg *destination.Package) (*de
 }
 
 func (d *Destination) commit(ctx context.Context, dataset string, pkg *destination.Package) (_ *destination.CommitStats, err error) {
-	db, err := duckfile.Open(ctx, d.path, false, d.wait)
+	// A bounded memory budget makes DuckDB spill a large load to disk
+	// instead of holding it all until COMMIT.
+	db, err := duckfile.Open(ctx, d.path, false, d.wait, "memory_limit="+commitMemory)
 	if err != nil {
 		return nil, err
 	}
@@ -228,3 +230,6 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 	}
 	return c.stats, nil
 }
+
+// commitMemory is DuckDB's memory budget while committing a load.
+const commitMemory = "128MB"

@@ -24,7 +24,7 @@ import (
 // The stage is a scratch file: a small memory budget and one thread keep it
 // from competing with extraction; DuckDB spills to disk beyond the limit.
 const (
-	memoryLimit = "256MB"
+	memoryLimit = "64MB"
 	threads     = "1"
 )
 
@@ -49,6 +49,7 @@ type table struct {
 	columns  []*normalize.Column
 	appender *duckdb.Appender // nil until the next write after a flush
 	rows     int64
+	pending  int // approximate bytes appended since the appender last flushed
 	buf      []driver.Value
 	jsonCols []int // positions of JSON columns: their text goes in as json.RawMessage
 }
@@ -144,7 +145,35 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 		return fmt.Errorf("stage: table %s: append: %w", t.Name, err)
 	}
 	st.rows++
+	// DuckDB's appender keeps up to ~200k rows in memory before it writes
+	// them to the table, outside the memory limit: flush by size instead.
+	st.pending += rowBytes(st.buf)
+	if st.pending >= flushBytes {
+		if err := st.appender.Flush(); err != nil {
+			return fmt.Errorf("stage: table %s: flush: %w", t.Name, err)
+		}
+		st.pending = 0
+	}
 	return nil
+}
+
+// flushBytes bounds what an appender holds before it writes to the table.
+const flushBytes = 4 << 20
+
+// rowBytes estimates a row's size: strings by length, the rest a word each.
+func rowBytes(row []driver.Value) int {
+	n := 0
+	for _, v := range row {
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case json.RawMessage:
+			n += len(v)
+		default:
+			n += 8
+		}
+	}
+	return n
 }
 
 // create makes the staging table for t with t's current columns.
