@@ -21,8 +21,8 @@ type ParquetOptions struct {
 
 // parquetReader reads a Parquet dataset folder with the DuckDB reader's
 // sandbox: every call opens an in-memory DuckDB holding one view per
-// table over its committed files, then shuts file access to all but the
-// dataset folder and locks the configuration before any query runs.
+// table over its committed files, then shuts file access to all but those
+// files and locks the configuration before any query runs.
 type parquetReader struct {
 	*duckReader
 	root string
@@ -70,16 +70,20 @@ func (r *parquetReader) session(ctx context.Context) (*session, error) {
 	// The dataset name is a checked identifier; table names are folder
 	// names the destination checked, quoted all the same.
 	stmts := []string{"CREATE SCHEMA " + quoteIdent(r.dataset)}
+	var all []string
 	for _, name := range l.TableNames() {
 		files := make([]string, len(l.Tables[name]))
 		for i, f := range l.Tables[name] {
 			files[i] = quoteLiteral(f)
 		}
+		all = append(all, files...)
 		stmts = append(stmts, fmt.Sprintf("CREATE VIEW %s.%s AS SELECT * FROM read_parquet([%s], union_by_name = true)",
 			quoteIdent(r.dataset), quoteIdent(name), strings.Join(files, ", ")))
 	}
+	// Only the committed files can be opened: not the folder's others
+	// (a crashed load's, superseded ones), not anything beside it.
 	stmts = append(stmts,
-		"SET allowed_directories = ["+quoteLiteral(r.dir+string(filepath.Separator))+"]",
+		"SET allowed_paths = ["+strings.Join(all, ", ")+"]",
 		"SET enable_external_access = false",
 		"SET lock_configuration = true",
 	)

@@ -156,7 +156,14 @@ func (r *pgReader) Query(ctx context.Context, query string, opts QueryOptions) (
 	qctx, cancel := context.WithTimeout(ctx, opts.Timeout+2*time.Second)
 	defer cancel()
 	start := time.Now()
-	res, err := s.run(qctx, query, opts)
+	plan, err := s.explain(qctx, query)
+	if err == nil {
+		err = s.checkRelations(plan)
+	}
+	var res *Result
+	if err == nil {
+		res, err = s.run(qctx, query, opts)
+	}
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
@@ -167,8 +174,59 @@ func (r *pgReader) Query(ctx context.Context, query string, opts QueryOptions) (
 		return nil, err
 	}
 	res.ElapsedMS = time.Since(start).Milliseconds()
-	res.Provenance, _ = s.provenance(qctx, query)
+	res.Provenance, _ = s.provenance(qctx, plan)
 	return res, nil
+}
+
+// explain is PostgreSQL's plan of the query (EXPLAIN runs nothing), as
+// decoded JSON. The text goes as one prepared statement, so a second
+// statement is refused here already.
+func (s *pgSession) explain(ctx context.Context, query string) (any, error) {
+	var raw []byte
+	if err := s.tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON, VERBOSE) "+query).Scan(&raw); err != nil {
+		return nil, pgQueryError(err, query)
+	}
+	var plan any
+	if err := json.Unmarshal(raw, &plan); err != nil {
+		return nil, fmt.Errorf("read query plan: %w", err)
+	}
+	return plan, nil
+}
+
+// hiddenCatalogs are system catalogs a query may not read even where the
+// login may: role passwords, user mappings and subscriptions (connection
+// secrets), statistics samples (values of tables of other schemas), large
+// objects.
+var hiddenCatalogs = map[string]bool{
+	"pg_authid": true, "pg_user_mapping": true, "pg_subscription": true, "pg_statistic": true,
+	"pg_statistic_ext_data": true, "pg_largeobject": true,
+}
+
+// checkRelations refuses a plan that reads a table outside the dataset
+// (system catalogs aside, except the hidden ones) or calls a denied
+// function in FROM: the relations are the planner's, views resolved.
+func (s *pgSession) checkRelations(plan any) error {
+	var bad error
+	walk(plan, func(m map[string]any) {
+		if bad != nil {
+			return
+		}
+		schema, _ := m["Schema"].(string)
+		if fn, ok := m["Function Name"].(string); ok {
+			bad = checkPostgresQuery(fn)
+		}
+		name, ok := m["Relation Name"].(string)
+		if !ok {
+			return
+		}
+		switch {
+		case schema == s.dataset:
+		case (schema == "pg_catalog" || schema == "information_schema") && !hiddenCatalogs[name]:
+		default:
+			bad = &RefusedError{Reason: fmt.Sprintf("only the dataset's tables (schema %s) and the system catalogs can be read; the query reads %s.%s", s.dataset, schema, name)}
+		}
+	})
+	return bad
 }
 
 // run declares the cursor (parsing refuses a second statement and
@@ -179,14 +237,14 @@ func (s *pgSession) run(ctx context.Context, query string, opts QueryOptions) (*
 	// without arguments would use the simple protocol, which runs many.)
 	pc := s.conn.PgConn()
 	if _, err := pc.Prepare(ctx, "", "DECLARE cfmcp_query NO SCROLL CURSOR FOR "+query, nil); err != nil {
-		return nil, pgQueryError(err)
+		return nil, pgQueryError(err, query)
 	}
 	if _, err := pc.ExecPrepared(ctx, "", nil, nil, nil).Close(); err != nil {
-		return nil, pgQueryError(err)
+		return nil, pgQueryError(err, query)
 	}
 	rows, err := s.tx.Query(ctx, fmt.Sprintf("FETCH FORWARD %d FROM cfmcp_query", opts.MaxRows+1))
 	if err != nil {
-		return nil, pgQueryError(err)
+		return nil, pgQueryError(err, query)
 	}
 	defer rows.Close()
 	fields := rows.FieldDescriptions()
@@ -205,7 +263,7 @@ func (s *pgSession) run(ctx context.Context, query string, opts QueryOptions) (*
 		}
 		vals, err := rows.Values()
 		if err != nil {
-			return nil, pgQueryError(err)
+			return nil, pgQueryError(err, query)
 		}
 		row := make([]any, len(vals))
 		for i, v := range vals {
@@ -225,7 +283,7 @@ func (s *pgSession) run(ctx context.Context, query string, opts QueryOptions) (*
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, pgQueryError(err)
+		return nil, pgQueryError(err, query)
 	}
 	res.RowCount = len(res.Rows)
 	if conv.cut {
@@ -240,26 +298,59 @@ func (s *pgSession) run(ctx context.Context, query string, opts QueryOptions) (*
 
 // pgQueryError keeps PostgreSQL's message (it names the bad column or
 // table) and says what is allowed when the server refused the kind of
-// statement.
-func pgQueryError(err error) error {
+// statement. query is the user's text.
+func pgQueryError(err error, query string) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "42601": // syntax error: as a cursor's query, anything but a query is one
-			if strings.Contains(pe.Message, "multiple commands") {
-				return &RefusedError{Reason: "only a single SELECT statement is allowed (got more than one statement)"}
-			}
-			return fmt.Errorf("query failed (only a single SELECT statement is allowed): %s", pe.Message)
-		case "25006": // read_only_sql_transaction
-			return &RefusedError{Reason: "only a single SELECT statement is allowed: the dataset is read-only (" + pe.Message + ")"}
-		case "42501": // insufficient_privilege
-			return &RefusedError{Reason: "only the dataset's tables can be read: " + pe.Message}
-		case "0A000": // feature_not_supported, e.g. DECLARE CURSOR of a data-modifying WITH
-			return &RefusedError{Reason: "only a single SELECT statement is allowed (" + pe.Message + ")"}
-		}
-		return fmt.Errorf("query failed: %s", pe.Message)
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("query failed: %w", err)
 	}
-	return fmt.Errorf("query failed: %w", err)
+	got := ""
+	if w := firstKeyword(query); w != "" && w != "SELECT" && w != "WITH" && w != "VALUES" && w != "TABLE" {
+		got = "got " + w + ": "
+	}
+	switch pe.Code {
+	case "42601": // syntax error: to EXPLAIN and DECLARE, a statement that is no query is one
+		if strings.Contains(pe.Message, "multiple commands") {
+			return &RefusedError{Reason: "only a single SELECT statement is allowed (got more than one statement)"}
+		}
+		if got != "" {
+			return &RefusedError{Reason: "only a single SELECT statement is allowed (" + got + pe.Message + ")"}
+		}
+	case "25006", "0A000": // read-only transaction; e.g. a cursor over a data-modifying WITH
+		return &RefusedError{Reason: "only a single SELECT statement is allowed (" + got + pe.Message + ")"}
+	case "42501": // insufficient_privilege: queries run with read rights only
+		return &RefusedError{Reason: "only a single SELECT statement over the dataset's tables is allowed (" + got + pe.Message + ")"}
+	}
+	return fmt.Errorf("query failed: %s", pe.Message)
+}
+
+// firstKeyword is the query's first word in upper case, after blanks,
+// comments and opening parentheses.
+func firstKeyword(q string) string {
+	for {
+		q = strings.TrimLeft(q, " \t\r\n(")
+		switch {
+		case strings.HasPrefix(q, "--"):
+			if i := strings.IndexByte(q, '\n'); i >= 0 {
+				q = q[i+1:]
+				continue
+			}
+			return ""
+		case strings.HasPrefix(q, "/*"):
+			if i := strings.Index(q, "*/"); i >= 0 {
+				q = q[i+2:]
+				continue
+			}
+			return ""
+		}
+		end := strings.IndexFunc(q, func(r rune) bool {
+			return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		})
+		if end < 0 {
+			end = len(q)
+		}
+		return strings.ToUpper(q[:end])
+	}
 }
 
 func isSQLState(err error, code string) bool {
@@ -336,22 +427,14 @@ func pgValue(v any) any {
 }
 
 // provenance names the latest loads present in each dataset table the
-// query reads, found in the plan PostgreSQL makes of it (EXPLAIN runs
-// nothing); a table without _dlt_load_id contributes nothing.
-func (s *pgSession) provenance(ctx context.Context, query string) ([]LoadRef, error) {
-	var plan []byte
-	if err := s.tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query).Scan(&plan); err != nil {
-		return nil, err
-	}
-	var tree any
-	if err := json.Unmarshal(plan, &tree); err != nil {
-		return nil, err
-	}
+// query reads, found in the plan PostgreSQL made of it; a table without
+// _dlt_load_id contributes nothing.
+func (s *pgSession) provenance(ctx context.Context, plan any) ([]LoadRef, error) {
 	refs := map[string]bool{}
-	walk(tree, func(m map[string]any) {
+	walk(plan, func(m map[string]any) {
 		name, _ := m["Relation Name"].(string)
 		schema, _ := m["Schema"].(string)
-		if name != "" && (schema == "" || schema == s.dataset) {
+		if name != "" && schema == s.dataset {
 			refs[name] = true
 		}
 	})
