@@ -1,8 +1,28 @@
 package pipeline
 
 import (
+	"context"
+	"fmt"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 )
+
+// Reader opens the sandboxed reader of the project's loaded data on the
+// configured destination: the DuckDB file, the Parquet folder or the
+// PostgreSQL schema (password resolved as for loads, never shown).
+func (p *Project) Reader(ctx context.Context) (dataset.Reader, error) {
+	switch t := p.Config.DestinationType(); t {
+	case "duckdb":
+		return dataset.OpenDuckDB(ctx, p.Config.DestinationPath(p.Dir), p.Config.Dataset(), dataset.DuckDBOptions{})
+	case "parquet":
+		return dataset.OpenParquet(ctx, p.Config.DestinationPath(p.Dir), p.Config.Dataset(), dataset.ParquetOptions{})
+	case "postgres":
+		return dataset.OpenPostgres(ctx, p.Config.Dataset(), dataset.PostgresOptions{Credentials: p.postgresCredentials()})
+	default:
+		return nil, fmt.Errorf("destination %q cannot be read: use duckdb, postgres or parquet", t)
+	}
+}
 
 // postgresCredentials says where the PostgreSQL connection comes from: the
 // pipeline file's [destination] fields, then .dlt/secrets.toml and the
