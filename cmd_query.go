@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
@@ -27,13 +28,19 @@ func datasetLocation(a *app) (path, datasetName string, err error) {
 	return filepath.Join(dir, "codefresh.duckdb"), "codefresh_data", nil
 }
 
-// openDataset returns a reader of the project's loaded data.
+// openDataset returns a reader of the project's loaded data on the
+// destination its pipeline file names (DuckDB, PostgreSQL or Parquet).
 func openDataset(ctx context.Context, a *app) (dataset.Reader, error) {
-	path, name, err := datasetLocation(a)
+	dir, err := a.projectDir()
 	if err != nil {
 		return nil, err
 	}
-	return dataset.OpenDuckDB(ctx, path, name, dataset.DuckDBOptions{})
+	p, err := pipeline.OpenProject(dir)
+	if err != nil {
+		return nil, err
+	}
+	p.Logger = a.logger()
+	return p.Reader(ctx)
 }
 
 func newQueryCmd(a *app) *cobra.Command {
