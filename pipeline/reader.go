@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
@@ -10,13 +12,24 @@ import (
 
 // Reader opens the sandboxed reader of the project's loaded data on the
 // configured destination: the DuckDB file, the Parquet folder or the
-// PostgreSQL schema (password resolved as for loads, never shown).
+// PostgreSQL schema (password resolved as for loads, never shown). When
+// the pipeline file names no destination and there is no DuckDB file but
+// a Parquet dataset folder (a `load --destination parquet`), that is read.
 func (p *Project) Reader(ctx context.Context) (dataset.Reader, error) {
-	switch t := p.Config.DestinationType(); t {
+	t := p.Config.DestinationType()
+	if p.Config.Destination.Type == "" && p.Config.Destination.Path == "" {
+		pq := Config{DatasetName: p.Config.DatasetName, Destination: DestinationConfig{Type: "parquet"}}
+		if !exists(p.Config.DestinationPath(p.Dir)) && exists(filepath.Join(pq.DestinationPath(p.Dir), p.Config.Dataset())) {
+			t = "parquet"
+		}
+	}
+	switch t {
 	case "duckdb":
 		return dataset.OpenDuckDB(ctx, p.Config.DestinationPath(p.Dir), p.Config.Dataset(), dataset.DuckDBOptions{})
 	case "parquet":
-		return dataset.OpenParquet(ctx, p.Config.DestinationPath(p.Dir), p.Config.Dataset(), dataset.ParquetOptions{})
+		c := p.Config
+		c.Destination.Type = "parquet"
+		return dataset.OpenParquet(ctx, c.DestinationPath(p.Dir), p.Config.Dataset(), dataset.ParquetOptions{})
 	case "postgres":
 		return dataset.OpenPostgres(ctx, p.Config.Dataset(), dataset.PostgresOptions{Credentials: p.postgresCredentials()})
 	default:
@@ -44,4 +57,9 @@ func (p *Project) PostgresLocation() (string, error) {
 		return "", err
 	}
 	return s.Location(), nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

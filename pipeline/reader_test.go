@@ -72,3 +72,38 @@ func TestDestinationAndReaderOfEachKind(t *testing.T) {
 		})
 	}
 }
+
+// A `load --destination parquet` leaves the pipeline file as it was: the
+// reader then finds the Parquet folder when there is no DuckDB file.
+func TestReaderFindsParquetOfAFlagLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	loaded := &Project{Dir: dir}
+	loaded.Config.Destination.Type = "parquet"
+	dest, err := loaded.Destination()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs, err := conformance.NewBuilder(loaded.Config.Dataset(), t.TempDir()).Loads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pk := range pkgs {
+		defer pk.Stage.Close()
+	}
+	if _, err := dest.Commit(ctx, pkgs[0]); err != nil {
+		t.Fatal(err)
+	}
+	p, err := OpenProject(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := p.Reader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := r.Info(ctx)
+	if err != nil || info.Destination != "parquet" {
+		t.Fatalf("info = %+v, %v", info, err)
+	}
+}
