@@ -244,3 +244,29 @@ func BuildRows(ctx context.Context, dataset, stageDir, loadID string, n int) (*d
 	}
 	return b.build(ctx, loadID, state(base.Format(time.RFC3339)), batch{buildsRes, recs})
 }
+
+// Measurement is one timed commit.
+type Measurement struct {
+	Destination string        `json:"destination"`
+	Rows        int64         `json:"rows"` // staged rows of every table
+	Duration    time.Duration `json:"duration"`
+	RowsPerSec  float64       `json:"rows_per_sec"`
+}
+
+// MeasureCommit commits pkg into d and times it (staging is not timed).
+func MeasureCommit(ctx context.Context, d destination.Destination, pkg *destination.Package) (Measurement, error) {
+	var rows int64
+	for _, n := range pkg.Stage.Counts() {
+		rows += n
+	}
+	if err := pkg.Stage.Flush(ctx); err != nil {
+		return Measurement{}, err
+	}
+	start := time.Now()
+	if _, err := d.Commit(ctx, pkg); err != nil {
+		return Measurement{}, err
+	}
+	m := Measurement{Destination: d.Kind(), Rows: rows, Duration: time.Since(start)}
+	m.RowsPerSec = float64(rows) / m.Duration.Seconds()
+	return m, nil
+}
