@@ -132,6 +132,11 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 				info.Resources = append(info.Resources, ResourceInfo{Name: name, Status: StatusSkipped, Reason: reason, Pages: ri.Pages, Records: ri.Records})
 				continue
 			}
+			if codefresh.IsStatus(err, http.StatusUnauthorized) {
+				// `secrets set` alone does not help while a source that wins over it holds the bad key.
+				return nil, fmt.Errorf("load %s: %w (the key came from %s, fingerprint %s: fix or unset it there; `codefresh-mcp secrets check` shows every source)",
+					name, err, creds.Source, creds.Fingerprint)
+			}
 			return nil, fmt.Errorf("load %s: %w", name, err)
 		}
 		ri.Status = StatusLoaded
