@@ -446,8 +446,10 @@ func TestE2ECanaryKey(t *testing.T) {
 
 	// The key in the environment is not the one this Codefresh accepts.
 	r = e.run(dir, "--base-url", other, "load")
-	if r.code == 0 || !strings.Contains(r.stderr, "401") || !strings.Contains(r.stderr, "codefresh-mcp secrets set") {
-		t.Fatalf("load with a rejected key: want a non-zero exit naming 401 and `secrets set`: %s", r)
+	// `secrets set` alone would not help while $CF_API_KEY wins: the error names it.
+	if r.code == 0 || !strings.Contains(r.stderr, "401") || !strings.Contains(r.stderr, "codefresh-mcp secrets set") ||
+		!strings.Contains(r.stderr, "env:CF_API_KEY") {
+		t.Fatalf("load with a rejected key: want a non-zero exit naming 401, `secrets set` and where the key came from: %s", r)
 	}
 	takeSnapshot(t, dir).sameData(t, before, "a load rejected with 401")
 	r = e.run(dir, "--base-url", other, "secrets", "check")
