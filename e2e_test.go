@@ -105,7 +105,19 @@ type e2e struct {
 	env  []string // extra KEY=VALUE for every command
 
 	mu      sync.Mutex
-	outputs []string // every stdout and stderr seen, for leak checks
+	outputs []string        // every stdout and stderr seen, for leak checks
+	live    []*lockedBuffer // outputs of processes still running (simulators)
+}
+
+// allOutputs is everything every process of this test printed so far.
+func (e *e2e) allOutputs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := append([]string(nil), e.outputs...)
+	for _, b := range e.live {
+		out = append(out, b.String())
+	}
+	return out
 }
 
 type result struct {
@@ -183,6 +195,9 @@ func (e *e2e) simulator(key string, args ...string) string {
 		e.t.Fatal(err)
 	}
 	rest := &lockedBuffer{}
+	e.mu.Lock()
+	e.live = append(e.live, stderr, rest)
+	e.mu.Unlock()
 	e.t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -193,8 +208,6 @@ func (e *e2e) simulator(key string, args ...string) string {
 			cmd.Process.Kill()
 			<-done
 		}
-		e.keep(rest.String())
-		e.keep(stderr.String())
 	})
 	lines := make(chan string, 1)
 	go func() {
@@ -480,9 +493,10 @@ func TestE2ECanaryKey(t *testing.T) {
 	}
 
 	// Nowhere: not in any output, any file, any value in the database.
-	e.mu.Lock()
-	outputs := append([]string(nil), e.outputs...)
-	e.mu.Unlock()
+	outputs := e.allOutputs()
+	if all := strings.Join(outputs, "\n"); !strings.Contains(all, "accepting the key in $CF_API_KEY") || !strings.Contains(all, "serving MCP on stdio") {
+		t.Fatalf("the simulators' and the server's own output are not among the %d checked", len(outputs))
+	}
 	for _, s := range outputs {
 		if leaked(s) {
 			t.Errorf("canary in an output: %.300q", s)
