@@ -79,7 +79,7 @@ Codefresh API into the destination. --demo loads from a simulator started in thi
 	f.BoolVar(&demo, "demo", false, "load from a Codefresh simulator started in this process (no key needed)")
 	f.IntVar(&demoBuilds, "demo-builds", 2000, "builds the --demo simulator holds")
 	f.StringSliceVar(&resources, "resources", nil, "resources to load (default: the pipeline file's enabled set)")
-	f.IntVar(&maxPages, "max-pages", 0, "at most this many pages per resource (a quick look; cursors do not move)")
+	f.IntVar(&maxPages, "max-pages", 0, "at most this many pages per resource (a quick look: cursors do not move, replace resources are not committed)")
 	f.BoolVar(&fullRefresh, "full-refresh", false, "ignore incremental cursors and load everything")
 	f.BoolVar(&dryRun, "dry-run", false, "extract and normalize, commit nothing")
 	f.BoolVar(&asJS, "json", false, "print the load info as JSON")
@@ -150,7 +150,7 @@ func printLoadInfo(w io.Writer, info *pipeline.LoadInfo) {
 	}
 	for _, r := range info.Resources {
 		if r.Status != pipeline.StatusLoaded {
-			fmt.Fprintf(w, "\nskipped %s: %s", r.Name, r.Reason)
+			fmt.Fprintf(w, "\n%s %s: %s", r.Status, r.Name, r.Reason)
 		}
 	}
 	if len(info.NewTables) > 0 {

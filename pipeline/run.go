@@ -26,6 +26,8 @@ import (
 const (
 	StatusLoaded  = "loaded"
 	StatusSkipped = "skipped"
+	// StatusPreviewed: read but not committed (a partial read of a replace resource).
+	StatusPreviewed = "previewed"
 )
 
 // run is the state of one load while it extracts and normalizes.
@@ -138,6 +140,12 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 					name, err, creds.Source, creds.Fingerprint)
 			}
 			return nil, fmt.Errorf("load %s: %w", name, err)
+		}
+		if opts.MaxPages > 0 && cfg.Disposition(res) == codefresh.Replace {
+			// A quick look must not cut a replaced table down to its first pages.
+			ri.Status, ri.Reason = StatusPreviewed, "read with max_pages: a replace resource is committed only by a full read"
+			info.Resources = append(info.Resources, ri)
+			continue
 		}
 		ri.Status = StatusLoaded
 		info.Resources = append(info.Resources, ri)

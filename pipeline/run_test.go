@@ -367,3 +367,24 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 		t.Fatalf("error does not name the holder's PID %d: %v", cmd.Process.Pid, err)
 	}
 }
+
+func TestMaxPagesNeverCutsAReplacedTable(t *testing.T) {
+	f := newFixture(t, cfsim.Config{Pipelines: 3, Builds: 400, Images: 250, Projects: 2}, nil)
+	f.run(pipeline.Options{Resources: []string{"images", "builds"}})
+	images := f.count(`SELECT count(*) FROM codefresh_data.images`)
+	if images <= 100 {
+		t.Fatalf("images = %d: the test needs more than one page", images)
+	}
+	info := f.run(pipeline.Options{Resources: []string{"images", "builds"}, MaxPages: 1})
+	for _, r := range info.Resources {
+		if r.Name == "images" && r.Status != pipeline.StatusPreviewed {
+			t.Errorf("images: %s", r.Status)
+		}
+		if r.Name == "builds" && r.Status != pipeline.StatusLoaded {
+			t.Errorf("builds: %s", r.Status)
+		}
+	}
+	if got := f.count(`SELECT count(*) FROM codefresh_data.images`); got != images {
+		t.Fatalf("images after a max_pages run: %d, before %d", got, images)
+	}
+}
