@@ -185,7 +185,7 @@ func (d *Destination) Commit(ctx context.Context, pkg *destination.Package) (*de
 func (d *Destination) commit(ctx context.Context, dataset string, pkg *destination.Package) (_ *destination.CommitStats, err error) {
 	// A bounded memory budget makes DuckDB spill a large load to disk
 	// instead of holding it all until COMMIT.
-	db, err := duckfile.Open(ctx, d.path, false, d.wait, "memory_limit="+commitMemory)
+	db, err := duckfile.Open(ctx, d.path, false, d.wait, "memory_limit="+commitMemory, "preserve_insertion_order=false")
 	if err != nil {
 		return nil, err
 	}
@@ -232,4 +232,4 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 }
 
 // commitMemory is DuckDB's memory budget while committing a load.
-const commitMemory = "128MB"
+const commitMemory = "512MB"
