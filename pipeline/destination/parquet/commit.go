@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,8 +21,12 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
 
-// stageAlias is the catalog name the staging file is attached under.
-const stageAlias = "cfmcp_stage"
+const (
+	// stageAlias is the catalog name the staging file is attached under.
+	stageAlias = "cfmcp_stage"
+	// commitMemory is DuckDB's memory budget while writing a load's files.
+	commitMemory = "256MB"
+)
 
 // errCrash stops a commit where a test's crashAt says, leaving the folder
 // as a killed process would.
@@ -133,7 +138,14 @@ func (c *committer) run(ctx context.Context) (err error) {
 
 // write makes every file of the load under its temporary name.
 func (c *committer) write(ctx context.Context) error {
-	db, err := duckfile.Open(ctx, "", false, 0)
+	// A bounded budget makes DuckDB spill a large merge to a private temp
+	// folder instead of holding the whole table in memory.
+	spill, err := os.MkdirTemp("", "cfmcp-parquet-")
+	if err != nil {
+		return fmt.Errorf("temp folder: %w", err)
+	}
+	defer os.RemoveAll(spill)
+	db, err := duckfile.Open(ctx, "", false, 0, "memory_limit="+commitMemory, "temp_directory="+url.QueryEscape(spill))
 	if err != nil {
 		return err
 	}
