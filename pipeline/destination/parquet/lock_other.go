@@ -4,8 +4,9 @@ package parquet
 
 import "os"
 
-// tryLock on platforms without flock relies on the process-wide lock only:
-// two processes committing to one folder at once are not detected there.
+// tryLock without flock always succeeds: commits are serialised per
+// Destination only, so two processes committing to one folder at once
+// are not detected on these platforms.
 func tryLock(*os.File) (bool, error) { return true, nil }
 
 func unlock(*os.File) error { return nil }
