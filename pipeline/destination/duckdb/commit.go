@@ -298,7 +298,10 @@ func (c *committer) merge(ctx context.Context, fam []*normalize.Table, keyNames 
 	}
 	c.count(root.Name, 0, n)
 	// The last staged row of a key wins: appends keep rowid in write order.
-	last := fmt.Sprintf("QUALIFY row_number() OVER (PARTITION BY %s ORDER BY s.rowid DESC) = 1", strings.Join(keys, ", "))
+	// Grouping the keys alone (not a window over whole rows) keeps memory
+	// to the keys, so large loads fit the commit's memory budget.
+	lastRowids := fmt.Sprintf("SELECT max(rowid) FROM %s GROUP BY %s", staging(root.Name), strings.Join(keys, ", "))
+	last := "WHERE s.rowid IN (" + lastRowids + ")"
 	if err := c.insert(ctx, root.Name, last); err != nil {
 		return err
 	}
