@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,17 +15,6 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
-
-// datasetLocation says where the project's loaded data lives. It is the
-// default DuckDB file and dataset for now; a later step reads both from the
-// pipeline file, here and only here.
-func datasetLocation(a *app) (path, datasetName string, err error) {
-	dir, err := a.projectDir()
-	if err != nil {
-		return "", "", err
-	}
-	return filepath.Join(dir, "codefresh.duckdb"), "codefresh_data", nil
-}
 
 // openDataset returns a reader of the project's loaded data on the
 // destination its pipeline file names (DuckDB, PostgreSQL or Parquet).
@@ -50,9 +38,10 @@ func newQueryCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   `query "SQL"`,
 		Short: "Run one read-only SELECT over the loaded data",
-		Long: `Run one SELECT statement over the project's loaded data (DuckDB file
-codefresh.duckdb, dataset codefresh_data). Tables can be named with or without
-the dataset: SELECT * FROM pipelines LIMIT 10.
+		Long: `Run one SELECT statement over the project's loaded data, on the destination
+the pipeline file names (default: DuckDB file codefresh.duckdb, dataset
+codefresh_data; also PostgreSQL and Parquet). Tables can be named with or
+without the dataset: SELECT * FROM pipelines LIMIT 10.
 
 Only a single SELECT runs: writes, file access, ATTACH, SET and the like are
 refused. Results stop at --max-rows rows or 64 KiB; the output says when it was

@@ -55,6 +55,13 @@ func (p *Project) DatabaseKey() string {
 
 // DestinationLocation is where the data goes: a file, a folder or a DSN without password.
 func (p *Project) DestinationLocation() string {
+	if p.Config.DestinationType() == "postgres" {
+		loc, err := p.PostgresLocation()
+		if err != nil {
+			return "postgres (" + err.Error() + ")"
+		}
+		return loc
+	}
 	return p.Config.DestinationPath(p.Dir)
 }
 

@@ -106,7 +106,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 
 	r := &run{
 		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(),
-		norm:   normalize.New(schema, normalize.Options{LoadID: loadID}),
+		norm:   normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)}),
 		stage:  stg,
 		parent: map[string][]string{},
 	}
@@ -202,6 +202,14 @@ func schemaChanges(before *normalize.Schema, added []string) (tables, columns []
 		}
 	}
 	return tables, columns
+}
+
+// maxIdentifier is the destination's name length limit (0: the normalizer's default).
+func maxIdentifier(d destination.Destination) int {
+	if l, ok := d.(destination.IdentifierLimiter); ok {
+		return l.MaxIdentifierLength()
+	}
+	return 0
 }
 
 // skippable tells whether a resource error means "this key or account cannot

@@ -79,21 +79,16 @@ func (d *Deps) project(ctx context.Context, withCreds bool) (*pipeline.Project, 
 	return p, nil
 }
 
-// reader opens the project's loaded dataset for reading.
+// reader opens the project's loaded dataset for reading, on whichever
+// destination the pipeline file names.
 func (d *Deps) reader(ctx context.Context) (dataset.Reader, *pipeline.Config, error) {
-	cfg, err := pipeline.LoadConfig(d.ProjectDir)
+	p, err := d.project(ctx, false)
 	if err != nil {
-		return nil, nil, withNext(err, "fix the pipeline file with configure_pipeline (or by hand): "+pipeline.ConfigFile)
+		return nil, nil, err
 	}
-	switch t := cfg.DestinationType(); t {
-	case "duckdb":
-		r, err := dataset.OpenDuckDB(ctx, cfg.DestinationPath(d.ProjectDir), cfg.Dataset(), dataset.DuckDBOptions{})
-		if err != nil {
-			return nil, nil, err
-		}
-		return r, &cfg, nil
-	default:
-		return nil, nil, errorf("set destination type duckdb with configure_pipeline to read through this server",
-			"reading a %s destination is not available in this server yet", t)
+	r, err := p.Reader(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
+	return r, &p.Config, nil
 }
