@@ -22,6 +22,7 @@ func newBenchCmd(a *app) *cobra.Command {
 				return err
 			}
 			o.Binary, o.Out = bin, cmd.OutOrStdout()
+			o.PGDSN = os.Getenv("CODEFRESH_MCP_BENCH_PG_DSN")
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
 				if err != nil {
@@ -44,6 +45,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	f.IntVar(&o.Concurrency, "concurrency", 8, "requests at once")
 	f.IntVar(&o.P3Builds, "p3-builds", 200_000, "builds for P3")
 	f.IntSliceVar(&o.P4Sizes, "p4-sizes", []int{10_000, 1_000_000}, "build counts for P4")
+	f.StringSliceVar(&o.Destinations, "destinations", nil, "P1 also into these: parquet, postgres (postgres reads CODEFRESH_MCP_BENCH_PG_DSN)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	return cmd
 }

@@ -36,8 +36,12 @@ type Options struct {
 	P3Builds    int           // default 200,000
 	P4Sizes     []int         // default 10,000 and 1,000,000
 	Binary      string        // this program, for P4's separate processes
-	Out         io.Writer
-	Only        string // "p1".."p4" or "" for all
+	// Destinations P1 loads into besides DuckDB: "parquet", "postgres"
+	// (PostgreSQL needs PGDSN, a DSN with its password, e.g. the test cluster's).
+	Destinations []string
+	PGDSN        string
+	Out          io.Writer
+	Only         string // "p1".."p4" or "" for all
 }
 
 func (o *Options) defaults() {
@@ -108,29 +112,18 @@ func project(ctx context.Context, cfg cfsim.Config, conc int) (*pipeline.Project
 
 func p1(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "P1 CPU path: %d builds, zero latency\n", o.P1Builds)
-	p, _, done, err := project(ctx, cfsim.Config{Seed: 1, Builds: o.P1Builds, Pipelines: 20}, o.Concurrency)
+	ours, p1dir, done, err := p1Load(ctx, o, "duckdb")
 	if err != nil {
 		return err
 	}
 	defer done()
-	info, err := p.Run(ctx, pipeline.Options{Resources: []string{"builds"}})
-	if err != nil {
-		return err
-	}
-	var rows int64
-	for _, t := range info.Tables {
-		rows += t.Inserted
-	}
-	ours := float64(o.P1Builds) / info.Duration.Seconds()
-	fmt.Fprintf(o.Out, "  ours: %.2fs, %.0f builds/s (%d rows in %d tables, %.0f rows/s)\n",
-		info.Duration.Seconds(), ours, rows, len(info.Tables), float64(rows)/info.Duration.Seconds())
 
 	// The same records as NDJSON, ingested by DuckDB's read_json.
-	nd := filepath.Join(p.Dir, "builds.ndjson")
-	if err := dumpNDJSON(ctx, p.Credentials.BaseURL, nd); err != nil {
+	nd := filepath.Join(p1dir.Dir, "builds.ndjson")
+	if err := dumpNDJSON(ctx, p1dir.Credentials.BaseURL, nd); err != nil {
 		return err
 	}
-	db, err := duckfile.Open(ctx, filepath.Join(p.Dir, "readjson.duckdb"), false, 0)
+	db, err := duckfile.Open(ctx, filepath.Join(p1dir.Dir, "readjson.duckdb"), false, 0)
 	if err != nil {
 		return err
 	}
@@ -143,7 +136,54 @@ func p1(ctx context.Context, o Options) error {
 	theirs := float64(o.P1Builds) / rj.Seconds()
 	fmt.Fprintf(o.Out, "  DuckDB read_json of the same records: %.2fs, %.0f builds/s\n", rj.Seconds(), theirs)
 	fmt.Fprintf(o.Out, "  ratio ours/read_json = %.2fx (goal >= 0.5x)\n", ours/theirs)
+	for _, d := range o.Destinations {
+		if d == "duckdb" {
+			continue
+		}
+		rate, _, done, err := p1Load(ctx, o, d)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d, err)
+		}
+		done()
+		fmt.Fprintf(o.Out, "  into %s: %.2fx DuckDB's builds/s\n", d, rate/ours)
+	}
 	return nil
+}
+
+// p1Load loads the P1 builds into one destination and prints its figures.
+func p1Load(ctx context.Context, o Options, dest string) (buildsPerSec float64, p *pipeline.Project, done func(), err error) {
+	p, _, done, err = project(ctx, cfsim.Config{Seed: 1, Builds: o.P1Builds, Pipelines: 20}, o.Concurrency)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	p.Config.Destination.Type = dest
+	if dest == "postgres" {
+		if o.PGDSN == "" {
+			done()
+			return 0, nil, nil, fmt.Errorf("set CODEFRESH_MCP_BENCH_PG_DSN to a PostgreSQL DSN (password included) to load into postgres")
+		}
+		// A fresh dataset per run, so the figures are of a first load.
+		p.Config.DatasetName = fmt.Sprintf("bench_%d", time.Now().UnixNano())
+		p.Env = func(k string) string {
+			if k == "DESTINATION__POSTGRES__CREDENTIALS" {
+				return o.PGDSN
+			}
+			return os.Getenv(k)
+		}
+	}
+	info, err := p.Run(ctx, pipeline.Options{Resources: []string{"builds"}})
+	if err != nil {
+		done()
+		return 0, nil, nil, err
+	}
+	var rows int64
+	for _, t := range info.Tables {
+		rows += t.Inserted
+	}
+	rate := float64(o.P1Builds) / info.Duration.Seconds()
+	fmt.Fprintf(o.Out, "  %s: %.2fs, %.0f builds/s (%d rows in %d tables, %.0f rows/s)\n",
+		dest, info.Duration.Seconds(), rate, rows, len(info.Tables), float64(rows)/info.Duration.Seconds())
+	return rate, p, done, nil
 }
 
 // dumpNDJSON writes every build the simulator lists, one JSON object a line.
