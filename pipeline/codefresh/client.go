@@ -173,7 +173,7 @@ func (c *Client) Get(ctx context.Context, path string, q url.Values) (*Response,
 	if r, _, ok := ResourceForPath(path); ok {
 		scope = r.Scope
 	}
-	return c.get(ctx, path, q, nil, scope)
+	return c.get(ctx, path, q, nil, scope, validJSON)
 }
 
 // redact removes the API key from text a server or the network produced.
@@ -231,7 +231,10 @@ type attemptResult struct {
 	noRetry    bool  // err is not worth another attempt
 }
 
-func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.Header, scope string) (*Response, error) {
+// get sends one GET with retries. accept checks a successful body and
+// reports where it is not JSON: such a body is asked for again (a cut
+// connection), a few times.
+func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.Header, scope string, accept func([]byte) error) (*Response, error) {
 	if err := CheckRequest(path, q); err != nil {
 		return nil, err
 	}
@@ -264,7 +267,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.He
 			retry = !res.noRetry
 			final = &TransportError{Method: "GET", URL: shown, Attempts: attempt, Err: res.err, msg: c.redact(res.err.Error())}
 		case res.status >= 200 && res.status < 300:
-			if jerr := validJSON(res.body); jerr != nil {
+			if jerr := accept(res.body); jerr != nil {
 				malformed++
 				retry = malformed <= maxMalformedRetries
 				final = &DecodeError{Method: "GET", URL: shown, Attempts: attempt, Bytes: len(res.body), Err: jerr}

@@ -1,15 +1,13 @@
 package codefresh
 
 import (
-	gojson "github.com/goccy/go-json"
-
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"net/url"
 	"slices"
@@ -62,29 +60,48 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 		// One fresh cursor per listing, so concurrent listings do not share it.
 		hdr = http.Header{SessionHeader: {newSessionID()}}
 	}
-	var prev [sha256.Size]byte
+	seed := maphash.MakeSeed()
+	var prev uint64
 	for n := 1; ; n++ {
 		if n > c.maxPages {
 			return &LoopError{Resource: r.Name, Page: n, Reason: fmt.Sprintf("more than %d pages", c.maxPages)}
 		}
 		setPaging(q, r.Paginator, n, size)
-		resp, err := c.get(ctx, path, q, hdr, r.Scope)
+		// The body is decoded while the client may still ask again: a body
+		// that is not JSON (a cut connection) is retried.
+		var page *Page
+		var next *bool
+		var raws []json.RawMessage
+		var shapeErr error
+		resp, err := c.get(ctx, path, q, hdr, r.Scope, func(body []byte) error {
+			var err error
+			page, next, raws, err = decodePage(r, body)
+			if mb, ok := err.(*malformedBody); ok {
+				return mb.err
+			}
+			shapeErr = err
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("%s page %d: %w", r.Name, n, err)
 		}
-		page, next, err := decodePage(r, resp)
-		if err != nil {
-			return err
+		if shapeErr != nil {
+			if se, ok := shapeErr.(*ShapeError); ok {
+				se.URL = resp.URL
+			}
+			return shapeErr
 		}
-		page.Number = n
-		if len(page.Raw) > 0 {
-			h := hashRecords(page.Raw)
+		page.Number, page.Status, page.Duration, page.Retries, page.URL = n, resp.Status, resp.Duration, resp.Attempts-1, resp.URL
+		if len(raws) > 0 {
+			h := hashRecords(seed, raws)
 			if n > 1 && h == prev {
 				return &LoopError{Resource: r.Name, Page: n, Reason: "page identical to the previous page"}
 			}
 			prev = h
 		}
-		r.prepare(page)
+		for i := range page.Records {
+			r.Prepare(page.Records[i], page.Raw[i])
+		}
 		got := len(page.Records)
 		if n == 1 || got > 0 {
 			if err := fn(page); err != nil {
@@ -135,97 +152,109 @@ func newSessionID() string {
 	return "codefresh-mcp-" + hex.EncodeToString(b)
 }
 
-func hashRecords(raws []json.RawMessage) [sha256.Size]byte {
-	h := sha256.New()
+// hashRecords tells pages apart for the loop guard (not a security hash).
+func hashRecords(seed maphash.Seed, raws []json.RawMessage) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
 	for _, r := range raws {
 		h.Write(r)
-		h.Write([]byte{0})
+		h.WriteByte(0)
 	}
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	return out
+	return h.Sum64()
 }
 
-// decodePage finds the records with the resource's selectors and decodes
-// each with UseNumber. next is pagination.nextPage when the body has it.
-// Page.Raw holds slices of the body, not copies.
-func decodePage(r Resource, resp *Response) (*Page, *bool, error) {
-	page := &Page{Status: resp.Status, Duration: resp.Duration, Retries: resp.Attempts - 1, URL: resp.URL}
-	body := bytes.TrimSpace(resp.Body)
-	var next *bool
-	if pg, ok := member(body, "pagination"); ok {
-		if v, ok := member(pg, "nextPage"); ok && (string(v) == "true" || string(v) == "false") {
-			b := string(v) == "true"
+// malformedBody is a body that is not JSON; err says where, as
+// encoding/json does.
+type malformedBody struct{ err error }
+
+func (e *malformedBody) Error() string { return e.err.Error() }
+
+// decodePage decodes the body in one pass and picks the records with the
+// resource's selectors, the first that matches. It returns the records as
+// received too (raws; Page.Raw has them minus SecretFields). next is
+// pagination.nextPage when the body has it. Raw records are slices of the
+// body where nothing was cut.
+func decodePage(r Resource, body []byte) (page *Page, next *bool, raws []json.RawMessage, err error) {
+	selectors := append([]string{r.DataSelector}, r.AltSelectors...)
+	d := newPageDecoder(r, selectors)
+	root, err := d.decode(body)
+	if err != nil {
+		if jerr := validJSON(body); jerr != nil {
+			err = jerr // encoding/json's words for it
+		}
+		return nil, nil, nil, &malformedBody{err}
+	}
+	top, _ := root.(map[string]any)
+	if pg, ok := top["pagination"].(map[string]any); ok {
+		if b, ok := pg["nextPage"].(bool); ok {
 			next = &b
 		}
 	}
-	selectors := append([]string{r.DataSelector}, r.AltSelectors...)
+	page = &Page{}
 	for _, sel := range selectors {
-		raws, ok := selectRecords(body, sel)
-		if !ok {
-			continue
+		var items []any
+		switch sel {
+		case "":
+			if top == nil {
+				continue
+			}
+			raw := json.RawMessage(bytes.TrimSpace(body))
+			page.Selector, page.Records = sel, []map[string]any{top}
+			page.Raw = []json.RawMessage{stripRaw(raw, r.SecretFields)}
+			return page, next, []json.RawMessage{raw}, nil
+		case "$":
+			arr, ok := root.([]any)
+			if !ok {
+				continue
+			}
+			items = arr
+		default:
+			v, ok := lookupObject(top, splitPath(sel))
+			if !ok {
+				continue
+			}
+			if v == nil { // null: no records
+				page.Selector, page.Records = sel, []map[string]any{}
+				return page, next, nil, nil
+			}
+			arr, ok := v.([]any)
+			if !ok {
+				continue
+			}
+			items = arr
+		}
+		t := d.targetAt(sel)
+		if t == nil || len(t.raws) != len(items) { // cannot happen: the decoder keeps both
+			return nil, nil, nil, fmt.Errorf("%s: decoding %s lost track of the raw records", r.Name, sel)
 		}
 		page.Selector = sel
-		page.Raw = raws
-		page.Records = make([]map[string]any, len(raws))
-		for i, raw := range raws {
-			rec, err := decodeRecord(raw)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: decode record %d: %w", r.Name, i, err)
+		page.Records = make([]map[string]any, len(items))
+		for i, v := range items {
+			if m, ok := v.(map[string]any); ok {
+				page.Records[i] = m
+			} else {
+				page.Records[i] = map[string]any{"value": v} // as dlt does
 			}
-			page.Records[i] = rec
 		}
-		return page, next, nil
+		page.Raw = t.stripped
+		return page, next, t.raws, nil
 	}
-	return nil, nil, &ShapeError{Resource: r.Name, URL: resp.URL, Expected: selectors, Got: describe(body)}
+	return nil, nil, nil, &ShapeError{Resource: r.Name, Expected: selectors, Got: describe(body)}
 }
 
-// selectRecords returns the records sel names in body: "" the body itself
-// (an object), "$" the elements of a bare array, "a.b" the array at that path
-// (null there means no records).
-func selectRecords(body []byte, sel string) ([]json.RawMessage, bool) {
-	isObject := len(body) > 0 && body[0] == '{'
-	switch sel {
-	case "":
-		return []json.RawMessage{body}, isObject
-	case "$":
-		return arrayItems(body)
-	}
-	if !isObject {
-		return nil, false
-	}
-	cur := body
-	for _, s := range splitPath(sel) {
-		v, ok := member(cur, s)
+// lookupObject follows path through objects.
+func lookupObject(m map[string]any, path []string) (any, bool) {
+	var cur any = m
+	for _, seg := range path {
+		obj, ok := cur.(map[string]any)
 		if !ok {
 			return nil, false
 		}
-		cur = v
+		if cur, ok = obj[seg]; !ok {
+			return nil, false
+		}
 	}
-	if string(cur) == "null" {
-		return nil, true
-	}
-	return arrayItems(cur)
-}
-
-func arrayItems(b []byte) ([]json.RawMessage, bool) {
-	var raws []json.RawMessage
-	ok := elements(b, func(v []byte) { raws = append(raws, v) })
-	return raws, ok
-}
-
-// decodeRecord decodes one record; a non-object becomes {"value": v}, as dlt does.
-func decodeRecord(raw json.RawMessage) (map[string]any, error) {
-	dec := gojson.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if m, ok := v.(map[string]any); ok {
-		return m, nil
-	}
-	return map[string]any{"value": v}, nil
+	return cur, true
 }
 
 func describe(body []byte) string {
@@ -244,12 +273,4 @@ func describe(body []byte) string {
 		return "an empty body"
 	}
 	return "a JSON scalar"
-}
-
-// prepare strips secrets from each raw record and prepares each decoded one.
-func (r Resource) prepare(page *Page) {
-	for i := range page.Records {
-		page.Raw[i] = stripRaw(page.Raw[i], r.SecretFields)
-		r.Prepare(page.Records[i], page.Raw[i])
-	}
 }
