@@ -82,6 +82,15 @@ func (s *Stage) open(ctx context.Context) error {
 		db.Close()
 		return fmt.Errorf("stage: connect: %w", err)
 	}
+	// One transaction until Flush: appended rows then reach the file once,
+	// compressed (full row groups as they fill, the rest at commit),
+	// instead of through the WAL and a checkpoint that rewrites the growing
+	// row groups every few megabytes (50k builds: 3.1s -> 1.5s of CPU).
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		conn.Close()
+		db.Close()
+		return fmt.Errorf("stage: begin: %w", err)
+	}
 	s.db, s.conn = db, conn
 	return nil
 }
@@ -279,7 +288,7 @@ func (s *Stage) Flush(ctx context.Context) error {
 	return s.release(ctx)
 }
 
-// release closes the appenders, then the database (which checkpoints).
+// release closes the appenders, commits, then closes the database.
 func (s *Stage) release(ctx context.Context) error {
 	if s.db == nil {
 		return nil
@@ -289,6 +298,9 @@ func (s *Stage) release(ctx context.Context) error {
 		if err := s.tables[name].closeAppender(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stage: table %s: %w", name, err))
 		}
+	}
+	if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		errs = append(errs, fmt.Errorf("stage: commit: %w", err))
 	}
 	if err := s.conn.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("stage: close connection: %w", err))
