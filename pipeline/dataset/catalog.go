@@ -2,7 +2,9 @@ package dataset
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 )
 
 // catalogSession is what Info and Describe read through one session of a
@@ -122,4 +124,114 @@ func bareTableName(table, dataset string) string {
 		return parts[1]
 	}
 	return strings.Join(parts, ".")
+}
+
+// rowScanner is what the scans below need of a result set: *sql.Rows and
+// pgx.Rows both are one. Nullable values scan into pointers, which both
+// drivers leave nil for NULL.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanCatalog reads rows of (table, column, type, nullable) in column
+// order into the tables' names, in order, and their columns.
+func scanCatalog(rows rowScanner, dataset string) (names []string, cols map[string][]ColumnInfo, err error) {
+	cols = map[string][]ColumnInfo{}
+	for rows.Next() {
+		var table string
+		var c ColumnInfo
+		if err := rows.Scan(&table, &c.Name, &c.Type, &c.Nullable); err != nil {
+			return nil, nil, fmt.Errorf("list tables of %s: %w", dataset, err)
+		}
+		if _, ok := cols[table]; !ok {
+			names = append(names, table)
+		}
+		cols[table] = append(cols[table], c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("list tables of %s: %w", dataset, err)
+	}
+	return names, cols, nil
+}
+
+// scanLoads reads _dlt_loads rows of (load_id, schema_name, status,
+// inserted_at, schema_version_hash).
+func scanLoads(rows rowScanner) ([]Load, error) {
+	out := []Load{}
+	for rows.Next() {
+		var l Load
+		var schema, hash *string
+		var status *int64
+		if err := rows.Scan(&l.LoadID, &schema, &status, &l.InsertedAt, &hash); err != nil {
+			return nil, fmt.Errorf("read _dlt_loads: %w", err)
+		}
+		l.SchemaName, l.Status, l.SchemaVersionHash = deref(schema), deref(status), deref(hash)
+		l.InsertedAt = l.InsertedAt.UTC()
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read _dlt_loads: %w", err)
+	}
+	return out, nil
+}
+
+// scanPipelineStates reads _dlt_pipeline_state rows of (pipeline_name,
+// version, engine_version, created_at, _dlt_load_id, state).
+func scanPipelineStates(rows rowScanner) ([]PipelineState, error) {
+	var out []PipelineState
+	for rows.Next() {
+		var p PipelineState
+		var version, engine *int64
+		var created *time.Time
+		var loadID, state *string
+		if err := rows.Scan(&p.PipelineName, &version, &engine, &created, &loadID, &state); err != nil {
+			return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
+		}
+		p.Version, p.EngineVersion, p.LoadID = deref(version), deref(engine), deref(loadID)
+		if created != nil {
+			p.CreatedAt = created.UTC()
+		}
+		p.State = decodeState(deref(state))
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
+	}
+	return out, nil
+}
+
+// scanSchemaVersions reads _dlt_version rows of (schema_name, version,
+// engine_version, version_hash, inserted_at, schema), and parses each body.
+func scanSchemaVersions(rows rowScanner) ([]SchemaVersion, []dltSchema, error) {
+	var versions []SchemaVersion
+	var bodies []dltSchema
+	for rows.Next() {
+		var v SchemaVersion
+		var version, engine *int64
+		var hash, body *string
+		var inserted *time.Time
+		if err := rows.Scan(&v.SchemaName, &version, &engine, &hash, &inserted, &body); err != nil {
+			return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
+		}
+		v.Version, v.EngineVersion, v.VersionHash = deref(version), deref(engine), deref(hash)
+		if inserted != nil {
+			v.InsertedAt = inserted.UTC()
+		}
+		versions = append(versions, v)
+		bodies = append(bodies, parseDltSchema(deref(body)))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
+	}
+	return versions, bodies, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

@@ -148,12 +148,6 @@ func (s *session) prepare(ctx context.Context, path string) error {
 const relations = `(SELECT database_name, schema_name, table_name FROM duckdb_tables()
 	UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal)`
 
-// column is one catalog column of a dataset table.
-type column struct {
-	table string
-	ColumnInfo
-}
-
 // catalog lists the dataset's tables and their columns, in column order.
 func (s *session) catalog(ctx context.Context) (names []string, cols map[string][]ColumnInfo, err error) {
 	rows, err := s.conn.QueryContext(ctx, `
@@ -166,21 +160,7 @@ func (s *session) catalog(ctx context.Context) (names []string, cols map[string]
 		return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
 	}
 	defer rows.Close()
-	cols = map[string][]ColumnInfo{}
-	for rows.Next() {
-		var c column
-		if err := rows.Scan(&c.table, &c.Name, &c.Type, &c.Nullable); err != nil {
-			return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
-		}
-		if _, ok := cols[c.table]; !ok {
-			names = append(names, c.table)
-		}
-		cols[c.table] = append(cols[c.table], c.ColumnInfo)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
-	}
-	return names, cols, nil
+	return scanCatalog(rows, s.dataset)
 }
 
 func (s *session) rowCount(ctx context.Context, table string) (int64, error) {
@@ -209,21 +189,7 @@ func (s *session) loads(ctx context.Context) ([]Load, error) {
 		return nil, fmt.Errorf("read _dlt_loads: %w", err)
 	}
 	defer rows.Close()
-	out := []Load{}
-	for rows.Next() {
-		var l Load
-		var schema, hash sql.NullString
-		var status sql.NullInt64
-		if err := rows.Scan(&l.LoadID, &schema, &status, &l.InsertedAt, &hash); err != nil {
-			return nil, fmt.Errorf("read _dlt_loads: %w", err)
-		}
-		l.SchemaName, l.Status, l.SchemaVersionHash = schema.String, status.Int64, hash.String
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read _dlt_loads: %w", err)
-	}
-	return out, nil
+	return scanLoads(rows)
 }
 
 // pipelineStates returns the newest state row of each pipeline.
@@ -237,23 +203,7 @@ func (s *session) pipelineStates(ctx context.Context) ([]PipelineState, error) {
 		return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
 	}
 	defer rows.Close()
-	var out []PipelineState
-	for rows.Next() {
-		var p PipelineState
-		var version, engine sql.NullInt64
-		var created sql.NullTime
-		var loadID, state sql.NullString
-		if err := rows.Scan(&p.PipelineName, &version, &engine, &created, &loadID, &state); err != nil {
-			return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
-		}
-		p.Version, p.EngineVersion, p.CreatedAt, p.LoadID = version.Int64, engine.Int64, created.Time, loadID.String
-		p.State = decodeState(state.String)
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
-	}
-	return out, nil
+	return scanPipelineStates(rows)
 }
 
 // schemaVersions returns the newest _dlt_version row of each schema, and its parsed body.
@@ -267,24 +217,7 @@ func (s *session) schemaVersions(ctx context.Context) ([]SchemaVersion, []dltSch
 		return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
 	}
 	defer rows.Close()
-	var versions []SchemaVersion
-	var bodies []dltSchema
-	for rows.Next() {
-		var v SchemaVersion
-		var version, engine sql.NullInt64
-		var hash, body sql.NullString
-		var inserted sql.NullTime
-		if err := rows.Scan(&v.SchemaName, &version, &engine, &hash, &inserted, &body); err != nil {
-			return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
-		}
-		v.Version, v.EngineVersion, v.VersionHash, v.InsertedAt = version.Int64, engine.Int64, hash.String, inserted.Time
-		versions = append(versions, v)
-		bodies = append(bodies, parseDltSchema(body.String))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
-	}
-	return versions, bodies, nil
+	return scanSchemaVersions(rows)
 }
 
 func (r *duckReader) Describe(ctx context.Context, table string) (*TableInfo, error) {

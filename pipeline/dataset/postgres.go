@@ -498,22 +498,7 @@ func (s *pgSession) catalog(ctx context.Context) (names []string, cols map[strin
 		return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
 	}
 	defer rows.Close()
-	cols = map[string][]ColumnInfo{}
-	for rows.Next() {
-		var table string
-		var c ColumnInfo
-		if err := rows.Scan(&table, &c.Name, &c.Type, &c.Nullable); err != nil {
-			return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
-		}
-		if _, ok := cols[table]; !ok {
-			names = append(names, table)
-		}
-		cols[table] = append(cols[table], c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
-	}
-	return names, cols, nil
+	return scanCatalog(rows, s.dataset)
 }
 
 func (s *pgSession) rowCount(ctx context.Context, table string) (int64, error) {
@@ -540,22 +525,7 @@ func (s *pgSession) loads(ctx context.Context) ([]Load, error) {
 		return nil, fmt.Errorf("read _dlt_loads: %w", err)
 	}
 	defer rows.Close()
-	out := []Load{}
-	for rows.Next() {
-		var l Load
-		var schema, hash *string
-		var status *int64
-		if err := rows.Scan(&l.LoadID, &schema, &status, &l.InsertedAt, &hash); err != nil {
-			return nil, fmt.Errorf("read _dlt_loads: %w", err)
-		}
-		l.SchemaName, l.Status, l.SchemaVersionHash = deref(schema), deref(status), deref(hash)
-		l.InsertedAt = l.InsertedAt.UTC()
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read _dlt_loads: %w", err)
-	}
-	return out, nil
+	return scanLoads(rows)
 }
 
 func (s *pgSession) pipelineStates(ctx context.Context) ([]PipelineState, error) {
@@ -566,26 +536,7 @@ func (s *pgSession) pipelineStates(ctx context.Context) ([]PipelineState, error)
 		return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
 	}
 	defer rows.Close()
-	var out []PipelineState
-	for rows.Next() {
-		var p PipelineState
-		var version, engine *int64
-		var created *time.Time
-		var loadID, state *string
-		if err := rows.Scan(&p.PipelineName, &version, &engine, &created, &loadID, &state); err != nil {
-			return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
-		}
-		p.Version, p.EngineVersion, p.LoadID = deref(version), deref(engine), deref(loadID)
-		if created != nil {
-			p.CreatedAt = created.UTC()
-		}
-		p.State = decodeState(deref(state))
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
-	}
-	return out, nil
+	return scanPipelineStates(rows)
 }
 
 func (s *pgSession) schemaVersions(ctx context.Context) ([]SchemaVersion, []dltSchema, error) {
@@ -596,27 +547,7 @@ func (s *pgSession) schemaVersions(ctx context.Context) ([]SchemaVersion, []dltS
 		return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
 	}
 	defer rows.Close()
-	var versions []SchemaVersion
-	var bodies []dltSchema
-	for rows.Next() {
-		var v SchemaVersion
-		var version, engine *int64
-		var hash, body *string
-		var inserted *time.Time
-		if err := rows.Scan(&v.SchemaName, &version, &engine, &hash, &inserted, &body); err != nil {
-			return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
-		}
-		v.Version, v.EngineVersion, v.VersionHash = deref(version), deref(engine), deref(hash)
-		if inserted != nil {
-			v.InsertedAt = inserted.UTC()
-		}
-		versions = append(versions, v)
-		bodies = append(bodies, parseDltSchema(deref(body)))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
-	}
-	return versions, bodies, nil
+	return scanSchemaVersions(rows)
 }
 
 func (r *pgReader) Describe(ctx context.Context, table string) (*TableInfo, error) {
@@ -626,14 +557,6 @@ func (r *pgReader) Describe(ctx context.Context, table string) (*TableInfo, erro
 	}
 	defer s.Close()
 	return describe(ctx, s, r.dataset, table)
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }
 
 // deniedFunctions are functions a query may not name even where the
