@@ -248,50 +248,31 @@ func (s *pgSession) run(ctx context.Context, query string, opts QueryOptions) (*
 	}
 	defer rows.Close()
 	fields := rows.FieldDescriptions()
-	res := &Result{Columns: make([]string, len(fields)), Types: make([]string, len(fields)), Rows: [][]any{}}
+	cols, types, convTypes := make([]string, len(fields)), make([]string, len(fields)), make([]string, len(fields))
 	for i, f := range fields {
-		res.Columns[i] = f.Name
-		res.Types[i] = pgTypeName(s.conn.TypeMap(), f.DataTypeOID)
+		cols[i] = f.Name
+		types[i] = pgTypeName(s.conn.TypeMap(), f.DataTypeOID)
+		convTypes[i] = duckTypeOf(types[i])
 	}
-	conv := &converter{maxStringLen: opts.MaxStringLen}
-	size := 0
-	for rows.Next() {
-		if len(res.Rows) == opts.MaxRows {
-			res.Truncated = true
-			res.Hint = fmt.Sprintf("only the first %d rows are shown (the row cap): aggregate (COUNT, GROUP BY), filter with WHERE, or page with LIMIT/OFFSET", opts.MaxRows)
-			break
+	res, err := fillResult(cols, types, convTypes, opts, func() ([]any, bool, error) {
+		if !rows.Next() {
+			return nil, false, nil
 		}
 		vals, err := rows.Values()
 		if err != nil {
-			return nil, pgQueryError(err, query)
+			return nil, false, pgQueryError(err, query)
 		}
-		row := make([]any, len(vals))
 		for i, v := range vals {
-			row[i] = conv.value(pgValue(v), duckTypeOf(res.Types[i]))
+			vals[i] = pgValue(v)
 		}
-		b, err := json.Marshal(row)
-		if err != nil {
-			return nil, fmt.Errorf("encode row %d: %w", len(res.Rows)+1, err)
-		}
-		if size+len(b)+1 > opts.MaxBytes {
-			res.Truncated = true
-			res.Hint = fmt.Sprintf("only the first %d rows are shown: the result passed the %d KiB output cap; select fewer columns, aggregate, or add LIMIT", len(res.Rows), opts.MaxBytes>>10)
-			break
-		}
-		size += len(b) + 1
-		res.Rows = append(res.Rows, row)
-	}
+		return vals, true, nil
+	})
 	rows.Close()
+	if err != nil {
+		return nil, err
+	}
 	if err := rows.Err(); err != nil {
 		return nil, pgQueryError(err, query)
-	}
-	res.RowCount = len(res.Rows)
-	if conv.cut {
-		note := fmt.Sprintf("text longer than %d characters was cut (marked …[cut]); use substr() to read a part", opts.MaxStringLen)
-		if res.Hint != "" {
-			note = res.Hint + "; " + note
-		}
-		res.Hint = note
 	}
 	return res, nil
 }

@@ -116,31 +116,49 @@ func (s *session) run(ctx context.Context, query string, ast map[string]any, opt
 // readRows converts rows until a cap: MaxRows rows or MaxBytes of JSON.
 func readRows(rows driver.Rows, opts QueryOptions) (*Result, error) {
 	cols := rows.Columns()
-	res := &Result{Columns: cols, Types: make([]string, len(cols)), Rows: [][]any{}}
+	types := make([]string, len(cols))
 	if tn, ok := rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
 		for i := range cols {
-			res.Types[i] = tn.ColumnTypeDatabaseTypeName(i)
+			types[i] = tn.ColumnTypeDatabaseTypeName(i)
 		}
 	}
-	conv := &converter{maxStringLen: opts.MaxStringLen}
 	dest := make([]driver.Value, len(cols))
+	return fillResult(cols, types, types, opts, func() ([]any, bool, error) {
+		if err := rows.Next(dest); err == io.EOF {
+			return nil, false, nil
+		} else if err != nil {
+			return nil, false, engineError(err)
+		}
+		row := make([]any, len(dest))
+		for i, v := range dest {
+			row[i] = v
+		}
+		return row, true, nil
+	})
+}
+
+// fillResult reads rows from next (a fresh slice of driver values each,
+// ok false after the last) until a cap: MaxRows rows or MaxBytes of JSON.
+// convTypes are the columns' types as the converter knows them.
+func fillResult(cols, types, convTypes []string, opts QueryOptions, next func() (row []any, ok bool, err error)) (*Result, error) {
+	res := &Result{Columns: cols, Types: types, Rows: [][]any{}}
+	conv := &converter{maxStringLen: opts.MaxStringLen}
 	size := 0
 	for {
-		err := rows.Next(dest)
-		if err == io.EOF {
-			break
-		}
+		row, ok, err := next()
 		if err != nil {
-			return nil, engineError(err)
+			return nil, err
+		}
+		if !ok {
+			break
 		}
 		if len(res.Rows) == opts.MaxRows {
 			res.Truncated = true
 			res.Hint = fmt.Sprintf("only the first %d rows are shown (the row cap): aggregate (COUNT, GROUP BY), filter with WHERE, or page with LIMIT/OFFSET", opts.MaxRows)
 			break
 		}
-		row := make([]any, len(cols))
-		for i, v := range dest {
-			row[i] = conv.value(v, res.Types[i])
+		for i, v := range row {
+			row[i] = conv.value(v, convTypes[i])
 		}
 		b, err := json.Marshal(row)
 		if err != nil {
