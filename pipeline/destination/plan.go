@@ -1,6 +1,7 @@
 package destination
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -124,6 +125,31 @@ func (p *Package) Plan() ([]Write, error) {
 		out = append(out, w)
 	}
 	return out, nil
+}
+
+// WritePlan runs the package's writes (Plan), each with the destination's
+// function for its disposition.
+func (p *Package) WritePlan(ctx context.Context,
+	replace, appendRows func(ctx context.Context, fam []*normalize.Table) error,
+	merge func(ctx context.Context, fam []*normalize.Table, keys []string) error) error {
+	writes, err := p.Plan()
+	if err != nil {
+		return err
+	}
+	for _, w := range writes {
+		switch w.Disposition {
+		case Replace:
+			err = replace(ctx, w.Tables)
+		case Append:
+			err = appendRows(ctx, w.Tables)
+		case Merge:
+			err = merge(ctx, w.Tables, w.Keys)
+		}
+		if err != nil {
+			return fmt.Errorf("resource %s (%s): %w", w.Root.Name, w.Root.WriteDisposition, err)
+		}
+	}
+	return nil
 }
 
 // family is a root table and its descendants, parents before children.

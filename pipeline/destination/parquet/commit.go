@@ -172,24 +172,7 @@ func (c *committer) write(ctx context.Context) error {
 // moveRows writes the staged rows of every completed resource by the root
 // table's write disposition (destination.Package.Plan).
 func (c *committer) moveRows(ctx context.Context) error {
-	writes, err := c.pkg.Plan()
-	if err != nil {
-		return err
-	}
-	for _, w := range writes {
-		switch w.Disposition {
-		case destination.Replace:
-			err = c.replace(ctx, w.Tables)
-		case destination.Append:
-			err = c.append(ctx, w.Tables)
-		case destination.Merge:
-			err = c.merge(ctx, w.Tables, w.Keys)
-		}
-		if err != nil {
-			return fmt.Errorf("resource %s (%s): %w", w.Root.Name, w.Root.WriteDisposition, err)
-		}
-	}
-	return nil
+	return c.pkg.WritePlan(ctx, c.replace, c.append, c.merge)
 }
 
 func (c *committer) append(ctx context.Context, fam []*normalize.Table) error {

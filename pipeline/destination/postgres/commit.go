@@ -234,24 +234,7 @@ func (c *committer) stageColumns(table string) []*normalize.Column {
 // moveRows writes the staged rows of every completed resource into its
 // tables by the root table's write disposition (destination.Package.Plan).
 func (c *committer) moveRows(ctx context.Context) error {
-	writes, err := c.pkg.Plan()
-	if err != nil {
-		return err
-	}
-	for _, w := range writes {
-		switch w.Disposition {
-		case destination.Replace:
-			err = c.replace(ctx, w.Tables)
-		case destination.Append:
-			err = c.append(ctx, w.Tables)
-		case destination.Merge:
-			err = c.merge(ctx, w.Tables, w.Keys)
-		}
-		if err != nil {
-			return fmt.Errorf("resource %s (%s): %w", w.Root.Name, w.Root.WriteDisposition, err)
-		}
-	}
-	return nil
+	return c.pkg.WritePlan(ctx, c.replace, c.append, c.merge)
 }
 
 // append copies the staged rows of each table straight into it: inside the
