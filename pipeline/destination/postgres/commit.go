@@ -75,7 +75,7 @@ type committer struct {
 	afterStep func(string)
 	stats     *destination.CommitStats
 
-	columns map[string]map[string]bool // target table -> its columns
+	columns destination.Columns // target table -> its columns
 	now     time.Time
 	temps   int // temporary tables made so far
 }
@@ -159,68 +159,13 @@ func (c *committer) readColumns(ctx context.Context) error {
 		return fmt.Errorf("read columns: %w", err)
 	}
 	defer rows.Close()
-	c.columns = map[string]map[string]bool{}
-	for rows.Next() {
-		var table, column string
-		if err := rows.Scan(&table, &column); err != nil {
-			return fmt.Errorf("read columns: %w", err)
-		}
-		if c.columns[table] == nil {
-			c.columns[table] = map[string]bool{}
-		}
-		c.columns[table][column] = true
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read columns: %w", err)
-	}
-	return nil
+	c.columns, err = destination.ScanColumns(rows)
+	return err
 }
 
-// ensureTable creates the table, or adds the columns it lacks. NOT NULL is
-// set only at creation, as rows already there would have no value.
+// ensureTable creates the table, or adds the columns it lacks.
 func (c *committer) ensureTable(ctx context.Context, name string, cols []*normalize.Column) error {
-	have := c.columns[name]
-	if have == nil {
-		defs := make([]string, 0, len(cols))
-		for _, col := range cols {
-			typ, err := SQLType(col.DataType)
-			if err != nil {
-				return fmt.Errorf("table %s column %s: %w", name, col.Name, err)
-			}
-			def := stage.QuoteIdent(col.Name) + " " + typ
-			if !col.Nullable {
-				def += " NOT NULL"
-			}
-			defs = append(defs, def)
-		}
-		if len(defs) == 0 {
-			return fmt.Errorf("table %s has no columns", name)
-		}
-		if _, err := c.exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", c.target(name), strings.Join(defs, ", "))); err != nil {
-			return fmt.Errorf("create table %s: %w", name, err)
-		}
-		have = map[string]bool{}
-		for _, col := range cols {
-			have[col.Name] = true
-		}
-		c.columns[name] = have
-		return nil
-	}
-	for _, col := range cols {
-		if have[col.Name] {
-			continue
-		}
-		typ, err := SQLType(col.DataType)
-		if err != nil {
-			return fmt.Errorf("table %s column %s: %w", name, col.Name, err)
-		}
-		q := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", c.target(name), stage.QuoteIdent(col.Name), typ)
-		if _, err := c.exec(ctx, q); err != nil {
-			return fmt.Errorf("table %s: add column %s: %w", name, col.Name, err)
-		}
-		have[col.Name] = true
-	}
-	return nil
+	return c.columns.Ensure(ctx, c.exec, SQLType, name, c.target(name), cols)
 }
 
 // stageColumns are the staged columns of a table; nil when nothing is staged.
