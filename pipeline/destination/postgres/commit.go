@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -76,21 +74,23 @@ type committer struct {
 	stats     *destination.CommitStats
 
 	columns destination.Columns // target table -> its columns
-	now     time.Time
-	temps   int // temporary tables made so far
+	temps   int                 // temporary tables made so far
 }
 
 func (c *committer) run(ctx context.Context) error {
-	c.now = time.Now().UTC()
+	sys := &destination.SystemRows{Pkg: c.pkg, Now: time.Now().UTC(), Target: c.target, Exec: c.exec,
+		QueryRow: func(ctx context.Context, q string, args ...any) destination.Row {
+			return c.tx.QueryRow(ctx, q, args...)
+		}}
 	steps := []struct {
 		name string
 		fn   func(context.Context) error
 	}{
 		{"tables", c.createTables},
 		{"rows", c.moveRows},
-		{"version", c.writeVersion},
-		{"state", c.writeState},
-		{"loads", c.writeLoad},
+		{"version", sys.WriteVersion},
+		{"state", sys.WriteState},
+		{"loads", sys.WriteLoad},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {
@@ -399,72 +399,3 @@ func (s *rowSource) Next() bool {
 
 func (s *rowSource) Values() ([]any, error) { return s.vals, nil }
 func (s *rowSource) Err() error             { return s.err }
-
-// writeVersion records the schema when its hash is new, as dlt does.
-func (c *committer) writeVersion(ctx context.Context) error {
-	s := c.pkg.Schema
-	hash, err := destination.SchemaHash(s)
-	if err != nil {
-		return err
-	}
-	var n int
-	q := fmt.Sprintf("SELECT count(*) FROM %s WHERE schema_name = $1 AND version_hash = $2", c.target(destination.VersionTable))
-	if err := c.tx.QueryRow(ctx, q, s.Name, hash).Scan(&n); err != nil {
-		return fmt.Errorf("read %s: %w", destination.VersionTable, err)
-	}
-	if n > 0 {
-		return nil
-	}
-	doc, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("encode schema: %w", err)
-	}
-	q = fmt.Sprintf(`INSERT INTO %s (version, engine_version, inserted_at, schema_name, version_hash, "schema")
-		VALUES ($1, $2, $3, $4, $5, $6)`, c.target(destination.VersionTable))
-	if _, err := c.exec(ctx, q, int64(s.Version), int64(destination.SchemaEngineVersion), c.now, s.Name, hash, string(doc)); err != nil {
-		return fmt.Errorf("write %s: %w", destination.VersionTable, err)
-	}
-	return nil
-}
-
-// writeState records the pipeline state when it changed, with a version one
-// above the last.
-func (c *committer) writeState(ctx context.Context) error {
-	if !c.pkg.HasState() {
-		return nil
-	}
-	raw := c.pkg.State
-	hash := destination.StateHash(raw)
-	var (
-		version  int64
-		lastHash *string
-	)
-	q := fmt.Sprintf("SELECT version, version_hash FROM %s WHERE pipeline_name = $1 ORDER BY version DESC LIMIT 1", c.target(destination.StateTable))
-	err := c.tx.QueryRow(ctx, q, c.pkg.PipelineName).Scan(&version, &lastHash)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("read %s: %w", destination.StateTable, err)
-	}
-	if lastHash != nil && *lastHash == hash {
-		return nil
-	}
-	q = fmt.Sprintf(`INSERT INTO %s (version, engine_version, pipeline_name, state, created_at, version_hash, _dlt_load_id, _dlt_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, c.target(destination.StateTable))
-	_, err = c.exec(ctx, q, version+1, int64(destination.StateEngineVersion), c.pkg.PipelineName, string(raw), c.now, hash, c.pkg.LoadID, destination.NewRowID())
-	if err != nil {
-		return fmt.Errorf("write %s: %w", destination.StateTable, err)
-	}
-	return nil
-}
-
-func (c *committer) writeLoad(ctx context.Context) error {
-	hash, err := destination.SchemaHash(c.pkg.Schema)
-	if err != nil {
-		return err
-	}
-	q := fmt.Sprintf(`INSERT INTO %s (load_id, schema_name, status, inserted_at, schema_version_hash)
-		VALUES ($1, $2, $3, $4, $5)`, c.target(destination.LoadsTable))
-	if _, err := c.exec(ctx, q, c.pkg.LoadID, c.pkg.Schema.Name, int64(destination.LoadStatusDone), c.now, hash); err != nil {
-		return fmt.Errorf("write %s: %w", destination.LoadsTable, err)
-	}
-	return nil
-}
