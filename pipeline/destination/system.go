@@ -87,3 +87,28 @@ func NewRowID() string {
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// DecodeState is LastState's answer for a stored state text (nil: there is
+// none); kind and where name the destination in the error.
+func DecodeState(kind, where, pipelineName string, text *string) (json.RawMessage, error) {
+	if text == nil {
+		return nil, nil
+	}
+	if !json.Valid([]byte(*text)) {
+		return nil, fmt.Errorf("%s: state of pipeline %s in %s is not JSON", kind, pipelineName, where)
+	}
+	return json.RawMessage(*text), nil
+}
+
+// DecodeSchema is StoredSchema's answer for a stored schema text (nil:
+// there is none); kind and where name the destination in the error.
+func DecodeSchema(kind, where, schemaName string, text *string) (*normalize.Schema, error) {
+	if text == nil {
+		return nil, nil
+	}
+	var s normalize.Schema
+	if err := json.Unmarshal([]byte(*text), &s); err != nil {
+		return nil, fmt.Errorf("%s: schema %s in %s: %w", kind, schemaName, where, err)
+	}
+	return &s, nil
+}

@@ -74,7 +74,7 @@ func (d *Destination) Close() error { return nil }
 // LastState is the state written by the pipeline's last committed load; nil
 // when the file, the dataset or a state does not exist yet.
 func (d *Destination) LastState(ctx context.Context, pipelineName string) (json.RawMessage, error) {
-	var state sql.NullString
+	var state *string
 	err := d.read(ctx, []string{stateTable, loadsTable}, func(db *sql.DB) error {
 		q := fmt.Sprintf(`SELECT s.state FROM %s s JOIN %s l ON l.load_id = s._dlt_load_id
 			WHERE s.pipeline_name = ? AND l.status = 0
@@ -89,19 +89,13 @@ func (d *Destination) LastState(ctx context.Context, pipelineName string) (json.
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: read state of pipeline %s: %w", pipelineName, err)
 	}
-	if !state.Valid {
-		return nil, nil
-	}
-	if !json.Valid([]byte(state.String)) {
-		return nil, fmt.Errorf("duckdb: state of pipeline %s in %s is not JSON", pipelineName, d.path)
-	}
-	return json.RawMessage(state.String), nil
+	return destination.DecodeState("duckdb", d.path, pipelineName, state)
 }
 
 // StoredSchema is the newest schema of that name in _dlt_version; nil when
 // there is none.
 func (d *Destination) StoredSchema(ctx context.Context, schemaName string) (*normalize.Schema, error) {
-	var text sql.NullString
+	var text *string
 	err := d.read(ctx, []string{versionTable}, func(db *sql.DB) error {
 		q := fmt.Sprintf(`SELECT "schema" FROM %s WHERE schema_name = ?
 			ORDER BY inserted_at DESC, version DESC LIMIT 1`, qualify(d.dataset, versionTable))
@@ -114,14 +108,7 @@ func (d *Destination) StoredSchema(ctx context.Context, schemaName string) (*nor
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: read schema %s: %w", schemaName, err)
 	}
-	if !text.Valid {
-		return nil, nil
-	}
-	var s normalize.Schema
-	if err := json.Unmarshal([]byte(text.String), &s); err != nil {
-		return nil, fmt.Errorf("duckdb: schema %s in %s: %w", schemaName, d.path, err)
-	}
-	return &s, nil
+	return destination.DecodeSchema("duckdb", d.path, schemaName, text)
 }
 
 // read opens the file read-only and runs fn when every one of tables exists

@@ -107,7 +107,7 @@ func (d *Destination) Close() error { return nil }
 // LastState is the state written by the pipeline's last committed load; nil
 // when there is none.
 func (d *Destination) LastState(ctx context.Context, pipelineName string) (json.RawMessage, error) {
-	var state sql.NullString
+	var state *string
 	err := d.read(ctx, destination.StateTable, func(db *sql.DB, files string) error {
 		q := fmt.Sprintf(`SELECT state FROM read_parquet(%s, union_by_name = true)
 			WHERE pipeline_name = ? ORDER BY version DESC LIMIT 1`, files)
@@ -120,19 +120,13 @@ func (d *Destination) LastState(ctx context.Context, pipelineName string) (json.
 	if err != nil {
 		return nil, fmt.Errorf("parquet: read state of pipeline %s: %w", pipelineName, err)
 	}
-	if !state.Valid {
-		return nil, nil
-	}
-	if !json.Valid([]byte(state.String)) {
-		return nil, fmt.Errorf("parquet: state of pipeline %s in %s is not JSON", pipelineName, d.root)
-	}
-	return json.RawMessage(state.String), nil
+	return destination.DecodeState("parquet", d.root, pipelineName, state)
 }
 
 // StoredSchema is the newest schema of that name in _dlt_version; nil when
 // there is none.
 func (d *Destination) StoredSchema(ctx context.Context, schemaName string) (*normalize.Schema, error) {
-	var text sql.NullString
+	var text *string
 	err := d.read(ctx, destination.VersionTable, func(db *sql.DB, files string) error {
 		q := fmt.Sprintf(`SELECT "schema" FROM read_parquet(%s, union_by_name = true)
 			WHERE schema_name = ? ORDER BY inserted_at DESC, version DESC LIMIT 1`, files)
@@ -145,14 +139,7 @@ func (d *Destination) StoredSchema(ctx context.Context, schemaName string) (*nor
 	if err != nil {
 		return nil, fmt.Errorf("parquet: read schema %s: %w", schemaName, err)
 	}
-	if !text.Valid {
-		return nil, nil
-	}
-	var s normalize.Schema
-	if err := json.Unmarshal([]byte(text.String), &s); err != nil {
-		return nil, fmt.Errorf("parquet: schema %s in %s: %w", schemaName, d.root, err)
-	}
-	return &s, nil
+	return destination.DecodeSchema("parquet", d.root, schemaName, text)
 }
 
 // read runs fn over the committed files of a system table with an

@@ -132,13 +132,7 @@ func (d *Destination) LastState(ctx context.Context, pipelineName string) (json.
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read state of pipeline %s: %w", pipelineName, err)
 	}
-	if state == nil {
-		return nil, nil
-	}
-	if !json.Valid([]byte(*state)) {
-		return nil, fmt.Errorf("postgres: state of pipeline %s in dataset %s is not JSON", pipelineName, d.dataset)
-	}
-	return json.RawMessage(*state), nil
+	return destination.DecodeState("postgres", "dataset "+d.dataset, pipelineName, state)
 }
 
 // StoredSchema is the newest schema of that name in _dlt_version; nil when
@@ -157,14 +151,7 @@ func (d *Destination) StoredSchema(ctx context.Context, schemaName string) (*nor
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read schema %s: %w", schemaName, err)
 	}
-	if text == nil {
-		return nil, nil
-	}
-	var s normalize.Schema
-	if err := json.Unmarshal([]byte(*text), &s); err != nil {
-		return nil, fmt.Errorf("postgres: schema %s in dataset %s: %w", schemaName, d.dataset, err)
-	}
-	return &s, nil
+	return destination.DecodeSchema("postgres", "dataset "+d.dataset, schemaName, text)
 }
 
 // read connects and runs fn when every one of tables exists in the
