@@ -330,7 +330,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, hdr http.Header) attemptR
 		return attemptResult{err: transportCause(err, actx, c.timeout)}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	body, err := readBody(resp.Body, resp.ContentLength)
 	if err != nil {
 		return attemptResult{err: fmt.Errorf("reading response body (HTTP %d, %d bytes read): %w", resp.StatusCode, len(body), transportCause(err, actx, c.timeout))}
 	}
@@ -340,6 +340,30 @@ func (c *Client) once(ctx context.Context, u *url.URL, hdr http.Header) attemptR
 	res := attemptResult{status: resp.StatusCode, body: body}
 	res.retryAfter, res.hasAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return res
+}
+
+// readBody reads at most maxBodyBytes+1 bytes. A body of announced length
+// is read into one buffer of that size (io.ReadAll would double its way
+// there, copying a page body a dozen times).
+func readBody(r io.Reader, length int64) ([]byte, error) {
+	r = io.LimitReader(r, maxBodyBytes+1)
+	if length <= 0 || length > maxBodyBytes {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, length+1) // +1: room to see the end without growing
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) { // longer than announced
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // transportCause drops the *url.Error wrapper (it repeats the URL) and names timeouts.

@@ -2,6 +2,7 @@ package codefresh
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -508,6 +509,17 @@ var plain = func() (t [256]bool) {
 // plainEnd returns where the run of bytes that need no unescaping starts to
 // end at i (valid UTF-8 included).
 func plainEnd(b []byte, i int) int {
+	// Eight bytes at a time while none is a quote, a backslash, a control
+	// character or non-ASCII.
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		if (x|(x-ones*0x20)|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
+		i += 8
+	}
 	for i < len(b) {
 		c := b[i]
 		if plain[c] {

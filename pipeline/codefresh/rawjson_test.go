@@ -20,6 +20,10 @@ var decoderCorpus = []string{
 	`{"s":"\ud83d\ud83d\ude00"}`, `{"\u0073ecret":"k"}`, `{"s":"é中😀"}`,
 	"{\"s\":\"\xff\xfe ok \xc3\"}", "{\"s\":\"a\xe2\x82\"}", "{\"k\xff\":1}",
 	`{"n":[0,-0,1,-1,10,1.0,1e1,1E1,1e+1,1e-1,123456789012345678901234567890]}`,
+	// long strings: specials after whole 8-byte words
+	`{"s":"abcdefghijklmnopqrstuvwxyz0123456789\"quoted\" and é at 9 \u00e9 then plain text again to the end"}`,
+	`"0123456789abcdefgh\nijklmnopqrstuvwx\\yz"`, "\"0123456789abcdef\xc3\xa9 and \xe4\xb8\xad\"", "\"0123456789abcdef\xff0123456789\"",
+	"\"0123456789abcdef\x01\"", "\"0123456789abcdef\x7f0123456789\"", "\"01234567\"", "\"0123456\"", "\"012345678\"",
 	// not JSON
 	``, ` `, `{`, `[`, `{"a"`, `{"a":`, `{"a":1`, `{"a":1,`, `{"a":1,}`, `[1,]`, `[,1]`,
 	`{"a" 1}`, `{a:1}`, `{"a":1}}`, `{"a":1} x`, `[1] [2]`, `01`, `1.`, `.5`, `-`, `1e`, `1e+`,
@@ -176,5 +180,20 @@ func TestDecodePageSelectors(t *testing.T) {
 	page, _, _, err = decodePage(one, []byte(` {"a":1, "token":"T"} `))
 	if err != nil || string(page.Raw[0]) != `{"a":1}` || page.Records[0]["token"] != "T" {
 		t.Errorf("single object: %v %s %v", err, page.Raw, page.Records) // Prepare drops it from the record
+	}
+}
+
+// readBody (client.go) reads exactly what the server sends, whatever length
+// it announced.
+func TestReadBody(t *testing.T) {
+	body := strings.Repeat("0123456789", 1000)
+	for _, announced := range []int64{-1, 0, 10, int64(len(body)) - 1, int64(len(body)), int64(len(body)) + 5, maxBodyBytes + 1} {
+		got, err := readBody(strings.NewReader(body), announced)
+		if err != nil || string(got) != body {
+			t.Errorf("announced %d: %d bytes, %v", announced, len(got), err)
+		}
+	}
+	if got, _ := readBody(strings.NewReader(body), int64(len(body))); cap(got) != len(body)+1 {
+		t.Errorf("announced length: buffer of %d for %d bytes", cap(got), len(body))
 	}
 }
