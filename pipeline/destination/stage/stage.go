@@ -59,9 +59,14 @@ var _ normalize.Sink = (*Stage)(nil)
 // Open creates an empty staging database in a fresh directory under dir
 // (os.TempDir when dir is "").
 func Open(ctx context.Context, dir string) (*Stage, error) {
+	removeLeftovers(dir)
 	tmp, err := os.MkdirTemp(dir, "cfmcp-stage-")
 	if err != nil {
 		return nil, fmt.Errorf("stage: create temp dir: %w", err)
+	}
+	if err := claim(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("stage: %w", err)
 	}
 	s := &Stage{path: filepath.Join(tmp, "stage.duckdb"), dir: tmp, tables: map[string]*table{}}
 	if err := s.open(ctx); err != nil {
