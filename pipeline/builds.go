@@ -289,8 +289,15 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 				if err != nil {
 					return err
 				}
-				if n < pageSize && width.Load() < 366 {
-					width.Store(width.Load() * 2) // sparse history: wider windows
+				// Size later windows by the density just seen: about five
+				// pages each keeps the workers' tails short.
+				if n == 0 {
+					if width.Load() < 366 {
+						width.Store(width.Load() * 2)
+					}
+				} else {
+					days := w.end.Sub(w.start).Hours()/24 + 1
+					width.Store(int64(math.Max(1, math.Ceil(5*float64(pageSize)*days/float64(n)))))
 				}
 				if n == 0 && lower.IsZero() {
 					more, err := r.anyUntil(gctx, res, opt, w.start.AddDate(0, 0, -1))
