@@ -63,7 +63,7 @@ cut and which loads the rows came from.`,
 			return writeResultTable(cmd.OutOrStdout(), res)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"columns":[...],"rows":[[...]],...} with truncated and provenance fields`)
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"columns":[...],"rows":[[...]],...} with truncated and provenance fields (whole values; the table cuts cells at 60 characters)`)
 	cmd.Flags().IntVar(&maxRows, "max-rows", dataset.DefaultMaxRows, "stop after this many rows")
 	cmd.Flags().DurationVar(&timeout, "timeout", dataset.DefaultTimeout, "interrupt the query after this long")
 	return cmd
@@ -77,7 +77,7 @@ func writeResultTable(w io.Writer, res *dataset.Result) error {
 	for _, row := range res.Rows {
 		cells := make([]string, len(row))
 		for i, v := range row {
-			cells[i] = cellText(v)
+			cells[i] = clip(cellText(v))
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
@@ -116,6 +116,16 @@ func provenanceTables(refs []dataset.LoadRef) []string {
 		}
 	}
 	return tables
+}
+
+// maxCell keeps a table readable on a terminal; --json gives whole values.
+const maxCell = 60
+
+func clip(s string) string {
+	if r := []rune(s); len(r) > maxCell {
+		return string(r[:maxCell-1]) + "…"
+	}
+	return s
 }
 
 // cellText shows one value on one line: NULL for null, nested values as JSON.
