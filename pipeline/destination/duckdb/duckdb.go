@@ -219,4 +219,4 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 }
 
 // commitMemory is DuckDB's memory budget while committing a load.
-const commitMemory = "512MB"
+const commitMemory = "256MB"
