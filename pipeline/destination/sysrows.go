@@ -95,3 +95,28 @@ func (w *SystemRows) WriteLoad(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Commit runs a SQL commit's steps in order: createTables, moveRows, then
+// the version, state and loads rows. afterStep, when set (tests), hears each
+// step's name ("tables", "rows", "version", "state", "loads") once it is done.
+func (w *SystemRows) Commit(ctx context.Context, createTables, moveRows func(context.Context) error, afterStep func(string)) error {
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"tables", createTables},
+		{"rows", moveRows},
+		{"version", w.WriteVersion},
+		{"state", w.WriteState},
+		{"loads", w.WriteLoad},
+	}
+	for _, s := range steps {
+		if err := s.fn(ctx); err != nil {
+			return err
+		}
+		if afterStep != nil {
+			afterStep(s.name)
+		}
+	}
+	return nil
+}

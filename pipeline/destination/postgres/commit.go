@@ -82,25 +82,7 @@ func (c *committer) run(ctx context.Context) error {
 		QueryRow: func(ctx context.Context, q string, args ...any) destination.Row {
 			return c.tx.QueryRow(ctx, q, args...)
 		}}
-	steps := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
-		{"tables", c.createTables},
-		{"rows", c.moveRows},
-		{"version", sys.WriteVersion},
-		{"state", sys.WriteState},
-		{"loads", sys.WriteLoad},
-	}
-	for _, s := range steps {
-		if err := s.fn(ctx); err != nil {
-			return err
-		}
-		if c.afterStep != nil {
-			c.afterStep(s.name)
-		}
-	}
-	return nil
+	return sys.Commit(ctx, c.createTables, c.moveRows, c.afterStep)
 }
 
 func (c *committer) target(table string) string { return qualify(c.dataset, table) }
