@@ -757,20 +757,13 @@ func (d *pageDecoder) object(active [][]string, onPath bool) (any, error) {
 		} else {
 			lastKept = d.i
 		}
-		d.ws()
-		if d.i >= len(d.b) {
-			return nil, d.eof()
+		more, err := d.separator('}', "object key:value pair")
+		if err != nil {
+			return nil, err
 		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-			continue
-		case '}':
-			d.i++
-		default:
-			return nil, d.errf("invalid character %q after object key:value pair", d.b[d.i])
+		if !more {
+			break
 		}
-		break
 	}
 	if dropFrom >= 0 { // a run of dropped members ends the object
 		from := dropFrom
@@ -784,6 +777,24 @@ func (d *pageDecoder) object(active [][]string, onPath bool) (any, error) {
 	}
 	d.depth--
 	return m, nil
+}
+
+// separator steps over what follows an object member or array element: a comma
+// (more is true) or the closing bracket (more is false).
+func (d *pageDecoder) separator(closing byte, after string) (more bool, err error) {
+	d.ws()
+	if d.i >= len(d.b) {
+		return false, d.eof()
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i++
+		return true, nil
+	case closing:
+		d.i++
+		return false, nil
+	}
+	return false, d.errf("invalid character %q after %s", d.b[d.i], after)
 }
 
 func (d *pageDecoder) array(active [][]string, onPath bool) (any, error) {
@@ -840,20 +851,13 @@ func (d *pageDecoder) array(active [][]string, onPath bool) (any, error) {
 			return nil, err
 		}
 		out = append(out, v)
-		d.ws()
-		if d.i >= len(d.b) {
-			return nil, d.eof()
+		more, err := d.separator(']', "array element")
+		if err != nil {
+			return nil, err
 		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-			continue
-		case ']':
-			d.i++
-		default:
-			return nil, d.errf("invalid character %q after array element", d.b[d.i])
+		if !more {
+			break
 		}
-		break
 	}
 	d.depth--
 	return out, nil
