@@ -228,7 +228,7 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 			return err
 		}
 	}
-	spanDays := math.Max(1, newest.Sub(oldest).Hours()/24)
+	spanDays := math.Max(1.0/1440, newest.Sub(oldest).Hours()/24) // a busy account fills a page in hours
 	perDay := float64(len(first.Records)) / spanDays
 	var width atomic.Int64 // days per window: about five pages each
 	width.Store(int64(math.Max(1, math.Ceil(5*float64(pageSize)/perDay))))
@@ -340,9 +340,9 @@ func (r *run) anyUntil(ctx context.Context, res codefresh.Resource, opt codefres
 // build_steps, ...) with bounded concurrency. A parent that is gone (404) is
 // skipped.
 func (r *run) extractDetails(ctx context.Context, res codefresh.Resource) error {
-	r.mu.Lock()
+	// The parent's extraction drained the normalizer: parent is complete
+	// and no longer written.
 	values := slices.Compact(slices.Clone(r.parent[res.Name]))
-	r.mu.Unlock()
 	base := r.pageOptions(res)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.p.concurrency())

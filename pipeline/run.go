@@ -39,10 +39,16 @@ type run struct {
 	state  *State
 	log    *slog.Logger
 
-	mu     sync.Mutex // guards norm, stage, parentIDs: pages arrive from several goroutines
-	norm   *normalize.Normalizer
-	stage  *stage.Stage
-	parent map[string][]string // detail resource -> its parents' values seen this run (path parameters)
+	// Pages arrive from several goroutines; one goroutine (normalizeLoop)
+	// owns norm, stage and parent, fed through queue.
+	queue   chan queued
+	errMu   sync.Mutex
+	normErr error
+	norm    *normalize.Normalizer
+	stage   *stage.Stage
+	parent  map[string][]string // detail resource -> its parents' values seen this run (path parameters)
+
+	progressMu sync.Mutex
 
 	pages   atomic.Int64
 	records atomic.Int64
@@ -115,6 +121,13 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 			r.parent[res.Name] = nil // collect the parents' values for it
 		}
 	}
+	// A few pages of slack let fetchers run ahead of the normalizer while
+	// memory stays bounded.
+	r.queue = make(chan queued, 16)
+	loopDone := make(chan struct{})
+	go func() { r.normalizeLoop(ctx); close(loopDone) }()
+	stopLoop := sync.OnceFunc(func() { close(r.queue); <-loopDone })
+	defer stopLoop() // every sender has returned by then: extract waits for its goroutines
 
 	info := &LoadInfo{
 		LoadID: loadID, Pipeline: cfg.Pipeline(), Destination: dest.Kind(),
@@ -151,6 +164,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		info.Resources = append(info.Resources, ri)
 		done = append(done, name)
 	}
+	stopLoop()
 	if err := stg.Flush(ctx); err != nil {
 		return nil, fmt.Errorf("flush staging area: %w", err)
 	}
@@ -267,19 +281,82 @@ func (p *Project) baseURL() string {
 	return p.Config.BaseURL
 }
 
-// progress reports where the run is.
+// progress reports where the run is. Calls are serialized: the normalizer
+// goroutine and the extracting one both report.
 func (r *run) progress(_ context.Context, phase, resource string) {
 	if r.opts.Progress != nil {
+		r.progressMu.Lock()
+		defer r.progressMu.Unlock()
 		r.opts.Progress(Progress{Phase: phase, Resource: resource, Pages: int(r.pages.Load()), Rows: r.records.Load()})
 	}
 }
 
-// emit normalizes one page's records (already prepared by the client) into
-// the stage, and keeps what detail resources need of them. Safe for
-// concurrent use.
+// queued is a page waiting for the normalizer, or a barrier to drain.
+type queued struct {
+	res     codefresh.Resource
+	recs    []map[string]any
+	barrier chan error
+}
+
+// emit hands one page's records (already prepared by the client) to the
+// normalizer goroutine and returns at once, so the fetching goroutine has its
+// next request in flight while this page is normalized. Safe for concurrent
+// use; an earlier normalizing error stops every fetcher.
 func (r *run) emit(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	if err := r.failed(); err != nil {
+		return err
+	}
+	select {
+	case r.queue <- queued{res: res, recs: recs}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// drain waits until every page emitted so far is normalized and returns the
+// normalizer's error, if any.
+func (r *run) drain(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case r.queue <- queued{barrier: done}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *run) failed() error {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	return r.normErr
+}
+
+// normalizeLoop is the one goroutine that normalizes pages into the stage and
+// keeps what detail resources need of them; it ends when the queue closes.
+func (r *run) normalizeLoop(ctx context.Context) {
+	for q := range r.queue {
+		if q.barrier != nil {
+			q.barrier <- r.failed()
+			continue
+		}
+		if r.failed() != nil {
+			continue // drain what is left after a failure
+		}
+		if err := r.normalizePage(ctx, q.res, q.recs); err != nil {
+			r.errMu.Lock()
+			r.normErr = err
+			r.errMu.Unlock()
+		}
+	}
+}
+
+func (r *run) normalizePage(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
 	for _, rec := range recs {
 		for detail := range r.parent {
 			if d, _ := codefresh.Lookup(detail); d.Parent == res.Name {
@@ -324,6 +401,11 @@ func (r *run) extract(ctx context.Context, res codefresh.Resource) (ri ResourceI
 		err = r.client.Pages(ctx, res, r.pageOptions(res), func(pg *codefresh.Page) error {
 			return r.emit(ctx, res, pg.Records)
 		})
+	}
+	// Every page of this resource is normalized before the next one starts
+	// (details read their parents' values) and before the counts are taken.
+	if derr := r.drain(ctx); err == nil {
+		err = derr
 	}
 	return ri, err
 }
