@@ -47,6 +47,9 @@ type run struct {
 	norm    *normalize.Normalizer
 	stage   *stage.Stage
 	parent  map[string][]string // detail resource -> its parents' values seen this run (path parameters)
+	// details lists, per parent resource, the detail resources of this run:
+	// looked up once, not per record.
+	details map[string][]codefresh.Resource
 
 	progressMu sync.Mutex
 
@@ -112,13 +115,14 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 
 	r := &run{
 		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(),
-		norm:   normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)}),
-		stage:  stg,
-		parent: map[string][]string{},
+		norm:    normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)}),
+		stage:   stg,
+		parent:  map[string][]string{},
+		details: map[string][]codefresh.Resource{},
 	}
 	for _, name := range names {
 		if res, _ := codefresh.Lookup(name); res.Parent != "" {
-			r.parent[res.Name] = nil // collect the parents' values for it
+			r.details[res.Parent] = append(r.details[res.Parent], res)
 		}
 	}
 	// A few pages of slack let fetchers run ahead of the normalizer while
@@ -358,10 +362,8 @@ func (r *run) normalizeLoop(ctx context.Context) {
 
 func (r *run) normalizePage(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
 	for _, rec := range recs {
-		for detail := range r.parent {
-			if d, _ := codefresh.Lookup(detail); d.Parent == res.Name {
-				r.parent[detail] = append(r.parent[detail], d.ParentValues(rec)...)
-			}
+		for _, d := range r.details[res.Name] {
+			r.parent[d.Name] = append(r.parent[d.Name], d.ParentValues(rec)...)
 		}
 		if err := r.norm.Normalize(res.Name, rec, r.stage); err != nil {
 			return fmt.Errorf("normalize %s: %w", res.Name, err)
