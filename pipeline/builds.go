@@ -141,7 +141,11 @@ func since(pg *codefresh.Page, field string, from time.Time) ([]map[string]any, 
 
 // listAll runs one listing, treating errStopListing as its normal end.
 func (r *run) listAll(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, fn func(*codefresh.Page) error) error {
-	err := r.client.Pages(ctx, res, opt, fn)
+	return endOfListing(r.client.Pages(ctx, res, opt, fn))
+}
+
+// endOfListing turns errStopListing, a listing's normal early end, into nil.
+func endOfListing(err error) error {
 	if errors.Is(err, errStopListing) {
 		return nil
 	}
@@ -190,7 +194,7 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 		pageSize = res.PageSize
 	}
 	if pageSize <= 0 {
-		pageSize = 100
+		pageSize = codefresh.DefaultPageSize
 	}
 	var first *codefresh.Page
 	probe := opt
@@ -198,14 +202,11 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	if err := r.client.Pages(ctx, res, probe, func(pg *codefresh.Page) error { first = pg; return nil }); err != nil {
 		return err
 	}
-	if first == nil || len(first.Records) < pageSize {
-		if first == nil {
-			return nil
-		}
-		if err := emit(first); !errors.Is(err, errStopListing) {
-			return err // the whole listing fit in one page
-		}
+	if first == nil {
 		return nil
+	}
+	if len(first.Records) < pageSize {
+		return endOfListing(emit(first)) // the whole listing fit in one page
 	}
 	newest, oldest := recordTime(first.Records[0], res.IncrementalCursor), recordTime(first.Records[len(first.Records)-1], res.IncrementalCursor)
 	if newest.IsZero() || oldest.IsZero() {
@@ -222,10 +223,7 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	}
 	if len(keep) > 0 {
 		if err := emit(&codefresh.Page{Number: 1, Records: keep}); err != nil {
-			if errors.Is(err, errStopListing) {
-				return nil // the first page already reached what was loaded before
-			}
-			return err
+			return endOfListing(err) // stopped: the first page reached what was loaded before
 		}
 	}
 	spanDays := math.Max(1.0/1440, newest.Sub(oldest).Hours()/24) // a busy account fills a page in hours
