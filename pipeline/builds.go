@@ -254,11 +254,14 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 				return nil
 			}
 			if end.Before(oldestPossible) {
-				return fmt.Errorf("listing %s walked back past %s: the API seems to ignore endDate", res.Name, oldestPossible.Format("2006-01-02"))
+				return nil // the last window reached the oldest possible day
 			}
 			start := end.AddDate(0, 0, -int(width.Load()-1))
 			if !lower.IsZero() && start.Before(lower) {
 				start = lower
+			}
+			if start.Before(oldestPossible) {
+				start = oldestPossible
 			}
 			select {
 			case windows <- window{start, end}:
@@ -290,12 +293,22 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 				// Size later windows by the density just seen: about five
 				// pages each keeps the workers' tails short.
 				if n == 0 {
-					if width.Load() < 366 {
-						width.Store(width.Load() * 2)
-					}
+					width.Store(min(maxWindowDays, width.Load()*2))
 				} else {
 					days := w.end.Sub(w.start).Hours()/24 + 1
-					width.Store(int64(math.Max(1, math.Ceil(5*float64(pageSize)*days/float64(n)))))
+					width.Store(int64(math.Min(maxWindowDays, math.Max(1, math.Ceil(5*float64(pageSize)*days/float64(n))))))
+				}
+				if w.start.Equal(oldestPossible) && lower.IsZero() {
+					// Nothing can be older than the oldest possible day; an API
+					// that still has records there is ignoring endDate.
+					more, err := r.anyUntil(gctx, res, opt, oldestPossible.AddDate(0, 0, -1))
+					if err != nil {
+						return err
+					}
+					if more {
+						return fmt.Errorf("listing %s found records before %s: the API seems to ignore endDate", res.Name, oldestPossible.Format("2006-01-02"))
+					}
+					continue
 				}
 				if n == 0 && lower.IsZero() {
 					more, err := r.anyUntil(gctx, res, opt, w.start.AddDate(0, 0, -1))
@@ -316,6 +329,10 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	}
 	return g.Wait()
 }
+
+// maxWindowDays caps a window's width: a sparse history must not make one
+// window jump past the oldest possible day.
+const maxWindowDays = 366
 
 // oldestPossible bounds the walk back in time: Codefresh started in 2014.
 var oldestPossible = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)

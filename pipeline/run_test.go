@@ -388,3 +388,40 @@ func TestMaxPagesNeverCutsAReplacedTable(t *testing.T) {
 		t.Fatalf("images after a max_pages run: %d, before %d", got, images)
 	}
 }
+
+// A sparse history (about one build a day) must be listed whole whatever day
+// the clock starts on: a window sized by a thin density once jumped years
+// back and failed the load.
+func TestSparseBuildHistoryListedWhole(t *testing.T) {
+	for _, hours := range []int{0, 24, 217, 500} { // 217 failed before the fix
+		now := cfsim.DefaultNow.Add(time.Duration(hours)*time.Hour + 17*time.Minute)
+		f := newFixture(t, cfsim.Config{Pipelines: 3, Builds: 100, Projects: 1, Now: now}, nil)
+		f.run(pipeline.Options{Resources: []string{"builds"}})
+		if n := f.count(`SELECT count(*) FROM codefresh_data.builds`); n != 100 {
+			t.Fatalf("clock starting %s: %d builds loaded, want 100", now.Format(time.RFC3339), n)
+		}
+	}
+}
+
+// An API that ignores the date filter would make the window walk list the
+// same builds forever; the walk stops at the oldest possible day and says why.
+func TestBuildListingThatIgnoresDatesFails(t *testing.T) {
+	f := newFixture(t, cfsim.Config{Pipelines: 3, Builds: 300, Projects: 1}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/workflow" {
+				q := r.URL.Query()
+				q.Del("startDate")
+				q.Del("endDate")
+				r.URL.RawQuery = q.Encode()
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	_, err := f.proj.Run(context.Background(), pipeline.Options{Resources: []string{"builds"}})
+	if err == nil || !strings.Contains(err.Error(), "found records before 2010-01-01: the API seems to ignore endDate") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, statErr := os.Stat(f.db); statErr == nil && f.count(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'builds'`) != 0 {
+		t.Fatal("a failed listing committed builds")
+	}
+}
