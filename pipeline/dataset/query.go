@@ -209,7 +209,24 @@ func engineError(err error) error {
 		msg, _, _ := strings.Cut(de.Msg, "\n")
 		return &RefusedError{Reason: "only the dataset's tables can be read: file, network and extension access is disabled (" + msg + ")"}
 	}
+	if errors.As(err, &de) && de.Type == duckdb.ErrorTypeCatalog {
+		// FROM 'path' is a file read DuckDB only tries when external access
+		// is on; with it off the path is reported as a missing table.
+		if name, ok := missingTable(de.Msg); ok && strings.ContainsAny(name, `/\:`) {
+			return &RefusedError{Reason: fmt.Sprintf("only the dataset's tables can be read: %q is a file or URL, and file, network and extension access is disabled", name)}
+		}
+	}
 	return fmt.Errorf("query failed: %w", err)
+}
+
+// missingTable is the name in DuckDB's "Table with name X does not exist!".
+func missingTable(msg string) (string, bool) {
+	_, rest, ok := strings.Cut(msg, "Table with name ")
+	if !ok {
+		return "", false
+	}
+	name, _, ok := strings.Cut(rest, " does not exist")
+	return name, ok
 }
 
 var stmtTypeNames = map[duckdb.StmtType]string{
