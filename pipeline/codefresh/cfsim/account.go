@@ -112,11 +112,14 @@ func (c *call) hermesEvents() response {
 	typ, kind := c.q.Get("type"), c.q.Get("kind")
 	var w jw
 	w.open('[')
+	// Triggers of several pipelines may share an event; Hermes lists it once.
+	seen := map[string]bool{}
 	for i := range g.hermes {
 		h := &g.hermes[i]
-		if (typ != "" && h.typ != typ) || (kind != "" && h.kind != kind) {
+		if (typ != "" && h.typ != typ) || (kind != "" && h.kind != kind) || seen[h.event] {
 			continue
 		}
+		seen[h.event] = true
 		appendEvent(&w, h)
 	}
 	w.close(']')

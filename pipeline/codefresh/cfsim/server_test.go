@@ -442,3 +442,27 @@ func TestMillionBuildsBoundedMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(s)
 }
+
+// Hermes lists an event once however many triggers listen to it; the
+// triggers list keeps one entry per trigger.
+func TestHermesEventsAreUnique(t *testing.T) {
+	s := newTestServer(t, Config{Seed: 3, Pipelines: 200})
+	events := getJSON(t, s, "/hermes/events").([]any)
+	seen := map[string]bool{}
+	for _, e := range events {
+		uri := e.(map[string]any)["uri"].(string)
+		if seen[uri] {
+			t.Fatalf("event %s listed twice", uri)
+		}
+		seen[uri] = true
+	}
+	triggers := getJSON(t, s, "/hermes/triggers").([]any)
+	if len(triggers) != 50 || len(events) >= len(triggers) {
+		t.Fatalf("%d triggers and %d events; want 50 triggers sharing some events", len(triggers), len(events))
+	}
+	for _, tr := range triggers {
+		if ev := tr.(map[string]any)["event"].(string); !seen[ev] {
+			t.Fatalf("trigger on %s, an event /hermes/events does not list", ev)
+		}
+	}
+}
