@@ -22,8 +22,7 @@ var simCountName = map[string]string{}
 // simDuplicateKeys are resources where the simulator (not the API) repeats a
 // primary key; remove an entry once cfsim is fixed.
 var simDuplicateKeys = map[string]string{
-	"hermes_events": "cfsim lists one event per trigger, so pipelines sharing a registry repo repeat its uri; hermes lists each event once",
-	"build_steps":   "its key (build_id, name) belongs to the step rows the pipeline makes from each build's last revision, not to the revisions listed",
+	"build_steps": "its key (build_id, name) belongs to the step rows the pipeline makes from each build's last revision, not to the revisions listed",
 }
 
 func startSim(t *testing.T, cfg cfsim.Config, mod ...func(*codefresh.Options)) (*cfsim.Server, *codefresh.Client) {
