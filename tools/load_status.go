@@ -60,10 +60,18 @@ func loadStatus(d *Deps) Tool {
 			if wait > 0 && !job.Status().Done() {
 				ctx, cancel := context.WithTimeout(ctx, time.Duration(wait)*time.Second)
 				defer cancel()
+				reported := make(chan struct{})
 				if tok := progressToken(ctx); tok != nil {
-					go d.reportProgress(ctx, tok, job, ctx.Done())
+					go func() {
+						defer close(reported)
+						d.reportProgress(ctx, tok, job, ctx.Done())
+					}()
+				} else {
+					close(reported)
 				}
 				job.Wait(ctx)
+				// The last notification (the job's end) goes before the answer.
+				<-reported
 			}
 			s := job.Status()
 			return LoadStatusOut{Job: &s, Next: statusNext(s)}, nil

@@ -70,25 +70,15 @@ func TestStartLoadWatchedToCompletion(t *testing.T) {
 		t.Fatalf("provenance = %+v, want load %s", q.Provenance, st.Info.LoadID)
 	}
 
-	// Progress notifications came for the token, with growing values.
+	// start_load answered at once, so its token saw no notification: a
+	// token lives only as long as its request.
 	e.mu.Lock()
-	notes := append([]mcp.JSONRPCNotification(nil), e.progress...)
+	for _, n := range e.progress {
+		if n.Params.AdditionalFields["progressToken"] == "load-1" {
+			t.Errorf("progress notification for start_load's token after it answered: %v", n.Params.AdditionalFields)
+		}
+	}
 	e.mu.Unlock()
-	if len(notes) == 0 {
-		t.Fatal("no progress notification")
-	}
-	last := -1.0
-	for _, n := range notes {
-		f := n.Params.AdditionalFields
-		if f["progressToken"] != "load-1" {
-			t.Fatalf("notification for token %v", f["progressToken"])
-		}
-		v, _ := f["progress"].(float64)
-		if v <= last {
-			t.Fatalf("progress %v after %v", v, last)
-		}
-		last = v
-	}
 
 	// The session lists the job.
 	var list tools.LoadStatusOut
@@ -226,15 +216,41 @@ func TestLoadStatusWaitReportsProgress(t *testing.T) {
 	if st.Job.State != pipeline.JobSucceeded {
 		t.Fatalf("after waiting: %+v", st.Job)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var n int
-	for _, p := range e.progress {
-		if p.Params.AdditionalFields["progressToken"] == "wait-1" {
-			n++
+	forToken := func() []map[string]any {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		var out []map[string]any
+		for _, p := range e.progress {
+			if p.Params.AdditionalFields["progressToken"] == "wait-1" {
+				out = append(out, p.Params.AdditionalFields)
+			}
 		}
+		return out
 	}
-	if n == 0 {
+	// The in-process client hands notifications over asynchronously: let
+	// them arrive before counting.
+	time.Sleep(2 * progressEvery)
+	got := forToken()
+	if len(got) == 0 {
 		t.Fatal("no progress notification for the waiting call")
 	}
+	last := -1.0
+	for _, f := range got {
+		v, _ := f["progress"].(float64)
+		if v <= last {
+			t.Fatalf("progress %v after %v", v, last)
+		}
+		last = v
+	}
+	// The job's end is the last notification; nothing follows it.
+	if f := got[len(got)-1]; f["total"] != f["progress"] {
+		t.Fatalf("last notification %v does not mark the end", f)
+	}
+	time.Sleep(2 * progressEvery)
+	if after := forToken(); len(after) != len(got) {
+		t.Fatalf("%d more notifications after the job's end", len(after)-len(got))
+	}
 }
+
+// progressEvery is tools' polling interval for progress notifications.
+const progressEvery = 500 * time.Millisecond

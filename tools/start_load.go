@@ -55,9 +55,9 @@ func startLoad(d *Deps) Tool {
 			if err != nil {
 				return StartLoadOut{}, fmt.Errorf("start load: %w", err)
 			}
-			if tok := progressToken(ctx); tok != nil {
-				go d.reportProgress(ctx, tok, job, nil)
-			}
+			// No progress notifications here: a token lives only as long as
+			// its request, and this one ends now. load_status with
+			// wait_seconds reports progress while it waits.
 			s := job.Status()
 			return StartLoadOut{
 				JobID:   s.ID,
@@ -70,16 +70,14 @@ func startLoad(d *Deps) Tool {
 }
 
 // reportProgress sends MCP progress notifications (pages and rows) for job
-// until it ends or until is closed. They are a courtesy for clients that show
-// progress: every fact in them is also in load_status, since a notification
-// may arrive after the result it belongs to.
+// until it ends or until is closed. The caller waits for it to return before
+// answering: a notification must not outlive its request. They are a
+// courtesy for clients that show progress; every fact is also in load_status.
 func (d *Deps) reportProgress(ctx context.Context, token mcp.ProgressToken, job *pipeline.Job, until <-chan struct{}) {
 	srv := server.ServerFromContext(ctx)
 	if srv == nil {
 		return
 	}
-	// start_load's request is over when it returns; the job is not.
-	ctx = context.WithoutCancel(ctx)
 	tick := time.NewTicker(progressEvery)
 	defer tick.Stop()
 	var last pipeline.Progress
