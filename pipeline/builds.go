@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -366,11 +365,7 @@ func (r *run) extractDetails(ctx context.Context, res codefresh.Resource) error 
 			opt := base
 			opt.PathParams = map[string]string{res.ParentParam: v}
 			err := r.client.Pages(gctx, res, opt, func(pg *codefresh.Page) error {
-				recs := pg.Records
-				if res.Name == "build_steps" {
-					recs = stepRecords(v, recs)
-				}
-				return r.emit(gctx, res, recs)
+				return r.emit(gctx, res, res.Rows(v, pg.Records))
 			})
 			if codefresh.IsStatus(err, 404) {
 				return nil
@@ -379,28 +374,6 @@ func (r *run) extractDetails(ctx context.Context, res codefresh.Resource) error 
 		})
 	}
 	return g.Wait()
-}
-
-// stepRecords turns a build's context revisions into one record per step:
-// the last revision's context.stepsMetadata (the client made it a list in
-// step order), with the build id and the step's position.
-func stepRecords(buildID string, revs []map[string]any) []map[string]any {
-	if len(revs) == 0 {
-		return nil
-	}
-	ctxObj, _ := revs[len(revs)-1]["context"].(map[string]any)
-	steps, _ := ctxObj["stepsMetadata"].([]any)
-	out := make([]map[string]any, 0, len(steps))
-	for i, s := range steps {
-		m, ok := s.(map[string]any)
-		if !ok {
-			continue
-		}
-		m["build_id"] = buildID
-		m["step_order"] = json.Number(fmt.Sprint(i))
-		out = append(out, m)
-	}
-	return out
 }
 
 func recordTime(rec map[string]any, field string) time.Time {

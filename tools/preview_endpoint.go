@@ -107,7 +107,9 @@ func previewEndpoint(d *Deps) Tool {
 			if page == nil {
 				return PreviewEndpointOut{}, fmt.Errorf("preview %s: no page came back", res.Name)
 			}
-			tables, err := wouldCreate(&p.Config, res, page.Records)
+			// The rows a load would write (build_steps: the steps of the last revision).
+			rows := res.Rows(pathParams[res.ParentParam], page.Records)
+			tables, err := wouldCreate(&p.Config, res, rows)
 			if err != nil {
 				return PreviewEndpointOut{}, err
 			}
@@ -119,12 +121,12 @@ func previewEndpoint(d *Deps) Tool {
 				RecordsAt:   page.Selector,
 				Paging:      string(res.Paginator),
 				MorePages:   res.Paginator != codefresh.PaginatorNone && len(page.Records) >= limit,
-				RecordCount: len(page.Records),
+				RecordCount: len(rows),
 				PathParams:  pathParams,
 				Samples:     []any{},
 				Tables:      tables,
 			}
-			for _, rec := range page.Records[:min(samples, len(page.Records))] {
+			for _, rec := range rows[:min(samples, len(rows))] {
 				out.Samples = append(out.Samples, cut(rec))
 			}
 			out.Next = "configure_pipeline to enable " + res.Name + ", then start_load with dry_run"

@@ -105,3 +105,25 @@ func TestPreviewWrongKeyNeverShowsIt(t *testing.T) {
 		t.Fatalf("401 error = %q", text)
 	}
 }
+
+// build_steps previews the rows a load writes: one per step of a build's
+// last revision, with build_id and step_order, not the revisions.
+func TestPreviewBuildStepsShowsStepRows(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	var out tools.PreviewEndpointOut
+	e.ok("preview_endpoint", map[string]any{"resource": "build_steps"}, &out)
+	id := out.PathParams["id"]
+	if id == "" || out.RecordCount == 0 {
+		t.Fatalf("preview = %+v", out)
+	}
+	tb := table(out, "build_steps")
+	if tb == nil || tb.Columns["build_id"] == "" || tb.Columns["step_order"] == "" || tb.Columns["name"] == "" || tb.Columns["context__stepsMetadata"] != "" {
+		t.Fatalf("build_steps table = %+v", tb)
+	}
+	for i, s := range out.Samples {
+		m := s.(map[string]any)
+		if m["build_id"] != id || m["step_order"] != float64(i) {
+			t.Fatalf("sample %d = %v, want build_id %s and step_order %d", i, m, id, i)
+		}
+	}
+}

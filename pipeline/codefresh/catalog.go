@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -67,7 +68,14 @@ type Resource struct {
 	SecretFields []string `json:"secret_fields,omitempty"`
 	// KeyedObjects are plain dot paths (no "*") to objects keyed by name, turned
 	// into ordered lists of {"name": key, ...value} (pipeline spec.steps).
-	KeyedObjects     []string          `json:"keyed_objects,omitempty"`
+	KeyedObjects []string `json:"keyed_objects,omitempty"`
+	// RowsFrom, when set, is a dot path to a list in the last record of a
+	// response; its elements are the resource's rows, each given the parent
+	// value in ParentColumn and its position in OrderColumn (build_steps: the
+	// steps of a build's last state revision).
+	RowsFrom         string            `json:"rows_from,omitempty"`
+	ParentColumn     string            `json:"parent_column,omitempty"`
+	OrderColumn      string            `json:"order_column,omitempty"`
 	WriteDisposition string            `json:"write_disposition"`
 	Default          bool              `json:"default"`          // in the default load set
 	Params           map[string]string `json:"params,omitempty"` // fixed query params sent on every request
@@ -120,6 +128,39 @@ func Scopes() []string {
 
 // IsDetail reports whether the resource is read once per parent record.
 func (r Resource) IsDetail() bool { return r.Parent != "" }
+
+// Rows turns the records of one response into the resource's rows: the
+// records themselves, or with RowsFrom the list it names in the last record.
+// parentValue is the parent id the request was made for.
+func (r Resource) Rows(parentValue string, recs []map[string]any) []map[string]any {
+	if r.RowsFrom == "" {
+		return recs
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	var v any = recs[len(recs)-1]
+	for _, key := range strings.Split(r.RowsFrom, ".") {
+		m, _ := v.(map[string]any)
+		v = m[key]
+	}
+	list, _ := v.([]any)
+	out := make([]map[string]any, 0, len(list))
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		if r.ParentColumn != "" {
+			m[r.ParentColumn] = parentValue
+		}
+		if r.OrderColumn != "" {
+			m[r.OrderColumn] = json.Number(strconv.Itoa(i))
+		}
+		out = append(out, m)
+	}
+	return out
+}
 
 // PathParams lists the {name} placeholders in the resource path, in order.
 func (r Resource) PathParams() []string {

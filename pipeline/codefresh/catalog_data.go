@@ -109,7 +109,8 @@ var catalog = []Resource{
 	{
 		Name: "build_steps", Path: "/workflow/{id}/context-revision", DataSelector: "$", Paginator: PaginatorNone,
 		PrimaryKey: []string{"build_id", "name"}, Parent: "builds", ParentParam: "id", Scope: "build:read",
-		KeyedObjects:     []string{"context.stepsMetadata"},
+		KeyedObjects: []string{"context.stepsMetadata"},
+		RowsFrom:     "context.stepsMetadata", ParentColumn: "build_id", OrderColumn: "step_order",
 		WriteDisposition: Merge,
 		Description:      "One row per step of each loaded build, from the last state revision's context.stepsMetadata: build_id, name, step_order, type, status, result, start/finish timestamps, totalTime. Read once per loaded build.",
 	},
