@@ -228,7 +228,7 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	spanDays := math.Max(1.0/1440, newest.Sub(oldest).Hours()/24) // a busy account fills a page in hours
 	perDay := float64(len(first.Records)) / spanDays
 	var width atomic.Int64 // days per window: about five pages each
-	width.Store(int64(math.Max(1, math.Ceil(5*float64(pageSize)/perDay))))
+	width.Store(int64(math.Min(maxWindowDays, math.Max(1, math.Ceil(5*float64(pageSize)/perDay)))))
 	lower := time.Time{}
 	if !from.IsZero() {
 		lower = truncDay(from)

@@ -400,6 +400,14 @@ func TestSparseBuildHistoryListedWhole(t *testing.T) {
 		if n := f.count(`SELECT count(*) FROM codefresh_data.builds`); n != 100 {
 			t.Fatalf("clock starting %s: %d builds loaded, want 100", now.Format(time.RFC3339), n)
 		}
+		// No window is wider than a year, however thin the history it follows.
+		for _, r := range f.sim.Requests() {
+			start, err1 := time.Parse("2006-01-02", r.Query.Get("startDate"))
+			end, err2 := time.Parse("2006-01-02", r.Query.Get("endDate"))
+			if err1 == nil && err2 == nil && end.Sub(start) > 366*24*time.Hour {
+				t.Fatalf("clock starting %s: builds listed in a window from %s to %s", now.Format(time.RFC3339), r.Query.Get("startDate"), r.Query.Get("endDate"))
+			}
+		}
 	}
 }
 
