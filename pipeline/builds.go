@@ -208,8 +208,10 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 		return endOfListing(emit(first)) // the whole listing fit in one page
 	}
 	newest, oldest := recordTime(first.Records[0], res.IncrementalCursor), recordTime(first.Records[len(first.Records)-1], res.IncrementalCursor)
-	if newest.IsZero() || oldest.IsZero() {
-		return r.listAll(ctx, res, opt, emit) // no dates to window by: one sequential listing
+	if newest.IsZero() || oldest.IsZero() || oldest.Before(oldestPossible) {
+		// No dates to window by, or dates older than any real build: one
+		// sequential listing loses nothing.
+		return r.listAll(ctx, res, opt, emit)
 	}
 	// Keep the records of days after the oldest day on the page: every build of
 	// those days is newer than the page's last record, so the page has them all.

@@ -433,3 +433,18 @@ func TestBuildListingThatIgnoresDatesFails(t *testing.T) {
 		t.Fatal("a failed listing committed builds")
 	}
 }
+
+// Builds dated before any real Codefresh build (bad data, a test clock) are
+// listed in one sequential pass rather than in date windows, and all load.
+func TestBuildsOlderThanWindowsAllowAreListedWhole(t *testing.T) {
+	f := newFixture(t, cfsim.Config{Pipelines: 3, Builds: 300, Projects: 1, Now: time.Date(2009, 6, 1, 12, 0, 0, 0, time.UTC)}, nil)
+	f.run(pipeline.Options{Resources: []string{"builds"}})
+	if n := f.count(`SELECT count(*) FROM codefresh_data.builds`); n != 300 {
+		t.Fatalf("%d builds loaded, want 300", n)
+	}
+	for _, r := range f.sim.Requests() {
+		if r.Path == "/api/workflow" && r.Query.Get("endDate") != "" {
+			t.Fatalf("listed by date window: %v", r.Query)
+		}
+	}
+}
