@@ -139,12 +139,10 @@ func (r Resource) Rows(parentValue string, recs []map[string]any) []map[string]a
 	if len(recs) == 0 {
 		return nil
 	}
-	var v any = recs[len(recs)-1]
-	for _, key := range strings.Split(r.RowsFrom, ".") {
-		m, _ := v.(map[string]any)
-		v = m[key]
+	var list []any
+	if vals := lookupPath(recs[len(recs)-1], splitPath(r.RowsFrom)); len(vals) == 1 {
+		list, _ = vals[0].([]any)
 	}
-	list, _ := v.([]any)
 	out := make([]map[string]any, 0, len(list))
 	for i, e := range list {
 		m, ok := e.(map[string]any)
