@@ -112,18 +112,28 @@ func (c *call) hermesEvents() response {
 	typ, kind := c.q.Get("type"), c.q.Get("kind")
 	var w jw
 	w.open('[')
-	// Triggers of several pipelines may share an event; Hermes lists it once.
-	seen := map[string]bool{}
-	for i := range g.hermes {
-		h := &g.hermes[i]
-		if (typ != "" && h.typ != typ) || (kind != "" && h.kind != kind) || seen[h.event] {
+	for _, h := range g.events() {
+		if (typ != "" && h.typ != typ) || (kind != "" && h.kind != kind) {
 			continue
 		}
-		seen[h.event] = true
 		appendEvent(&w, h)
 	}
 	w.close(']')
 	return ok(w.b)
+}
+
+// events are the distinct events the triggers listen to, first trigger
+// first: triggers of several pipelines may share one, and Hermes lists it once.
+func (g *gen) events() []*simHermes {
+	seen := map[string]bool{}
+	var out []*simHermes
+	for i := range g.hermes {
+		if h := &g.hermes[i]; !seen[h.event] {
+			seen[h.event] = true
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // authKeys serves GET /auth/keys: key metadata only; tokenPrefix is random,

@@ -25,11 +25,7 @@ func (s *Server) Count(resource string) int {
 	case "triggers", "hermes_triggers":
 		return len(g.hermes)
 	case "hermes_events", "events", "trigger_events":
-		events := map[string]bool{}
-		for _, h := range g.hermes {
-			events[h.event] = true
-		}
-		return len(events)
+		return len(g.events())
 	case "user", "users_me", "current_user":
 		return 1
 	case "auth_keys", "api_keys", "tokens":
