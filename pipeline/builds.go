@@ -101,7 +101,16 @@ func (r *run) extractBuilds(ctx context.Context, res codefresh.Resource) error {
 		// since older builds of the window were not read.
 		return r.listAll(ctx, res, opt, emit)
 	}
-	if err := r.listWindows(ctx, res, opt, from, emit); err != nil {
+	cov := &coverage{partial: map[string]bool{}}
+	err := r.listWindows(ctx, res, opt, from, emit, cov)
+	var di *datesIgnoredError
+	if errors.As(err, &di) {
+		r.deviate(codefresh.Deviation{Resource: res.Name, Kind: codefresh.DeviationDateFilters,
+			Expected: "only builds created between startDate and endDate", Got: di.got,
+			Action: "listed builds newest first without date filters down to " + orOldest(from) + ", skipping those already read"})
+		err = r.listSequential(ctx, res, opt, from, cov, emit)
+	}
+	if err != nil {
 		return err
 	}
 	if err := r.refetch(ctx, res, tr); err != nil {
@@ -187,7 +196,7 @@ func (r *run) refetch(ctx context.Context, res codefresh.Resource, tr *cursorTra
 // dense the history is; workers then take windows walking back in time, and
 // a window that comes back empty asks (one cheap request) whether anything
 // older exists at all.
-func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, from time.Time, emit func(*codefresh.Page) error) error {
+func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, from time.Time, emit func(*codefresh.Page) error, cov *coverage) error {
 	pageSize := opt.PageSize
 	if pageSize <= 0 {
 		pageSize = res.PageSize
@@ -204,10 +213,14 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	if first == nil {
 		return nil
 	}
-	if len(first.Records) < pageSize {
+	if !first.More {
 		return endOfListing(emit(first)) // the whole listing fit in one page
 	}
+	pageSize = len(first.Records) // what the server sends, if it caps the limit
 	newest, oldest := recordTime(first.Records[0], res.IncrementalCursor), recordTime(first.Records[len(first.Records)-1], res.IncrementalCursor)
+	if sd := opt.Query.Get("startDate"); sd != "" && !oldest.IsZero() && oldest.Before(dayOf(sd)) {
+		return &datesIgnoredError{got: fmt.Sprintf("a build created %s for startDate=%s", oldest.Format(time.RFC3339), sd)}
+	}
 	if newest.IsZero() || oldest.IsZero() || oldest.Before(oldestPossible) {
 		// No dates to window by, or dates older than any real build: one
 		// sequential listing loses nothing.
@@ -227,6 +240,7 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 			return endOfListing(err) // stopped: the first page reached what was loaded before
 		}
 	}
+	cov.after = frontier.Add(day)                                 // every build from then on was on the first page
 	spanDays := math.Max(1.0/1440, newest.Sub(oldest).Hours()/24) // a busy account fills a page in hours
 	perDay := float64(len(first.Records)) / spanDays
 	var width atomic.Int64 // days per window: about five pages each
@@ -284,13 +298,22 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 				q.Query.Set("startDate", w.start.Format("2006-01-02"))
 				q.Query.Set("endDate", w.end.Format("2006-01-02"))
 				n := 0
+				var ids []string
 				err := r.listAll(gctx, res, q, func(pg *codefresh.Page) error {
 					n += len(pg.Records)
+					if out := outside(pg, res.IncrementalCursor, w.start, w.end.Add(day)); !out.IsZero() {
+						return &datesIgnoredError{got: fmt.Sprintf("a build created %s in the window %s..%s", out.Format(time.RFC3339), w.start.Format("2006-01-02"), w.end.Format("2006-01-02"))}
+					}
+					for _, rec := range pg.Records {
+						ids = append(ids, codefresh.RecordID(rec))
+					}
 					return emit(pg)
 				})
 				if err != nil {
+					cov.abandon(ids)
 					return err
 				}
+				cov.complete(w.start, w.end.Add(day))
 				// Size later windows by the density just seen: about five
 				// pages each keeps the workers' tails short.
 				if n == 0 {
@@ -307,7 +330,7 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 						return err
 					}
 					if more {
-						return fmt.Errorf("listing %s found records before %s: the API seems to ignore endDate", res.Name, oldestPossible.Format("2006-01-02"))
+						return &datesIgnoredError{got: "builds listed before " + oldestPossible.Format("2006-01-02") + ", older than any Codefresh build"}
 					}
 					continue
 				}
@@ -347,9 +370,112 @@ func (r *run) anyUntil(ctx context.Context, res codefresh.Resource, opt codefres
 	found := false
 	err := r.client.Pages(ctx, res, q, func(pg *codefresh.Page) error {
 		found = len(pg.Records) > 0
+		if out := outside(pg, res.IncrementalCursor, time.Time{}, d.Add(day)); !out.IsZero() {
+			return &datesIgnoredError{got: fmt.Sprintf("a build created %s for endDate=%s", out.Format(time.RFC3339), d.Format("2006-01-02"))}
+		}
 		return nil
 	})
 	return found, err
+}
+
+// datesIgnoredError: the API answered a date-filtered listing with builds
+// outside the dates asked for.
+type datesIgnoredError struct{ got string }
+
+func (e *datesIgnoredError) Error() string {
+	return "the API ignores startDate/endDate: " + e.got
+}
+
+// outside returns the time of the first record of pg created outside
+// [start, end) (start zero: no lower bound), or zero if all are inside.
+func outside(pg *codefresh.Page, field string, start, end time.Time) time.Time {
+	for _, rec := range pg.Records {
+		t := recordTime(rec, field)
+		if !t.IsZero() && (t.Before(start) || !t.Before(end)) {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// coverage is what a windowed listing read before it found the API ignores
+// dates, so the sequential listing that takes over skips those builds.
+type coverage struct {
+	mu      sync.Mutex
+	after   time.Time      // every build from then on was read (first page)
+	spans   [][2]time.Time // [start, end) of windows read whole
+	partial map[string]bool
+}
+
+func (c *coverage) complete(start, end time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.spans = append(c.spans, [2]time.Time{start, end})
+}
+
+// abandon keeps the ids a window emitted before it stopped.
+func (c *coverage) abandon(ids []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		c.partial[id] = true
+	}
+}
+
+func (c *coverage) has(rec map[string]any, field string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := recordTime(rec, field); !t.IsZero() {
+		if !c.after.IsZero() && !t.Before(c.after) {
+			return true
+		}
+		for _, s := range c.spans {
+			if !t.Before(s[0]) && t.Before(s[1]) {
+				return true
+			}
+		}
+	}
+	return c.partial[codefresh.RecordID(rec)]
+}
+
+// listSequential lists every build newest first without date filters, for
+// an API that ignores them, down to from (the incremental cursor minus the
+// look-back). Builds the windows already read are skipped.
+func (r *run) listSequential(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, from time.Time, cov *coverage, emit func(*codefresh.Page) error) error {
+	q := opt
+	q.Query = cloneQuery(opt.Query)
+	q.Query.Del("startDate")
+	q.Query.Del("endDate")
+	return r.listAll(ctx, res, q, func(pg *codefresh.Page) error {
+		fresh := *pg
+		fresh.Records = nil
+		for _, rec := range pg.Records {
+			if !cov.has(rec, res.IncrementalCursor) {
+				fresh.Records = append(fresh.Records, rec)
+			}
+		}
+		if len(fresh.Records) > 0 {
+			if err := emit(&fresh); err != nil {
+				return err
+			}
+		}
+		if _, older := since(pg, res.IncrementalCursor, from); older {
+			return errStopListing // newest first: the rest was loaded before
+		}
+		return nil
+	})
+}
+
+func orOldest(from time.Time) string {
+	if from.IsZero() {
+		return "the oldest build"
+	}
+	return from.UTC().Format(time.RFC3339) + " (the incremental cursor minus the look-back)"
+}
+
+func dayOf(s string) time.Time {
+	t, _ := time.Parse("2006-01-02", s)
+	return t
 }
 
 // extractDetails reads one record per parent value (builds_by_id,

@@ -57,7 +57,7 @@ type IncrementalConfig struct {
 // ResourceConfig overrides one catalog resource.
 type ResourceConfig struct {
 	Enabled          *bool             `toml:"enabled,omitempty" json:"enabled,omitempty" jsonschema:"description=Load this resource (default: the catalog's default set)"`
-	Required         bool              `toml:"required,omitempty" json:"required,omitempty" jsonschema:"description=Fail the load when this resource cannot be read (403/404) instead of skipping it"`
+	Required         bool              `toml:"required,omitempty" json:"required,omitempty" jsonschema:"description=Fail the whole load when this resource cannot be read (403/404 or an error after retries) instead of skipping it and committing the others"`
 	WriteDisposition string            `toml:"write_disposition,omitempty" json:"write_disposition,omitempty" jsonschema:"enum=replace,enum=append,enum=merge,description=How rows are written (default from the catalog)"`
 	Params           map[string]string `toml:"params,omitempty" json:"params,omitempty" jsonschema:"description=Extra query parameters such as status or pipeline"`
 	InitialValue     string            `toml:"initial_value,omitempty" json:"initial_value,omitempty" jsonschema:"description=Start of the incremental cursor for the first load (YYYY-MM-DD)"`

@@ -14,8 +14,10 @@ import (
 const (
 	JobRunning   = "running"
 	JobSucceeded = "succeeded"
-	JobFailed    = "failed"
-	JobCancelled = "cancelled"
+	// JobCompletedWithErrors: some resources failed, the others were committed.
+	JobCompletedWithErrors = "completed_with_errors"
+	JobFailed              = "failed"
+	JobCancelled           = "cancelled"
 )
 
 // keepFinished bounds how many finished jobs Jobs remembers.
@@ -29,6 +31,7 @@ type JobStatus struct {
 	Options  JobOpts   `json:"options"`
 	Progress Progress  `json:"progress"`
 	Info     *LoadInfo `json:"load_info,omitempty"`
+	LoadID   string    `json:"load_id,omitempty"` // of a failed load, whose trace explain_load shows
 	Error    string    `json:"error,omitempty"`
 	Started  time.Time `json:"started"`
 	Ended    time.Time `json:"ended,omitzero"`
@@ -40,6 +43,7 @@ type JobOpts struct {
 	MaxPages    int      `json:"max_pages,omitempty"`
 	FullRefresh bool     `json:"full_refresh,omitempty"`
 	DryRun      bool     `json:"dry_run,omitempty"`
+	Record      string   `json:"record,omitempty"`
 }
 
 // Done reports whether the job has finished, whatever the outcome.
@@ -134,15 +138,10 @@ func (js *Jobs) start(r runner, project string, opts Options) (*Job, error) {
 		cancel: cancel,
 		done:   make(chan struct{}),
 		status: JobStatus{
-			ID:      id,
-			State:   JobRunning,
-			Project: project,
-			Options: JobOpts{
-				Resources:   append([]string(nil), opts.Resources...),
-				MaxPages:    opts.MaxPages,
-				FullRefresh: opts.FullRefresh,
-				DryRun:      opts.DryRun,
-			},
+			ID:       id,
+			State:    JobRunning,
+			Project:  project,
+			Options:  jobOpts(opts),
 			Progress: Progress{Phase: "starting"},
 			Started:  time.Now().UTC(),
 		},
@@ -174,6 +173,10 @@ func (js *Jobs) finish(j *Job, ctx context.Context, info *LoadInfo, err error) {
 	j.mu.Lock()
 	j.status.Ended = time.Now().UTC()
 	switch {
+	case err == nil && info != nil && info.Status == LoadCompletedWithError:
+		j.status.State = JobCompletedWithErrors
+		j.status.Info = info
+		j.status.Progress.Phase = "done"
 	case err == nil:
 		j.status.State = JobSucceeded
 		j.status.Info = info
@@ -188,6 +191,9 @@ func (js *Jobs) finish(j *Job, ctx context.Context, info *LoadInfo, err error) {
 	default:
 		j.status.State = JobFailed
 		j.status.Error = js.redact(err.Error())
+	}
+	if err != nil && info != nil {
+		j.status.LoadID = info.LoadID // the trace explains it
 	}
 	j.mu.Unlock()
 	j.cancel()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 )
 
@@ -19,16 +20,22 @@ type Progress struct {
 
 // ResourceInfo is what a load did for one resource.
 type ResourceInfo struct {
-	Name    string `json:"name"`
-	Status  string `json:"status"` // "loaded", "skipped", "failed"
-	Reason  string `json:"reason,omitempty"`
-	Pages   int    `json:"pages"`
-	Records int64  `json:"records"`
+	Name   string `json:"name"`
+	Status string `json:"status"` // "loaded", "skipped", "failed", "previewed"
+	Reason string `json:"reason,omitempty"`
+	// Cause and NextStep classify a failure (see the Cause* constants).
+	Cause    string `json:"cause,omitempty"`
+	NextStep string `json:"next_step,omitempty"`
+	Pages    int    `json:"pages"`
+	Records  int64  `json:"records"`
 }
 
 // LoadInfo is a load's result, like dlt's load_info.
 type LoadInfo struct {
-	LoadID      string                            `json:"load_id"`
+	LoadID string `json:"load_id"`
+	// Status is LoadSucceeded, or LoadCompletedWithError when some resources
+	// failed and the others were committed.
+	Status      string                            `json:"status"`
 	Pipeline    string                            `json:"pipeline"`
 	Destination string                            `json:"destination"`
 	Location    string                            `json:"location"` // file, folder or DSN without password
@@ -41,8 +48,14 @@ type LoadInfo struct {
 	Requests    int                               `json:"http_requests"`
 	Retries     int                               `json:"http_retries"`
 	DryRun      bool                              `json:"dry_run,omitempty"`
-	Started     time.Time                         `json:"started"`
-	Duration    time.Duration                     `json:"duration_ns"`
+	// Warnings are the ways the API answered differently from the catalog
+	// and what was done instead; the load went on.
+	Warnings []codefresh.Deviation `json:"warnings,omitempty"`
+	// Record is the debug record of this load's HTTP exchanges, when one was
+	// kept (asked for, or kept because resources failed).
+	Record   string        `json:"record,omitempty"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Options change one run.
@@ -52,6 +65,9 @@ type Options struct {
 	FullRefresh bool           // ignore incremental state, reload everything
 	DryRun      bool           // extract and normalize, commit nothing
 	Progress    func(Progress) // called from the running goroutine; keep it quick
+	// Record writes a sanitized debug record of every HTTP exchange to this
+	// file. Without it a bounded record is kept only when the load fails.
+	Record string
 }
 
 var _ = context.Background

@@ -28,6 +28,7 @@ const (
 	StatusSkipped = "skipped"
 	// StatusPreviewed: read but not committed (a partial read of a replace resource).
 	StatusPreviewed = "previewed"
+	StatusFailed    = "failed"
 )
 
 // run is the state of one load while it extracts and normalizes.
@@ -38,6 +39,7 @@ type run struct {
 	client *codefresh.Client
 	state  *State
 	log    *slog.Logger
+	trace  *tracer
 
 	// Pages arrive from several goroutines; one goroutine (normalizeLoop)
 	// owns norm, stage and parent, fed through queue.
@@ -59,6 +61,13 @@ type run struct {
 
 // Run runs one load and returns what it did. It is safe to cancel ctx: the
 // destination is then exactly as before and incremental cursors unmoved.
+//
+// A resource that fails (after the client's retries, or on a shape it cannot
+// read) is reported and the others still commit, unless the pipeline file
+// marks it required; the info's Status then says LoadCompletedWithError.
+// Every load leaves a trace in the project (Traces); a failed one keeps a
+// debug record of its HTTP exchanges too. On an error the info, when not nil,
+// has the load id and the record.
 func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	start := time.Now()
 	cfg := &p.Config
@@ -73,6 +82,16 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 			return nil, err
 		}
 	}
+	loadID := newLoadID(start)
+	tr := newTracer(loadID, cfg.Pipeline(), start, opts, names)
+	rec, err := p.createRecord(loadID, names, opts, creds.APIKey())
+	if err != nil {
+		return nil, err
+	}
+	observe := tr.observe
+	if rec != nil {
+		observe = func(ex codefresh.Exchange) { tr.observe(ex); rec.Observe(ex) }
+	}
 	client, err := codefresh.New(codefresh.Options{
 		BaseURL:       creds.BaseURL,
 		APIKey:        creds.APIKey(),
@@ -80,10 +99,49 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		RatePerSecond: p.ratePerSecond(),
 		RetryBaseWait: p.RetryBaseWait,
 		HTTPClient:    p.HTTPClient,
+		Observe:       observe,
 	})
 	if err != nil {
+		rec.Close()
 		return nil, fmt.Errorf("codefresh client: %w", err)
 	}
+	info, err := p.run(ctx, opts, loadID, names, client, creds, tr)
+
+	status := LoadSucceeded
+	switch {
+	case err != nil && ctx.Err() != nil:
+		status = LoadCancelled
+	case err != nil:
+		status = LoadFailed
+	case info.Status == LoadCompletedWithError:
+		status = LoadCompletedWithError
+	}
+	keep := opts.Record != "" || status == LoadFailed || status == LoadCompletedWithError
+	recordPath, recErr := p.finishRecord(rec, keep)
+	if recErr != nil {
+		p.logger().Warn("debug record not kept", "error", recErr)
+	}
+	trace := tr.done(status, explain(err), recordPath)
+	if terr := p.saveTrace(trace); terr != nil {
+		p.logger().Warn("load trace not saved", "error", terr)
+	}
+	if info != nil {
+		info.Record = recordPath
+		info.Warnings = trace.Warnings
+	}
+	if err != nil {
+		if recordPath != "" && status == LoadFailed {
+			err = fmt.Errorf("%w (debug record of the requests kept at %s; `codefresh-mcp info` and explain_load show the trace)", err, recordPath)
+		}
+		return &LoadInfo{LoadID: loadID, Status: status, Pipeline: cfg.Pipeline(), Record: recordPath, Started: start, Warnings: trace.Warnings}, err
+	}
+	return info, recErr
+}
+
+// run is Run after the client and the trace are set up.
+func (p *Project) run(ctx context.Context, opts Options, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *tracer) (*LoadInfo, error) {
+	start := tr.t.Started
+	cfg := &p.Config
 	dest, err := p.Destination()
 	if err != nil {
 		return nil, err
@@ -106,7 +164,6 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if stored != nil {
 		schema = stored.Clone()
 	}
-	loadID := newLoadID(start)
 	stg, err := stage.Open(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("open staging area: %w", err)
@@ -114,7 +171,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	defer stg.Close()
 
 	r := &run{
-		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(),
+		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(), trace: tr,
 		norm:    normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)}),
 		stage:   stg,
 		parent:  map[string][]string{},
@@ -134,12 +191,19 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	defer stopLoop() // every sender has returned by then: extract waits for its goroutines
 
 	info := &LoadInfo{
-		LoadID: loadID, Pipeline: cfg.Pipeline(), Destination: dest.Kind(),
+		LoadID: loadID, Status: LoadSucceeded, Pipeline: cfg.Pipeline(), Destination: dest.Kind(),
 		Location: p.DestinationLocation(), Dataset: cfg.Dataset(), DryRun: opts.DryRun, Started: start,
 	}
 	var done []string
+	failed := map[string]bool{}
 	for _, name := range names {
 		res, _ := codefresh.Lookup(name)
+		if res.Parent != "" && failed[res.Parent] {
+			ri := ResourceInfo{Name: name, Status: StatusSkipped, Reason: "not read: its parent resource " + res.Parent + " failed"}
+			info.Resources = append(info.Resources, ri)
+			tr.finish(ri, nil)
+			continue
+		}
 		schema.EnsureRoot(res.Name, res.Name, cfg.Disposition(res), res.PrimaryKey)
 		ri, err := r.extract(ctx, res)
 		if err != nil {
@@ -148,25 +212,51 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 			}
 			if skip, reason := skippable(err); skip && !cfg.Resources[name].Required {
 				r.log.Warn("resource skipped", "resource", name, "reason", reason)
-				info.Resources = append(info.Resources, ResourceInfo{Name: name, Status: StatusSkipped, Reason: reason, Pages: ri.Pages, Records: ri.Records})
+				ri.Status, ri.Reason = StatusSkipped, reason
+				info.Resources = append(info.Resources, ri)
+				tr.finish(ri, explain(err))
 				continue
 			}
 			if codefresh.IsStatus(err, http.StatusUnauthorized) {
 				// `secrets set` alone does not help while a source that wins over it holds the bad key.
-				return nil, fmt.Errorf("load %s: %w (the key came from %s, fingerprint %s: fix or unset it there; `codefresh-mcp secrets check` shows every source)",
+				err = fmt.Errorf("load %s: %w (the key came from %s, fingerprint %s: fix or unset it there; `codefresh-mcp secrets check` shows every source)",
 					name, err, creds.Source, creds.Fingerprint)
+				tr.finish(ResourceInfo{Name: name, Status: StatusFailed, Pages: ri.Pages, Records: ri.Records}, explain(err))
+				return nil, err
 			}
-			return nil, fmt.Errorf("load %s: %w", name, err)
+			why := explain(err)
+			ri.Status, ri.Reason, ri.Cause, ri.NextStep = StatusFailed, err.Error(), why.Cause, why.NextStep
+			tr.finish(ri, why)
+			if cfg.Resources[name].Required || r.failed() != nil {
+				// A required resource, or the normalizer (shared by all) broke.
+				return nil, fmt.Errorf("load %s: %w", name, err)
+			}
+			r.log.Warn("resource failed; the others go on", "resource", name, "cause", why.Cause, "error", err)
+			info.Resources = append(info.Resources, ri)
+			info.Status = LoadCompletedWithError
+			failed[name] = true
+			continue
 		}
 		if opts.MaxPages > 0 && cfg.Disposition(res) == codefresh.Replace {
 			// A quick look must not cut a replaced table down to its first pages.
 			ri.Status, ri.Reason = StatusPreviewed, "read with max_pages: a replace resource is committed only by a full read"
 			info.Resources = append(info.Resources, ri)
+			tr.finish(ri, nil)
 			continue
 		}
 		ri.Status = StatusLoaded
 		info.Resources = append(info.Resources, ri)
+		tr.finish(ri, nil)
 		done = append(done, name)
+	}
+	if len(failed) > 0 && len(done) == 0 {
+		var msgs []string
+		for _, ri := range info.Resources {
+			if ri.Status == StatusFailed {
+				msgs = append(msgs, ri.Reason)
+			}
+		}
+		return nil, fmt.Errorf("every resource failed: %s", strings.Join(msgs, "; "))
 	}
 	stopLoop()
 	if err := stg.Flush(ctx); err != nil {
@@ -382,7 +472,13 @@ func (r *run) pageOptions(res codefresh.Resource) codefresh.PageOptions {
 	for k, v := range rc.Params {
 		q.Set(k, v)
 	}
-	return codefresh.PageOptions{Query: q, PageSize: rc.PageSize, MaxPages: r.opts.MaxPages}
+	return codefresh.PageOptions{Query: q, PageSize: rc.PageSize, MaxPages: r.opts.MaxPages, OnDeviation: r.deviate}
+}
+
+// deviate records a workaround of the client or the listing as a warning.
+func (r *run) deviate(d codefresh.Deviation) {
+	r.log.Warn("the API differs from the catalog; worked around", "resource", d.Resource, "kind", d.Kind, "expected", d.Expected, "got", d.Got, "action", d.Action)
+	r.trace.deviate(d)
 }
 
 // extract reads one resource into the stage.

@@ -234,9 +234,13 @@ func TestFailedRunLeavesDatabaseAsBefore(t *testing.T) {
 	f.sim.Advance(12 * time.Hour)
 
 	fail = true
-	_, err := f.proj.Run(context.Background(), pipeline.Options{})
+	if f.proj.Config.Resources == nil {
+		f.proj.Config.Resources = map[string]pipeline.ResourceConfig{}
+	}
+	f.proj.Config.Resources["step_types"] = pipeline.ResourceConfig{Required: true}
+	info, err := f.proj.Run(context.Background(), pipeline.Options{})
 	if err == nil || !strings.Contains(err.Error(), "step_types") {
-		t.Fatalf("run with persistent 502: err = %v", err)
+		t.Fatalf("run with persistent 502 on a required resource: err = %v", err)
 	}
 	if strings.Contains(err.Error(), canary) {
 		t.Fatal("error carries the key")
@@ -244,6 +248,15 @@ func TestFailedRunLeavesDatabaseAsBefore(t *testing.T) {
 	if after := f.snapshot(); after != before {
 		t.Fatalf("database changed after a failed run:\nbefore %s\nafter %s", before, after)
 	}
+	// The failed load says where its debug record is, and its trace is kept.
+	if info == nil || info.Record == "" || !strings.Contains(err.Error(), info.Record) {
+		t.Fatalf("failed load info %+v: no debug record named in %v", info, err)
+	}
+	tr, terr := f.proj.Trace("")
+	if terr != nil || tr.LoadID != info.LoadID || tr.Status != pipeline.LoadFailed || tr.Error == nil || tr.Error.Cause != pipeline.CauseServer {
+		t.Fatalf("trace of the failed load: %+v (%v)", tr, terr)
+	}
+	delete(f.proj.Config.Resources, "step_types")
 
 	fail = false
 	ctx, cancel := context.WithCancel(context.Background())
@@ -411,26 +424,57 @@ func TestSparseBuildHistoryListedWhole(t *testing.T) {
 	}
 }
 
-// An API that ignores the date filter would make the window walk list the
-// same builds forever; the walk stops at the oldest possible day and says why.
-func TestBuildListingThatIgnoresDatesFails(t *testing.T) {
-	f := newFixture(t, cfsim.Config{Pipelines: 3, Builds: 300, Projects: 1}, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/api/workflow" {
-				q := r.URL.Query()
-				q.Del("startDate")
-				q.Del("endDate")
-				r.URL.RawQuery = q.Encode()
+// An API that ignores the date filters (older installs) is found out from
+// what it sends back: the load falls back to one listing newest first, loads
+// every build once, says so, and the rerun is still incremental.
+func TestBuildListingThatIgnoresDatesFallsBack(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  cfsim.Config
+	}{
+		{"sparse", cfsim.Config{Pipelines: 3, Builds: 300, Projects: 1}},
+		{"busy", cfsim.Config{Pipelines: 5, Builds: 3000, Projects: 1, History: 36 * time.Hour}}, // pages of hours: windows of one day
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Deviations = cfsim.Deviations{IgnoreDateFilters: true}
+			f := newFixture(t, tc.cfg, nil)
+			info := f.run(pipeline.Options{Resources: []string{"builds"}})
+			want := int64(f.sim.Count("builds"))
+			if n := f.count(`SELECT count(*) FROM codefresh_data.builds`); n != want {
+				t.Fatalf("%d builds loaded, want %d", n, want)
 			}
-			h.ServeHTTP(w, r)
+			if d := f.count(`SELECT count(*) - count(DISTINCT id) FROM codefresh_data.builds`); d != 0 {
+				t.Fatalf("%d duplicate builds", d)
+			}
+			if info.Status != pipeline.LoadSucceeded || len(info.Warnings) != 1 || info.Warnings[0].Kind != "date_filters" ||
+				info.Warnings[0].Resource != "builds" || !strings.Contains(info.Warnings[0].Action, "without date filters") {
+				t.Fatalf("status %s, warnings %+v", info.Status, info.Warnings)
+			}
+			if info.Resources[0].Records > want+100 {
+				t.Errorf("%d records read for %d builds: the fallback read too much again", info.Resources[0].Records, want)
+			}
+
+			// The rerun reads only what is newer than the cursor minus the look-back.
+			cursor := f.rows(`SELECT strftime(max(created), '%Y-%m-%dT%H:%M:%S.%gZ') FROM codefresh_data.builds`)[0][0]
+			f.sim.Advance(2 * time.Hour)
+			f.sim.ResetRequests()
+			info = f.run(pipeline.Options{Resources: []string{"builds"}})
+			if n := f.count(`SELECT count(*) FROM codefresh_data.builds`); n != int64(f.sim.Count("builds")) {
+				t.Fatalf("after the rerun %d builds, want %d", n, f.sim.Count("builds"))
+			}
+			listings := 0
+			for _, r := range f.sim.Requests() {
+				if r.Path == "/workflow" {
+					listings++
+				}
+			}
+			since := f.count(fmt.Sprintf(`SELECT count(*) FROM codefresh_data.builds WHERE created >= TIMESTAMPTZ '%s' - INTERVAL (%d) SECOND`,
+				cursor, int(f.proj.Config.Lookback().Seconds())))
+			// The probe, the first window of each worker (where the deviation shows) and the listing.
+			if want := int(since/100) + 2 + 4 + 1; listings > want {
+				t.Errorf("the incremental rerun made %d /workflow requests for %d builds since the cursor minus the look-back (want at most %d)", listings, since, want)
+			}
 		})
-	})
-	_, err := f.proj.Run(context.Background(), pipeline.Options{Resources: []string{"builds"}})
-	if err == nil || !strings.Contains(err.Error(), "found records before 2010-01-01: the API seems to ignore endDate") {
-		t.Fatalf("err = %v", err)
-	}
-	if _, statErr := os.Stat(f.db); statErr == nil && f.count(`SELECT count(*) FROM information_schema.tables WHERE table_name = 'builds'`) != 0 {
-		t.Fatal("a failed listing committed builds")
 	}
 }
 

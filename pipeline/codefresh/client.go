@@ -59,7 +59,33 @@ type Options struct {
 	Logger        *slog.Logger
 	UserAgent     string
 	MaxPages      int // loop guard: more pages than this in one listing is an error (default 100000)
+	// Observe, when set, hears every HTTP attempt (the load trace and the
+	// debug record). It is called from the requesting goroutine.
+	Observe func(Exchange)
 }
+
+// Exchange is one HTTP attempt as the trace and the debug record see it. It
+// holds no request header and only the response headers in SafeHeaders; the
+// body is as received, and whoever keeps it must sanitize it (Sanitize).
+type Exchange struct {
+	Resource string        `json:"resource,omitempty"` // catalog resource, "" when the path has none
+	Method   string        `json:"method"`
+	Path     string        `json:"path"`            // below the base URL, escaped as sent
+	Query    string        `json:"query,omitempty"` // encoded; secret-looking values replaced
+	Attempt  int           `json:"attempt"`
+	Status   int           `json:"status"` // 0: no HTTP response
+	Bytes    int           `json:"bytes"`
+	Duration time.Duration `json:"duration_ns"`
+	Error    string        `json:"error,omitempty"` // why the attempt failed, key removed
+	Retry    string        `json:"retry,omitempty"` // why it is tried again ("" = final)
+	Wait     time.Duration `json:"wait_ns,omitempty"`
+	Header   http.Header   `json:"header,omitempty"` // SafeHeaders of the response
+	Body     []byte        `json:"-"`
+}
+
+// SafeHeaders are the only response headers an Exchange keeps: none can
+// carry a credential.
+var SafeHeaders = []string{"Content-Type", "Retry-After"}
 
 // Client reads the Codefresh REST API. Safe for concurrent use.
 type Client struct {
@@ -74,6 +100,7 @@ type Client struct {
 	retryWait time.Duration
 	baseWait  time.Duration
 	maxPages  int
+	observe   func(Exchange)
 
 	requests atomic.Int64
 	retries  atomic.Int64
@@ -124,6 +151,7 @@ func New(opts Options) (*Client, error) {
 		retryWait: or(opts.MaxRetryWait, DefaultMaxRetryWait),
 		baseWait:  or(opts.RetryBaseWait, DefaultRetryBaseWait),
 		maxPages:  or(opts.MaxPages, DefaultMaxPages),
+		observe:   opts.Observe,
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{}
@@ -169,11 +197,17 @@ func (c *Client) BaseURL() string { return c.base.String() }
 // Get sends one GET (with retries) to path under the base URL. Paths the
 // guard refuses are never sent. The body of a success must be JSON.
 func (c *Client) Get(ctx context.Context, path string, q url.Values) (*Response, error) {
-	scope := ""
+	var m reqMeta
 	if r, _, ok := ResourceForPath(path); ok {
-		scope = r.Scope
+		m = reqMeta{resource: r.Name, scope: r.Scope}
 	}
-	return c.get(ctx, path, q, nil, scope, validJSON)
+	return c.get(ctx, path, q, nil, m, validJSON)
+}
+
+// reqMeta is what the catalog says of a request's path.
+type reqMeta struct {
+	resource string
+	scope    string // the scope the endpoint needs
 }
 
 // redact removes the API key from text a server or the network produced.
@@ -225,6 +259,7 @@ func (c *Client) displayURL(u *url.URL) string {
 type attemptResult struct {
 	status     int
 	body       []byte
+	header     http.Header // SafeHeaders only
 	retryAfter time.Duration
 	hasAfter   bool
 	err        error // transport error (no status)
@@ -234,7 +269,7 @@ type attemptResult struct {
 // get sends one GET with retries. accept checks a successful body and
 // reports where it is not JSON: such a body is asked for again (a cut
 // connection), a few times.
-func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.Header, scope string, accept func([]byte) error) (*Response, error) {
+func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.Header, meta reqMeta, accept func([]byte) error) (*Response, error) {
 	if err := CheckRequest(path, q); err != nil {
 		return nil, err
 	}
@@ -273,28 +308,32 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.He
 				final = &DecodeError{Method: "GET", URL: shown, Attempts: attempt, Bytes: len(res.body), Err: jerr}
 				break
 			}
+			c.report(meta, u, attempt, res, time.Since(t0), nil, 0)
 			return &Response{Status: res.status, Body: res.body, Duration: time.Since(start), Attempts: attempt, URL: shown}, nil
 		default:
 			ae := newAPIError(res.status, res.body, "GET", c.redact(path), c.redact)
-			ae.Attempts, ae.Scope = attempt, scope
+			ae.Attempts, ae.Scope = attempt, meta.scope
 			final = ae
 			retry = retryableStatus(res.status)
-		}
-		if !retry || attempt >= c.attempts {
-			setWaited(final, waited)
-			return nil, final
 		}
 		wait := c.backoff(attempt)
 		if res.hasAfter {
 			wait = res.retryAfter
 		}
+		if !retry || attempt >= c.attempts {
+			c.report(meta, u, attempt, res, time.Since(t0), final, 0)
+			setWaited(final, waited)
+			return nil, final
+		}
 		if waited+wait > c.retryWait {
+			c.report(meta, u, attempt, res, time.Since(t0), final, 0)
 			setWaited(final, waited)
 			c.log.Warn("codefresh retry budget exhausted", "url", shown, "status", res.status,
 				"attempts", attempt, "next_wait", wait, "budget", c.retryWait)
 			return nil, final
 		}
 		c.retries.Add(1)
+		c.report(meta, u, attempt, res, time.Since(t0), final, wait)
 		c.log.Info("codefresh retry", "url", shown, "status", res.status, "attempt", attempt,
 			"wait", wait.Round(time.Millisecond), "reason", c.redact(final.Error()))
 		if err := sleep(ctx, wait); err != nil {
@@ -302,6 +341,44 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.He
 		}
 		waited += wait
 	}
+}
+
+// report tells the observer about one attempt; failed is why it failed (nil
+// on success) and wait > 0 means it is tried again after that long.
+func (c *Client) report(meta reqMeta, u *url.URL, attempt int, res attemptResult, d time.Duration, failed error, wait time.Duration) {
+	if c.observe == nil {
+		return
+	}
+	shown, _ := url.Parse(c.displayURL(u))
+	ex := Exchange{
+		Resource: meta.resource, Method: http.MethodGet, Path: strings.TrimPrefix(shown.EscapedPath(), c.base.EscapedPath()),
+		Query: shown.RawQuery, Attempt: attempt, Status: res.status, Bytes: len(res.body), Duration: d,
+		Header: res.header, Body: res.body,
+	}
+	if failed != nil {
+		ex.Error = c.redact(failed.Error())
+	}
+	if wait > 0 {
+		ex.Retry, ex.Wait = retryReason(res), wait
+	}
+	c.observe(ex)
+}
+
+// retryReason names why an attempt is tried again, for the trace.
+func retryReason(res attemptResult) string {
+	switch {
+	case res.err != nil:
+		return "network"
+	case res.status == http.StatusTooManyRequests && res.hasAfter:
+		return "rate limit (Retry-After)"
+	case res.status == http.StatusTooManyRequests:
+		return "rate limit"
+	case res.status >= 500:
+		return fmt.Sprintf("server error %d", res.status)
+	case res.status >= 200 && res.status < 300:
+		return "malformed body"
+	}
+	return fmt.Sprintf("HTTP %d", res.status)
 }
 
 func setWaited(err error, d time.Duration) {
@@ -337,7 +414,12 @@ func (c *Client) once(ctx context.Context, u *url.URL, hdr http.Header) attemptR
 	if len(body) > maxBodyBytes {
 		return attemptResult{noRetry: true, err: fmt.Errorf("response body (HTTP %d) larger than %d MiB: use a smaller page size", resp.StatusCode, maxBodyBytes>>20)}
 	}
-	res := attemptResult{status: resp.StatusCode, body: body}
+	res := attemptResult{status: resp.StatusCode, body: body, header: http.Header{}}
+	for _, h := range SafeHeaders {
+		if v := resp.Header.Values(h); len(v) > 0 {
+			res.header[h] = v
+		}
+	}
 	res.retryAfter, res.hasAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return res
 }

@@ -24,6 +24,9 @@ type PageOptions struct {
 	PathParams map[string]string // fills {placeholders} in the resource path
 	PageSize   int               // default: the resource's, else 100
 	MaxPages   int               // stop quietly after this many pages; 0 = all
+	// OnDeviation hears, once per kind and listing, how the API answered
+	// differently from the catalog and what the client did about it.
+	OnDeviation func(Deviation)
 }
 
 // Page is one response of a listing, decoded and prepared (secrets dropped,
@@ -37,11 +40,17 @@ type Page struct {
 	Duration time.Duration
 	Retries  int
 	URL      string // without anything secret
+	More     bool   // the server has more pages after this one (whether or not MaxPages reads them)
 }
 
 // Pages reads a resource page by page, calling fn after each page; only one
 // page is held at a time. A single-object endpoint gives one page with one
 // record. An error from fn stops the listing and is returned as is.
+//
+// Pages follow what the server sends, not what was asked: a limit it caps or
+// ignores changes the page size the listing ends on, an envelope other than
+// the catalog's is accepted, and a page it already sent ends the listing with
+// a LoopError. Each such workaround is told to opt.OnDeviation.
 func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func(*Page) error) error {
 	path, err := r.BuildPath(opt.PathParams)
 	if err != nil {
@@ -60,22 +69,32 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 		// One fresh cursor per listing, so concurrent listings do not share it.
 		hdr = http.Header{SessionHeader: {newSessionID()}}
 	}
+	selectors, own := selectorsFor(r)
+	noted := map[string]bool{}
+	note := func(d Deviation) {
+		if opt.OnDeviation != nil && !noted[d.Kind] {
+			noted[d.Kind] = true
+			d.Resource = r.Name
+			opt.OnDeviation(d)
+		}
+	}
 	seed := maphash.MakeSeed()
-	var prev uint64
+	seen := map[uint64]int{} // page hash -> the page number that had it
+	pg := pager{paginator: r.Paginator, size: size}
 	for n := 1; ; n++ {
 		if n > c.maxPages {
 			return &LoopError{Resource: r.Name, Page: n, Reason: fmt.Sprintf("more than %d pages", c.maxPages)}
 		}
-		setPaging(q, r.Paginator, n, size)
+		setPaging(q, r.Paginator, n, size, pg.received)
 		// The body is decoded while the client may still ask again: a body
 		// that is not JSON (a cut connection) is retried.
 		var page *Page
-		var next *bool
+		var meta pageMeta
 		var raws []json.RawMessage
 		var shapeErr error
-		resp, err := c.get(ctx, path, q, hdr, r.Scope, func(body []byte) error {
+		resp, err := c.get(ctx, path, q, hdr, reqMeta{resource: r.Name, scope: r.Scope}, func(body []byte) error {
 			var err error
-			page, next, raws, err = decodePage(r, body)
+			page, meta, raws, err = decodeListing(r, selectors, body)
 			if mb, ok := err.(*malformedBody); ok {
 				return mb.err
 			}
@@ -92,33 +111,120 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 			return shapeErr
 		}
 		page.Number, page.Status, page.Duration, page.Retries, page.URL = n, resp.Status, resp.Duration, resp.Attempts-1, resp.URL
+		if i := slices.Index(selectors, page.Selector); i >= own {
+			note(Deviation{Kind: DeviationEnvelope, Expected: describeSelector(r.DataSelector),
+				Got: describeSelector(page.Selector), Action: "read the records from " + describeSelector(page.Selector)})
+		}
+		got := len(page.Records)
 		if len(raws) > 0 {
 			h := hashRecords(seed, raws)
-			if n > 1 && h == prev {
-				return &LoopError{Resource: r.Name, Page: n, Reason: "page identical to the previous page"}
+			if m, dup := seen[h]; dup {
+				if n == 2 && pg.firstLarger {
+					// The server ignores limit and page alike: its first
+					// page was the whole listing.
+					note(Deviation{Kind: DeviationPaging, Expected: fmt.Sprintf("pages of %d records", size),
+						Got: fmt.Sprintf("the same %d records for every page", pg.first), Action: "kept the first page as the whole listing"})
+					return nil
+				}
+				return &LoopError{Resource: r.Name, Page: n, Reason: fmt.Sprintf("page %d repeats page %d", n, m)}
 			}
-			prev = h
+			seen[h] = n
+		}
+		if pg.probing {
+			pg.probing = false
+			if got == 0 {
+				return nil // the short page was the last one after all
+			}
+			note(Deviation{Kind: DeviationPageSize, Expected: fmt.Sprintf("pages of %d records (limit=%d)", size, size),
+				Got: fmt.Sprintf("pages of %d records", pg.first), Action: fmt.Sprintf("paged on the %d records each page brings", pg.first)})
 		}
 		for i := range page.Records {
 			r.Prepare(page.Records[i], page.Raw[i])
 		}
-		got := len(page.Records)
+		page.More = pg.more(n, got, meta)
+		if pg.larger && got > 0 && n > 1 {
+			note(Deviation{Kind: DeviationPageSize, Expected: fmt.Sprintf("pages of %d records (limit=%d)", size, size),
+				Got: fmt.Sprintf("pages of %d records", pg.eff), Action: fmt.Sprintf("paged on the %d records each page brings", pg.eff)})
+		}
 		if n == 1 || got > 0 {
 			if err := fn(page); err != nil {
 				return err
 			}
 		}
-		if isLastPage(r.Paginator, got, size, next) || (opt.MaxPages > 0 && n >= opt.MaxPages) {
+		if !page.More || (opt.MaxPages > 0 && n >= opt.MaxPages) {
 			return nil
 		}
 	}
 }
 
-func setPaging(q url.Values, p Paginator, n, size int) {
+// pager decides, page by page, whether a listing goes on. It trusts what
+// the server says (pagination.nextPage, a total count) over the limit asked
+// for, and pages on the page size the server actually uses.
+type pager struct {
+	paginator   Paginator
+	size        int  // limit asked for
+	received    int  // records before the current page
+	first       int  // records on page 1
+	eff         int  // the largest page seen: the server's page size
+	firstLarger bool // page 1 held more than asked
+	larger      bool // some page held more than asked
+	probing     bool // a short first page might be a server's cap: the next page tells
+	known       bool // the server's own page size is eff (a cap found, or larger pages)
+}
+
+func (p *pager) more(n, got int, meta pageMeta) bool {
+	defer func() { p.received += got }()
+	if n == 1 {
+		p.first = got
+		p.firstLarger = got > p.size
+	}
+	if got > p.size {
+		p.larger, p.known = true, true
+	}
+	if n == 2 && p.first < p.size && got > 0 {
+		p.known = true // the probe after a short first page found more: a cap
+	}
+	p.eff = max(p.eff, got)
+	want := p.size
+	if p.known {
+		want = p.eff
+	}
+	short := got < want
+	switch {
+	case p.paginator == PaginatorNone || p.paginator == "" || got == 0:
+		return false
+	case p.paginator == PaginatorPageCursor && meta.next != nil:
+		return *meta.next
+	case meta.total >= 0:
+		return p.received+got < meta.total
+	case !short:
+		return true
+	case n == 1 && capLike(got):
+		// A short first page is usually the whole listing, but a server that
+		// caps the limit sends short pages too: one more request tells.
+		p.probing = true
+		return true
+	}
+	return false
+}
+
+// capLike: page sizes that servers cap limits at (10, 20, 25, 50...); a
+// short first page of another size is taken as the whole listing.
+func capLike(n int) bool { return n >= 10 && n%5 == 0 }
+
+// pageMeta is what a body says about the listing beside its records.
+type pageMeta struct {
+	next  *bool // pagination.nextPage
+	total int   // count or total at the top, -1 when absent
+}
+
+func setPaging(q url.Values, p Paginator, n, size, received int) {
 	switch p {
 	case PaginatorOffset:
+		// The offset counts what came, so a server that caps the limit is
+		// neither skipped over nor read twice.
 		q.Set("limit", strconv.Itoa(size))
-		q.Set("offset", strconv.Itoa((n-1)*size))
+		q.Set("offset", strconv.Itoa(received))
 	case PaginatorPageCursor:
 		q.Set("limit", strconv.Itoa(size))
 		q.Set("page", strconv.Itoa(n))
@@ -131,19 +237,6 @@ func setPaging(q url.Values, p Paginator, n, size int) {
 		q.Set("limit", strconv.Itoa(size))
 		q.Set("page", strconv.Itoa(n))
 	}
-}
-
-// isLastPage: a short or empty page ends every paged listing; more records
-// than asked for means the server ignored the limit and sent everything;
-// pagination.nextPage == false ends a cursor listing.
-func isLastPage(p Paginator, got, size int, next *bool) bool {
-	if p == PaginatorNone || p == "" {
-		return true
-	}
-	if got == 0 || got != size {
-		return true
-	}
-	return p == PaginatorPageCursor && next != nil && !*next
 }
 
 func newSessionID() string {
@@ -174,20 +267,36 @@ func (e *malformedBody) Error() string { return e.err.Error() }
 // received too (raws; Page.Raw has them minus SecretFields). next is
 // pagination.nextPage when the body has it. Raw records are slices of the
 // body where nothing was cut.
-func decodePage(r Resource, body []byte) (page *Page, next *bool, raws []json.RawMessage, err error) {
-	selectors := append([]string{r.DataSelector}, r.AltSelectors...)
+func decodePage(r Resource, body []byte) (*Page, *bool, []json.RawMessage, error) {
+	selectors, _ := selectorsFor(r)
+	page, meta, raws, err := decodeListing(r, selectors, body)
+	return page, meta.next, raws, err
+}
+
+// decodeListing is decodePage with the selectors given and all the body says
+// about the listing.
+func decodeListing(r Resource, selectors []string, body []byte) (page *Page, meta pageMeta, raws []json.RawMessage, err error) {
+	meta.total = -1
 	d := newPageDecoder(r, selectors)
 	root, err := d.decode(body)
 	if err != nil {
 		if jerr := validJSON(body); jerr != nil {
 			err = jerr // encoding/json's words for it
 		}
-		return nil, nil, nil, &malformedBody{err}
+		return nil, meta, nil, &malformedBody{err}
 	}
 	top, _ := root.(map[string]any)
 	if pg, ok := top["pagination"].(map[string]any); ok {
 		if b, ok := pg["nextPage"].(bool); ok {
-			next = &b
+			meta.next = &b
+		}
+	}
+	for _, k := range []string{"count", "total"} {
+		if n, ok := top[k].(json.Number); ok {
+			if v, err := n.Int64(); err == nil && v >= 0 {
+				meta.total = int(v)
+				break
+			}
 		}
 	}
 	page = &Page{}
@@ -201,7 +310,7 @@ func decodePage(r Resource, body []byte) (page *Page, next *bool, raws []json.Ra
 			raw := json.RawMessage(bytes.TrimSpace(body))
 			page.Selector, page.Records = sel, []map[string]any{top}
 			page.Raw = []json.RawMessage{stripRaw(raw, r.SecretFields)}
-			return page, next, []json.RawMessage{raw}, nil
+			return page, meta, []json.RawMessage{raw}, nil
 		case "$":
 			arr, ok := root.([]any)
 			if !ok {
@@ -215,7 +324,7 @@ func decodePage(r Resource, body []byte) (page *Page, next *bool, raws []json.Ra
 			}
 			if v == nil { // null: no records
 				page.Selector, page.Records = sel, []map[string]any{}
-				return page, next, nil, nil
+				return page, meta, nil, nil
 			}
 			arr, ok := v.([]any)
 			if !ok {
@@ -225,7 +334,7 @@ func decodePage(r Resource, body []byte) (page *Page, next *bool, raws []json.Ra
 		}
 		t := d.targetAt(sel)
 		if t == nil || len(t.raws) != len(items) { // cannot happen: the decoder keeps both
-			return nil, nil, nil, fmt.Errorf("%s: decoding %s lost track of the raw records", r.Name, sel)
+			return nil, meta, nil, fmt.Errorf("%s: decoding %s lost track of the raw records", r.Name, sel)
 		}
 		page.Selector = sel
 		page.Records = make([]map[string]any, len(items))
@@ -237,9 +346,9 @@ func decodePage(r Resource, body []byte) (page *Page, next *bool, raws []json.Ra
 			}
 		}
 		page.Raw = t.stripped
-		return page, next, t.raws, nil
+		return page, meta, t.raws, nil
 	}
-	return nil, nil, nil, &ShapeError{Resource: r.Name, Expected: selectors, Got: describe(body)}
+	return nil, meta, nil, &ShapeError{Resource: r.Name, Expected: selectors, Got: describe(body)}
 }
 
 // lookupObject follows path through objects.

@@ -63,7 +63,7 @@ func offsetServer(t *testing.T, n int, ignoreOffset bool) (string, *int) {
 }
 
 func TestOffsetPaging(t *testing.T) {
-	for _, tc := range []struct{ n, wantCalls int }{{250, 3}, {200, 3}, {0, 1}, {99, 1}} {
+	for _, tc := range []struct{ n, wantCalls int }{{250, 3}, {200, 2}, {0, 1}, {99, 1}} { // 200: the count says page 2 was the last
 		base, calls := offsetServer(t, tc.n, false)
 		c, _ := newClient(t, base)
 		recs, pages, err := collect(t, c, "pipelines", codefresh.PageOptions{})
@@ -144,7 +144,9 @@ func TestSelectorsAndShapes(t *testing.T) {
 		case "/projects": // bare array, as PostHog reports
 			writeJSON(w, 200, []any{map[string]any{"id": "p1"}, map[string]any{"id": "p2"}})
 		case "/step-types":
-			writeJSON(w, 200, map[string]any{"items": []any{}, "count": 0})
+			writeJSON(w, 200, map[string]any{"things": []any{}, "count": 0})
+		case "/runtime-environments": // an envelope no source reports
+			writeJSON(w, 200, map[string]any{"items": []any{map[string]any{"metadata": map[string]any{"name": "re1"}}}})
 		case "/builds/b1":
 			writeJSON(w, 200, []any{})
 		case "/pipelines/names": // shape unverified: a list of strings is wrapped
@@ -162,8 +164,17 @@ func TestSelectorsAndShapes(t *testing.T) {
 	}
 	_, _, err = collect(t, c, "step_types", codefresh.PageOptions{})
 	var se *codefresh.ShapeError
-	if !errors.As(err, &se) || !strings.Contains(err.Error(), "[count items]") || !strings.Contains(err.Error(), "an array at docs") {
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "[count things]") || !strings.Contains(err.Error(), "an array at docs") {
 		t.Errorf("step_types shape: %v", err)
+	}
+	var devs []codefresh.Deviation
+	recs, pages, err = collect(t, c, "runtime_environments", codefresh.PageOptions{OnDeviation: func(d codefresh.Deviation) { devs = append(devs, d) }})
+	if err != nil || len(recs) != 1 || pages[0].Selector != "items" {
+		t.Errorf("runtime_environments items: err=%v recs=%d", err, len(recs))
+	}
+	if len(devs) != 1 || devs[0].Kind != codefresh.DeviationEnvelope || devs[0].Resource != "runtime_environments" ||
+		devs[0].Expected != "a bare array" || devs[0].Got != "an array at items" {
+		t.Errorf("deviations %+v", devs)
 	}
 	_, _, err = collect(t, c, "builds_by_id", codefresh.PageOptions{PathParams: map[string]string{"id": "b1"}})
 	if !errors.As(err, &se) {
@@ -333,5 +344,105 @@ func TestRawWalkerTrickyJSON(t *testing.T) {
 	var v any
 	if err := json.Unmarshal(pages[0].Raw[0], &v); err != nil {
 		t.Errorf("stripped raw is not JSON: %v", err)
+	}
+}
+
+// cappedServer serves n step types with limit/offset but never more than
+// cap per page, and no count: a short first page is all the client sees.
+func cappedServer(t *testing.T, n, capAt int) (string, *int) {
+	var mu sync.Mutex
+	calls := 0
+	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		q := r.URL.Query()
+		limit, off := min(intParam(q, "limit", 25), capAt), intParam(q, "offset", 0)
+		docs := []any{}
+		for i := off; i < min(off+limit, n); i++ {
+			docs = append(docs, map[string]any{"_id": fmt.Sprintf("s%03d", i)})
+		}
+		writeJSON(w, 200, map[string]any{"docs": docs})
+	})
+	return base, &calls
+}
+
+func TestCappedLimitPagedOnWhatComes(t *testing.T) {
+	for _, tc := range []struct{ n, capAt, wantCalls int }{
+		{120, 25, 5}, // 4 full pages of 25, then an empty page (no count to say so)
+		{110, 25, 5}, // the short fifth page ends it
+		{20, 25, 2},  // a short first page of a cap-like size: one request more tells
+		{7, 25, 1},   // 7 is no cap: the first page was all
+	} {
+		base, calls := cappedServer(t, tc.n, tc.capAt)
+		c, _ := newClient(t, base)
+		var devs []codefresh.Deviation
+		recs, _, err := collect(t, c, "step_types", codefresh.PageOptions{OnDeviation: func(d codefresh.Deviation) { devs = append(devs, d) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, r := range recs {
+			ids[codefresh.RecordID(r)] = true
+		}
+		if len(recs) != tc.n || len(ids) != tc.n || *calls != tc.wantCalls {
+			t.Errorf("n=%d cap=%d: %d records (%d distinct) in %d requests, want %d requests", tc.n, tc.capAt, len(recs), len(ids), *calls, tc.wantCalls)
+		}
+		if wantDev := tc.n > tc.capAt; wantDev != (len(devs) == 1) {
+			t.Errorf("n=%d: deviations %+v", tc.n, devs)
+		} else if wantDev && (devs[0].Kind != codefresh.DeviationPageSize || devs[0].Got != "pages of 25 records" || devs[0].Expected != "pages of 100 records (limit=100)") {
+			t.Errorf("n=%d: deviation %+v", tc.n, devs[0])
+		}
+	}
+}
+
+// A server with a bigger page than asked that honours offsets is paged on
+// its own size; one that ignores paging altogether gives its first page as
+// the whole listing (two requests, no error).
+func TestLargerPagesThanAsked(t *testing.T) {
+	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		off := intParam(r.URL.Query(), "offset", 0)
+		docs := []any{}
+		for i := off; i < min(off+40, 100); i++ {
+			docs = append(docs, map[string]any{"_id": strconv.Itoa(i)})
+		}
+		writeJSON(w, 200, docs)
+	})
+	c, _ := newClient(t, base)
+	var devs []codefresh.Deviation
+	recs, pages, err := collect(t, c, "step_types", codefresh.PageOptions{PageSize: 10, OnDeviation: func(d codefresh.Deviation) { devs = append(devs, d) }})
+	if err != nil || len(recs) != 100 || len(pages) != 3 {
+		t.Fatalf("err=%v records=%d pages=%d", err, len(recs), len(pages))
+	}
+	if !slicesHasKind(devs, codefresh.DeviationPageSize) {
+		t.Errorf("deviations %+v", devs)
+	}
+}
+
+func slicesHasKind(devs []codefresh.Deviation, kind string) bool {
+	for _, d := range devs {
+		if d.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// A cursor that cycles (A, B, A, ...) is caught when a page comes back that
+// the listing already had, not only when two pages in a row are equal.
+func TestPageLoopCaught(t *testing.T) {
+	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		page := intParam(r.URL.Query(), "page", 1)
+		docs := make([]any, 100)
+		for i := range docs {
+			docs[i] = map[string]any{"id": fmt.Sprintf("b%d-%d", (page-1)%2, i)}
+		}
+		writeJSON(w, 200, map[string]any{"workflows": map[string]any{"docs": docs}, "pagination": map[string]any{"nextPage": true}})
+	})
+	c, _ := newClient(t, base)
+	_, pages, err := collect(t, c, "builds", codefresh.PageOptions{})
+	var le *codefresh.LoopError
+	if !errors.As(err, &le) || le.Page != 3 || len(pages) != 2 || !strings.Contains(err.Error(), "page 3 repeats page 1") {
+		t.Fatalf("err = %v after %d pages", err, len(pages))
 	}
 }

@@ -77,6 +77,10 @@ type Config struct {
 	RetryAfter   time.Duration // Retry-After value, whole seconds (default 1s)
 	Rate5xx      float64       // share answered 500/502/503/504
 	TruncateRate float64       // share of 200 responses whose body is cut short
+
+	// Deviations from the documented API (off by default); also settable
+	// while serving with SetDeviations.
+	Deviations Deviations
 }
 
 // Faults are the fault-injection knobs (see Config).
@@ -114,11 +118,13 @@ type Server struct {
 	cmu     sync.Mutex
 	cursors map[string]*cursor
 
-	fmu     sync.Mutex
-	faults  Faults
-	scopes  []string
-	frng    *rand.Rand
-	scripts map[string]*script
+	fmu      sync.Mutex
+	faults   Faults
+	scopes   []string
+	frng     *rand.Rand
+	scripts  map[string]*script
+	devs     Deviations
+	listings map[string]*listing // RepeatPage and LoopPages: pages served per listing
 
 	rmu      sync.Mutex
 	requests []Request
@@ -190,6 +196,7 @@ func New(cfg Config) *Server {
 		faults: Faults{Latency: cfg.Latency, Rate429: cfg.Rate429, RetryAfter: cfg.RetryAfter,
 			Rate5xx: cfg.Rate5xx, TruncateRate: cfg.TruncateRate},
 		scopes: cfg.Scopes,
+		devs:   cfg.Deviations,
 	}
 	s.builds = g.history(cfg.Builds, now, cfg.History)
 	s.lastExec = make([]int64, len(g.pipelines))
@@ -385,7 +392,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		HasAuth:   r.Header.Get("Authorization") != "",
 		SessionID: r.Header.Get("X-Pagination-Session-Id"),
 	}
-	resp := s.serve(r, rec.Path)
+	devs := s.deviations()
+	devs.deviateRequest(r, rec.Path)
+	resp := s.deviateResponse(devs, r, rec.Path, s.serve(r, rec.Path))
 	rec.Status = resp.status
 	s.rmu.Lock()
 	if len(s.requests) >= maxRecorded {

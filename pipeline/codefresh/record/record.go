@@ -1,0 +1,181 @@
+// Package record writes a debug record of a load's HTTP exchanges with
+// Codefresh, sanitized so it can be attached to a bug report, and serves a
+// record back as a stand-in API so the load replays with no account and no
+// network.
+//
+// A record is JSON lines: a Header, then one Entry per HTTP attempt in the
+// order they ended. It never holds a request header, a response header
+// outside codefresh.SafeHeaders, the API key, or a field the catalog marks
+// secret; a 2xx body that is not JSON is not kept, since secret fields
+// cannot be found in it.
+package record
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+)
+
+// Format names a record's first line.
+const Format = "codefresh-mcp-record/1"
+
+// Header is a record's first line.
+type Header struct {
+	Format    string    `json:"format"`
+	Created   time.Time `json:"created"`
+	LoadID    string    `json:"load_id,omitempty"`
+	Resources []string  `json:"resources,omitempty"`
+}
+
+// Entry is one HTTP attempt.
+type Entry struct {
+	Resource string              `json:"resource,omitempty"`
+	Method   string              `json:"method"`
+	Path     string              `json:"path"` // below the base URL, escaped
+	Query    string              `json:"query,omitempty"`
+	Attempt  int                 `json:"attempt"`
+	Status   int                 `json:"status"` // 0: no HTTP response (network error)
+	Header   map[string][]string `json:"header,omitempty"`
+	Bytes    int                 `json:"bytes"`
+	Body     string              `json:"body,omitempty"`
+	// Omitted says why Body is missing: "not JSON" (a cut body, served back
+	// cut) or "size cap" (the record reached its bound).
+	Omitted string `json:"omitted,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Omitted reasons.
+const (
+	OmittedNotJSON = "not JSON"
+	OmittedSizeCap = "size cap"
+)
+
+// Recorder writes a record. Safe for concurrent use.
+type Recorder struct {
+	path    string
+	key     string
+	maxBody int64
+
+	mu        sync.Mutex
+	f         *os.File
+	w         *bufio.Writer
+	bodyBytes int64
+	entries   int
+	err       error
+}
+
+// Create starts a record at path. key is removed from everything written;
+// maxBody bounds the body bytes kept (0: no bound); error bodies are always kept.
+func Create(path string, h Header, key string, maxBody int64) (*Recorder, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create debug record: %w", err)
+	}
+	r := &Recorder{path: path, key: key, maxBody: maxBody, f: f, w: bufio.NewWriterSize(f, 256<<10)}
+	h.Format = Format
+	if h.Created.IsZero() {
+		h.Created = time.Now().UTC()
+	}
+	r.write(h)
+	if r.err != nil {
+		f.Close()
+		return nil, r.err
+	}
+	return r, nil
+}
+
+// Path is where the record is written.
+func (r *Recorder) Path() string { return r.path }
+
+// Observe records one exchange; use it as codefresh.Options.Observe.
+func (r *Recorder) Observe(ex codefresh.Exchange) {
+	e := Entry{
+		Resource: ex.Resource, Method: ex.Method, Path: ex.Path, Query: ex.Query,
+		Attempt: ex.Attempt, Status: ex.Status, Header: ex.Header, Bytes: ex.Bytes,
+		Error: r.redact(ex.Error),
+	}
+	if ex.Status != 0 {
+		e.Body, e.Omitted = r.body(ex)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.Body != "" && ex.Status < 300 && r.maxBody > 0 && r.bodyBytes+int64(len(e.Body)) > r.maxBody {
+		e.Body, e.Omitted = "", OmittedSizeCap
+	}
+	r.bodyBytes += int64(len(e.Body))
+	r.entries++
+	r.writeLocked(e)
+}
+
+// body is what of an exchange's body may be kept.
+func (r *Recorder) body(ex codefresh.Exchange) (string, string) {
+	res, known := codefresh.Lookup(ex.Resource)
+	if !known {
+		res = codefresh.Resource{DataSelector: "$"}
+	}
+	if clean, ok := res.SanitizeBody(ex.Body); ok {
+		return r.redact(string(clean)), ""
+	}
+	if ex.Status >= 200 && ex.Status < 300 {
+		return "", OmittedNotJSON
+	}
+	// An error page (a proxy's 502 text): no records, so no secret fields.
+	return r.redact(string(ex.Body)), ""
+}
+
+func (r *Recorder) redact(s string) string {
+	if r.key == "" || s == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, r.key, "[REDACTED]")
+}
+
+func (r *Recorder) write(v any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.writeLocked(v)
+}
+
+func (r *Recorder) writeLocked(v any) {
+	if r.err != nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err == nil {
+		b = append(b, '\n')
+		_, err = r.w.Write(b)
+	}
+	if err != nil {
+		r.err = fmt.Errorf("write debug record %s: %w", r.path, err)
+	}
+}
+
+// Entries is how many exchanges were recorded.
+func (r *Recorder) Entries() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.entries
+}
+
+// Close flushes the record and reports the first write error.
+func (r *Recorder) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.f == nil {
+		return r.err
+	}
+	if err := r.w.Flush(); err != nil && r.err == nil {
+		r.err = fmt.Errorf("write debug record %s: %w", r.path, err)
+	}
+	if err := r.f.Close(); err != nil && r.err == nil {
+		r.err = fmt.Errorf("close debug record %s: %w", r.path, err)
+	}
+	r.f = nil
+	return r.err
+}

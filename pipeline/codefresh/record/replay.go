@@ -1,0 +1,162 @@
+package record
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Replay serves a record back as the Codefresh API under /api: each request
+// gets the recorded answers to the same method, path and query, in the
+// order they were recorded (a 429 then a 200 replays as a retry), the last
+// one again once they are used up. A request the record does not have gets
+// 501 NOT_IN_RECORD. Any key, or none, is accepted.
+type Replay struct {
+	Header  Header
+	entries map[string][]Entry
+
+	mu   sync.Mutex
+	next map[string]int
+	miss []string
+	srv  *http.Server
+}
+
+// Open reads a record.
+func Open(path string) (*Replay, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open debug record: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 512<<20)
+	rp := &Replay{entries: map[string][]Entry{}, next: map[string]int{}}
+	line := 0
+	for sc.Scan() {
+		line++
+		if line == 1 {
+			if err := json.Unmarshal(sc.Bytes(), &rp.Header); err != nil || rp.Header.Format != Format {
+				return nil, fmt.Errorf("%s is not a codefresh-mcp debug record (first line must have format %q)", path, Format)
+			}
+			continue
+		}
+		var e Entry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("debug record %s line %d: %w", path, line, err)
+		}
+		k := key(e.Method, e.Path, e.Query)
+		rp.entries[k] = append(rp.entries[k], e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read debug record %s: %w", path, err)
+	}
+	if line == 0 {
+		return nil, fmt.Errorf("%s is empty, not a debug record", path)
+	}
+	return rp, nil
+}
+
+// key identifies a request: the query canonical (sorted), whatever the order sent.
+func key(method, path, query string) string {
+	q, err := url.ParseQuery(query)
+	if err == nil {
+		query = q.Encode()
+	}
+	return method + " " + path + "?" + query
+}
+
+// Requests is how many distinct requests the record answers.
+func (rp *Replay) Requests() int { return len(rp.entries) }
+
+// Misses lists the requests that were not in the record, as "GET /path?query".
+func (rp *Replay) Misses() []string {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	return append([]string(nil), rp.miss...)
+}
+
+func (rp *Replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.EscapedPath(), "/api")
+	k := key(r.Method, path, r.URL.RawQuery)
+	rp.mu.Lock()
+	list := rp.entries[k]
+	if len(list) == 0 {
+		rp.miss = append(rp.miss, strings.TrimSuffix(k, "?"))
+		rp.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusNotImplemented)
+		msg, _ := json.Marshal(fmt.Sprintf("%s is not in the debug record: this load asked for something the recorded one did not", strings.TrimSuffix(k, "?")))
+		fmt.Fprintf(w, `{"status":501,"code":"5010","name":"NOT_IN_RECORD","message":%s}`, msg)
+		return
+	}
+	i := min(rp.next[k], len(list)-1)
+	rp.next[k] = i + 1
+	rp.mu.Unlock()
+	e := list[i]
+	if e.Status == 0 {
+		// The recorded attempt got no response: cut the connection.
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	for h, vs := range e.Header {
+		w.Header()[h] = vs
+	}
+	body := e.Body
+	if e.Omitted == OmittedNotJSON {
+		body = `{"recorded body was cut short and not kept":` // still not JSON, as recorded
+	}
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	}
+	w.WriteHeader(e.Status)
+	_, _ = w.Write([]byte(body))
+}
+
+// Start listens on addr (e.g. "127.0.0.1:0") and serves until ctx ends or
+// Close is called. It returns the base URL, ending in /api.
+func (rp *Replay) Start(ctx context.Context, addr string) (string, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("replay: listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	rp.mu.Lock()
+	rp.srv = srv
+	rp.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	return "http://" + ln.Addr().String() + "/api", nil
+}
+
+// Close stops a replay started with Start.
+func (rp *Replay) Close() error {
+	rp.mu.Lock()
+	srv := rp.srv
+	rp.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	if err := srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("replay: close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,409 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
+	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/secrets"
+)
+
+// Load outcomes, in a trace and a LoadInfo.
+const (
+	LoadSucceeded          = "succeeded"
+	LoadCompletedWithError = "completed_with_errors" // some resources failed, the others committed
+	LoadFailed             = "failed"
+	LoadCancelled          = "cancelled"
+)
+
+// Causes classify an error, so the next step can be told.
+const (
+	CauseAuth        = "auth"
+	CauseScope       = "scope"
+	CauseNotFound    = "not_found"
+	CauseRateLimit   = "rate_limit"
+	CauseServer      = "server"
+	CauseNetwork     = "network"
+	CauseShape       = "shape"
+	CausePaging      = "paging"
+	CauseDestination = "destination"
+	CauseLock        = "lock"
+	CauseConfig      = "config"
+	CauseCancelled   = "cancelled"
+	CauseReplay      = "replay"
+)
+
+// Trace is what one load did, kept in the project (the last keepTraces
+// loads) for `info` and the explain_load tool: per resource the requests,
+// their outcome, the workarounds taken and the error with its cause. It holds
+// no header value, key or record body.
+type Trace struct {
+	LoadID    string                `json:"load_id"`
+	Pipeline  string                `json:"pipeline"`
+	Status    string                `json:"status"`
+	Started   time.Time             `json:"started"`
+	Duration  Millis                `json:"duration_ms"`
+	Options   JobOpts               `json:"options"`
+	Error     *TraceError           `json:"error,omitempty"` // why the load as a whole failed
+	Record    string                `json:"record,omitempty"`
+	Warnings  []codefresh.Deviation `json:"warnings,omitempty"`
+	Resources []*ResourceTrace      `json:"resources"`
+	Requests  int                   `json:"http_requests"`
+	Retries   int                   `json:"http_retries"`
+}
+
+// ResourceTrace is one resource's part of a load.
+type ResourceTrace struct {
+	Name     string         `json:"name"`
+	Status   string         `json:"status"` // loaded, skipped, failed, previewed, not_reached
+	Pages    int            `json:"pages"`
+	Rows     int64          `json:"rows"`
+	Requests int            `json:"requests"`
+	Retries  int            `json:"retries"`
+	Bytes    int64          `json:"bytes"`
+	Time     Millis         `json:"request_time_ms"` // summed over requests, which may overlap
+	Statuses map[string]int `json:"statuses"`        // HTTP status (or "network") -> attempts
+	// RetryReasons counts why attempts were tried again.
+	RetryReasons map[string]int `json:"retry_reasons,omitempty"`
+	// Requests kept: the first few and every attempt that failed, bounded.
+	Sample  []RequestTrace `json:"sample_requests,omitempty"`
+	Dropped int            `json:"sample_dropped,omitempty"`
+	Error   *TraceError    `json:"error,omitempty"`
+}
+
+// RequestTrace is one HTTP attempt: method, path and query, never a header.
+type RequestTrace struct {
+	Method   string `json:"method"`
+	Path     string `json:"path"`
+	Query    string `json:"query,omitempty"`
+	Attempt  int    `json:"attempt"`
+	Status   int    `json:"status"`
+	Bytes    int    `json:"bytes"`
+	Time     Millis `json:"time_ms"`
+	Retry    string `json:"retry,omitempty"`
+	WaitMS   Millis `json:"wait_ms,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Resource string `json:"-"`
+}
+
+// TraceError is an error with its cause and what to do about it.
+type TraceError struct {
+	Message  string        `json:"message"`
+	Cause    string        `json:"cause"`
+	NextStep string        `json:"next_step"`
+	Request  *RequestTrace `json:"request,omitempty"` // the last failed attempt of the resource
+}
+
+// Millis is a duration shown in whole milliseconds.
+type Millis int64
+
+func ms(d time.Duration) Millis { return Millis(d.Milliseconds()) }
+
+// Bounds of a trace.
+const (
+	keepTraces      = 20 // traces kept in the project
+	sampleFirst     = 3  // first attempts kept per resource
+	sampleFailedMax = 20 // failed attempts kept per resource
+)
+
+// tracer collects a load's trace from the client's exchanges. Safe for
+// concurrent use.
+type tracer struct {
+	mu        sync.Mutex
+	t         *Trace
+	byName    map[string]*ResourceTrace
+	deviation map[string]bool
+}
+
+func newTracer(loadID, pipelineName string, started time.Time, opts Options, names []string) *tracer {
+	tr := &tracer{
+		t:      &Trace{LoadID: loadID, Pipeline: pipelineName, Started: started, Options: jobOpts(opts)},
+		byName: map[string]*ResourceTrace{}, deviation: map[string]bool{},
+	}
+	for _, n := range names {
+		rt := &ResourceTrace{Name: n, Status: "not_reached", Statuses: map[string]int{}}
+		tr.t.Resources = append(tr.t.Resources, rt)
+		tr.byName[n] = rt
+	}
+	return tr
+}
+
+func jobOpts(o Options) JobOpts {
+	return JobOpts{Resources: slices.Clone(o.Resources), MaxPages: o.MaxPages, FullRefresh: o.FullRefresh, DryRun: o.DryRun, Record: o.Record}
+}
+
+// resource finds (or adds) a resource's trace; the caller holds mu.
+func (tr *tracer) resource(name string) *ResourceTrace {
+	if name == "" {
+		name = "(other)"
+	}
+	rt := tr.byName[name]
+	if rt == nil {
+		rt = &ResourceTrace{Name: name, Status: "not_reached", Statuses: map[string]int{}}
+		tr.byName[name] = rt
+		tr.t.Resources = append(tr.t.Resources, rt)
+	}
+	return rt
+}
+
+// observe takes one exchange (codefresh.Options.Observe).
+func (tr *tracer) observe(ex codefresh.Exchange) {
+	rq := RequestTrace{Method: ex.Method, Path: ex.Path, Query: ex.Query, Attempt: ex.Attempt, Status: ex.Status,
+		Bytes: ex.Bytes, Time: ms(ex.Duration), Retry: ex.Retry, WaitMS: ms(ex.Wait), Error: ex.Error}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	rt := tr.resource(ex.Resource)
+	rt.Requests++
+	tr.t.Requests++
+	rt.Bytes += int64(ex.Bytes)
+	rt.Time += rq.Time
+	st := "network"
+	if ex.Status != 0 {
+		st = strconv.Itoa(ex.Status)
+	}
+	rt.Statuses[st]++
+	if ex.Retry != "" {
+		rt.Retries++
+		tr.t.Retries++
+		if rt.RetryReasons == nil {
+			rt.RetryReasons = map[string]int{}
+		}
+		rt.RetryReasons[ex.Retry]++
+	}
+	failed := ex.Error != "" || ex.Status >= 300 || ex.Status == 0
+	switch {
+	case rt.Requests <= sampleFirst:
+		rt.Sample = append(rt.Sample, rq)
+	case failed && len(rt.Sample) < sampleFirst+sampleFailedMax:
+		rt.Sample = append(rt.Sample, rq)
+	case failed:
+		rt.Sample[len(rt.Sample)-1] = rq // keep the latest failure
+		rt.Dropped++
+	default:
+		rt.Dropped++
+	}
+}
+
+// deviate records a workaround, once per resource and kind.
+func (tr *tracer) deviate(d codefresh.Deviation) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	k := d.Resource + "\x00" + d.Kind
+	if tr.deviation[k] {
+		return
+	}
+	tr.deviation[k] = true
+	tr.t.Warnings = append(tr.t.Warnings, d)
+}
+
+func (tr *tracer) warnings() []codefresh.Deviation {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return slices.Clone(tr.t.Warnings)
+}
+
+// finish sets a resource's outcome.
+func (tr *tracer) finish(ri ResourceInfo, err *TraceError) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	rt := tr.resource(ri.Name)
+	rt.Status, rt.Pages, rt.Rows = ri.Status, ri.Pages, ri.Records
+	if err != nil {
+		for i := len(rt.Sample) - 1; i >= 0; i-- {
+			if s := rt.Sample[i]; s.Error != "" || s.Status >= 300 || s.Status == 0 {
+				err.Request = &s
+				break
+			}
+		}
+		rt.Error = err
+	}
+}
+
+// done ends the trace.
+func (tr *tracer) done(status string, loadErr *TraceError, record string) *Trace {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.t.Status, tr.t.Error, tr.t.Record = status, loadErr, record
+	tr.t.Duration = ms(time.Since(tr.t.Started))
+	return tr.t
+}
+
+// explain classifies err and says what to do next.
+func explain(err error) *TraceError {
+	if err == nil {
+		return nil
+	}
+	te := &TraceError{Message: err.Error()}
+	var (
+		ae  *codefresh.APIError
+		tre *codefresh.TransportError
+		de  *codefresh.DecodeError
+		se  *codefresh.ShapeError
+		le  *codefresh.LoopError
+		lk  *duckfile.LockedError
+		plk *parquet.LockedError
+		ce  *ConfigError
+		nk  *secrets.NoKeyError
+		rf  *codefresh.RefusedError
+	)
+	switch {
+	case errors.Is(err, context.Canceled):
+		te.Cause, te.NextStep = CauseCancelled, "the load was cancelled and committed nothing: start it again when ready"
+	case errors.As(err, &nk):
+		te.Cause, te.NextStep = CauseAuth, "no API key: ask the user to run `codefresh-mcp secrets set` in their own terminal"
+	case errors.As(err, &ae) && ae.Name == "NOT_IN_RECORD":
+		te.Cause, te.NextStep = CauseReplay, "the replayed load asked for a request the record lacks: record again with the same pipeline file and options (`load --record FILE`)"
+	case errors.As(err, &ae):
+		switch {
+		case ae.Status == http.StatusUnauthorized:
+			te.Cause, te.NextStep = CauseAuth, "the key is invalid or revoked: ask the user to run `codefresh-mcp secrets set`, then check_credentials"
+		case ae.Status == http.StatusForbidden:
+			te.Cause, te.NextStep = CauseScope, "the key lacks a scope or the user may not read this: check_credentials lists what the key can load; disable the resource or use a key with "+orWord(ae.Scope, "the needed")+" scope"
+		case ae.Status == http.StatusNotFound:
+			te.Cause, te.NextStep = CauseNotFound, "this installation may not have the endpoint: preview_endpoint shows what it answers; disable the resource with configure_pipeline"
+		case ae.Status == http.StatusTooManyRequests:
+			te.Cause, te.NextStep = CauseRateLimit, "Codefresh kept rate limiting: lower requests_per_second and concurrency in codefresh_pipeline.toml and load again later (the cursor did not move)"
+		case ae.Status >= 500:
+			te.Cause, te.NextStep = CauseServer, "Codefresh answered server errors after every retry: load again later; other resources are committed"
+		default:
+			te.Cause, te.NextStep = CauseServer, "Codefresh refused the request: preview_endpoint shows the answer; check the resource's params in codefresh_pipeline.toml"
+		}
+	case errors.As(err, &tre):
+		te.Cause, te.NextStep = CauseNetwork, "no answer from Codefresh after every retry: check the base URL (check_credentials shows it), the network or proxy, and load again"
+	case errors.As(err, &de):
+		te.Cause, te.NextStep = CauseShape, "the API sent bodies that are not JSON (cut connections or an HTML proxy page): load again; if it persists, attach the debug record to a bug report"
+	case errors.As(err, &se):
+		te.Cause, te.NextStep = CauseShape, "the API answered in a shape the catalog does not know: preview_endpoint shows it; attach the debug record to a bug report"
+	case errors.As(err, &le):
+		te.Cause, te.NextStep = CausePaging, "the API's paging does not end or repeats a page: load again; if it persists, set a smaller page_size for the resource or disable it, and attach the debug record to a bug report"
+	case errors.As(err, &lk), errors.As(err, &plk):
+		te.Cause, te.NextStep = CauseLock, "another process holds the database: let it finish (the error names it) and load again"
+	case errors.As(err, &ce), errors.As(err, &rf):
+		te.Cause, te.NextStep = CauseConfig, "fix codefresh_pipeline.toml as the message says (configure_pipeline validates it)"
+	case strings.Contains(err.Error(), "commit load"), strings.Contains(err.Error(), "flush staging"):
+		te.Cause, te.NextStep = CauseDestination, "the destination refused the commit and is unchanged: the message says why (disk space, permissions, server)"
+	default:
+		te.Cause, te.NextStep = CauseServer, "see the message; load again, and attach the debug record to a bug report if it persists"
+	}
+	return te
+}
+
+func orWord(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return "the " + s
+}
+
+// stateDir is the project's folder of load traces and debug records.
+func (p *Project) stateDir(sub string) string {
+	return filepath.Join(p.Dir, ".codefresh-mcp", sub)
+}
+
+// saveTrace writes a trace and forgets the oldest beyond keepTraces.
+func (p *Project) saveTrace(t *Trace) error {
+	dir := p.stateDir("traces")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("save load trace: %w", err)
+	}
+	b, err := json.MarshalIndent(t, "", " ")
+	if err != nil {
+		return fmt.Errorf("encode load trace: %w", err)
+	}
+	tmp := filepath.Join(dir, "."+t.LoadID+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("save load trace: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, t.LoadID+".json")); err != nil {
+		return fmt.Errorf("save load trace: %w", err)
+	}
+	prune(dir, ".json", keepTraces)
+	return nil
+}
+
+// prune removes the oldest files with ext beyond keep (names sort by load id,
+// which sorts by time).
+func prune(dir, ext string, keep int) {
+	names := listFiles(dir, ext)
+	for len(names) > keep {
+		_ = os.Remove(filepath.Join(dir, names[0]))
+		names = names[1:]
+	}
+}
+
+func listFiles(dir, ext string) []string {
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ext) && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Traces returns the project's kept load traces, newest first, at most n (0: all).
+func (p *Project) Traces(n int) ([]*Trace, error) {
+	dir := p.stateDir("traces")
+	names := listFiles(dir, ".json")
+	slices.Reverse(names)
+	var out []*Trace
+	for _, name := range names {
+		if n > 0 && len(out) >= n {
+			break
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return out, fmt.Errorf("read load trace: %w", err)
+		}
+		var t Trace
+		if err := json.Unmarshal(b, &t); err != nil {
+			continue // a trace from another version: skip it
+		}
+		out = append(out, &t)
+	}
+	return out, nil
+}
+
+// Trace returns the kept trace of a load id ("" = the latest).
+func (p *Project) Trace(loadID string) (*Trace, error) {
+	if loadID == "" {
+		ts, err := p.Traces(1)
+		if err != nil {
+			return nil, err
+		}
+		if len(ts) == 0 {
+			return nil, errors.New("no load trace in this project yet: run a load first")
+		}
+		return ts[0], nil
+	}
+	if strings.ContainsAny(loadID, `/\`) || strings.HasPrefix(loadID, ".") {
+		return nil, fmt.Errorf("load id %q is not valid", loadID)
+	}
+	b, err := os.ReadFile(filepath.Join(p.stateDir("traces"), loadID+".json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no trace of load %s (the last %d loads are kept)", loadID, keepTraces)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read load trace: %w", err)
+	}
+	var t Trace
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("load trace %s: %w", loadID, err)
+	}
+	return &t, nil
+}
