@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
@@ -23,23 +27,98 @@ tables, the most recent loads, each pipeline's latest state (the incremental
 cursors) and the schema version.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := openDataset(cmd.Context(), a)
+			dir, err := a.projectDir()
 			if err != nil {
 				return err
 			}
-			defer r.Close()
-			info, err := r.Info(cmd.Context())
+			p, err := pipeline.OpenProject(dir)
 			if err != nil {
 				return err
+			}
+			// The last load's trace shows even where nothing was ever
+			// committed (a first load that failed).
+			last, _ := p.Trace("")
+			info, dsErr := readInfo(cmd.Context(), a)
+			if dsErr != nil && last == nil {
+				return dsErr
 			}
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(info)
+				out := struct {
+					*dataset.Info
+					Error    string          `json:"error,omitempty"`
+					LastLoad *pipeline.Trace `json:"last_load,omitempty"`
+				}{Info: info, LastLoad: compact(last)}
+				if dsErr != nil {
+					out.Error = dsErr.Error()
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
 			}
-			return writeInfo(cmd.OutOrStdout(), info)
+			if dsErr != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "no data to show: %v\n", dsErr)
+			} else if err := writeInfo(cmd.OutOrStdout(), info); err != nil {
+				return err
+			}
+			if last != nil {
+				writeTrace(cmd.OutOrStdout(), last)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	return cmd
+}
+
+func readInfo(ctx context.Context, a *app) (*dataset.Info, error) {
+	r, err := openDataset(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.Info(ctx)
+}
+
+func compact(t *pipeline.Trace) *pipeline.Trace {
+	if t == nil {
+		return nil
+	}
+	return t.Compact()
+}
+
+// writeTrace prints what the last load did: outcome, per-resource requests,
+// workarounds, and each failure with its next step.
+func writeTrace(w io.Writer, t *pipeline.Trace) {
+	fmt.Fprintf(w, "\nLast load %s: %s in %.1fs, %d HTTP requests, %d retries\n",
+		t.LoadID, t.Status, float64(t.Duration)/1000, t.Requests, t.Retries)
+	if t.Error != nil {
+		fmt.Fprintf(w, "  error (%s): %s\n  next step: %s\n", t.Error.Cause, t.Error.Message, t.Error.NextStep)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  RESOURCE\tSTATUS\tPAGES\tROWS\tREQUESTS\tRETRIES\tHTTP")
+	for _, r := range t.Resources {
+		if r.Requests == 0 && r.Status == "not_reached" {
+			continue
+		}
+		var codes []string
+		for c, n := range r.Statuses {
+			codes = append(codes, fmt.Sprintf("%s×%d", c, n))
+		}
+		sort.Strings(codes)
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Name, r.Status, r.Pages, r.Rows, r.Requests, r.Retries, strings.Join(codes, " "))
+	}
+	_ = tw.Flush()
+	for _, d := range t.Warnings {
+		fmt.Fprintf(w, "  warning: %s: expected %s, got %s; %s\n", d.Resource, d.Expected, d.Got, d.Action)
+	}
+	for _, r := range t.Problems() {
+		fmt.Fprintf(w, "  %s %s (%s): %s\n", r.Status, r.Name, r.Error.Cause, r.Error.Message)
+		if q := r.Error.Request; q != nil {
+			fmt.Fprintf(w, "    failing request: %s %s?%s -> %d (attempt %d)\n", q.Method, q.Path, q.Query, q.Status, q.Attempt)
+		}
+		fmt.Fprintf(w, "    next step: %s\n", r.Error.NextStep)
+	}
+	if t.Record != "" {
+		fmt.Fprintf(w, "  debug record: %s (replay it with `codefresh-mcp load --replay FILE`)\n", t.Record)
+	}
 }
 
 func writeInfo(w io.Writer, info *dataset.Info) error {

@@ -101,7 +101,7 @@ func TestAgentsMDContract(t *testing.T) {
 	}
 	for _, name := range []string{
 		"list_endpoints", "check_credentials", "preview_endpoint", "configure_pipeline", "start_load",
-		"load_status", "cancel_load", "pipeline_info", "describe_table", "query",
+		"load_status", "cancel_load", "explain_load", "pipeline_info", "describe_table", "query",
 		"codefresh://endpoints", "codefresh://schema", "build_codefresh_pipeline",
 		"codefresh-mcp secrets set", "codefresh_data", "_dlt_parent_id", "_dlt_root_id", "_dlt_loads",
 		"pipelines__spec__steps", ".dlt/secrets.toml", "401", "403", "404", "429",

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/record"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -30,12 +33,22 @@ func newLoadCmd(a *app) *cobra.Command {
 		fullRefresh, dryRun, asJS bool
 		destType                  string
 		demoBuilds                int
+		record, replay, devs      string
 	)
 	cmd := &cobra.Command{
 		Use:   "load",
 		Short: "Load Codefresh data into the project's destination (DuckDB by default)",
 		Long: `Load the resources enabled in codefresh_pipeline.toml (or the default set) from the
-Codefresh API into the destination. --demo loads from a simulator started in this process.`,
+Codefresh API into the destination. --demo loads from a simulator started in this process
+(--demo-deviations makes it answer as some real installs do).
+
+--record FILE writes a sanitized record of every HTTP exchange (no key, no header
+value, no secret field); --replay FILE serves such a record back instead of the
+API, so a load reproduces with no account and no network. A failed load keeps a
+bounded record by itself and names it.
+
+Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
+(some resources failed, the others were committed).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			dir, err := a.projectDir()
@@ -53,14 +66,31 @@ Codefresh API into the destination. --demo loads from a simulator started in thi
 					return err
 				}
 			}
-			if demo {
-				stop, err := startDemo(ctx, p, demoBuilds)
+			if demo && replay != "" {
+				return errors.New("--demo and --replay both stand in for the API: pick one")
+			}
+			if devs != "" && !demo {
+				return errors.New("--demo-deviations needs --demo")
+			}
+			switch {
+			case demo:
+				d, err := cfsim.ParseDeviations(devs)
+				if err != nil {
+					return err
+				}
+				stop, err := startDemo(ctx, p, demoBuilds, d)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			case replay != "":
+				stop, err := startReplay(ctx, p, replay)
 				if err != nil {
 					return err
 				}
 				defer stop()
 			}
-			opts := pipeline.Options{Resources: resources, MaxPages: maxPages, FullRefresh: fullRefresh, DryRun: dryRun}
+			opts := pipeline.Options{Resources: resources, MaxPages: maxPages, FullRefresh: fullRefresh, DryRun: dryRun, Record: record}
 			opts.Progress = progressPrinter(a.stderr)
 			info, err := p.Run(ctx, opts)
 			if err != nil {
@@ -69,9 +99,15 @@ Codefresh API into the destination. --demo loads from a simulator started in thi
 			if asJS {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(info)
+				if err := enc.Encode(info); err != nil {
+					return err
+				}
+			} else {
+				printLoadInfo(cmd.OutOrStdout(), info)
 			}
-			printLoadInfo(cmd.OutOrStdout(), info)
+			if info.Status == pipeline.LoadCompletedWithError {
+				return &exitError{code: exitCompletedWithErrors, err: fmt.Errorf("load %s completed with errors: %s (`codefresh-mcp info` shows the trace)", info.LoadID, failedNames(info))}
+			}
 			return nil
 		},
 	}
@@ -84,12 +120,40 @@ Codefresh API into the destination. --demo loads from a simulator started in thi
 	f.BoolVar(&dryRun, "dry-run", false, "extract and normalize, commit nothing")
 	f.BoolVar(&asJS, "json", false, "print the load info as JSON")
 	f.StringVar(&destType, "destination", "", "destination: duckdb, postgres or parquet (default: the pipeline file's)")
+	f.StringVar(&record, "record", "", "write a sanitized debug record of every HTTP exchange to this file")
+	f.StringVar(&replay, "replay", "", "serve this debug record instead of the API (no key, no network)")
+	f.StringVar(&devs, "demo-deviations", "", "with --demo: answer as some installs do, e.g. ignore-date-filters,bare-arrays,page-size-cap=25")
 	return cmd
 }
 
+// failedNames lists a load's failed resources with their causes.
+func failedNames(info *pipeline.LoadInfo) string {
+	var out []string
+	for _, r := range info.Resources {
+		if r.Status == pipeline.StatusFailed {
+			out = append(out, r.Name+" ("+r.Cause+")")
+		}
+	}
+	return strings.Join(out, ", ") + " failed"
+}
+
+// startReplay serves a debug record on loopback and points the project at it.
+func startReplay(ctx context.Context, p *pipeline.Project, path string) (stop func(), err error) {
+	rp, err := record.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	base, err := rp.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p.Credentials = secrets.Static(demoKey, base, "debug record "+filepath.Base(path))
+	return func() { rp.Close() }, nil
+}
+
 // startDemo starts the simulator on loopback and points the project at it.
-func startDemo(ctx context.Context, p *pipeline.Project, builds int) (stop func(), err error) {
-	sim := cfsim.New(cfsim.Config{Seed: 42, Pipelines: 12, Projects: 4, Builds: builds, APIKey: demoKey})
+func startDemo(ctx context.Context, p *pipeline.Project, builds int, devs cfsim.Deviations) (stop func(), err error) {
+	sim := cfsim.New(cfsim.Config{Seed: 42, Pipelines: 12, Projects: 4, Builds: builds, APIKey: demoKey, Deviations: devs})
 	base, err := sim.Start(ctx, "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("start demo simulator: %w", err)
@@ -136,7 +200,11 @@ func printLoadInfo(w io.Writer, info *pipeline.LoadInfo) {
 		fmt.Fprintf(w, "Pipeline %s load step completed in %.2f seconds\n", info.Pipeline, info.Duration.Seconds())
 		fmt.Fprintf(w, "1 load package(s) were loaded to destination %s and into dataset %s\n", info.Destination, info.Dataset)
 		fmt.Fprintf(w, "The %s destination used %s location to store data\n", info.Destination, info.Location)
-		fmt.Fprintf(w, "Load package %s is LOADED and contains no failed jobs\n", info.LoadID)
+		if info.Status == pipeline.LoadCompletedWithError {
+			fmt.Fprintf(w, "Load package %s is LOADED and contains failed jobs: %s\n", info.LoadID, failedNames(info))
+		} else {
+			fmt.Fprintf(w, "Load package %s is LOADED and contains no failed jobs\n", info.LoadID)
+		}
 	}
 	var names []string
 	for t := range info.Tables {
@@ -159,7 +227,13 @@ func printLoadInfo(w io.Writer, info *pipeline.LoadInfo) {
 	if len(info.NewColumns) > 0 {
 		fmt.Fprintf(w, "\nnew columns: %s\n", strings.Join(info.NewColumns, ", "))
 	}
+	for _, d := range info.Warnings {
+		fmt.Fprintf(w, "\nwarning: %s: expected %s, got %s; %s\n", d.Resource, d.Expected, d.Got, d.Action)
+	}
 	fmt.Fprintf(w, "\n%d pages, %d HTTP retries\n", info.Pages, info.Retries)
+	if info.Record != "" {
+		fmt.Fprintf(w, "debug record: %s\n", info.Record)
+	}
 }
 
 func newSchemaCmd(a *app) *cobra.Command {

@@ -117,7 +117,7 @@ func testServeDefault(t *testing.T, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tools.Tools) != 10 {
+	if len(tools.Tools) != 11 {
 		t.Fatalf("%d tools", len(tools.Tools))
 	}
 
@@ -169,8 +169,8 @@ func testServeReadOnly(t *testing.T, bin string) {
 			t.Errorf("%s offered in read-only mode", tl.Name)
 		}
 	}
-	if len(tools.Tools) != 7 {
-		t.Fatalf("%d read-only tools, want 7", len(tools.Tools))
+	if len(tools.Tools) != 8 {
+		t.Fatalf("%d read-only tools, want 8", len(tools.Tools))
 	}
 }
 

@@ -3,11 +3,14 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/record"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -16,6 +19,8 @@ func newSimulateCmd(a *app) *cobra.Command {
 		addr, apiKey, now string
 		cfg               cfsim.Config
 		tick              time.Duration
+		bare              bool
+		replay            string
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate",
@@ -32,6 +37,15 @@ CODEFRESH_BASE_URL at it. The accepted key is --api-key, else $` + secrets.EnvAP
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
+			if replay != "" {
+				return serveReplay(cmd, replay, addr)
+			}
+			if bare {
+				cfg.Deviations.Envelope = "bare"
+			}
+			if e := cfg.Deviations.Envelope; e != "" && !slices.Contains(cfsim.Envelopes, e) {
+				return fmt.Errorf("--envelope %q: want one of %s", e, strings.Join(cfsim.Envelopes, ", "))
+			}
 			switch {
 			case apiKey != "":
 				cfg.APIKey = apiKey
@@ -91,6 +105,33 @@ CODEFRESH_BASE_URL at it. The accepted key is --api-key, else $` + secrets.EnvAP
 	f.Float64Var(&cfg.Rate5xx, "rate-5xx", 0, "share of requests answered 500/502/503/504")
 	f.Float64Var(&cfg.TruncateRate, "truncate-rate", 0, "share of responses cut short")
 	f.StringVar(&now, "now", "", "simulated clock start, RFC 3339 (default: the current time)")
+	f.BoolVar(&cfg.Deviations.IgnoreDateFilters, "ignore-date-filters", false, "deviation: /workflow ignores startDate and endDate (as older installs do)")
+	f.BoolVar(&bare, "bare-arrays", false, "deviation: every list comes as a bare array (same as --envelope bare)")
+	f.StringVar(&cfg.Deviations.Envelope, "envelope", "", "deviation: every list under this key: bare, docs, data, items or result")
+	f.IntVar(&cfg.Deviations.PageSizeCap, "page-size-cap", 0, "deviation: limit capped at this many records")
+	f.StringVar(&cfg.Deviations.RepeatPage, "repeat-page", "", "deviation: this path's page 2 repeats page 1 (e.g. /workflow)")
+	f.StringVar(&cfg.Deviations.LoopPages, "loop-pages", "", "deviation: this path's listing never ends (e.g. /pipelines)")
+	f.StringVar(&replay, "replay", "", "serve this debug record (load --record) instead of synthetic data")
 	f.DurationVar(&tick, "tick", 0, "advance the simulated clock by this much every this often (new builds arrive, running ones finish); 0 freezes it")
 	return cmd
+}
+
+// serveReplay serves a debug record until interrupted.
+func serveReplay(cmd *cobra.Command, path, addr string) error {
+	rp, err := record.Open(path)
+	if err != nil {
+		return err
+	}
+	base, err := rp.Start(cmd.Context(), addr)
+	if err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	defer rp.Close()
+	fmt.Fprintln(cmd.OutOrStdout(), base)
+	fmt.Fprintf(cmd.ErrOrStderr(), "simulate: replaying %d recorded requests of %s at %s (any key); Ctrl-C stops\n", rp.Requests(), path, base)
+	<-cmd.Context().Done()
+	if m := rp.Misses(); len(m) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "simulate: %d requests were not in the record, first: %s\n", len(m), m[0])
+	}
+	return nil
 }

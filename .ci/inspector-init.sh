@@ -30,7 +30,7 @@ fi
 node - "$tmp/tools.json" <<'JS'
 const fs = require("fs");
 const want = ["list_endpoints", "check_credentials", "preview_endpoint", "configure_pipeline",
-  "start_load", "load_status", "cancel_load", "pipeline_info", "describe_table", "query"];
+  "start_load", "load_status", "cancel_load", "explain_load", "pipeline_info", "describe_table", "query"];
 let res;
 try {
   res = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));

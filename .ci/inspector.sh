@@ -88,8 +88,8 @@ const read = (name) => {
 };
 const fail = (msg) => { console.error("inspector: " + msg); process.exit(1); };
 const all = ["list_endpoints", "check_credentials", "preview_endpoint", "configure_pipeline",
-  "start_load", "load_status", "cancel_load", "pipeline_info", "describe_table", "query"];
-const readOnly = ["list_endpoints", "check_credentials", "preview_endpoint", "load_status",
+  "start_load", "load_status", "cancel_load", "explain_load", "pipeline_info", "describe_table", "query"];
+const readOnly = ["list_endpoints", "check_credentials", "preview_endpoint", "load_status", "explain_load",
   "pipeline_info", "describe_table", "query"];
 
 const names = (res) => (res.tools || []).map((t) => t.name).sort();

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/record"
 )
@@ -41,4 +42,14 @@ func (p *Project) finishRecord(rec *record.Recorder, keep bool) (string, error) 
 		prune(p.stateDir("records"), ".jsonl", keepRecords)
 	}
 	return rec.Path(), err
+}
+
+// NewRecordPath names a fresh debug record in the project (a load's record
+// option from an agent: it never chooses the file).
+func (p *Project) NewRecordPath() (string, error) {
+	dir := p.stateDir("records")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("debug record folder: %w", err)
+	}
+	return filepath.Join(dir, "record-"+time.Now().UTC().Format("20060102T150405.000000")+".jsonl"), nil
 }

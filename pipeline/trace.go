@@ -407,3 +407,29 @@ func (p *Project) Trace(loadID string) (*Trace, error) {
 	}
 	return &t, nil
 }
+
+// Compact is the trace without its sampled requests (each error keeps its
+// failing request): what an agent reads first.
+func (t *Trace) Compact() *Trace {
+	c := *t
+	c.Resources = make([]*ResourceTrace, len(t.Resources))
+	for i, rt := range t.Resources {
+		cr := *rt
+		cr.Dropped += len(cr.Sample)
+		cr.Sample = nil
+		c.Resources[i] = &cr
+	}
+	return &c
+}
+
+// Problems lists the resources that failed or were skipped, with why and
+// what to do next: the part of a trace to act on.
+func (t *Trace) Problems() []*ResourceTrace {
+	var out []*ResourceTrace
+	for _, rt := range t.Resources {
+		if rt.Error != nil {
+			out = append(out, rt)
+		}
+	}
+	return out
+}

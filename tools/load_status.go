@@ -86,10 +86,15 @@ func statusNext(s pipeline.JobStatus) string {
 		if s.Info != nil && s.Info.DryRun {
 			return "dry run: nothing was committed; start_load without dry_run to load"
 		}
+		if s.Info != nil && len(s.Info.Warnings) > 0 {
+			return "loaded, working around how this API differs from the catalog (load_info.warnings); see the tables with pipeline_info and describe_table, then query them"
+		}
 		return "loaded: see the tables with pipeline_info and describe_table, then query them"
+	case pipeline.JobCompletedWithErrors:
+		return "completed with errors: the resources marked failed in load_info were not loaded (their reason and next_step say why), the others were committed; explain_load with this job_id shows the failing requests"
 	case pipeline.JobCancelled:
 		return "cancelled: the database is as it was before the job"
 	default:
-		return "failed: nothing was committed; fix the cause in the error (check_credentials for 401/403, preview_endpoint to debug one resource) and start_load again"
+		return "failed: nothing was committed; explain_load with this job_id shows the failing request, its cause and the next step (check_credentials for 401/403, preview_endpoint to debug one resource)"
 	}
 }

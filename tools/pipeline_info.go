@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
@@ -27,7 +29,19 @@ type PipelineInfoOut struct {
 	Cursors     map[string]CursorSummary `json:"incremental_cursors,omitempty"`
 	RunningJob  *JobSummary              `json:"running_job,omitempty"`
 	LastError   string                   `json:"last_error,omitempty"`
+	LastLoad    *LastLoadSummary         `json:"last_load,omitempty"` // from the project's load trace
 	Next        string                   `json:"next"`
+}
+
+// LastLoadSummary is the outcome of the project's last load, from its trace.
+type LastLoadSummary struct {
+	LoadID   string                `json:"load_id"`
+	Status   string                `json:"status"`
+	Started  string                `json:"started"`
+	Failed   []string              `json:"failed_resources,omitempty"`
+	Warnings []codefresh.Deviation `json:"warnings,omitempty"`
+	Record   string                `json:"debug_record,omitempty"`
+	Next     string                `json:"next"`
 }
 
 // CursorSummary is one incremental cursor.
@@ -63,6 +77,7 @@ func pipelineInfo(d *Deps) Tool {
 				Loads:       []dataset.Load{},
 			}
 			d.addJobs(&out, cfg)
+			out.LastLoad = lastLoad(d.ProjectDir, cfg)
 			info, err := r.Info(ctx)
 			if errors.Is(err, dataset.ErrNoData) {
 				out.Next = "nothing loaded yet: start_load (try dry_run first), or preview_endpoint to look at one resource"
@@ -95,11 +110,30 @@ func (d *Deps) addJobs(out *PipelineInfoOut, cfg *pipeline.Config) {
 		out.RunningJob = &JobSummary{JobID: s.ID, State: s.State, Progress: s.Progress, Started: s.Started}
 	}
 	for _, s := range d.Jobs.List() {
-		if s.State == pipeline.JobFailed {
+		if s.State == pipeline.JobFailed || s.State == pipeline.JobCompletedWithErrors {
 			out.LastError = s.ID + ": " + s.Error
+			if s.Error == "" && s.Info != nil {
+				out.LastError = s.ID + ": completed with errors (explain_load)"
+			}
 			break
 		}
 	}
+}
+
+// lastLoad summarizes the project's latest load trace (nil: none yet).
+func lastLoad(dir string, cfg *pipeline.Config) *LastLoadSummary {
+	t, err := (&pipeline.Project{Dir: dir, Config: *cfg}).Trace("")
+	if err != nil {
+		return nil
+	}
+	s := &LastLoadSummary{LoadID: t.LoadID, Status: t.Status, Started: t.Started.UTC().Format(time.RFC3339),
+		Warnings: t.Warnings, Record: t.Record, Next: "explain_load shows this load's requests, errors and next steps"}
+	for _, r := range t.Resources {
+		if r.Status == pipeline.StatusFailed {
+			s.Failed = append(s.Failed, r.Name)
+		}
+	}
+	return s
 }
 
 func cursors(raw json.RawMessage) map[string]CursorSummary {

@@ -17,6 +17,7 @@ type StartLoadIn struct {
 	MaxPages    int      `json:"max_pages,omitempty" jsonschema:"minimum=0" jsonschema_description:"Pages per resource at most (0 = all); a small number makes a quick debug run"`
 	FullRefresh bool     `json:"full_refresh,omitempty" jsonschema_description:"Ignore incremental state and reload everything"`
 	DryRun      bool     `json:"dry_run,omitempty" jsonschema_description:"Extract and normalize but commit nothing: checks access and shows the tables a load would write"`
+	Record      bool     `json:"record,omitempty" jsonschema_description:"Keep a sanitized debug record of every HTTP exchange in the project (no key or header value) to replay the load offline; a failed load keeps one anyway"`
 }
 
 // StartLoadOut is start_load's result.
@@ -46,12 +47,18 @@ func startLoad(d *Deps) Tool {
 			if err != nil {
 				return StartLoadOut{}, err
 			}
-			job, err := d.Jobs.Start(p, pipeline.Options{
+			opts := pipeline.Options{
 				Resources:   in.Resources,
 				MaxPages:    in.MaxPages,
 				FullRefresh: in.FullRefresh,
 				DryRun:      in.DryRun,
-			})
+			}
+			if in.Record {
+				if opts.Record, err = p.NewRecordPath(); err != nil {
+					return StartLoadOut{}, err
+				}
+			}
+			job, err := d.Jobs.Start(p, opts)
 			if err != nil {
 				return StartLoadOut{}, fmt.Errorf("start load: %w", err)
 			}
@@ -64,7 +71,7 @@ func startLoad(d *Deps) Tool {
 				State:   s.State,
 				Project: s.Project,
 				Options: s.Options,
-				Next:    fmt.Sprintf("call load_status with job_id %q and wait_seconds 30 until state is succeeded, failed or cancelled", s.ID),
+				Next:    fmt.Sprintf("call load_status with job_id %q and wait_seconds 30 until state is succeeded, completed_with_errors, failed or cancelled", s.ID),
 			}, nil
 		})
 }

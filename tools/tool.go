@@ -252,6 +252,7 @@ func All(d *Deps) []Tool {
 		startLoad(d),
 		loadStatus(d),
 		cancelLoad(d),
+		explainLoad(d),
 		pipelineInfo(d),
 		describeTable(d),
 		query(d),

@@ -1,0 +1,93 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline"
+)
+
+// ExplainLoadIn is explain_load's input.
+type ExplainLoadIn struct {
+	JobID   string `json:"job_id,omitempty" jsonschema_description:"A job_id from start_load; omit (with load_id) for the project's last load"`
+	LoadID  string `json:"load_id,omitempty" jsonschema_description:"A load id (from pipeline_info or a trace); omit for the last load"`
+	Verbose bool   `json:"verbose,omitempty" jsonschema_description:"Also list sampled requests per resource (the first 3 and up to 20 failed attempts each); larger"`
+}
+
+// ExplainLoadOut is explain_load's result.
+type ExplainLoadOut struct {
+	Trace    *pipeline.Trace           `json:"trace"`
+	Problems []*pipeline.ResourceTrace `json:"problems,omitempty"` // failed or skipped resources, with cause and next step
+	Next     string                    `json:"next"`
+}
+
+func explainLoad(d *Deps) Tool {
+	return newTool(d, "explain_load", "Explain a load",
+		"The trace of a load (the last one by default, or a job's or a load id's, failed ones included): its outcome, per resource "+
+			"the HTTP requests made (method, path, query; never a header), statuses, retries and why, pages, rows, the workarounds "+
+			"taken where the API differed from the catalog (warnings), and each error with its cause (auth, scope, not_found, rate_limit, "+
+			"server, network, shape, paging, destination, lock) and the next step. The last 20 loads are kept. "+
+			"A failed load also names its debug record (a sanitized file of its HTTP exchanges that `codefresh-mcp load --replay FILE` replays offline).",
+		Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false},
+		func(ctx context.Context, in ExplainLoadIn) (ExplainLoadOut, error) {
+			loadID := in.LoadID
+			if in.JobID != "" {
+				j, ok := d.Jobs.Get(in.JobID)
+				if !ok {
+					return ExplainLoadOut{}, withNext(fmt.Errorf("%w %q", pipeline.ErrNoJob, in.JobID), "omit job_id for the last load, or call load_status without job_id to list jobs")
+				}
+				s := j.Status()
+				switch {
+				case s.State == pipeline.JobRunning:
+					return ExplainLoadOut{}, errorf("call load_status with wait_seconds 30 until it ends, then explain_load", "job %s is still running: its trace is written when it ends", in.JobID)
+				case s.Info != nil:
+					loadID = s.Info.LoadID
+				case s.LoadID != "":
+					loadID = s.LoadID
+				default:
+					return ExplainLoadOut{}, errorf("fix what load_status's error says and start_load again", "job %s ended before a load began: %s", in.JobID, s.Error)
+				}
+			}
+			p, err := d.project(ctx, false)
+			if err != nil {
+				return ExplainLoadOut{}, err
+			}
+			t, err := p.Trace(loadID)
+			if err != nil {
+				return ExplainLoadOut{}, withNext(err, "start_load runs a load; its trace is kept")
+			}
+			out := ExplainLoadOut{Trace: t, Problems: t.Problems()}
+			if !in.Verbose {
+				out.Trace = t.Compact()
+				out.Problems = out.Trace.Problems()
+			}
+			out.Trace.Resources = notable(out.Trace.Resources)
+			out.Next = traceNext(t)
+			return out, nil
+		})
+}
+
+// notable drops resources the load never reached and that made no request.
+func notable(rs []*pipeline.ResourceTrace) []*pipeline.ResourceTrace {
+	var out []*pipeline.ResourceTrace
+	for _, r := range rs {
+		if r.Requests > 0 || r.Status != "not_reached" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func traceNext(t *pipeline.Trace) string {
+	switch {
+	case t.Error != nil:
+		return "the load failed and committed nothing: " + t.Error.NextStep
+	case t.Status == pipeline.LoadCompletedWithError:
+		return "some resources failed (see problems and their next_step); the others were committed: query them, and start_load with the failed resources once fixed"
+	case len(t.Warnings) > 0:
+		return "loaded, working around how this API differs from the catalog (warnings): the data is complete; query it"
+	case t.Status == pipeline.LoadSucceeded:
+		return "loaded: pipeline_info, describe_table, then query"
+	}
+	return "start_load to load again"
+}
