@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -243,43 +242,50 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	cov.after = frontier.Add(day)                                 // every build from then on was on the first page
 	spanDays := math.Max(1.0/1440, newest.Sub(oldest).Hours()/24) // a busy account fills a page in hours
 	perDay := float64(len(first.Records)) / spanDays
-	var width atomic.Int64 // days per window: about five pages each
-	width.Store(int64(math.Min(maxWindowDays, math.Max(1, math.Ceil(5*float64(pageSize)/perDay)))))
+	firstWidth := int(math.Min(maxWindowDays, math.Max(1, math.Ceil(5*float64(pageSize)/perDay)))) // about five pages
 	lower := time.Time{}
 	if !from.IsZero() {
 		lower = truncDay(from)
 	}
+	conc := r.p.concurrency()
 
-	// Nothing exists before stopAt once a worker has seen an empty window and
-	// asked; windows ending before it are not listed.
-	var stopMu sync.Mutex
-	var stopAt time.Time
-	stopped := func(end time.Time) bool {
-		stopMu.Lock()
-		defer stopMu.Unlock()
-		return !stopAt.IsZero() && end.Before(stopAt)
-	}
-	type window struct{ start, end time.Time }
-	windows := make(chan window)
+	// The plan is deterministic: window k is sized by window k-conc (the
+	// first conc by the first page), and the walk stops once a window at
+	// least conc back found nothing older. The same data gives the same
+	// requests whatever order responses come in (a replayed record matches).
+	var plan []*window
+	windows := make(chan *window)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { // walks back from the first page, one window at a time
 		defer close(windows)
 		for end := frontier; lower.IsZero() || !end.Before(lower); {
-			if stopped(end) {
-				return nil
-			}
 			if end.Before(oldestPossible) {
 				return nil // the last window reached the oldest possible day
 			}
-			start := end.AddDate(0, 0, -int(width.Load()-1))
+			width := firstWidth
+			if k := len(plan); k >= conc {
+				prev := plan[k-conc]
+				select {
+				case <-prev.done:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+				if prev.nothingOlder {
+					return nil
+				}
+				width = prev.nextWidth(pageSize)
+			}
+			start := end.AddDate(0, 0, -(width - 1))
 			if !lower.IsZero() && start.Before(lower) {
 				start = lower
 			}
 			if start.Before(oldestPossible) {
 				start = oldestPossible
 			}
+			w := &window{start: start, end: end, width: width, done: make(chan struct{})}
+			plan = append(plan, w)
 			select {
-			case windows <- window{start, end}:
+			case windows <- w:
 			case <-gctx.Done():
 				return gctx.Err()
 			}
@@ -287,71 +293,82 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 		}
 		return nil
 	})
-	for i := 0; i < r.p.concurrency(); i++ {
+	for i := 0; i < conc; i++ {
 		g.Go(func() error {
 			for w := range windows {
-				if stopped(w.end) {
-					continue
-				}
-				q := opt
-				q.Query = cloneQuery(opt.Query)
-				q.Query.Set("startDate", w.start.Format("2006-01-02"))
-				q.Query.Set("endDate", w.end.Format("2006-01-02"))
-				n := 0
-				var ids []string
-				err := r.listAll(gctx, res, q, func(pg *codefresh.Page) error {
-					n += len(pg.Records)
-					if out := outside(pg, res.IncrementalCursor, w.start, w.end.Add(day)); !out.IsZero() {
-						return &datesIgnoredError{got: fmt.Sprintf("a build created %s in the window %s..%s", out.Format(time.RFC3339), w.start.Format("2006-01-02"), w.end.Format("2006-01-02"))}
-					}
-					for _, rec := range pg.Records {
-						ids = append(ids, codefresh.RecordID(rec))
-					}
-					return emit(pg)
-				})
-				if err != nil {
-					cov.abandon(ids)
+				if err := r.listWindow(gctx, res, opt, w, lower, emit, cov); err != nil {
 					return err
-				}
-				cov.complete(w.start, w.end.Add(day))
-				// Size later windows by the density just seen: about five
-				// pages each keeps the workers' tails short.
-				if n == 0 {
-					width.Store(min(maxWindowDays, width.Load()*2))
-				} else {
-					days := w.end.Sub(w.start).Hours()/24 + 1
-					width.Store(int64(math.Min(maxWindowDays, math.Max(1, math.Ceil(5*float64(pageSize)*days/float64(n))))))
-				}
-				if w.start.Equal(oldestPossible) && lower.IsZero() {
-					// Nothing can be older than the oldest possible day; an API
-					// that still has records there is ignoring endDate.
-					more, err := r.anyUntil(gctx, res, opt, oldestPossible.AddDate(0, 0, -1))
-					if err != nil {
-						return err
-					}
-					if more {
-						return &datesIgnoredError{got: "builds listed before " + oldestPossible.Format("2006-01-02") + ", older than any Codefresh build"}
-					}
-					continue
-				}
-				if n == 0 && lower.IsZero() {
-					more, err := r.anyUntil(gctx, res, opt, w.start.AddDate(0, 0, -1))
-					if err != nil {
-						return err
-					}
-					if !more {
-						stopMu.Lock()
-						if w.start.After(stopAt) {
-							stopAt = w.start
-						}
-						stopMu.Unlock()
-					}
 				}
 			}
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// window is one date window of a builds listing: [start, end] in days.
+type window struct {
+	start, end   time.Time
+	width        int // days it was planned with
+	done         chan struct{}
+	n            int  // builds listed
+	nothingOlder bool // empty, and no build exists before it
+}
+
+// nextWidth sizes a later window by the density this one showed: about
+// five pages each keeps the workers' tails short.
+func (w *window) nextWidth(pageSize int) int {
+	if w.n == 0 {
+		return min(maxWindowDays, w.width*2)
+	}
+	days := w.end.Sub(w.start).Hours()/24 + 1
+	return int(math.Min(maxWindowDays, math.Max(1, math.Ceil(5*float64(pageSize)*days/float64(w.n)))))
+}
+
+// listWindow lists one window, then, if it was empty, asks whether anything
+// older exists at all.
+func (r *run) listWindow(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, w *window, lower time.Time, emit func(*codefresh.Page) error, cov *coverage) error {
+	defer close(w.done)
+	q := opt
+	q.Query = cloneQuery(opt.Query)
+	q.Query.Set("startDate", w.start.Format("2006-01-02"))
+	q.Query.Set("endDate", w.end.Format("2006-01-02"))
+	var ids []string
+	err := r.listAll(ctx, res, q, func(pg *codefresh.Page) error {
+		w.n += len(pg.Records)
+		if out := outside(pg, res.IncrementalCursor, w.start, w.end.Add(day)); !out.IsZero() {
+			return &datesIgnoredError{got: fmt.Sprintf("a build created %s in the window %s..%s", out.Format(time.RFC3339), w.start.Format("2006-01-02"), w.end.Format("2006-01-02"))}
+		}
+		for _, rec := range pg.Records {
+			ids = append(ids, codefresh.RecordID(rec))
+		}
+		return emit(pg)
+	})
+	if err != nil {
+		cov.abandon(ids)
+		return err
+	}
+	cov.complete(w.start, w.end.Add(day))
+	switch {
+	case w.start.Equal(oldestPossible) && lower.IsZero():
+		// Nothing can be older than the oldest possible day; an API that
+		// still has records there is ignoring endDate.
+		more, err := r.anyUntil(ctx, res, opt, oldestPossible.AddDate(0, 0, -1))
+		if err != nil {
+			return err
+		}
+		if more {
+			return &datesIgnoredError{got: "builds listed before " + oldestPossible.Format("2006-01-02") + ", older than any Codefresh build"}
+		}
+		w.nothingOlder = true
+	case w.n == 0 && lower.IsZero():
+		more, err := r.anyUntil(ctx, res, opt, w.start.AddDate(0, 0, -1))
+		if err != nil {
+			return err
+		}
+		w.nothingOlder = !more
+	}
+	return nil
 }
 
 // maxWindowDays caps a window's width: a sparse history must not make one
