@@ -99,7 +99,9 @@ func newBarChart(points []dayCount, days int) *barChart {
 		k := day.Format(time.DateOnly)
 		b := bar{X: left + float64(i)*slot + slot*0.1, W: slot * 0.8, Day: k}
 		ps := perDay[k]
-		sort.Slice(ps, func(a, z int) bool { return rank(ps[a].Status) < rank(ps[z].Status) || (rank(ps[a].Status) == rank(ps[z].Status) && ps[a].Status < ps[z].Status) })
+		sort.Slice(ps, func(a, z int) bool {
+			return rank(ps[a].Status) < rank(ps[z].Status) || (rank(ps[a].Status) == rank(ps[z].Status) && ps[a].Status < ps[z].Status)
+		})
 		y := base
 		for _, p := range ps {
 			h := float64(p.Builds) * scale

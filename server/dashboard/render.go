@@ -95,13 +95,13 @@ func (s *Server) page(name string, load func(ctx context.Context, r *http.Reques
 
 func (s *Server) funcs() template.FuncMap {
 	return template.FuncMap{
-		"num":   num,
-		"when":  when,
-		"ago":   func(t time.Time) string { return ago(s.opts.Now(), t) },
-		"dur":   dur,
-		"secs":  func(f float64) string { return dur(time.Duration(f * float64(time.Second))) },
-		"pct":   func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
-		"cell":  cellText,
+		"num":     num,
+		"when":    when,
+		"ago":     func(t time.Time) string { return ago(s.opts.Now(), t) },
+		"dur":     dur,
+		"secs":    func(f float64) string { return dur(time.Duration(f * float64(time.Second))) },
+		"pct":     func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
+		"cell":    cellText,
 		"state":   statusClass,
 		"variant": isVariant,
 	}
