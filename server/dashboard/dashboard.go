@@ -24,7 +24,7 @@ import (
 type Options struct {
 	Reader   dataset.Reader // the project's dataset; required
 	Pipeline string         // pipeline name whose state holds the cursors
-	Dataset  string         // dataset (schema) name, for the query box
+	Dataset  string         // the dataset (schema) name; required
 	// Traces, when set, supplies the load traces (status, pages, retries,
 	// warnings, errors); without it the Loads page shows _dlt_loads alone.
 	Traces TraceSource
@@ -40,12 +40,18 @@ type Server struct {
 	opts  Options
 	token string
 	pages *pages
+	// turn lets one page read at a time, and freeFrom (guarded by turn)
+	// keeps the next read waiting as long as the last one took: the DuckDB
+	// file is free at least half the time, so a load's commit, which needs
+	// it to itself and retries at intervals, gets in however many tabs reload.
+	turn     chan struct{}
+	freeFrom time.Time
 }
 
 // New checks the options and makes the token and templates.
 func New(opts Options) (*Server, error) {
-	if opts.Reader == nil {
-		return nil, errors.New("dashboard: a dataset reader is required")
+	if opts.Reader == nil || opts.Dataset == "" {
+		return nil, errors.New("dashboard: a dataset reader and its dataset name are required")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -57,7 +63,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, token: token}
+	s := &Server{opts: opts, token: token, turn: make(chan struct{}, 1)}
 	if s.pages, err = parsePages(s.funcs()); err != nil {
 		return nil, err
 	}

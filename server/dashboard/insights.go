@@ -2,14 +2,11 @@ package dashboard
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
 // chartDays is the span of the builds-per-day chart, ending at the newest build.
@@ -91,22 +88,18 @@ func (b buildsSQL) duration() string {
 }
 
 func (s *Server) insights(ctx context.Context, _ *http.Request) (any, error) {
-	info, err := s.opts.Reader.Info(ctx)
+	ds := s.opts.Dataset
+	d := &insightsData{Dataset: ds}
+	cols, err := s.columns(ctx, ds)
 	if err != nil {
 		return nil, err
 	}
-	d := &insightsData{Dataset: info.Dataset}
-	ti, err := s.opts.Reader.Describe(ctx, "builds")
-	var nf *dataset.TableNotFoundError
-	if errors.As(err, &nf) {
+	if len(cols["builds"]) == 0 {
 		d.NoBuilds = "no builds are loaded: enable the builds resource and run a load"
 		return d, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	b := buildsSQL{table: qualified(info.Dataset, "builds"), cols: map[string]bool{}}
-	for _, c := range ti.Columns {
+	b := buildsSQL{table: qualified(ds, "builds"), cols: map[string]bool{}}
+	for _, c := range cols["builds"] {
 		b.cols[c.Name] = true
 	}
 	for _, c := range []string{"status", "created", "started", "finished", "pipeline_name", "branch_name", "committer", "commit_message"} {

@@ -98,7 +98,8 @@ func (s *Server) queryCSV(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	res, err := s.opts.Reader.Query(r.Context(), sql, queryCaps(maxRows))
+	out, err := s.oneAtATime(r.Context(), func() (any, error) { return s.opts.Reader.Query(r.Context(), sql, queryCaps(maxRows)) })
+	res, _ := out.(*dataset.Result)
 	var refused *dataset.RefusedError
 	switch {
 	case errors.As(err, &refused):

@@ -65,7 +65,7 @@ var titles = map[string]string{"overview": "Overview", "loads": "Loads", "schema
 func (s *Server) page(name string, load func(ctx context.Context, r *http.Request) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := view{Page: name, Title: titles[name]}
-		data, err := load(r.Context(), r)
+		data, err := s.oneAtATime(r.Context(), func() (any, error) { return load(r.Context(), r) })
 		v.Data = data
 		status := http.StatusOK
 		var locked *duckfile.LockedError
@@ -92,6 +92,30 @@ func (s *Server) page(name string, load func(ctx context.Context, r *http.Reques
 		w.Write(buf.Bytes())
 	}
 }
+
+// oneAtATime runs read while no other page reads, and not before the
+// pause the previous read left (see Server.turn).
+func (s *Server) oneAtATime(ctx context.Context, read func() (any, error)) (any, error) {
+	select {
+	case s.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.turn }()
+	if wait := time.Until(s.freeFrom); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	start := time.Now()
+	defer func() { s.freeFrom = time.Now().Add(min(time.Since(start), maxPause)) }()
+	return read()
+}
+
+// maxPause bounds the wait after a slow read (a long query).
+const maxPause = 2 * time.Second
 
 func (s *Server) funcs() template.FuncMap {
 	return template.FuncMap{

@@ -1,6 +1,9 @@
 package dashboard
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"sort"
+)
 
 // storedSchema is the tables and columns of one _dlt_version body, in order.
 type storedSchema struct {
@@ -8,7 +11,10 @@ type storedSchema struct {
 	tables map[string]storedColumns
 }
 
-type storedColumn struct{ name, typ string }
+type storedColumn struct {
+	name, typ  string
+	primaryKey bool
+}
 
 type storedColumns []storedColumn
 
@@ -46,8 +52,9 @@ func parseStoredSchema(body string) storedSchema {
 		var cols storedColumns
 		for _, ce := range members(t.Columns) {
 			var c struct {
-				Name     string `json:"name"`
-				DataType string `json:"data_type"`
+				Name       string `json:"name"`
+				DataType   string `json:"data_type"`
+				PrimaryKey bool   `json:"primary_key"`
 			}
 			if json.Unmarshal(ce.raw, &c) != nil {
 				continue
@@ -55,12 +62,23 @@ func parseStoredSchema(body string) storedSchema {
 			if c.Name == "" {
 				c.Name = ce.key
 			}
-			cols = append(cols, storedColumn{c.Name, c.DataType})
+			cols = append(cols, storedColumn{c.Name, c.DataType, c.PrimaryKey})
 		}
 		if _, dup := out.tables[t.Name]; !dup && t.Name != "" {
 			out.order = append(out.order, t.Name)
 		}
 		out.tables[t.Name] = cols
+	}
+	return out
+}
+
+// primaryKey is the set of a table's primary-key columns.
+func (ss storedSchema) primaryKey(table string) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range ss.tables[table] {
+		if c.primaryKey {
+			out[c.name] = true
+		}
 	}
 	return out
 }
@@ -84,9 +102,14 @@ func members(raw json.RawMessage) []member {
 	if json.Unmarshal(raw, &obj) != nil {
 		return nil
 	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // objects carry no order: keep the page stable
 	out := make([]member, 0, len(obj))
-	for k, v := range obj {
-		out = append(out, member{k, v})
+	for _, k := range keys {
+		out = append(out, member{k, obj[k]})
 	}
 	return out
 }
