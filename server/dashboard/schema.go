@@ -174,16 +174,17 @@ func (s *Server) schemaChanges(ctx context.Context, info *dataset.Info) ([]schem
 		}
 		ch := schemaChange{Version: asInt(r[0]), InsertedAt: asTime(r[2]), LoadIDs: byHash[asString(r[1])]}
 		for _, t := range cur.order {
-			cols, existed := prev.tables[t]
+			_, existed := prev.tables[t]
 			if !existed {
 				ch.NewTables = append(ch.NewTables, t)
 			}
 			for _, c := range cur.tables[t] {
-				if existed && cols.has(c.name) {
+				if existed && prev.has(t, c.Name) {
 					continue
 				}
-				if existed || isVariant(c.name) {
-					ch.NewColumns = append(ch.NewColumns, newColumn{Table: t, Column: c.name, Type: c.typ, Variant: isVariant(c.name)})
+				// A new table's columns are not listed, only its variants.
+				if existed || isVariant(c.Name) {
+					ch.NewColumns = append(ch.NewColumns, newColumn{Table: t, Column: c.Name, Type: c.DataType, Variant: isVariant(c.Name)})
 				}
 			}
 		}
