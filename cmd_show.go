@@ -79,7 +79,7 @@ func runShow(ctx context.Context, a *app, out io.Writer, addr string, browser bo
 	} else {
 		defer remove()
 	}
-	fmt.Fprintf(out, "Dashboard of %s: %s\n(Ctrl-C stops it)\n", p.DestinationLocation(), url)
+	fmt.Fprintf(out, "Dashboard of the data in %s: %s\n(Ctrl-C stops it)\n", p.Dir, url)
 	if browser {
 		if err := openBrowser(ctx, url); err != nil {
 			fmt.Fprintf(out, "could not open a browser (%v): open the URL above\n", err)
