@@ -85,6 +85,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newQueryCmd, newInfoCmd,
 		newServeCmd, newDocsCmd,
 		newSimulateCmd,
+		newShowCmd,
 		// Each command file adds its constructor here.
 	} {
 		root.AddCommand(c(a))

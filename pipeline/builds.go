@@ -247,6 +247,15 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	if !from.IsZero() {
 		lower = truncDay(from)
 	}
+	// Before any window runs in parallel, one request on the day before the
+	// frontier checks that the API honours the dates: an API that ignores
+	// them answers with a build from outside, and the fallback then starts
+	// from a state that does not depend on timing (a replay matches).
+	if probeDay := frontier.AddDate(0, 0, -1); lower.IsZero() || !probeDay.Before(lower) {
+		if _, err := r.anyBetween(ctx, res, opt, probeDay, probeDay); err != nil {
+			return err
+		}
+	}
 	conc := r.p.concurrency()
 
 	// The plan is deterministic: window k is sized by window k-conc (the
@@ -380,19 +389,37 @@ var oldestPossible = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // anyUntil asks whether any record exists up to and including day d.
 func (r *run) anyUntil(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, d time.Time) (bool, error) {
+	return r.anyBetween(ctx, res, opt, time.Time{}, d)
+}
+
+// anyBetween asks (one record, one request) whether any record exists from
+// day start (zero: any) to day end, both included. Its answer also tells an
+// API that ignores the dates: the record comes from outside them.
+func (r *run) anyBetween(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, start, end time.Time) (bool, error) {
 	q := opt
 	q.Query = cloneQuery(opt.Query)
-	q.Query.Set("endDate", d.Format("2006-01-02"))
+	q.Query.Del("startDate")
+	if !start.IsZero() {
+		q.Query.Set("startDate", start.Format("2006-01-02"))
+	}
+	q.Query.Set("endDate", end.Format("2006-01-02"))
 	q.PageSize, q.MaxPages = 1, 1
 	found := false
 	err := r.client.Pages(ctx, res, q, func(pg *codefresh.Page) error {
 		found = len(pg.Records) > 0
-		if out := outside(pg, res.IncrementalCursor, time.Time{}, d.Add(day)); !out.IsZero() {
-			return &datesIgnoredError{got: fmt.Sprintf("a build created %s for endDate=%s", out.Format(time.RFC3339), d.Format("2006-01-02"))}
+		if out := outside(pg, res.IncrementalCursor, start, end.Add(day)); !out.IsZero() {
+			return &datesIgnoredError{got: fmt.Sprintf("a build created %s for startDate=%s endDate=%s", out.Format(time.RFC3339), orDash(start), end.Format("2006-01-02"))}
 		}
 		return nil
 	})
 	return found, err
+}
+
+func orDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("2006-01-02")
 }
 
 // datesIgnoredError: the API answered a date-filtered listing with builds

@@ -21,7 +21,7 @@ func (p *Project) createRecord(loadID string, names []string, opts Options, key 
 	path, limit := opts.Record, int64(0)
 	if path == "" {
 		dir := p.stateDir("records")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		if err := p.makeStateDir(dir); err != nil {
 			return nil, fmt.Errorf("debug record folder: %w", err)
 		}
 		path, limit = filepath.Join(dir, loadID+".jsonl"), autoRecordBodyBytes
@@ -48,7 +48,7 @@ func (p *Project) finishRecord(rec *record.Recorder, keep bool) (string, error) 
 // option from an agent: it never chooses the file).
 func (p *Project) NewRecordPath() (string, error) {
 	dir := p.stateDir("records")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := p.makeStateDir(dir); err != nil {
 		return "", fmt.Errorf("debug record folder: %w", err)
 	}
 	return filepath.Join(dir, "record-"+time.Now().UTC().Format("20060102T150405.000000")+".jsonl"), nil

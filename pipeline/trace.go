@@ -82,6 +82,7 @@ type ResourceTrace struct {
 	Sample  []RequestTrace `json:"sample_requests,omitempty"`
 	Dropped int            `json:"sample_dropped,omitempty"`
 	Error   *TraceError    `json:"error,omitempty"`
+	last    *RequestTrace  // the latest attempt, for an error no attempt shows (a repeated page)
 }
 
 // RequestTrace is one HTTP attempt: method, path and query, never a header.
@@ -175,6 +176,7 @@ func (tr *tracer) observe(ex codefresh.Exchange) {
 		st = strconv.Itoa(ex.Status)
 	}
 	rt.Statuses[st]++
+	rt.last = &rq
 	if ex.Retry != "" {
 		rt.Retries++
 		tr.t.Retries++
@@ -227,6 +229,10 @@ func (tr *tracer) finish(ri ResourceInfo, err *TraceError) {
 				err.Request = &s
 				break
 			}
+		}
+		if err.Request == nil && rt.last != nil && err.Cause != CauseAuth && err.Cause != CauseScope && err.Cause != CauseNotFound {
+			last := *rt.last // every attempt succeeded: the last one is where it went wrong
+			err.Request = &last
 		}
 		rt.Error = err
 	}
@@ -313,10 +319,24 @@ func (p *Project) stateDir(sub string) string {
 	return filepath.Join(p.Dir, ".codefresh-mcp", sub)
 }
 
+// makeStateDir makes dir (the state folder or one inside it). The state
+// folder holds local state only (traces, debug records, the dashboard's
+// URL): it keeps itself out of git.
+func (p *Project) makeStateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	ignore := filepath.Join(p.Dir, ".codefresh-mcp", ".gitignore")
+	if _, err := os.Stat(ignore); errors.Is(err, os.ErrNotExist) {
+		_ = os.WriteFile(ignore, []byte("*\n"), 0o644)
+	}
+	return nil
+}
+
 // saveTrace writes a trace and forgets the oldest beyond keepTraces.
 func (p *Project) saveTrace(t *Trace) error {
 	dir := p.stateDir("traces")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := p.makeStateDir(dir); err != nil {
 		return fmt.Errorf("save load trace: %w", err)
 	}
 	b, err := json.MarshalIndent(t, "", " ")

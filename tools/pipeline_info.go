@@ -30,6 +30,7 @@ type PipelineInfoOut struct {
 	RunningJob  *JobSummary              `json:"running_job,omitempty"`
 	LastError   string                   `json:"last_error,omitempty"`
 	LastLoad    *LastLoadSummary         `json:"last_load,omitempty"` // from the project's load trace
+	Dashboard   string                   `json:"dashboard"`           // the running dashboard's URL, else the command that starts one
 	Next        string                   `json:"next"`
 }
 
@@ -78,6 +79,10 @@ func pipelineInfo(d *Deps) Tool {
 			}
 			d.addJobs(&out, cfg)
 			out.LastLoad = lastLoad(d.ProjectDir, cfg)
+			out.Dashboard = "run `codefresh-mcp show` in a terminal for a dashboard in the browser"
+			if db, ok := (&pipeline.Project{Dir: d.ProjectDir, Config: *cfg}).RunningDashboard(); ok {
+				out.Dashboard = db.URL
+			}
 			info, err := r.Info(ctx)
 			if errors.Is(err, dataset.ErrNoData) {
 				out.Next = "nothing loaded yet: start_load (try dry_run first), or preview_endpoint to look at one resource"

@@ -142,6 +142,11 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 			r.Prepare(page.Records[i], page.Raw[i])
 		}
 		page.More = pg.more(n, got, meta)
+		if n == 1 && got > 0 && got < size && page.More && !pg.probing {
+			// The server says there is more after a page shorter than asked.
+			note(Deviation{Kind: DeviationPageSize, Expected: fmt.Sprintf("pages of %d records (limit=%d)", size, size),
+				Got: fmt.Sprintf("pages of %d records", got), Action: fmt.Sprintf("paged on the %d records each page brings", got)})
+		}
 		if pg.larger && got > 0 && n > 1 {
 			note(Deviation{Kind: DeviationPageSize, Expected: fmt.Sprintf("pages of %d records (limit=%d)", size, size),
 				Got: fmt.Sprintf("pages of %d records", pg.eff), Action: fmt.Sprintf("paged on the %d records each page brings", pg.eff)})

@@ -17,48 +17,18 @@ type dltTable struct {
 	pk     map[string]bool
 }
 
-// parseDltSchema reads a dlt schema JSON. tables and columns may be objects
-// keyed by name (dlt's form) or arrays of objects with a name; anything
+// parseDltSchema reads a dlt schema JSON (see ParseSchemaTables); anything
 // unreadable yields an empty schema rather than an error.
 func parseDltSchema(body string) dltSchema {
-	var doc struct {
-		Tables json.RawMessage `json:"tables"`
-	}
-	if json.Unmarshal([]byte(body), &doc) != nil {
-		return nil
-	}
 	out := dltSchema{}
-	for _, te := range entries(doc.Tables) {
-		var t struct {
-			Name    string          `json:"name"`
-			Parent  string          `json:"parent"`
-			Columns json.RawMessage `json:"columns"`
-		}
-		if json.Unmarshal(te.raw, &t) != nil {
-			continue
-		}
-		if t.Name == "" {
-			t.Name = te.key
-		}
+	for _, t := range ParseSchemaTables(body) {
 		dt := dltTable{parent: t.Parent, pk: map[string]bool{}}
-		for _, ce := range entries(t.Columns) {
-			var c struct {
-				Name       string `json:"name"`
-				PrimaryKey bool   `json:"primary_key"`
-			}
-			if json.Unmarshal(ce.raw, &c) != nil {
-				continue
-			}
-			if c.Name == "" {
-				c.Name = ce.key
-			}
+		for _, c := range t.Columns {
 			if c.PrimaryKey && c.Name != "" {
 				dt.pk[c.Name] = true
 			}
 		}
-		if t.Name != "" {
-			out[t.Name] = dt
-		}
+		out[t.Name] = dt
 	}
 	return out
 }

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline"
+)
+
+// A load where one resource fails exits 3, commits the others, and `info`
+// shows its trace: the failing request, the cause and the next step.
+func TestLoadCompletedWithErrorsAndInfoTrace(t *testing.T) {
+	dir := t.TempDir()
+	_, err := runIn(t, dir, "load", "--demo", "--demo-builds", "300", "--demo-deviations", "page-size-cap=10,repeat-page=/workflow")
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitCompletedWithErrors || !strings.Contains(err.Error(), "builds (paging) failed") {
+		t.Fatalf("err = %v", err)
+	}
+	out, err := runIn(t, dir, "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Last load", "completed_with_errors", "failed builds (paging)", "page 2 repeats page 1",
+		"failing request: GET /workflow?", "next step:", "debug record:", "pipelines"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("info lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// Deviations the loader works around load whole and say so; a recorded
+// load replays into a fresh folder with no simulator, to the same counts.
+func TestLoadDeviationsRecordReplay(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(t.TempDir(), "rec.jsonl")
+	out, err := runIn(t, dir, "load", "--demo", "--demo-builds", "400", "--json", "--record", file,
+		"--demo-deviations", "ignore-date-filters,bare-arrays,page-size-cap=25")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info pipeline.LoadInfo
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, w := range info.Warnings {
+		kinds[w.Kind] = true
+	}
+	if info.Status != pipeline.LoadSucceeded || !kinds["date_filters"] || !kinds["envelope"] || !kinds["page_size"] ||
+		info.Tables["builds"].Inserted != 400 || info.Record != file {
+		t.Fatalf("status %s, warnings %+v, builds %d, record %q", info.Status, info.Warnings, info.Tables["builds"].Inserted, info.Record)
+	}
+
+	out, err = runIn(t, t.TempDir(), "load", "--replay", file, "--json")
+	if err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	var replayed pipeline.LoadInfo
+	if err := json.Unmarshal([]byte(out), &replayed); err != nil {
+		t.Fatal(err)
+	}
+	for tbl, st := range info.Tables {
+		if replayed.Tables[tbl].Inserted != st.Inserted {
+			t.Errorf("%s: replay inserted %d, the recorded load %d", tbl, replayed.Tables[tbl].Inserted, st.Inserted)
+		}
+	}
+}
