@@ -12,11 +12,13 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cfmcp/codefresh-mcp/server/agentinit"
+	"github.com/cfmcp/codefresh-mcp/tools"
 )
 
 func newInitCmd(a *app) *cobra.Command {
 	var agentFlags []string
 	var dir string
+	var allowWrites bool
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Set a project up for an AI coding agent (claude, cursor, codex): MCP config, AGENTS.md, ignore files",
@@ -52,9 +54,9 @@ Without --agent, init uses the agents whose folders or files the project already
 			if err != nil {
 				return err
 			}
-			results, err := agentinit.Run(cmd.Context(), agentinit.Options{
-				Dir: abs, Binary: bin, AgentsMD: agentsMD, Agents: agents,
-			})
+			opts := agentinit.Options{Dir: abs, Binary: bin, AgentsMD: agentsMD, Agents: agents, AllowWrites: allowWrites}
+			opts.ReadTools, opts.WriteTools = toolsByBehaviour()
+			results, err := agentinit.Run(cmd.Context(), opts)
 			out := cmd.OutOrStdout()
 			if len(results) > 0 {
 				printResults(out, abs, agents, results)
@@ -74,7 +76,21 @@ Without --agent, init uses the agents whose folders or files the project already
 	}
 	cmd.Flags().StringSliceVar(&agentFlags, "agent", nil, "agent to set up: claude, cursor or codex (repeat or comma-separate for several)")
 	cmd.Flags().StringVar(&dir, "dir", "", "project folder (default: --project or the working directory)")
+	cmd.Flags().BoolVar(&allowWrites, "allow-writes", false, "Claude Code: also allow the tools that change the project (start_load, configure_pipeline, cancel_load) without asking, as `claude -p` needs to load")
 	return cmd
+}
+
+// toolsByBehaviour splits our tools by their readOnlyHint, so a new tool
+// gets the right permission rules without a list to keep in step.
+func toolsByBehaviour() (read, write []string) {
+	for _, tl := range tools.Definitions() {
+		if ro := tl.Def.Annotations.ReadOnlyHint; ro != nil && *ro {
+			read = append(read, tl.Def.Name)
+		} else {
+			write = append(write, tl.Def.Name)
+		}
+	}
+	return read, write
 }
 
 // chooseAgents takes the --agent values, else the agents the project already
