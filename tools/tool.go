@@ -44,6 +44,10 @@ type Tool struct {
 func newTool[In, Out any](d *Deps, name, title, description string, h Hints, fn func(context.Context, In) (Out, error)) Tool {
 	schema, props := inputSchema[In]()
 	def := mcp.NewToolWithRawSchema(name, description, schema)
+	// The title at the top level is what current clients show; older ones
+	// read it from the annotations, so it is in both.
+	def.Title = title
+	def.RawOutputSchema = outputSchema[Out]()
 	def.Annotations = mcp.ToolAnnotation{
 		Title:           title,
 		ReadOnlyHint:    mcp.ToBoolPtr(h.ReadOnly),
@@ -87,6 +91,56 @@ func inputSchema[In any]() (json.RawMessage, []string) {
 		panic(fmt.Sprintf("tool input schema for %T: %v", *new(In), err))
 	}
 	return b, props
+}
+
+// outputSchema reflects Out, the Go type every result of a tool is encoded
+// from, into the outputSchema clients may check structuredContent against.
+// Lists, maps and pointers may be encoded as null, so below the top level
+// such values also allow null.
+func outputSchema[Out any]() json.RawMessage {
+	r := &jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true}
+	t := reflect.TypeFor[Out]()
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	s := r.ReflectFromType(t)
+	s.Version = ""
+	s.ID = ""
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(fmt.Sprintf("tool output schema for %v: %v", t, err))
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(fmt.Sprintf("tool output schema for %v: %v", t, err))
+	}
+	if m["type"] != "object" {
+		panic(fmt.Sprintf("tool output %v is not a JSON object", t))
+	}
+	nullable(m, true)
+	if b, err = json.Marshal(m); err != nil {
+		panic(fmt.Sprintf("tool output schema for %v: %v", t, err))
+	}
+	return b
+}
+
+// nullable lets every array or object in schema but the top one be null.
+func nullable(s map[string]any, top bool) {
+	if t, ok := s["type"].(string); ok && !top && (t == "array" || t == "object") {
+		s["type"] = []any{t, "null"}
+	}
+	if props, ok := s["properties"].(map[string]any); ok {
+		for _, p := range props {
+			if ps, ok := p.(map[string]any); ok {
+				nullable(ps, false)
+			}
+		}
+	}
+	for _, k := range []string{"items", "additionalProperties"} {
+		if sub, ok := s[k].(map[string]any); ok {
+			nullable(sub, false)
+		}
+	}
 }
 
 // decodeArgs turns the call's arguments into In. Unknown names are refused
