@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -64,7 +67,7 @@ Without --agent, init uses the agents whose folders or files the project already
 			if err != nil {
 				return fmt.Errorf("init: %w", err)
 			}
-			if isTempBuild(bin) {
+			if isTempBuild(cmd.Context(), bin) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s looks like a temporary build (go run); install the binary and run init again so the agent finds it\n", bin)
 			}
 			fmt.Fprintln(out, "\nNext steps:")
@@ -160,7 +163,48 @@ func printResults(w io.Writer, dir string, agents []agentinit.Agent, results []a
 }
 
 // isTempBuild spots a binary from `go run` or `go test`, which is deleted
-// after the run: a config pointing at it would break at the next start.
-func isTempBuild(bin string) bool {
-	return strings.Contains(filepath.ToSlash(bin), "/go-build")
+// after the run (or lives in the build cache, which is cleaned): a config
+// pointing at it would break at the next start. Such a binary sits in a
+// go-build folder or under the Go build cache or GOTMPDIR, wherever those are.
+func isTempBuild(ctx context.Context, bin string) bool {
+	if strings.Contains(filepath.ToSlash(bin), "/go-build") {
+		return true
+	}
+	for _, dir := range goBuildDirs(ctx) {
+		if rel, err := filepath.Rel(dir, bin); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+			return true
+		}
+	}
+	return false
+}
+
+// goBuildDirs are the folders the go command builds in: GOCACHE and
+// GOTMPDIR as set in the environment or by `go env -w` (asked of the go
+// command when there is one), and the default cache.
+func goBuildDirs(ctx context.Context) []string {
+	dirs := []string{os.Getenv("GOCACHE"), os.Getenv("GOTMPDIR")}
+	if c, err := os.UserCacheDir(); err == nil {
+		dirs = append(dirs, filepath.Join(c, "go-build"))
+	}
+	if goBin, err := exec.LookPath("go"); err == nil {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, goBin, "env", "GOCACHE", "GOTMPDIR").Output(); err == nil {
+			dirs = append(dirs, strings.Split(strings.TrimSpace(string(out)), "\n")...)
+		}
+	}
+	var abs []string
+	for _, d := range dirs {
+		d = strings.TrimSpace(d)
+		if d == "" || d == "off" {
+			continue
+		}
+		if r, err := filepath.EvalSymlinks(d); err == nil {
+			d = r
+		}
+		if a, err := filepath.Abs(d); err == nil {
+			abs = append(abs, a)
+		}
+	}
+	return abs
 }

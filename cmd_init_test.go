@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -158,6 +159,26 @@ func TestInitPermissionRulesFollowAnnotations(t *testing.T) {
 		}
 		if !slices.Equal(settings.Permissions.Allow, want) {
 			t.Errorf("allow-writes %v: allow = %v, want %v", allowWrites, settings.Permissions.Allow, want)
+		}
+	}
+}
+
+// A binary of `go run` lives in the build cache (Go 1.24 on) or a go-build
+// folder under GOTMPDIR, wherever the user put them: init warns about it.
+func TestIsTempBuild(t *testing.T) {
+	cache, tmp, home := t.TempDir(), t.TempDir(), t.TempDir()
+	t.Setenv("GOCACHE", cache)
+	t.Setenv("GOTMPDIR", tmp)
+	ctx := context.Background()
+	for bin, want := range map[string]bool{
+		filepath.Join(cache, "3f", "3fa0c1-d", "codefresh-mcp"):          true,
+		filepath.Join(tmp, "b001", "exe", "codefresh-mcp"):               true,
+		"/var/folders/x/go-build123/b001/exe/codefresh-mcp":              true,
+		filepath.Join(home, "bin", "codefresh-mcp"):                      false,
+		filepath.Join(filepath.Dir(cache), "elsewhere", "codefresh-mcp"): false,
+	} {
+		if got := isTempBuild(ctx, bin); got != want {
+			t.Errorf("isTempBuild(%s) = %v, want %v", bin, got, want)
 		}
 	}
 }

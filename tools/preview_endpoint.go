@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"time"
 
@@ -129,7 +130,12 @@ func previewEndpoint(d *Deps) Tool {
 			for _, rec := range rows[:min(samples, len(rows))] {
 				out.Samples = append(out.Samples, cut(rec))
 			}
-			out.Next = "configure_pipeline to enable " + res.Name + ", then start_load with dry_run"
+			// The hint follows the pipeline file: enabling what a load already reads confuses.
+			if slices.Contains(p.Config.EnabledResources(), res.Name) {
+				out.Next = res.Name + " is enabled: start_load (dry_run for a trial) loads it"
+			} else {
+				out.Next = "configure_pipeline to enable " + res.Name + ", then start_load with dry_run"
+			}
 			if len(page.Records) == 0 {
 				out.Next = "no records: the account may have none, or a filter in params excludes them"
 			}

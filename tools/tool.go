@@ -98,7 +98,7 @@ func inputSchema[In any]() (json.RawMessage, []string) {
 // Lists, maps and pointers may be encoded as null, so below the top level
 // such values also allow null.
 func outputSchema[Out any]() json.RawMessage {
-	r := &jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true}
+	r := &jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Mapper: anyValue}
 	t := reflect.TypeFor[Out]()
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -117,28 +117,53 @@ func outputSchema[Out any]() json.RawMessage {
 	if m["type"] != "object" {
 		panic(fmt.Sprintf("tool output %v is not a JSON object", t))
 	}
-	nullable(m, true)
+	nullable(m)
 	if b, err = json.Marshal(m); err != nil {
 		panic(fmt.Sprintf("tool output schema for %v: %v", t, err))
 	}
 	return b
 }
 
-// nullable lets every array or object in schema but the top one be null.
-func nullable(s map[string]any, top bool) {
-	if t, ok := s["type"].(string); ok && !top && (t == "array" || t == "object") {
-		s["type"] = []any{t, "null"}
+// anyValue is the schema of a Go any (a query's cell, a sample record): any
+// JSON value, each kind named, as strict schema checkers want a type.
+func anyValue(t reflect.Type) *jsonschema.Schema {
+	if t.Kind() != reflect.Interface {
+		return nil
+	}
+	s := &jsonschema.Schema{}
+	for _, k := range []string{"string", "number", "boolean", "object", "array", "null"} {
+		s.AnyOf = append(s.AnyOf, &jsonschema.Schema{Type: k})
+	}
+	return s
+}
+
+// nullable lets the required lists, maps and pointers below the top of a
+// schema also be null, as encoding/json writes them when nil (optional ones
+// are omitted then).
+func nullable(s map[string]any) {
+	req := map[string]bool{}
+	if r, ok := s["required"].([]any); ok {
+		for _, k := range r {
+			if ks, ok := k.(string); ok {
+				req[ks] = true
+			}
+		}
 	}
 	if props, ok := s["properties"].(map[string]any); ok {
-		for _, p := range props {
-			if ps, ok := p.(map[string]any); ok {
-				nullable(ps, false)
+		for k, p := range props {
+			ps, ok := p.(map[string]any)
+			if !ok {
+				continue
+			}
+			nullable(ps)
+			if t, _ := ps["type"].(string); req[k] && (t == "array" || t == "object") {
+				props[k] = map[string]any{"anyOf": []any{ps, map[string]any{"type": "null"}}}
 			}
 		}
 	}
 	for _, k := range []string{"items", "additionalProperties"} {
 		if sub, ok := s[k].(map[string]any); ok {
-			nullable(sub, false)
+			nullable(sub)
 		}
 	}
 }
