@@ -38,7 +38,6 @@ type modelScript func(history []exchange) (call *exchange, final string)
 // modelServer is the loopback model endpoint. It records every request body
 // (for leak checks) and the longest conversation it saw (for assertions).
 type modelServer struct {
-	t      *testing.T
 	script modelScript
 	URL    string
 
@@ -51,7 +50,7 @@ type modelServer struct {
 
 func newModelServer(t *testing.T, script modelScript) *modelServer {
 	t.Helper()
-	m := &modelServer{t: t, script: script}
+	m := &modelServer{script: script}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
