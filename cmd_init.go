@@ -2,21 +2,26 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/cfmcp/codefresh-mcp/server/agentinit"
+	"github.com/cfmcp/codefresh-mcp/tools"
 )
 
 func newInitCmd(a *app) *cobra.Command {
 	var agentFlags []string
 	var dir string
+	var allowWrites bool
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Set a project up for an AI coding agent (claude, cursor, codex): MCP config, AGENTS.md, ignore files",
@@ -52,9 +57,9 @@ Without --agent, init uses the agents whose folders or files the project already
 			if err != nil {
 				return err
 			}
-			results, err := agentinit.Run(cmd.Context(), agentinit.Options{
-				Dir: abs, Binary: bin, AgentsMD: agentsMD, Agents: agents,
-			})
+			opts := agentinit.Options{Dir: abs, Binary: bin, AgentsMD: agentsMD, Agents: agents, AllowWrites: allowWrites}
+			opts.ReadTools, opts.WriteTools = toolsByBehaviour()
+			results, err := agentinit.Run(cmd.Context(), opts)
 			out := cmd.OutOrStdout()
 			if len(results) > 0 {
 				printResults(out, abs, agents, results)
@@ -62,7 +67,7 @@ Without --agent, init uses the agents whose folders or files the project already
 			if err != nil {
 				return fmt.Errorf("init: %w", err)
 			}
-			if isTempBuild(bin) {
+			if isTempBuild(cmd.Context(), bin) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s looks like a temporary build (go run); install the binary and run init again so the agent finds it\n", bin)
 			}
 			fmt.Fprintln(out, "\nNext steps:")
@@ -74,7 +79,21 @@ Without --agent, init uses the agents whose folders or files the project already
 	}
 	cmd.Flags().StringSliceVar(&agentFlags, "agent", nil, "agent to set up: claude, cursor or codex (repeat or comma-separate for several)")
 	cmd.Flags().StringVar(&dir, "dir", "", "project folder (default: --project or the working directory)")
+	cmd.Flags().BoolVar(&allowWrites, "allow-writes", false, "Claude Code: also allow the tools that change the project (start_load, configure_pipeline, cancel_load) without asking, as `claude -p` needs to load")
 	return cmd
+}
+
+// toolsByBehaviour splits our tools by their readOnlyHint, so a new tool
+// gets the right permission rules without a list to keep in step.
+func toolsByBehaviour() (read, write []string) {
+	for _, tl := range tools.Definitions() {
+		if ro := tl.Def.Annotations.ReadOnlyHint; ro != nil && *ro {
+			read = append(read, tl.Def.Name)
+		} else {
+			write = append(write, tl.Def.Name)
+		}
+	}
+	return read, write
 }
 
 // chooseAgents takes the --agent values, else the agents the project already
@@ -144,7 +163,48 @@ func printResults(w io.Writer, dir string, agents []agentinit.Agent, results []a
 }
 
 // isTempBuild spots a binary from `go run` or `go test`, which is deleted
-// after the run: a config pointing at it would break at the next start.
-func isTempBuild(bin string) bool {
-	return strings.Contains(filepath.ToSlash(bin), "/go-build")
+// after the run (or lives in the build cache, which is cleaned): a config
+// pointing at it would break at the next start. Such a binary sits in a
+// go-build folder or under the Go build cache or GOTMPDIR, wherever those are.
+func isTempBuild(ctx context.Context, bin string) bool {
+	if strings.Contains(filepath.ToSlash(bin), "/go-build") {
+		return true
+	}
+	for _, dir := range goBuildDirs(ctx) {
+		if rel, err := filepath.Rel(dir, bin); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+			return true
+		}
+	}
+	return false
+}
+
+// goBuildDirs are the folders the go command builds in: GOCACHE and
+// GOTMPDIR as set in the environment or by `go env -w` (asked of the go
+// command when there is one), and the default cache.
+func goBuildDirs(ctx context.Context) []string {
+	dirs := []string{os.Getenv("GOCACHE"), os.Getenv("GOTMPDIR")}
+	if c, err := os.UserCacheDir(); err == nil {
+		dirs = append(dirs, filepath.Join(c, "go-build"))
+	}
+	if goBin, err := exec.LookPath("go"); err == nil {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, goBin, "env", "GOCACHE", "GOTMPDIR").Output(); err == nil {
+			dirs = append(dirs, strings.Split(strings.TrimSpace(string(out)), "\n")...)
+		}
+	}
+	var abs []string
+	for _, d := range dirs {
+		d = strings.TrimSpace(d)
+		if d == "" || d == "off" {
+			continue
+		}
+		if r, err := filepath.EvalSymlinks(d); err == nil {
+			d = r
+		}
+		if a, err := filepath.Abs(d); err == nil {
+			abs = append(abs, a)
+		}
+	}
+	return abs
 }

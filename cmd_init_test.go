@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -108,6 +110,75 @@ func TestAgentsMDContract(t *testing.T) {
 	} {
 		if !strings.Contains(text, name) {
 			t.Errorf("AGENTS.md does not mention %q", name)
+		}
+	}
+}
+
+// The permission rules come from the tools' own readOnlyHint: every
+// read-only tool allowed in Claude Code, the write tools only on request.
+func TestInitPermissionRulesFollowAnnotations(t *testing.T) {
+	read, write := toolsByBehaviour()
+	if !slices.Contains(read, "query") || !slices.Contains(read, "check_credentials") ||
+		!slices.Equal(write, []string{"configure_pipeline", "start_load", "cancel_load"}) {
+		t.Fatalf("read %v, write %v", read, write)
+	}
+	for _, allowWrites := range []bool{false, true} {
+		dir := t.TempDir()
+		root := newRootCmd(&app{stdout: os.Stdout, stderr: os.Stderr})
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetErr(&out)
+		args := []string{"init", "--agent", "claude", "--dir", dir}
+		if allowWrites {
+			args = append(args, "--allow-writes")
+		}
+		root.SetArgs(args)
+		if err := root.Execute(); err != nil {
+			t.Fatalf("init: %v\n%s", err, out.String())
+		}
+		b, err := os.ReadFile(filepath.Join(dir, ".claude", "settings.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var settings struct {
+			Permissions struct {
+				Allow []string `json:"allow"`
+			} `json:"permissions"`
+		}
+		if err := json.Unmarshal(b, &settings); err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, n := range read {
+			want = append(want, agentinit.ClaudeToolRule(n))
+		}
+		if allowWrites {
+			for _, n := range write {
+				want = append(want, agentinit.ClaudeToolRule(n))
+			}
+		}
+		if !slices.Equal(settings.Permissions.Allow, want) {
+			t.Errorf("allow-writes %v: allow = %v, want %v", allowWrites, settings.Permissions.Allow, want)
+		}
+	}
+}
+
+// A binary of `go run` lives in the build cache (Go 1.24 on) or a go-build
+// folder under GOTMPDIR, wherever the user put them: init warns about it.
+func TestIsTempBuild(t *testing.T) {
+	cache, tmp, home := t.TempDir(), t.TempDir(), t.TempDir()
+	t.Setenv("GOCACHE", cache)
+	t.Setenv("GOTMPDIR", tmp)
+	ctx := context.Background()
+	for bin, want := range map[string]bool{
+		filepath.Join(cache, "3f", "3fa0c1-d", "codefresh-mcp"):          true,
+		filepath.Join(tmp, "b001", "exe", "codefresh-mcp"):               true,
+		"/var/folders/x/go-build123/b001/exe/codefresh-mcp":              true,
+		filepath.Join(home, "bin", "codefresh-mcp"):                      false,
+		filepath.Join(filepath.Dir(cache), "elsewhere", "codefresh-mcp"): false,
+	} {
+		if got := isTempBuild(ctx, bin); got != want {
+			t.Errorf("isTempBuild(%s) = %v, want %v", bin, got, want)
 		}
 	}
 }

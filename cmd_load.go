@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -59,7 +59,10 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 			if err != nil {
 				return err
 			}
-			p.BaseURLFlag, p.Logger = a.baseURL, a.logger()
+			// Log lines and the progress line share stderr: on a terminal a
+			// log line clears the progress line and redraws it after itself.
+			screen := newStatusLine(a.stderr, term.IsTerminal(int(a.stderr.Fd())))
+			p.BaseURLFlag, p.Logger = a.baseURL, a.loggerTo(screen)
 			if destType != "" {
 				p.Config.Destination.Type = destType
 				if err := p.Config.Validate(); err != nil {
@@ -91,7 +94,7 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 				defer stop()
 			}
 			opts := pipeline.Options{Resources: resources, MaxPages: maxPages, FullRefresh: fullRefresh, DryRun: dryRun, Record: record}
-			opts.Progress = progressPrinter(a.stderr)
+			opts.Progress = progressPrinter(screen)
 			info, err := p.Run(ctx, opts)
 			if err != nil {
 				return err
@@ -162,21 +165,69 @@ func startDemo(ctx context.Context, p *pipeline.Project, builds int, devs cfsim.
 	return func() { sim.Close() }, nil
 }
 
+// statusLine is stderr shared by log lines (Write) and, on a terminal, one
+// progress line rewritten in place (show): a log line first clears the
+// progress line and redraws it below itself, so the two never run together.
+type statusLine struct {
+	mu   sync.Mutex
+	w    io.Writer
+	tty  bool
+	line string // the progress line on screen, "" when none
+}
+
+func newStatusLine(w io.Writer, tty bool) *statusLine { return &statusLine{w: w, tty: tty} }
+
+const clearLine = "\r\033[K"
+
+// Write writes log output.
+func (s *statusLine) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.line == "" {
+		return s.w.Write(p)
+	}
+	if _, err := io.WriteString(s.w, clearLine); err != nil {
+		return 0, err
+	}
+	n, err := s.w.Write(p)
+	if err == nil {
+		_, err = io.WriteString(s.w, s.line)
+	}
+	return n, err
+}
+
+// show replaces the progress line.
+func (s *statusLine) show(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	io.WriteString(s.w, clearLine+line)
+	s.line = line
+}
+
+// done leaves the progress line on screen and ends it.
+func (s *statusLine) done() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.line != "" {
+		io.WriteString(s.w, "\n")
+	}
+	s.line = ""
+}
+
 // progressPrinter shows progress: one rewritten line on a terminal, a line
 // per resource otherwise (logs stay readable).
-func progressPrinter(w *os.File) func(pipeline.Progress) {
-	tty := term.IsTerminal(int(w.Fd()))
+func progressPrinter(screen *statusLine) func(pipeline.Progress) {
 	last := ""
 	var lastDraw time.Time
 	return func(pr pipeline.Progress) {
-		if tty {
+		if screen.tty {
 			if time.Since(lastDraw) < 100*time.Millisecond && pr.Phase == "extract" {
 				return
 			}
 			lastDraw = time.Now()
-			fmt.Fprintf(w, "\r\033[K%-7s %-22s %6d pages %9d records", pr.Phase, pr.Resource, pr.Pages, pr.Rows)
+			screen.show(fmt.Sprintf("%-7s %-22s %6d pages %9d records", pr.Phase, pr.Resource, pr.Pages, pr.Rows))
 			if pr.Phase == "done" {
-				fmt.Fprintln(w)
+				screen.done()
 			}
 			return
 		}
@@ -184,9 +235,9 @@ func progressPrinter(w *os.File) func(pipeline.Progress) {
 		if key != last {
 			last = key
 			if pr.Resource != "" {
-				fmt.Fprintf(w, "%s %s (%d pages, %d records so far)\n", pr.Phase, pr.Resource, pr.Pages, pr.Rows)
+				fmt.Fprintf(screen, "%s %s (%d pages, %d records so far)\n", pr.Phase, pr.Resource, pr.Pages, pr.Rows)
 			} else {
-				fmt.Fprintf(w, "%s (%d pages, %d records)\n", pr.Phase, pr.Pages, pr.Rows)
+				fmt.Fprintf(screen, "%s (%d pages, %d records)\n", pr.Phase, pr.Pages, pr.Rows)
 			}
 		}
 	}

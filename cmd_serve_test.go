@@ -135,7 +135,7 @@ func testServeDefault(t *testing.T, bin string) {
 	if res.IsError || json.Unmarshal([]byte(text), &q) != nil || len(q.Rows) != 1 {
 		t.Fatalf("query: %s", text)
 	}
-	res, text = callText(t, c, "check_credentials", map[string]any{"skip_matrix": true})
+	res, text = callText(t, c, "check_credentials", map[string]any{})
 	texts = append(texts, text)
 	if res.IsError || !strings.Contains(text, `"status":"ok"`) {
 		t.Fatalf("check_credentials: %s", text)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -50,14 +51,17 @@ func (a *app) projectDir() (string, error) {
 }
 
 // logger writes to stderr only: stdout belongs to JSON-RPC when serving.
-func (a *app) logger() *slog.Logger {
+func (a *app) logger() *slog.Logger { return a.loggerTo(a.stderr) }
+
+// loggerTo is logger writing to w, which stands in for stderr (see statusLine).
+func (a *app) loggerTo(w io.Writer) *slog.Logger {
 	level := slog.LevelInfo
 	lv := a.logLevel
 	if lv == "" {
 		lv = os.Getenv("CODEFRESH_MCP_LOG_LEVEL")
 	}
 	_ = level.UnmarshalText([]byte(lv))
-	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 func newRootCmd(a *app) *cobra.Command {

@@ -30,7 +30,7 @@ type Config struct {
 	// RequestsPerSecond paces every request to Codefresh (default 10); Concurrency
 	// is how many run at once (default 4).
 	RequestsPerSecond float64                   `toml:"requests_per_second,omitempty" json:"requests_per_second,omitempty" jsonschema:"minimum=0,description=Requests per second to the Codefresh API at most (default 10)"`
-	Concurrency       int                       `toml:"concurrency,omitempty" json:"concurrency,omitempty" jsonschema:"minimum=0,maximum=32,description=Requests in flight at once: date windows of builds and detail records (default 4)"`
+	Concurrency       int                       `toml:"concurrency,omitempty" json:"concurrency,omitempty" jsonschema:"minimum=0,maximum=32,description=Requests in flight at once: date windows of builds and detail records (default 4; at most 32)"`
 	Destination       DestinationConfig         `toml:"destination,omitempty" json:"destination,omitempty" jsonschema:"description=Where loads go"`
 	Incremental       IncrementalConfig         `toml:"incremental,omitempty" json:"incremental,omitempty" jsonschema:"description=Incremental loading of builds"`
 	Resources         map[string]ResourceConfig `toml:"resources,omitempty" json:"resources,omitempty" jsonschema:"description=Per-resource overrides keyed by catalog resource name"`

@@ -32,6 +32,13 @@ const (
 	CapNotFound     = "not_found"
 	CapTransient    = "transient"
 	CapError        = "error"
+	CapNotChecked   = "not_checked" // the probe had no answer within CheckOptions.ProbeTimeout
+)
+
+// How a result's capabilities were found.
+const (
+	MatrixProbed     = "probed"      // one limit=1 request per resource
+	MatrixFromScopes = "from_scopes" // the key's scopes against each resource's, nothing sent
 )
 
 // CheckOptions tune Check. Zero values take the defaults.
@@ -42,10 +49,13 @@ type CheckOptions struct {
 	MaxAttempts   int                  // per request, default 2: a check should answer fast
 	RetryBaseWait time.Duration        // default 250ms
 	MaxRetryWait  time.Duration        // default 5s
-	Parallel      int                  // matrix probes at once, default 4
+	Parallel      int                  // matrix probes at once, default 16 (the client's rate limit paces them)
+	ProbeTimeout  time.Duration        // the whole check, default 30s; probes unanswered by then are not_checked
 	Resources     []codefresh.Resource // default codefresh.Catalog()
 	Offline       bool                 // report resolution only, send nothing
-	SkipMatrix    bool                 // only GET /user and GET /auth/keys
+	// SkipMatrix sends only GET /user and GET /auth/keys (at once); the
+	// capabilities then come from the key's scopes, when its entry is found.
+	SkipMatrix bool
 }
 
 // CheckResult is what Check found. It never holds the key or a part of it.
@@ -61,6 +71,7 @@ type CheckResult struct {
 	User          *UserInfo      `json:"user,omitempty"`
 	Key           *KeyInfo       `json:"key,omitempty"`
 	Capabilities  []Capability   `json:"capabilities,omitempty"`
+	Matrix        string         `json:"matrix,omitempty"`  // how the capabilities were found: probed or from_scopes
 	Summary       map[string]int `json:"summary,omitempty"` // capability status (scope dropped) -> count
 }
 
@@ -148,32 +159,44 @@ func Check(ctx context.Context, creds *Credentials, opts CheckOptions) (*CheckRe
 		client = c
 	}
 
+	resources := opts.Resources
+	if resources == nil {
+		resources = codefresh.Catalog()
+	}
+	// GET /user and GET /auth/keys at once, then the probes, all within the
+	// time limit: the default check costs one round trip. The probes wait
+	// for GET /user: with a rejected key every one of them would be a 401.
+	pctx, cancel := context.WithTimeout(ctx, or(opts.ProbeTimeout, 30*time.Second))
+	defer cancel()
+	keyc := make(chan *KeyInfo, 1)
+	go func() { keyc <- matchKey(ctx, client, creds.APIKey()) }()
 	user, err := client.Get(ctx, "/user", nil)
 	if ctx.Err() != nil {
+		<-keyc
 		return nil, ctx.Err()
 	}
 	if err != nil {
 		res.Status, res.Message = classifyUserError(err, creds)
 		if res.Status == CheckKeyInvalid || res.Status == CheckUnreachable {
+			<-keyc
 			return res, nil
 		}
 	} else {
 		res.User = parseUser(user.Body)
 	}
-
-	res.Key = matchKey(ctx, client, creds.APIKey())
+	if !opts.SkipMatrix {
+		res.Capabilities = probeAll(pctx, client, resources, or(opts.Parallel, 16))
+		res.Matrix = MatrixProbed
+	}
+	res.Key = <-keyc
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	if !opts.SkipMatrix {
-		resources := opts.Resources
-		if resources == nil {
-			resources = codefresh.Catalog()
-		}
-		res.Capabilities = probeAll(ctx, client, resources, or(opts.Parallel, 4))
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+	if opts.SkipMatrix && res.Key.Matched {
+		res.Capabilities = fromScopes(resources, res.Key.Scopes)
+		res.Matrix = MatrixFromScopes
+	}
+	if res.Capabilities != nil {
 		res.Summary = map[string]int{}
 		for _, c := range res.Capabilities {
 			s, _, _ := strings.Cut(c.Status, ":")
@@ -181,6 +204,24 @@ func Check(ctx context.Context, creds *Credentials, opts CheckOptions) (*CheckRe
 		}
 	}
 	return res, nil
+}
+
+// fromScopes says for each resource whether the key's scopes cover the one
+// it needs: "all", the scope itself, or its area ("build" covers "build:read").
+func fromScopes(resources []codefresh.Resource, scopes []string) []Capability {
+	has := func(need string) bool {
+		area, _, _ := strings.Cut(need, ":")
+		return need == "" || slices.Contains(scopes, "all") || slices.Contains(scopes, need) || slices.Contains(scopes, area)
+	}
+	caps := make([]Capability, len(resources))
+	for i, r := range resources {
+		c := Capability{Resource: r.Name, Path: r.Path, Scope: r.Scope, Status: CapLoadable}
+		if !has(r.Scope) {
+			c.Status = CapMissingScope + ":" + r.Scope
+		}
+		caps[i] = c
+	}
+	return caps
 }
 
 func or[T comparable](v, def T) T {
@@ -307,12 +348,15 @@ func probeAll(ctx context.Context, client *codefresh.Client, resources []codefre
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				c.Status, c.Message = CapError, ctx.Err().Error()
+				c.Status, c.Message = CapNotChecked, "not probed before the probe's time limit: probe this resource alone"
 				return
 			}
 			defer func() { <-sem }()
 			err := client.Pages(ctx, r, codefresh.PageOptions{PageSize: 1, MaxPages: 1}, func(*codefresh.Page) error { return nil })
 			c.Status, c.Message = classifyProbe(r, err)
+			if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				c.Status, c.Message = CapNotChecked, "no answer before the probe's time limit: probe this resource alone"
+			}
 		}()
 	}
 	wg.Wait()

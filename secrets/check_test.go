@@ -20,9 +20,10 @@ import (
 type fakeAPI struct {
 	t        *testing.T
 	key      string
-	status   map[string]int // path under /api -> status
-	keysBody string         // GET /auth/keys
-	echoKey  bool           // error bodies quote the key, as a careless server might
+	status   map[string]int           // path under /api -> status
+	keysBody string                   // GET /auth/keys
+	echoKey  bool                     // error bodies quote the key, as a careless server might
+	delay    map[string]time.Duration // path -> time before the answer
 	mu       sync.Mutex
 	hits     map[string]int
 }
@@ -54,7 +55,13 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/api")
 	f.mu.Lock()
 	f.hits[path]++
+	d := f.delay[path]
 	f.mu.Unlock()
+	select {
+	case <-time.After(d):
+	case <-r.Context().Done():
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if r.Header.Get("Authorization") != f.key {
 		w.WriteHeader(401)
@@ -211,7 +218,8 @@ func TestCheckKeyInvalid(t *testing.T) {
 		!strings.Contains(res.Message, Fingerprint(wrong)) {
 		t.Fatalf("got %s: %s", res.Status, res.Message)
 	}
-	if res.Capabilities != nil || res.User != nil || f.hits["/auth/keys"] != 0 {
+	// GET /auth/keys goes out with GET /user; no probe follows a 401.
+	if res.Capabilities != nil || res.User != nil || len(f.hits) > 2 || f.hits["/user"] != 1 {
 		t.Fatalf("probed after a 401: %+v %v", res, f.hits)
 	}
 	mustNotLeak(t, res, wrong)
@@ -281,8 +289,12 @@ func TestMatchKey(t *testing.T) {
 			if k.Matched != tc.matched || !strings.Contains(got, tc.want) || strings.Join(k.Scopes, ",") != tc.scopes {
 				t.Fatalf("got %+v", k)
 			}
-			if res.Capabilities != nil {
-				t.Fatal("SkipMatrix probed")
+			if len(f.hits) != 2 {
+				t.Fatalf("SkipMatrix probed: %v", f.hits)
+			}
+			// A key found in the list has its capabilities from its scopes.
+			if k.Matched != (res.Matrix == MatrixFromScopes && len(res.Capabilities) == len(codefresh.Catalog())) {
+				t.Fatalf("matrix %q, %d capabilities", res.Matrix, len(res.Capabilities))
 			}
 		})
 	}
@@ -345,5 +357,67 @@ func TestCheckDetailWithoutParentListed(t *testing.T) {
 	}
 	if f.hits["/workflow"] != 1 || f.hits["/pipelines"] != 1 || len(f.hits) != 4 { // + /user, /auth/keys
 		t.Fatalf("hits %v", f.hits)
+	}
+}
+
+// Without probes the capabilities follow the key's scopes: an exact scope,
+// its area ("build" covers build:read) or "all"; a resource needing none is
+// always loadable.
+func TestCapabilitiesFromScopes(t *testing.T) {
+	f := newFakeAPI(t, canary)
+	f.keysBody = `[{"name":"ci","tokenPrefix":"` + canary[:9] + `","scopes":["build","pipeline:read"]}]`
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{SkipMatrix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"builds": CapLoadable, "pipelines": CapLoadable, "user": CapLoadable,
+		"projects": CapMissingScope + ":project:read", "images": CapMissingScope + ":image:read",
+	} {
+		if got := capability(t, res, name).Status; got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+	if res.Matrix != MatrixFromScopes || len(f.hits) != 2 {
+		t.Errorf("matrix %q, requests %v", res.Matrix, f.hits)
+	}
+}
+
+// The probe is concurrent and bounded: a resource that does not answer in
+// time is not_checked, the others are answered, and the check returns at
+// its time limit.
+func TestProbeTimeLimit(t *testing.T) {
+	f := newFakeAPI(t, canary)
+	f.delay = map[string]time.Duration{"/workflow": time.Minute}
+	for _, r := range codefresh.Catalog() {
+		if !r.IsDetail() && r.Path != "/workflow" {
+			f.delay[r.Path] = 200 * time.Millisecond
+		}
+	}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	start := time.Now()
+	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{ProbeTimeout: 2 * time.Second, RetryBaseWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	// 25-odd probes of 200 ms each, 16 at a time: serially they would take 5 s.
+	if took < 2*time.Second || took > 4*time.Second {
+		t.Errorf("check took %s, want about its 2 s limit", took)
+	}
+	if got := capability(t, res, "builds"); got.Status != CapNotChecked || !strings.Contains(got.Message, "alone") {
+		t.Errorf("builds: %+v", got)
+	}
+	if got := capability(t, res, "builds_by_id"); got.Status != CapNotChecked || got.Inherits != "builds" {
+		t.Errorf("builds_by_id: %+v", got)
+	}
+	if got := capability(t, res, "pipelines").Status; got != CapLoadable {
+		t.Errorf("pipelines: %s", got)
+	}
+	if res.Matrix != MatrixProbed || res.Status != CheckOK {
+		t.Errorf("status %s, matrix %q", res.Status, res.Matrix)
 	}
 }

@@ -3,15 +3,20 @@ package tools
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
+// checkProbeTimeout bounds the per-resource probe: an agent's call answers
+// in seconds even when Codefresh is slow (unanswered probes say so).
+const checkProbeTimeout = 20 * time.Second
+
 // CheckCredentialsIn is check_credentials' input.
 type CheckCredentialsIn struct {
-	Resources  []string `json:"resources,omitempty" jsonschema_description:"Probe only these resources (catalog names); omit to probe every catalog resource"`
-	SkipMatrix bool     `json:"skip_matrix,omitempty" jsonschema_description:"Only check the key (user and key scopes) without probing each resource"`
+	Resources []string `json:"resources,omitempty" jsonschema_description:"Probe these resources (catalog names) with one limit=1 request each"`
+	Probe     bool     `json:"probe,omitempty" jsonschema_description:"Probe every catalog resource with one limit=1 request each (concurrent; at most 20 seconds)"`
 }
 
 // CheckCredentialsOut is check_credentials' result.
@@ -24,10 +29,13 @@ func checkCredentials(d *Deps) Tool {
 	return newTool(d, "check_credentials", "Check the Codefresh API key",
 		"Find the Codefresh API key where the user keeps it (environment, OS keyring, .dlt/secrets.toml, ~/.cfconfig) and check it "+
 			"without revealing it: which source won, a fingerprint, the user and account, the key's name and scopes, and for each "+
-			"resource whether it is loadable or which scope is missing (limit=1 probes). Never returns the key.",
+			"resource whether it is loadable or which scope is missing. By default that comes from the key's scopes (two requests, "+
+			"one round trip); probe (or resources) sends one limit=1 request per resource, concurrently, for at most 20 seconds "+
+			"(unanswered ones are not_checked). Never returns the key.",
 		Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: true},
 		func(ctx context.Context, in CheckCredentialsIn) (CheckCredentialsOut, error) {
-			copts := secrets.CheckOptions{HTTPClient: d.HTTPClient, Logger: d.Logger, SkipMatrix: in.SkipMatrix}
+			copts := secrets.CheckOptions{HTTPClient: d.HTTPClient, Logger: d.Logger, ProbeTimeout: checkProbeTimeout,
+				SkipMatrix: !in.Probe && len(in.Resources) == 0}
 			for _, n := range in.Resources {
 				r, ok := codefresh.Lookup(n)
 				if !ok {
@@ -49,10 +57,22 @@ func checkCredentials(d *Deps) Tool {
 func checkNext(res *secrets.CheckResult) string {
 	switch res.Status {
 	case secrets.CheckOK:
-		if n := res.Summary[secrets.CapMissingScope]; n > 0 {
-			return fmt.Sprintf("the key works; %d resources need scopes it lacks (a load skips them): ask the user for a key with those scopes, or preview_endpoint a loadable one", n)
+		var next string
+		switch n := res.Summary[secrets.CapMissingScope]; {
+		case n > 0:
+			next = fmt.Sprintf("the key works; %d resources need scopes it lacks (a load skips them): ask the user for a key with those scopes, or preview_endpoint a loadable one", n)
+		default:
+			next = "the key works: preview_endpoint on a loadable resource, or start_load"
 		}
-		return "the key works: preview_endpoint on a loadable resource"
+		switch {
+		case res.Summary[secrets.CapNotChecked] > 0:
+			next += fmt.Sprintf("; %d probes had no answer in time: probe them alone with resources", res.Summary[secrets.CapNotChecked])
+		case res.Matrix == secrets.MatrixFromScopes:
+			next += "; these capabilities come from the key's scopes: probe=true checks each resource for real"
+		case res.Matrix == "":
+			next += "; the key's scopes could not be read: probe=true checks each resource"
+		}
+		return next
 	case secrets.CheckNoKey, secrets.CheckKeyInvalid:
 		return "ask the user to create a key in Codefresh (User Settings > API Keys) and run `codefresh-mcp secrets set` in a terminal; never ask for the key in the chat"
 	case secrets.CheckUnreachable:

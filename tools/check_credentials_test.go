@@ -3,6 +3,7 @@ package tools_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/secrets"
@@ -18,21 +19,40 @@ func capability(out tools.CheckCredentialsOut, resource string) string {
 	return ""
 }
 
+// By default the check is one round trip (GET /user and GET /auth/keys at
+// once); probe=true probes every resource, concurrently. The simulator
+// answers each request after 400 ms: the old serial matrix took 9 of them.
 func TestCheckCredentials(t *testing.T) {
-	e := newEnv(t, envOpts{})
+	const latency = 400 * time.Millisecond
+	e := newEnv(t, envOpts{sim: cfsim.Config{Latency: latency}})
 	var out tools.CheckCredentialsOut
+	start := time.Now()
 	e.ok("check_credentials", nil, &out)
+	if took := time.Since(start); took > 2*latency+300*time.Millisecond {
+		t.Errorf("default check took %s at %s a request, want one round trip", took, latency)
+	}
 	if out.Status != secrets.CheckOK || out.Source != "env:"+secrets.EnvAPIKey || out.Fingerprint == "" || out.BaseURL != e.base {
 		t.Fatalf("check = %+v", out.CheckResult)
 	}
 	if out.User == nil || out.User.Name == "" {
 		t.Fatalf("user = %+v", out.User)
 	}
-	if got := capability(out, "builds"); got != secrets.CapLoadable {
-		t.Fatalf("builds capability = %q", got)
+	// The simulator's key list never matches the key (its prefixes are
+	// random), so no scopes: nothing is claimed, probe=true is suggested.
+	if out.Capabilities != nil || out.Matrix != "" || !strings.Contains(out.Next, "probe=true") {
+		t.Fatalf("default check: matrix %q, %d capabilities, next %q", out.Matrix, len(out.Capabilities), out.Next)
 	}
-	if !strings.Contains(out.Next, "preview_endpoint") {
-		t.Fatalf("next = %q", out.Next)
+
+	start = time.Now()
+	e.ok("check_credentials", map[string]any{"probe": true}, &out)
+	if took := time.Since(start); took > 5*latency+500*time.Millisecond {
+		t.Errorf("probe took %s at %s a request, want concurrent probes", took, latency)
+	}
+	if got := capability(out, "builds"); got != secrets.CapLoadable || out.Matrix != secrets.MatrixProbed {
+		t.Fatalf("builds capability = %q, matrix %q", got, out.Matrix)
+	}
+	if len(out.Capabilities) != out.Summary[secrets.CapLoadable] || !strings.Contains(out.Next, "preview_endpoint") {
+		t.Fatalf("summary %v, next %q", out.Summary, out.Next)
 	}
 }
 

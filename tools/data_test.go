@@ -150,11 +150,11 @@ func TestQueryTimeout(t *testing.T) {
 	}
 }
 
-// Default answers stay well under 10k tokens (about 3.5 bytes a token in JSON).
+// Default answers stay well under 10k tokens (about 3.5 bytes a token in
+// JSON); a query, whose rows the agent asked for, under 15k.
 func TestDefaultOutputsStayCompact(t *testing.T) {
 	e := newEnv(t, envOpts{sim: cfsim.Config{Builds: 300, Pipelines: 20, YAMLSize: 5000}})
 	e.load()
-	const budget = 26 << 10
 	for _, c := range []struct {
 		tool string
 		args map[string]any
@@ -173,6 +173,10 @@ func TestDefaultOutputsStayCompact(t *testing.T) {
 		if res.IsError {
 			t.Fatalf("%s: %s", c.tool, text)
 		}
+		budget := 26 << 10
+		if c.tool == "query" {
+			budget = 52 << 10 // 48 KiB of rows and the columns, types and hint
+		}
 		if len(text) > budget {
 			t.Errorf("%s(%v): %d bytes, budget %d", c.tool, c.args, len(text), budget)
 		}
@@ -190,5 +194,48 @@ func TestQueryByteCap(t *testing.T) {
 	e.ok("query", map[string]any{"sql": "SELECT * FROM codefresh_data.builds"}, &out)
 	if !out.Truncated || len(out.Rows) == 0 || len(out.Rows) >= 100 || !strings.Contains(out.Hint, "aggregate") {
 		t.Fatalf("byte cap: %d rows, truncated %v, hint %q", len(out.Rows), out.Truncated, out.Hint)
+	}
+}
+
+// An agent's first look at builds, SELECT * ... LIMIT 50, comes back whole:
+// the pipeline YAML summarised, long text cut with a marker, the hint says
+// which columns and how to read them whole.
+func TestQueryWideRowsFit(t *testing.T) {
+	e := newEnv(t, envOpts{sim: cfsim.Config{YAMLSize: 5000}})
+	e.load("builds")
+	var out struct {
+		Columns   []string `json:"columns"`
+		Rows      [][]any  `json:"rows"`
+		RowCount  int      `json:"row_count"`
+		Truncated bool     `json:"truncated"`
+		Hint      string   `json:"hint"`
+	}
+	res, text := e.call("query", map[string]any{"sql": "SELECT * FROM codefresh_data.builds ORDER BY id LIMIT 50"})
+	e.decode(res, &out)
+	t.Logf("%d bytes", len(text))
+	if out.RowCount != 50 || len(out.Rows) != 50 || out.Truncated {
+		t.Fatalf("%d rows, truncated %v, hint %q", len(out.Rows), out.Truncated, out.Hint)
+	}
+	col := func(name string) int {
+		for i, c := range out.Columns {
+			if c == name {
+				return i
+			}
+		}
+		t.Fatalf("no column %s in %v", name, out.Columns)
+		return -1
+	}
+	yaml := out.Rows[0][col("final_workflow_yaml")].(string)
+	if !strings.HasPrefix(yaml, "[yaml: ") || !strings.HasSuffix(yaml, " chars]") {
+		t.Errorf("final_workflow_yaml = %.200q, want a summary", yaml)
+	}
+	if !strings.Contains(out.Hint, "final_workflow_yaml") || !strings.Contains(out.Hint, "alone") {
+		t.Errorf("hint = %q", out.Hint)
+	}
+	// The column alone comes back whole.
+	res, _ = e.call("query", map[string]any{"sql": "SELECT final_workflow_yaml FROM codefresh_data.builds ORDER BY id LIMIT 1"})
+	e.decode(res, &out)
+	if whole := out.Rows[0][0].(string); !strings.HasPrefix(whole, "version:") || len(whole) < 5000 || strings.Contains(whole, "[cut") {
+		t.Errorf("the column alone: %.200q (%d chars)", whole, len(whole))
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
@@ -33,6 +34,8 @@ type env struct {
 	srv  *server.Server
 	c    *client.Client
 	logs *syncBuffer
+
+	outputs map[string]*jsonschema.Schema // each tool's outputSchema, as tools/list sent it
 
 	mu       sync.Mutex
 	seen     []string                  // every result text and notification
@@ -105,6 +108,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	e.c = c
+	e.outputs = outputSchemas(t, ctx, c)
 	t.Cleanup(func() {
 		c.Close()
 		e.assertNoCanary()
@@ -122,6 +126,41 @@ func (e *env) assertNoCanary() {
 			e.t.Errorf("canary key leaked: %.300s", s)
 		}
 	}
+}
+
+// outputSchemas compiles the outputSchema of every tool the server lists.
+func outputSchemas(t *testing.T, ctx context.Context, c *client.Client) map[string]*jsonschema.Schema {
+	t.Helper()
+	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*jsonschema.Schema{}
+	for _, tl := range list.Tools {
+		raw, err := json.Marshal(tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var def struct {
+			OutputSchema json.RawMessage `json:"outputSchema"`
+		}
+		if err := json.Unmarshal(raw, &def); err != nil || len(def.OutputSchema) == 0 {
+			t.Fatalf("%s has no outputSchema: %v", tl.Name, err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(def.OutputSchema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		comp := jsonschema.NewCompiler()
+		url := "mem://" + tl.Name + ".json"
+		if err := comp.AddResource(url, doc); err != nil {
+			t.Fatal(err)
+		}
+		if out[tl.Name], err = comp.Compile(url); err != nil {
+			t.Fatalf("%s: outputSchema does not compile: %v", tl.Name, err)
+		}
+	}
+	return out
 }
 
 // call calls a tool and returns its result and text.
@@ -146,6 +185,18 @@ func (e *env) callMeta(name string, args map[string]any, meta *mcp.Meta) (*mcp.C
 	if len(res.Content) > 0 {
 		if tc, ok := res.Content[0].(mcp.TextContent); ok {
 			text = tc.Text
+		}
+	}
+	// What a strict client does: check the structured result against the
+	// tool's outputSchema (mcp-go decodes it as plain JSON values).
+	if !res.IsError {
+		b, _ := json.Marshal(res.StructuredContent)
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			e.t.Fatalf("%s: structured content: %v", name, err)
+		}
+		if err := e.outputs[name].Validate(v); err != nil {
+			e.t.Errorf("%s: result does not match its outputSchema: %v\n%.2000s", name, err, b)
 		}
 	}
 	e.mu.Lock()

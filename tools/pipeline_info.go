@@ -13,7 +13,7 @@ import (
 
 // PipelineInfoIn is pipeline_info's input.
 type PipelineInfoIn struct {
-	Loads        int  `json:"loads,omitempty" jsonschema:"minimum=0,maximum=50,default=5" jsonschema_description:"How many of the last loads to list (default 5)"`
+	Loads        int  `json:"loads,omitempty" jsonschema:"minimum=0,maximum=50,default=5" jsonschema_description:"How many of the last loads to list (default 5; at most 50)"`
 	SystemTables bool `json:"system_tables,omitempty" jsonschema_description:"Also list dlt's bookkeeping tables (_dlt_loads and the like)"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"time"
 
@@ -25,8 +26,8 @@ const (
 // PreviewEndpointIn is preview_endpoint's input.
 type PreviewEndpointIn struct {
 	Resource   string            `json:"resource" jsonschema_description:"Catalog resource name from list_endpoints such as pipelines or builds"`
-	Limit      int               `json:"limit,omitempty" jsonschema:"minimum=1,maximum=100,default=5" jsonschema_description:"Records to ask for (the page size of this one request)"`
-	Samples    *int              `json:"samples,omitempty" jsonschema:"minimum=0,maximum=10,default=3" jsonschema_description:"Sample records to show (long strings and lists are cut)"`
+	Limit      int               `json:"limit,omitempty" jsonschema:"minimum=1,maximum=100,default=5" jsonschema_description:"Records to ask for: the page size of this one request (default 5; 1 to 100)"`
+	Samples    *int              `json:"samples,omitempty" jsonschema:"minimum=0,maximum=10,default=3" jsonschema_description:"Sample records to show with long strings and lists cut (default 3; 0 to 10)"`
 	Params     map[string]string `json:"params,omitempty" jsonschema_description:"Query parameters (filters) such as {\"status\":\"error\"}; added to those in the pipeline file"`
 	PathParams map[string]string `json:"path_params,omitempty" jsonschema_description:"Values for {placeholders} in the path such as {\"id\":\"<build id>\"}; omitted ones are taken from the parent resource's first record"`
 }
@@ -129,7 +130,12 @@ func previewEndpoint(d *Deps) Tool {
 			for _, rec := range rows[:min(samples, len(rows))] {
 				out.Samples = append(out.Samples, cut(rec))
 			}
-			out.Next = "configure_pipeline to enable " + res.Name + ", then start_load with dry_run"
+			// The hint follows the pipeline file: enabling what a load already reads confuses.
+			if slices.Contains(p.Config.EnabledResources(), res.Name) {
+				out.Next = res.Name + " is enabled: start_load (dry_run for a trial) loads it"
+			} else {
+				out.Next = "configure_pipeline to enable " + res.Name + ", then start_load with dry_run"
+			}
 			if len(page.Records) == 0 {
 				out.Next = "no records: the account may have none, or a filter in params excludes them"
 			}

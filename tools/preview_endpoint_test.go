@@ -127,3 +127,18 @@ func TestPreviewBuildStepsShowsStepRows(t *testing.T) {
 		}
 	}
 }
+
+// The next step follows the pipeline file: builds (on by default) is ready
+// to load; build_steps (off by default) wants configure_pipeline first.
+func TestPreviewNextMatchesTheState(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	var out tools.PreviewEndpointOut
+	e.ok("preview_endpoint", map[string]any{"resource": "builds", "limit": 1}, &out)
+	if strings.Contains(out.Next, "configure_pipeline") || !strings.Contains(out.Next, "start_load") {
+		t.Errorf("builds: next = %q", out.Next)
+	}
+	e.ok("preview_endpoint", map[string]any{"resource": "build_steps", "limit": 1}, &out)
+	if !strings.Contains(out.Next, "configure_pipeline to enable build_steps") {
+		t.Errorf("build_steps: next = %q", out.Next)
+	}
+}

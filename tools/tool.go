@@ -44,6 +44,10 @@ type Tool struct {
 func newTool[In, Out any](d *Deps, name, title, description string, h Hints, fn func(context.Context, In) (Out, error)) Tool {
 	schema, props := inputSchema[In]()
 	def := mcp.NewToolWithRawSchema(name, description, schema)
+	// The title at the top level is what current clients show; older ones
+	// read it from the annotations, so it is in both.
+	def.Title = title
+	def.RawOutputSchema = outputSchema[Out]()
 	def.Annotations = mcp.ToolAnnotation{
 		Title:           title,
 		ReadOnlyHint:    mcp.ToBoolPtr(h.ReadOnly),
@@ -87,6 +91,81 @@ func inputSchema[In any]() (json.RawMessage, []string) {
 		panic(fmt.Sprintf("tool input schema for %T: %v", *new(In), err))
 	}
 	return b, props
+}
+
+// outputSchema reflects Out, the Go type every result of a tool is encoded
+// from, into the outputSchema clients may check structuredContent against.
+// Lists, maps and pointers may be encoded as null, so below the top level
+// such values also allow null.
+func outputSchema[Out any]() json.RawMessage {
+	r := &jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Mapper: anyValue}
+	t := reflect.TypeFor[Out]()
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	s := r.ReflectFromType(t)
+	s.Version = ""
+	s.ID = ""
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(fmt.Sprintf("tool output schema for %v: %v", t, err))
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(fmt.Sprintf("tool output schema for %v: %v", t, err))
+	}
+	if m["type"] != "object" {
+		panic(fmt.Sprintf("tool output %v is not a JSON object", t))
+	}
+	nullable(m)
+	if b, err = json.Marshal(m); err != nil {
+		panic(fmt.Sprintf("tool output schema for %v: %v", t, err))
+	}
+	return b
+}
+
+// anyValue is the schema of a Go any (a query's cell, a sample record): any
+// JSON value, each kind named, as strict schema checkers want a type.
+func anyValue(t reflect.Type) *jsonschema.Schema {
+	if t.Kind() != reflect.Interface {
+		return nil
+	}
+	s := &jsonschema.Schema{}
+	for _, k := range []string{"string", "number", "boolean", "object", "array", "null"} {
+		s.AnyOf = append(s.AnyOf, &jsonschema.Schema{Type: k})
+	}
+	return s
+}
+
+// nullable lets the required lists, maps and pointers below the top of a
+// schema also be null, as encoding/json writes them when nil (optional ones
+// are omitted then).
+func nullable(s map[string]any) {
+	req := map[string]bool{}
+	if r, ok := s["required"].([]any); ok {
+		for _, k := range r {
+			if ks, ok := k.(string); ok {
+				req[ks] = true
+			}
+		}
+	}
+	if props, ok := s["properties"].(map[string]any); ok {
+		for k, p := range props {
+			ps, ok := p.(map[string]any)
+			if !ok {
+				continue
+			}
+			nullable(ps)
+			if t, _ := ps["type"].(string); req[k] && (t == "array" || t == "object") {
+				props[k] = map[string]any{"anyOf": []any{ps, map[string]any{"type": "null"}}}
+			}
+		}
+	}
+	for _, k := range []string{"items", "additionalProperties"} {
+		if sub, ok := s[k].(map[string]any); ok {
+			nullable(sub)
+		}
+	}
 }
 
 // decodeArgs turns the call's arguments into In. Unknown names are refused

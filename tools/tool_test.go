@@ -48,6 +48,27 @@ func TestEveryToolSetsAllAnnotations(t *testing.T) {
 	}
 }
 
+// Every tool has its title at the top level too, and an outputSchema: a
+// plain object schema (no $ref), derived from the Go type of its results.
+func TestTitlesAndOutputSchemas(t *testing.T) {
+	for _, tl := range Definitions() {
+		if tl.Def.Title == "" || tl.Def.Title != tl.Def.Annotations.Title {
+			t.Errorf("%s: title %q, annotation title %q", tl.Def.Name, tl.Def.Title, tl.Def.Annotations.Title)
+		}
+		raw := string(tl.Def.RawOutputSchema)
+		if strings.Contains(raw, "$ref") || strings.Contains(raw, "$defs") || strings.Contains(raw, "$schema") {
+			t.Errorf("%s: output schema has $ref/$defs/$schema: %s", tl.Def.Name, raw)
+		}
+		var s struct {
+			Type       string         `json:"type"`
+			Properties map[string]any `json:"properties"`
+		}
+		if err := json.Unmarshal(tl.Def.RawOutputSchema, &s); err != nil || s.Type != "object" || len(s.Properties) == 0 {
+			t.Errorf("%s: output schema %s (%v)", tl.Def.Name, raw, err)
+		}
+	}
+}
+
 // Schemas are plain objects: no $ref or $defs (clients break on them), no
 // unknown properties, a description on every property.
 func TestInputSchemas(t *testing.T) {
@@ -80,8 +101,20 @@ func TestInputSchemas(t *testing.T) {
 func checkDescriptions(t *testing.T, path string, props map[string]map[string]any) {
 	t.Helper()
 	for name, p := range props {
-		if d, _ := p["description"].(string); d == "" {
+		d, _ := p["description"].(string)
+		if d == "" {
 			t.Errorf("%s.%s: no description", path, name)
+		}
+		// Some clients (Codex) drop minimum, maximum and default: a limit
+		// must be in the words too.
+		for _, k := range []string{"minimum", "maximum", "default"} {
+			v, ok := p[k]
+			if !ok || (k == "minimum" && (v == 0.0 || v == 1.0)) {
+				continue // "at least 0 or 1" goes without saying for a count
+			}
+			if n, _ := json.Marshal(v); !strings.Contains(d, string(n)) {
+				t.Errorf("%s.%s: %s %s is not stated in the description %q", path, name, k, n, d)
+			}
 		}
 		if sub, ok := p["properties"].(map[string]any); ok {
 			nested := map[string]map[string]any{}

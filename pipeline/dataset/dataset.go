@@ -41,7 +41,18 @@ type QueryOptions struct {
 	MaxRows      int
 	MaxBytes     int
 	MaxStringLen int
+	// WideStringLen, when set, is MaxStringLen for results of more than one
+	// column: a single column is read to see its values whole.
+	WideStringLen int
+	// SummarizeDocuments replaces JSON and YAML values (text holding a
+	// document, and nested lists, structs and maps) longer than
+	// DocumentSummaryLen by a one-line summary when the result has more than
+	// one column: a pipeline's YAML would otherwise fill a wide result alone.
+	SummarizeDocuments bool
 }
+
+// DocumentSummaryLen is the length from which SummarizeDocuments summarises.
+const DocumentSummaryLen = 120
 
 func (o QueryOptions) withDefaults() QueryOptions {
 	if o.Timeout <= 0 {

@@ -142,7 +142,12 @@ func readRows(rows driver.Rows, opts QueryOptions) (*Result, error) {
 // convTypes are the columns' types as the converter knows them.
 func fillResult(cols, types, convTypes []string, opts QueryOptions, next func() (row []any, ok bool, err error)) (*Result, error) {
 	res := &Result{Columns: cols, Types: types, Rows: [][]any{}}
-	conv := &converter{maxStringLen: opts.MaxStringLen}
+	limit := opts.MaxStringLen
+	if opts.WideStringLen > 0 && len(cols) > 1 {
+		limit = opts.WideStringLen
+	}
+	conv := &converter{maxStringLen: limit, summarize: opts.SummarizeDocuments && len(cols) > 1}
+	cut, summarized := map[int]bool{}, map[int]bool{}
 	size := 0
 	for {
 		row, ok, err := next()
@@ -158,7 +163,10 @@ func fillResult(cols, types, convTypes []string, opts QueryOptions, next func() 
 			break
 		}
 		for i, v := range row {
-			row[i] = conv.value(v, convTypes[i])
+			conv.cut, conv.summarized = false, false
+			row[i] = conv.cell(v, convTypes[i])
+			cut[i] = cut[i] || conv.cut
+			summarized[i] = summarized[i] || conv.summarized
 		}
 		b, err := json.Marshal(row)
 		if err != nil {
@@ -173,14 +181,29 @@ func fillResult(cols, types, convTypes []string, opts QueryOptions, next func() 
 		res.Rows = append(res.Rows, row)
 	}
 	res.RowCount = len(res.Rows)
-	if conv.cut {
-		note := fmt.Sprintf("text longer than %d characters was cut (marked …[cut]); use substr() to read a part", opts.MaxStringLen)
-		if res.Hint != "" {
-			note = res.Hint + "; " + note
-		}
-		res.Hint = note
+	var notes []string
+	if res.Hint != "" {
+		notes = append(notes, res.Hint)
 	}
+	if names := colNames(cols, summarized); names != "" {
+		notes = append(notes, fmt.Sprintf("JSON/YAML values of %s are summarised (as [yaml: N lines, M chars]); select such a column alone to read it whole", names))
+	}
+	if names := colNames(cols, cut); names != "" {
+		notes = append(notes, fmt.Sprintf("text of %s longer than %d characters was cut (marked …[cut: N more characters]); select the column alone (or raise max_value_chars) to read it whole, or a part with substr(column, start, length)", names, limit))
+	}
+	res.Hint = strings.Join(notes, "; ")
 	return res, nil
+}
+
+// colNames lists the columns marked in set, in result order.
+func colNames(cols []string, set map[int]bool) string {
+	var names []string
+	for i, c := range cols {
+		if set[i] {
+			names = append(names, c)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // prepareError explains why a statement could not be prepared.

@@ -3,9 +3,12 @@ package dataset
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
+	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -16,7 +19,82 @@ import (
 // compact, lossless-enough JSON, cutting long strings.
 type converter struct {
 	maxStringLen int
+	summarize    bool // replace long JSON/YAML documents by a summary
 	cut          bool // a string was cut
+	summarized   bool // a document was summarised
+}
+
+// cell converts one top-level value, summarising a long document when asked.
+func (c *converter) cell(v any, typ string) any {
+	if c.summarize {
+		if s, ok := c.summary(v, typ); ok {
+			c.summarized = true
+			return s
+		}
+	}
+	return c.value(v, typ)
+}
+
+// summary describes a long document in a few words: text holding JSON or
+// YAML, or a nested list, struct or map.
+func (c *converter) summary(v any, typ string) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		if len(x) < DocumentSummaryLen {
+			return "", false
+		}
+		t := strings.TrimSpace(x)
+		if (strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")) && json.Valid([]byte(t)) {
+			var doc any
+			json.Unmarshal([]byte(t), &doc)
+			return jsonSummary(doc, len(x)), true
+		}
+		if typ != "JSON" && looksLikeYAML(t) {
+			return fmt.Sprintf("[yaml: %d lines, %d chars]", strings.Count(t, "\n")+1, utf8.RuneCountInString(x)), true
+		}
+	case []any, map[string]any, duckdb.OrderedMap:
+		b, err := json.Marshal(c.value(v, typ))
+		if err != nil || len(b) < DocumentSummaryLen {
+			return "", false
+		}
+		var doc any
+		json.Unmarshal(b, &doc)
+		return jsonSummary(doc, len(b)), true
+	}
+	return "", false
+}
+
+func jsonSummary(doc any, size int) string {
+	switch d := doc.(type) {
+	case map[string]any:
+		return fmt.Sprintf("[json object: %d keys, %d chars]", len(d), size)
+	case []any:
+		return fmt.Sprintf("[json array: %d items, %d chars]", len(d), size)
+	}
+	return fmt.Sprintf("[json: %d chars]", size)
+}
+
+// yamlLine is a mapping key ("name:", "on-push: x") or a list item ("- x").
+var yamlLine = regexp.MustCompile(`^\s*(- |-$|[\w"'./-]+:(\s|$))`)
+
+// looksLikeYAML: several lines, most of them keys or list items. Prose
+// (a commit message) rarely passes; a pipeline spec always does.
+func looksLikeYAML(s string) bool {
+	lines := strings.Split(s, "\n")
+	if len(lines) < 3 {
+		return false
+	}
+	n, keyed := 0, 0
+	for _, l := range lines {
+		if t := strings.TrimSpace(l); t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		n++
+		if yamlLine.MatchString(l) {
+			keyed++
+		}
+	}
+	return n >= 3 && keyed*4 >= n*3
 }
 
 // value converts v, a value of a column of DuckDB type typ ("" inside

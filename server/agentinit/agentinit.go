@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/BurntSushi/toml"
 )
 
 // Agent is a coding agent init can set up.
@@ -68,6 +70,14 @@ type Options struct {
 	Binary   string  // absolute path of the codefresh-mcp binary (see BinaryPath)
 	AgentsMD []byte  // the AGENTS.md text embedded in the binary
 	Agents   []Agent // one or more agents
+
+	// Our tools by behaviour, from their annotations. Claude Code gets an
+	// allow rule for each read-only tool (print mode denies what it would
+	// have asked about), and for the write tools only with AllowWrites;
+	// Codex approves the write tools, since `codex exec` can ask no one.
+	ReadTools   []string
+	WriteTools  []string
+	AllowWrites bool
 }
 
 // Names of the environment variables the server reads. Configs carry them
@@ -90,11 +100,14 @@ var (
 )
 
 const (
-	serverName     = "codefresh"
-	secretsFile    = ".dlt/secrets.toml"
-	codexToolSec   = 600 // loads are jobs, but a long query or preview must not hit Codex's 60 s default
-	codexStartSec  = 30  // a cold start of a large static binary on a slow disk
-	cursorRulePath = ".cursor/rules/codefresh.mdc"
+	serverName    = "codefresh"
+	secretsFile   = ".dlt/secrets.toml"
+	codexToolSec  = 600 // loads are jobs, but a long query or preview must not hit Codex's 60 s default
+	codexStartSec = 30  // a cold start of a large static binary on a slow disk
+	// codexOutputTokens bounds a tool result in Codex: above our largest
+	// (a query's 48 KiB of rows is about 13k tokens at Codex's 4 bytes each).
+	codexOutputTokens = 16000
+	cursorRulePath    = ".cursor/rules/codefresh.mdc"
 )
 
 // gitignoreLines keep the key and the data out of git.
@@ -205,7 +218,7 @@ func plan(agent Agent, opts Options) []fileOp {
 			{"CLAUDE.md", func(old []byte) ([]byte, error) {
 				return []byte(withImport(string(old), "@AGENTS.md")), nil
 			}},
-			{".claude/settings.json", claudeDenyOp},
+			{".claude/settings.json", claudeSettingsOp(opts)},
 		}, append(common, fileOp{".claudeignore", linesOp("", []string{secretsFile})})...)
 	case Cursor:
 		return append([]fileOp{
@@ -356,48 +369,133 @@ func mcpJSONOp(e serverEntry) func([]byte) ([]byte, error) {
 	}
 }
 
-// claudeDenyOp denies Claude Code's Read tool on the secrets file: an ignore
-// file alone does not stop an agent that is asked to read it.
-func claudeDenyOp(old []byte) ([]byte, error) {
-	root, err := parseJSONObject(old)
-	if err != nil {
-		return nil, fmt.Errorf("not valid JSON (fix it and run init again): %w", err)
+// claudeSettingsOp denies Claude Code's Read tool on the secrets file (an
+// ignore file alone does not stop an agent that is asked to read it) and
+// allows our tools by name, mcp__codefresh__<tool>. The user's rules stay.
+func claudeSettingsOp(o Options) func([]byte) ([]byte, error) {
+	allow := make([]string, 0, len(o.ReadTools)+len(o.WriteTools))
+	for _, t := range o.ReadTools {
+		allow = append(allow, ClaudeToolRule(t))
 	}
-	perms, changed, err := root.child("permissions", "")
-	if err != nil {
-		return nil, err
+	if o.AllowWrites {
+		for _, t := range o.WriteTools {
+			allow = append(allow, ClaudeToolRule(t))
+		}
 	}
-	rule := "Read(./" + secretsFile + ")"
-	v, ok := perms.get("deny")
-	deny, isArr := v.([]any)
+	return func(old []byte) ([]byte, error) {
+		root, err := parseJSONObject(old)
+		if err != nil {
+			return nil, fmt.Errorf("not valid JSON (fix it and run init again): %w", err)
+		}
+		perms, changed, err := root.child("permissions", "")
+		if err != nil {
+			return nil, err
+		}
+		c, err := addRules(perms, "allow", allow)
+		if err != nil {
+			return nil, err
+		}
+		changed = changed || c
+		c, err = addRules(perms, "deny", []string{"Read(./" + secretsFile + ")"})
+		if err != nil {
+			return nil, err
+		}
+		changed = changed || c
+		if !changed && old != nil {
+			return old, nil
+		}
+		return encodeJSON(root, detectIndent(old)), nil
+	}
+}
+
+// ClaudeToolRule is Claude Code's permission rule for one of our tools.
+func ClaudeToolRule(tool string) string { return "mcp__" + serverName + "__" + tool }
+
+// addRules appends the rules missing from perms[key], a JSON array of rules.
+func addRules(perms *object, key string, rules []string) (bool, error) {
+	if len(rules) == 0 {
+		return false, nil
+	}
+	v, ok := perms.get(key)
+	list, isArr := v.([]any)
 	if ok && !isArr {
-		return nil, errors.New(`permissions.deny is not a JSON array; fix it and run init again`)
+		return false, fmt.Errorf("permissions.%s is not a JSON array; fix it and run init again", key)
 	}
-	if !slices.Contains(deny, any(rule)) {
-		perms.set("deny", append(slices.Clone(deny), rule))
-		changed = true
+	out := slices.Clone(list)
+	for _, r := range rules {
+		if !slices.Contains(out, any(r)) {
+			out = append(out, r)
+		}
 	}
-	if !changed && old != nil {
-		return old, nil
+	if len(out) == len(list) {
+		return false, nil
 	}
-	return encodeJSON(root, detectIndent(old)), nil
+	return perms.set(key, out), nil
 }
 
 func codexOp(o Options) func([]byte) ([]byte, error) {
 	return func(old []byte) ([]byte, error) {
-		out, err := upsertTOMLTable(string(old), "mcp_servers."+serverName,
-			"codefresh-mcp: Codefresh data for Codex (written by `codefresh-mcp init --agent codex`)",
-			func(existing map[string]any) []tomlKV {
-				return []tomlKV{
-					{key: "command", value: o.Binary},
-					{key: "args", value: []any{"serve", "--project", o.Dir}},
-					{key: "env_vars", value: mergeEnvVars(existing["env_vars"])},
-					{key: "startup_timeout_sec", value: int64(codexStartSec), userWins: true},
-					{key: "tool_timeout_sec", value: int64(codexToolSec), userWins: true},
+		out, err := codexServerTable(o, string(old))
+		if err != nil {
+			return nil, err
+		}
+		write := map[string]bool{}
+		for _, t := range o.WriteTools {
+			write[t] = true
+		}
+		for i, tool := range append(slices.Clone(o.ReadTools), o.WriteTools...) {
+			path := []string{"mcp_servers", serverName, "tools", tool}
+			if codexTableElsewhere(out, path) {
+				continue // the user wrote this tool's settings inline: theirs
+			}
+			comment := ""
+			if i == 0 {
+				comment = "codefresh-mcp: per-tool settings; a value you change is kept"
+			}
+			out, err = upsertTOMLTable(out, strings.Join(path, "."), comment, func(map[string]any) []tomlKV {
+				// Codex cuts a tool's output in the middle past about 12 KB,
+				// which breaks our JSON; our own caps keep results below this.
+				kvs := []tomlKV{{key: "output_token_limit", value: int64(codexOutputTokens), userWins: true}}
+				if write[tool] {
+					// codex exec runs with approval policy "never": a call
+					// needing approval fails, and Codex wants one for every
+					// tool not marked read-only. "prompt" would ask each time.
+					kvs = append(kvs, tomlKV{key: "approval_mode", value: "approve", userWins: true})
 				}
+				return kvs
 			})
-		return []byte(out), err
+			if err != nil {
+				return nil, err
+			}
+		}
+		return []byte(out), nil
 	}
+}
+
+// codexTableElsewhere reports whether the table at path exists without a
+// [header] of its own (inline or dotted keys), which init leaves alone.
+func codexTableElsewhere(text string, path []string) bool {
+	var cfg map[string]any
+	if _, err := toml.Decode(text, &cfg); err != nil {
+		return false
+	}
+	_, present := lookupTable(cfg, path)
+	return present && findTableHeader(strings.Split(text, "\n"), path) < 0
+}
+
+// codexServerTable is our [mcp_servers.codefresh] table.
+func codexServerTable(o Options, old string) (string, error) {
+	return upsertTOMLTable(old, "mcp_servers."+serverName,
+		"codefresh-mcp: Codefresh data for Codex (written by `codefresh-mcp init --agent codex`)",
+		func(existing map[string]any) []tomlKV {
+			return []tomlKV{
+				{key: "command", value: o.Binary},
+				{key: "args", value: []any{"serve", "--project", o.Dir}},
+				{key: "env_vars", value: mergeEnvVars(existing["env_vars"])},
+				{key: "startup_timeout_sec", value: int64(codexStartSec), userWins: true},
+				{key: "tool_timeout_sec", value: int64(codexToolSec), userWins: true},
+			}
+		})
 }
 
 // mergeEnvVars keeps the user's env_vars entries (names, or tables with a
@@ -452,7 +550,7 @@ func NextSteps(agents []Agent) []string {
 	for _, a := range agents {
 		switch a {
 		case Claude:
-			steps = append(steps, "Claude Code: restart it in this folder and approve the project MCP server \"codefresh\" (/mcp shows it).")
+			steps = append(steps, "Claude Code: restart it in this folder, accept its trust dialog (claude -p applies the project's allow rules only then) and approve the project MCP server \"codefresh\" (/mcp shows it).")
 		case Cursor:
 			steps = append(steps, "Cursor: reload the window and enable \"codefresh\" under Settings -> MCP.")
 		case Codex:

@@ -26,10 +26,16 @@ func setCanaryEnv(t *testing.T) {
 	t.Setenv("CODEFRESH_BASE_URL", "https://"+canary+".example/api")
 }
 
+var (
+	readTools  = []string{"list_endpoints", "query"}
+	writeTools = []string{"start_load", "cancel_load"}
+)
+
 func run(t *testing.T, dir string, agents ...Agent) []FileResult {
 	t.Helper()
 	res, err := Run(context.Background(), Options{
 		Dir: dir, Binary: "/opt/cf tools/bin/codefresh-mcp", AgentsMD: testAgentsMD, Agents: agents,
+		ReadTools: readTools, WriteTools: writeTools,
 	})
 	if err != nil {
 		t.Fatalf("Run(%v): %v", agents, err)
@@ -166,8 +172,14 @@ func TestClaudeEmptyDir(t *testing.T) {
 	if got := read(t, dir, "CLAUDE.md"); got != "@AGENTS.md\n" {
 		t.Errorf("CLAUDE.md = %q", got)
 	}
+	// Read-only tools are allowed (claude -p denies anything it would ask
+	// about); the write tools are not, without AllowWrites.
 	settings := decodeJSON(t, dir, ".claude/settings.json")
-	if !reflect.DeepEqual(settings["permissions"], map[string]any{"deny": []any{"Read(./.dlt/secrets.toml)"}}) {
+	wantPerms := map[string]any{
+		"allow": []any{"mcp__codefresh__list_endpoints", "mcp__codefresh__query"},
+		"deny":  []any{"Read(./.dlt/secrets.toml)"},
+	}
+	if !reflect.DeepEqual(settings["permissions"], wantPerms) {
 		t.Errorf("settings = %v", settings)
 	}
 	agents := read(t, dir, "AGENTS.md")
@@ -232,7 +244,10 @@ func TestClaudeExistingFiles(t *testing.T) {
 	}
 
 	settings := decodeJSON(t, dir, ".claude/settings.json")
-	wantPerms := map[string]any{"allow": []any{"Bash(go test:*)"}, "deny": []any{"Read(./.env)", "Read(./.dlt/secrets.toml)"}}
+	wantPerms := map[string]any{
+		"allow": []any{"Bash(go test:*)", "mcp__codefresh__list_endpoints", "mcp__codefresh__query"},
+		"deny":  []any{"Read(./.env)", "Read(./.dlt/secrets.toml)"},
+	}
 	if settings["model"] != "opus" || !reflect.DeepEqual(settings["permissions"], wantPerms) {
 		t.Errorf("settings = %v", settings)
 	}
@@ -346,6 +361,22 @@ func TestCodexEmptyAndExisting(t *testing.T) {
 			srv["tool_timeout_sec"] != int64(600) || srv["startup_timeout_sec"] != int64(30) {
 			t.Errorf("codefresh table = %v", srv)
 		}
+		// Every tool's output fits Codex's cut; the write tools run under
+		// codex exec (approval policy "never") without asking.
+		tools := srv["tools"].(map[string]any)
+		for _, name := range append(slices.Clone(readTools), writeTools...) {
+			tbl, _ := tools[name].(map[string]any)
+			want := map[string]any{"output_token_limit": int64(codexOutputTokens)}
+			if slices.Contains(writeTools, name) {
+				want["approval_mode"] = "approve"
+			}
+			if !reflect.DeepEqual(tbl, want) {
+				t.Errorf("tools.%s = %v, want %v", name, tbl, want)
+			}
+		}
+		if len(tools) != len(readTools)+len(writeTools) {
+			t.Errorf("tools = %v", tools)
+		}
 		envVars := srv["env_vars"].([]any)
 		for _, n := range []string{"CF_API_KEY", "CODEFRESH_BASE_URL", "DBUS_SESSION_BUS_ADDRESS"} {
 			if !slices.Contains(envVars, any(n)) {
@@ -431,6 +462,55 @@ model = "gpt-5-mini"
 	assertSecondRunNoop(t, dir, Codex)
 }
 
+// A user's own approval choices stay: a mode set in a [header] table, and
+// a tool written inline, which init leaves alone entirely.
+func TestCodexKeepsUserToolSettings(t *testing.T) {
+	dir := t.TempDir()
+	old := `[mcp_servers.codefresh]
+command = "/old/codefresh-mcp"
+
+[mcp_servers.codefresh.tools.start_load]
+approval_mode = "prompt" # ask me
+
+[mcp_servers.codefresh.tools]
+cancel_load = { approval_mode = "auto" }
+`
+	write(t, dir, ".codex/config.toml", old)
+	run(t, dir, Codex)
+	var cfg map[string]any
+	text := read(t, dir, ".codex/config.toml")
+	if _, err := toml.Decode(text, &cfg); err != nil {
+		t.Fatalf("parse: %v\n%s", err, text)
+	}
+	tools := cfg["mcp_servers"].(map[string]any)["codefresh"].(map[string]any)["tools"].(map[string]any)
+	if got := tools["start_load"]; !reflect.DeepEqual(got, map[string]any{"approval_mode": "prompt", "output_token_limit": int64(codexOutputTokens)}) {
+		t.Errorf("start_load = %v", got)
+	}
+	if got := tools["cancel_load"]; !reflect.DeepEqual(got, map[string]any{"approval_mode": "auto"}) {
+		t.Errorf("cancel_load = %v", got)
+	}
+	if !strings.Contains(text, `approval_mode = "prompt" # ask me`) {
+		t.Errorf("comment lost:\n%s", text)
+	}
+	assertSecondRunNoop(t, dir, Codex)
+}
+
+// With AllowWrites the write tools are allowed too, so claude -p can load.
+func TestClaudeAllowWrites(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, ".claude/settings.json", `{"permissions": {"allow": ["mcp__codefresh__query", "Bash(make:*)"]}}`)
+	_, err := Run(context.Background(), Options{Dir: dir, Binary: "/bin/cf", AgentsMD: testAgentsMD, Agents: []Agent{Claude},
+		ReadTools: readTools, WriteTools: writeTools, AllowWrites: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decodeJSON(t, dir, ".claude/settings.json")["permissions"].(map[string]any)["allow"]
+	want := []any{"mcp__codefresh__query", "Bash(make:*)", "mcp__codefresh__list_endpoints", "mcp__codefresh__start_load", "mcp__codefresh__cancel_load"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("allow = %v, want %v", got, want)
+	}
+}
+
 func TestRefusesFilesItCannotMergeSafely(t *testing.T) {
 	cases := []struct {
 		agent   Agent
@@ -441,6 +521,7 @@ func TestRefusesFilesItCannotMergeSafely(t *testing.T) {
 		{Claude, ".mcp.json", `{"mcpServers": {`, "not valid JSON"},
 		{Claude, ".mcp.json", `{"mcpServers": []}`, `"mcpServers" is not a JSON object`},
 		{Claude, ".claude/settings.json", `{"permissions": {"deny": "all"}}`, "permissions.deny is not a JSON array"},
+		{Claude, ".claude/settings.json", `{"permissions": {"allow": {}}}`, "permissions.allow is not a JSON array"},
 		{Cursor, ".cursor/mcp.json", `{"mcpServers": {"codefresh": "x"}}`, `mcpServers."codefresh" is not a JSON object`},
 		{Codex, ".codex/config.toml", "model = \n", "not valid TOML"},
 		{Codex, ".codex/config.toml", "[mcp_servers]\ncodefresh = { command = \"x\" }\n", "cannot edit in place"},
@@ -450,7 +531,8 @@ func TestRefusesFilesItCannotMergeSafely(t *testing.T) {
 	for _, c := range cases {
 		dir := t.TempDir()
 		write(t, dir, c.rel, c.content)
-		_, err := Run(context.Background(), Options{Dir: dir, Binary: "/bin/cf", AgentsMD: testAgentsMD, Agents: []Agent{c.agent}})
+		_, err := Run(context.Background(), Options{Dir: dir, Binary: "/bin/cf", AgentsMD: testAgentsMD, Agents: []Agent{c.agent},
+			ReadTools: readTools, WriteTools: writeTools})
 		if err == nil || !strings.Contains(err.Error(), c.errPart) || !strings.Contains(err.Error(), c.rel) {
 			t.Errorf("%s %q: err = %v, want it to name the file and %q", c.rel, c.content, err, c.errPart)
 		}
