@@ -107,7 +107,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		schema = stored.Clone()
 	}
 	loadID := newLoadID(start)
-	stg, err := stage.Open(ctx, "")
+	stg, err := stage.OpenIn(ctx, "", cfg.Dataset()) // in the dataset schema: a first DuckDB load moves it into place
 	if err != nil {
 		return nil, fmt.Errorf("open staging area: %w", err)
 	}
