@@ -164,7 +164,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	if stored != nil {
 		schema = stored.Clone()
 	}
-	stg, err := stage.Open(ctx, "")
+	stg, err := stage.OpenIn(ctx, "", cfg.Dataset()) // in the dataset schema: a first DuckDB load moves it into place
 	if err != nil {
 		return nil, fmt.Errorf("open staging area: %w", err)
 	}

@@ -82,7 +82,10 @@ func setup(t *testing.T) (*Builder, []target, [][]*destination.CommitStats) {
 		t.Cleanup(func() { p.Stage.Close() })
 	}
 	stats := make([][]*destination.CommitStats, len(ts))
-	for i, tg := range ts {
+	// DuckDB (ts[0]) commits last: its first load takes the stage file over
+	// as its database, after which no other destination may read that stage.
+	for i := len(ts) - 1; i >= 0; i-- {
+		tg := ts[i]
 		for _, p := range pkgs {
 			s, err := tg.dest.Commit(ctx, p)
 			if err != nil {

@@ -54,7 +54,7 @@ type batch struct {
 // build normalizes batches into a new stage and returns the package; the
 // caller closes pkg.Stage.
 func (b *Builder) build(ctx context.Context, loadID string, state any, batches ...batch) (*destination.Package, error) {
-	st, err := stage.Open(ctx, b.StageDir)
+	st, err := stage.OpenIn(ctx, b.StageDir, b.Dataset) // as a pipeline run stages
 	if err != nil {
 		return nil, err
 	}

@@ -22,9 +22,16 @@ const (
 	stageAlias = "cfmcp_stage"
 )
 
+// runner is a transaction, or a connection whose statements each commit.
+type runner interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
 // committer runs the statements of one commit inside its transaction.
 type committer struct {
-	tx        *sql.Tx
+	tx        runner
 	catalog   string // the destination file's catalog
 	dataset   string
 	pkg       *destination.Package
@@ -36,11 +43,14 @@ type committer struct {
 }
 
 func (c *committer) run(ctx context.Context) error {
-	sys := &destination.SystemRows{Pkg: c.pkg, Now: time.Now().UTC(), Target: c.target, Exec: c.exec,
+	return c.systemRows().Commit(ctx, c.createTables, c.moveRows, c.afterStep)
+}
+
+func (c *committer) systemRows() *destination.SystemRows {
+	return &destination.SystemRows{Pkg: c.pkg, Now: time.Now().UTC(), Target: c.target, Exec: c.exec,
 		QueryRow: func(ctx context.Context, q string, args ...any) destination.Row {
 			return c.tx.QueryRowContext(ctx, q, args...)
 		}}
-	return sys.Commit(ctx, c.createTables, c.moveRows, c.afterStep)
 }
 
 // target is the fully qualified name of a dataset table.
@@ -49,8 +59,8 @@ func (c *committer) target(table string) string {
 }
 
 // staging is the fully qualified name of a staging table.
-func staging(table string) string {
-	return stageAlias + ".main." + stage.QuoteIdent(table)
+func (c *committer) staging(table string) string {
+	return stageAlias + "." + stage.QuoteIdent(c.pkg.Stage.Schema()) + "." + stage.QuoteIdent(table)
 }
 
 func qualify(dataset, table string) string {
@@ -137,7 +147,7 @@ func (c *committer) insert(ctx context.Context, table, where string) error {
 		names[i] = stage.QuoteIdent(col.Name)
 	}
 	list := strings.Join(names, ", ")
-	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s s %s", c.target(table), list, list, staging(table), where)
+	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s s %s", c.target(table), list, list, c.staging(table), where)
 	n, err := c.exec(ctx, q)
 	if err != nil {
 		return fmt.Errorf("insert into %s: %w", table, err)
@@ -192,7 +202,7 @@ func (c *committer) merge(ctx context.Context, fam []*normalize.Table, keyNames 
 		match[i] = "s." + k + " = r." + k
 	}
 	// Target roots that a staged row replaces (r is the target root).
-	replaced := fmt.Sprintf("EXISTS (SELECT 1 FROM %s s WHERE %s)", staging(root.Name), strings.Join(match, " AND "))
+	replaced := fmt.Sprintf("EXISTS (SELECT 1 FROM %s s WHERE %s)", c.staging(root.Name), strings.Join(match, " AND "))
 	for _, t := range fam[1:] {
 		q := fmt.Sprintf("DELETE FROM %s WHERE _dlt_root_id IN (SELECT r._dlt_id FROM %s r WHERE %s)",
 			c.target(t.Name), c.target(root.Name), replaced)
@@ -210,12 +220,12 @@ func (c *committer) merge(ctx context.Context, fam []*normalize.Table, keyNames 
 	// The last staged row of a key wins: appends keep rowid in write order.
 	// Grouping the keys alone (not a window over whole rows) keeps memory
 	// to the keys, so large loads fit the commit's memory budget.
-	lastRowids := fmt.Sprintf("SELECT max(rowid) FROM %s GROUP BY %s", staging(root.Name), strings.Join(keys, ", "))
+	lastRowids := fmt.Sprintf("SELECT max(rowid) FROM %s GROUP BY %s", c.staging(root.Name), strings.Join(keys, ", "))
 	last := "WHERE s.rowid IN (" + lastRowids + ")"
 	if err := c.insert(ctx, root.Name, last); err != nil {
 		return err
 	}
-	survivors := fmt.Sprintf("WHERE s._dlt_root_id IN (SELECT s._dlt_id FROM %s s %s)", staging(root.Name), last)
+	survivors := fmt.Sprintf("WHERE s._dlt_root_id IN (SELECT s._dlt_id FROM %s s %s)", c.staging(root.Name), last)
 	for _, t := range fam[1:] {
 		if err := c.insert(ctx, t.Name, survivors); err != nil {
 			return err

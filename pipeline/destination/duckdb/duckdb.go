@@ -157,15 +157,25 @@ func (d *Destination) Commit(ctx context.Context, pkg *destination.Package) (*de
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	start := time.Now()
-	stats, err := d.commit(ctx, dataset, pkg)
-	if err != nil {
-		return nil, fmt.Errorf("duckdb commit: %w", err)
+	var stats *destination.CommitStats
+	moved := false
+	if d.movable(dataset, pkg) {
+		var err error
+		if stats, moved, err = d.commitByMove(ctx, dataset, pkg); err != nil {
+			return nil, fmt.Errorf("duckdb commit: %w", err)
+		}
+	}
+	if !moved {
+		var err error
+		if stats, err = d.commit(ctx, dataset, pkg); err != nil {
+			return nil, fmt.Errorf("duckdb commit: %w", err)
+		}
 	}
 	for name, ts := range stats.Tables {
 		d.log.Debug("committed table", "load_id", pkg.LoadID, "table", name, "inserted", ts.Inserted, "deleted", ts.Deleted)
 	}
 	d.log.Info("load committed", "load_id", pkg.LoadID, "path", d.path, "dataset", dataset,
-		"tables", len(stats.Tables), "duration", time.Since(start).Round(time.Millisecond))
+		"tables", len(stats.Tables), "moved", moved, "duration", time.Since(start).Round(time.Millisecond))
 	return stats, nil
 }
 
@@ -178,15 +188,11 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 	}
 	defer db.Close()
 	// ATTACH is per database and the transaction per connection: keep to one.
-	conn, err := db.Conn(ctx)
+	conn, catalog, err := connect(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
+		return nil, err
 	}
 	defer conn.Close()
-	var catalog string
-	if err := conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&catalog); err != nil {
-		return nil, fmt.Errorf("current database: %w", err)
-	}
 	staged := pkg.Stage != nil && len(pkg.Stage.Tables()) > 0
 	if staged {
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS %s (READ_ONLY)", quoteString(pkg.Stage.Path()), stageAlias)); err != nil {
@@ -223,3 +229,17 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 // (256 MB: ~560 MB) at the same speed, and merges 1M builds over 1M; at
 // 100 MB a 1M-build merge ran out of memory.
 const commitMemory = "160MB"
+
+// connect takes one connection of db and the name of its catalog.
+func connect(ctx context.Context, db *sql.DB) (*sql.Conn, string, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("connect: %w", err)
+	}
+	var catalog string
+	if err := conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&catalog); err != nil {
+		conn.Close()
+		return nil, "", fmt.Errorf("current database: %w", err)
+	}
+	return conn, catalog, nil
+}

@@ -79,7 +79,14 @@ type order struct {
 // stageOrders stages orders (in this order) for schema s and load loadID.
 func stageOrders(t *testing.T, s *normalize.Schema, loadID string, orders ...order) *stage.Stage {
 	t.Helper()
-	st, err := stage.Open(context.Background(), t.TempDir())
+	return stageOrdersIn(t, "main", s, loadID, orders...)
+}
+
+// stageOrdersIn is stageOrders with the staging tables in schema (the
+// dataset's: a first commit then moves the stage into place).
+func stageOrdersIn(t *testing.T, schema string, s *normalize.Schema, loadID string, orders ...order) *stage.Stage {
+	t.Helper()
+	st, err := stage.OpenIn(context.Background(), t.TempDir(), schema)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -446,7 +446,7 @@ func (c *committer) stagedSelect(table string, cols []column, where string) stri
 		}
 		list[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", src, col.typ, stage.QuoteIdent(col.name))
 	}
-	return fmt.Sprintf("SELECT %s FROM %s.main.%s s %s", strings.Join(list, ", "), stageAlias, stage.QuoteIdent(table), where)
+	return fmt.Sprintf("SELECT %s FROM %s.%s.%s s %s", strings.Join(list, ", "), stageAlias, stage.QuoteIdent(c.pkg.Stage.Schema()), stage.QuoteIdent(table), where)
 }
 
 // storedList selects a table's committed rows (alias r) as cols.

@@ -338,7 +338,7 @@ func (c *committer) copyStaged(ctx context.Context, dst pgx.Identifier, table st
 		sel = append(sel, "rowid")
 		names = append(names, seqColumn)
 	}
-	rows, err := c.stage.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM main.%s", strings.Join(sel, ", "), stage.QuoteIdent(table)))
+	rows, err := c.stage.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s.%s", strings.Join(sel, ", "), stage.QuoteIdent(c.pkg.Stage.Schema()), stage.QuoteIdent(table)))
 	if err != nil {
 		return 0, fmt.Errorf("read stage: %w", err)
 	}

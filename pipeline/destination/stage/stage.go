@@ -29,12 +29,14 @@ const (
 )
 
 // Stage is a temporary DuckDB database with one table per normalized table.
-// Tables live in the "main" schema, are named as the normalized table and
-// have plain columns (no constraints) in the order rows were written.
+// Tables live in one schema ("main" unless opened with OpenIn), are named as
+// the normalized table and have plain columns (no constraints) in the order
+// rows were written.
 // It implements normalize.Sink; its methods are safe for concurrent use.
 type Stage struct {
-	path string
-	dir  string // private temp directory holding the file (and its WAL)
+	path   string
+	dir    string // private temp directory holding the file (and its WAL)
+	schema string
 
 	mu     sync.Mutex
 	db     *sql.DB   // nil while released (after Flush, before the next Write)
@@ -42,6 +44,7 @@ type Stage struct {
 	tables map[string]*table
 	order  []string // table names in creation order
 	closed bool
+	moved  bool // the file became a destination (MoveTo): never written again
 }
 
 // table is one staging table and its open appender.
@@ -57,8 +60,18 @@ type table struct {
 var _ normalize.Sink = (*Stage)(nil)
 
 // Open creates an empty staging database in a fresh directory under dir
-// (os.TempDir when dir is "").
+// (os.TempDir when dir is ""), its tables in schema "main".
 func Open(ctx context.Context, dir string) (*Stage, error) {
+	return OpenIn(ctx, dir, "main")
+}
+
+// OpenIn is Open with the tables in schema: a stage opened in the dataset's
+// schema is already laid out as a DuckDB destination, which a first load can
+// then take over whole (MoveTo) instead of copying its rows.
+func OpenIn(ctx context.Context, dir, schema string) (*Stage, error) {
+	if schema == "" {
+		schema = "main"
+	}
 	removeLeftovers(dir)
 	tmp, err := os.MkdirTemp(dir, "cfmcp-stage-")
 	if err != nil {
@@ -68,7 +81,7 @@ func Open(ctx context.Context, dir string) (*Stage, error) {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("stage: %w", err)
 	}
-	s := &Stage{path: filepath.Join(tmp, "stage.duckdb"), dir: tmp, tables: map[string]*table{}}
+	s := &Stage{path: filepath.Join(tmp, "stage.duckdb"), dir: tmp, schema: schema, tables: map[string]*table{}}
 	if err := s.open(ctx); err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
@@ -96,9 +109,17 @@ func (s *Stage) open(ctx context.Context) error {
 		db.Close()
 		return fmt.Errorf("stage: begin: %w", err)
 	}
+	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+QuoteIdent(s.schema)); err != nil {
+		conn.Close()
+		db.Close()
+		return fmt.Errorf("stage: create schema %s: %w", s.schema, err)
+	}
 	s.db, s.conn = db, conn
 	return nil
 }
+
+// Schema is the schema the staging tables are in.
+func (s *Stage) Schema() string { return s.schema }
 
 // Path is the staging database file; destinations ATTACH or open it
 // read-only after Flush.
@@ -112,6 +133,9 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("stage: write after close")
+	}
+	if s.moved {
+		return errors.New("stage: write after its file became a destination")
 	}
 	if len(row) > len(t.Columns) {
 		return fmt.Errorf("stage: table %s: row has %d values for %d columns", t.Name, len(row), len(t.Columns))
@@ -203,7 +227,7 @@ func (s *Stage) create(t *normalize.Table) (*table, error) {
 		}
 		defs[i] = QuoteIdent(c.Name) + " " + typ
 	}
-	q := fmt.Sprintf("CREATE TABLE main.%s (%s)", QuoteIdent(t.Name), strings.Join(defs, ", "))
+	q := fmt.Sprintf("CREATE TABLE %s.%s (%s)", QuoteIdent(s.schema), QuoteIdent(t.Name), strings.Join(defs, ", "))
 	if _, err := s.conn.ExecContext(context.Background(), q); err != nil {
 		return nil, fmt.Errorf("stage: create table %s: %w", t.Name, err)
 	}
@@ -230,7 +254,7 @@ func (s *Stage) addColumns(t *normalize.Table, st *table) error {
 		if err != nil {
 			return fmt.Errorf("stage: table %s column %s: %w", t.Name, c.Name, err)
 		}
-		q := fmt.Sprintf("ALTER TABLE main.%s ADD COLUMN %s %s", QuoteIdent(t.Name), QuoteIdent(c.Name), typ)
+		q := fmt.Sprintf("ALTER TABLE %s.%s ADD COLUMN %s %s", QuoteIdent(s.schema), QuoteIdent(t.Name), QuoteIdent(c.Name), typ)
 		if _, err := s.conn.ExecContext(context.Background(), q); err != nil {
 			return fmt.Errorf("stage: table %s: add column %s: %w", t.Name, c.Name, err)
 		}
@@ -259,7 +283,7 @@ func (s *Stage) newAppender(name string) (*duckdb.Appender, error) {
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
 		var err error
-		a, err = duckdb.NewAppenderFromConn(c, "main", name)
+		a, err = duckdb.NewAppenderFromConn(c, s.schema, name)
 		return err
 	})
 	if err != nil {
