@@ -669,6 +669,16 @@ func assertNoCanaryInDuckDB(t *testing.T, dir string) {
 // printed on stderr and how it ended.
 func (e *e2e) interruptLoad(t *testing.T, dir, base string, sig syscall.Signal) (string, *os.ProcessState) {
 	t.Helper()
+	out, ps := e.interruptAt(t, dir, base, sig, "extract builds")
+	if strings.Contains(out, "\ncommit") {
+		t.Fatalf("%v arrived after extraction, not during it:\n%s", sig, out)
+	}
+	return out, ps
+}
+
+// interruptAt starts a load and sends sig when a stderr line starts with at.
+func (e *e2e) interruptAt(t *testing.T, dir, base string, sig syscall.Signal, at string) (string, *os.ProcessState) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, e.bin, "--base-url", base, "load")
@@ -685,7 +695,7 @@ func (e *e2e) interruptLoad(t *testing.T, dir, base string, sig syscall.Signal) 
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		seen.WriteString(sc.Text() + "\n")
-		if !sent && strings.HasPrefix(sc.Text(), "extract builds") {
+		if !sent && strings.HasPrefix(sc.Text(), at) {
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
@@ -695,10 +705,7 @@ func (e *e2e) interruptLoad(t *testing.T, dir, base string, sig syscall.Signal) 
 	err = cmd.Wait()
 	e.keep(seen.String())
 	if !sent {
-		t.Fatalf("the load never reached builds (%v):\n%s", err, seen.String())
-	}
-	if strings.Contains(seen.String(), "\ncommit") {
-		t.Fatalf("%v arrived after extraction, not during it:\n%s", sig, seen.String())
+		t.Fatalf("the load never reached %q (%v):\n%s", at, err, seen.String())
 	}
 	return seen.String(), cmd.ProcessState
 }
@@ -753,6 +760,42 @@ func TestE2EKilledLoad(t *testing.T) {
 	final := takeSnapshot(t, dir)
 	if final.loads != before.loads+1 || final.counts["builds"] != 1500 {
 		t.Fatalf("after the next load: %d loads (want %d), %d builds (want 1500)", final.loads, before.loads+1, final.counts["builds"])
+	}
+}
+
+// A load killed (SIGKILL) at its first request or during its commit leaves
+// the database as it was or with the whole load, never half of it; the next
+// load is then exact.
+func TestE2EKilledEarlyOrDuringCommit(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "CF_API_KEY="+e2eKey)
+	sim := e.simulator(e2eKey, "--builds", "3000", "--pipelines", "6")
+	dir := t.TempDir()
+	e.must(dir, "--base-url", sim, "load", "--resources", "pipelines")
+	before := takeSnapshot(t, dir)
+	for _, at := range []string{"extract user", "commit"} {
+		_, ps := e.interruptAt(t, dir, sim, syscall.SIGKILL, at)
+		if ws, ok := ps.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("killed at %q: the load ended first: %v", at, ps)
+		}
+		after := takeSnapshot(t, dir)
+		switch {
+		case after.loads == before.loads:
+			after.sameData(t, before, "a load killed at "+at)
+		case after.loads == before.loads+1 && after.counts["builds"] == 3000:
+			t.Logf("killed at %q: the commit had completed", at)
+			before = after
+		default:
+			t.Fatalf("killed at %q: %d loads (before %d), %d builds: a partial commit", at, after.loads, before.loads, after.counts["builds"])
+		}
+		left, _ := filepath.Glob(filepath.Join(e.tmp, "cfmcp-stage-*"))
+		for _, d := range left {
+			os.RemoveAll(d)
+		}
+	}
+	e.must(dir, "--base-url", sim, "load")
+	if final := takeSnapshot(t, dir); final.counts["builds"] != 3000 {
+		t.Fatalf("after a clean load: %d builds, want 3000", final.counts["builds"])
 	}
 }
 
