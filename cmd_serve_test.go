@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,6 +96,7 @@ func TestServeStdio(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	t.Run("default start", func(t *testing.T) { testServeDefault(t, bin) })
+	t.Run("three servers and a CLI load on one project", func(t *testing.T) { testServeConcurrentLoads(t, bin) })
 	t.Run("read-only by env", func(t *testing.T) { testServeReadOnly(t, bin) })
 }
 
@@ -183,5 +185,103 @@ func TestUnknownCommandDoesNotServe(t *testing.T) {
 	err := root.Execute()
 	if err == nil || !strings.Contains(err.Error(), "unknown command") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Three servers (one per agent session) and a CLI load share a project: each
+// load commits or fails saying the file is locked, queries keep answering,
+// and the data ends exact.
+func testServeConcurrentLoads(t *testing.T, bin string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sim := cfsim.New(cfsim.Config{Seed: 5, Builds: 2000, Pipelines: 6, Projects: 2, APIKey: serveCanary})
+	base, err := sim.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	dir := t.TempDir()
+	env := []string{"CF_API_KEY=" + serveCanary, "CODEFRESH_BASE_URL=" + base}
+	cli := func(args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--project", dir}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		return cmd.CombinedOutput()
+	}
+	if out, err := cli("load"); err != nil {
+		t.Fatalf("first load: %v\n%s", err, out)
+	}
+	var clients []*client.Client
+	for range 3 {
+		c, _ := startStdio(t, bin, env, "serve", "--project", dir)
+		clients = append(clients, c)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var problems []string
+	report := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		problems = append(problems, fmt.Sprintf(format, args...))
+	}
+	for i, c := range clients {
+		wg.Add(2)
+		go func() { // a load through this server
+			defer wg.Done()
+			res, text := callText(t, c, "start_load", map[string]any{"full_refresh": true})
+			var started struct {
+				JobID string `json:"job_id"`
+			}
+			if res.IsError || json.Unmarshal([]byte(text), &started) != nil {
+				report("server %d start_load: %s", i, text)
+				return
+			}
+			for {
+				_, text := callText(t, c, "load_status", map[string]any{"job_id": started.JobID, "wait_seconds": 30})
+				var st struct {
+					Job struct {
+						State string `json:"state"`
+						Error string `json:"error"`
+					} `json:"job"`
+				}
+				_ = json.Unmarshal([]byte(text), &st)
+				switch st.Job.State {
+				case "running", "":
+					continue
+				case "succeeded":
+				default:
+					if !strings.Contains(st.Job.Error, "locked") {
+						report("server %d load %s without a clear reason: %s", i, st.Job.State, st.Job.Error)
+					}
+				}
+				return
+			}
+		}()
+		go func() { // queries through this server meanwhile
+			defer wg.Done()
+			for range 8 {
+				res, text := callText(t, c, "query", map[string]any{"sql": "SELECT count(*) AS n FROM codefresh_data.pipelines"})
+				if res.IsError && !strings.Contains(text, "locked") {
+					report("server %d query failed without a clear reason: %s", i, text)
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if out, err := cli("load", "--full-refresh"); err != nil && !strings.Contains(string(out), "locked") {
+			report("CLI load failed without a clear reason: %v\n%s", err, out)
+		}
+	}()
+	wg.Wait()
+	for _, p := range problems {
+		t.Error(p)
+	}
+	out, err := cli("query", "--json", "SELECT count(*) AS n, count(DISTINCT id) AS d FROM codefresh_data.builds")
+	if err != nil || !strings.Contains(string(out), "2000") {
+		t.Fatalf("builds after the concurrent loads: %v %s", err, out)
+	}
+	if strings.Contains(string(out), serveCanary) {
+		t.Fatal("the key in a query result")
 	}
 }
