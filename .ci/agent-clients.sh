@@ -17,7 +17,8 @@ have() { [ -x "$bin/$1" ] && "$bin/$1" --version 2>/dev/null | grep -qF "$2"; }
 if ! have claude "$claude_version" || ! have codex "$codex_version"; then
 	command -v npm >/dev/null 2>&1 || { echo "agent-clients: npm is not installed" >&2; exit 3; }
 	mkdir -p "$dir"
-	npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
+	# Bounded retries: where the registry cannot be reached the test skips soon.
+	npm install --prefix "$dir" --no-audit --no-fund --loglevel=error --fetch-retries=1 --fetch-timeout=30000 \
 		"@anthropic-ai/claude-code@$claude_version" "@openai/codex@$codex_version" >&2
 fi
 have claude "$claude_version" || { echo "agent-clients: claude $claude_version did not install into $dir" >&2; exit 1; }
