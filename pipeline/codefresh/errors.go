@@ -136,14 +136,7 @@ type ShapeError struct {
 func (e *ShapeError) Error() string {
 	exp := make([]string, len(e.Expected))
 	for i, s := range e.Expected {
-		switch s {
-		case "":
-			exp[i] = "a single object"
-		case "$":
-			exp[i] = "a bare array"
-		default:
-			exp[i] = "an array at " + s
-		}
+		exp[i] = describeSelector(s)
 	}
 	return fmt.Sprintf("%s (%s): unexpected response shape: expected %s, got %s", e.Resource, e.URL, strings.Join(exp, " or "), e.Got)
 }

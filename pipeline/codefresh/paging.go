@@ -135,8 +135,7 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 			if got == 0 {
 				return nil // the short page was the last one after all
 			}
-			note(Deviation{Kind: DeviationPageSize, Expected: fmt.Sprintf("pages of %d records (limit=%d)", size, size),
-				Got: fmt.Sprintf("pages of %d records", pg.first), Action: fmt.Sprintf("paged on the %d records each page brings", pg.first)})
+			note(pageSizeDeviation(size, pg.first))
 		}
 		for i := range page.Records {
 			r.Prepare(page.Records[i], page.Raw[i])
@@ -144,12 +143,10 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 		page.More = pg.more(n, got, meta)
 		if n == 1 && got > 0 && got < size && page.More && !pg.probing {
 			// The server says there is more after a page shorter than asked.
-			note(Deviation{Kind: DeviationPageSize, Expected: fmt.Sprintf("pages of %d records (limit=%d)", size, size),
-				Got: fmt.Sprintf("pages of %d records", got), Action: fmt.Sprintf("paged on the %d records each page brings", got)})
+			note(pageSizeDeviation(size, got))
 		}
 		if pg.larger && got > 0 && n > 1 {
-			note(Deviation{Kind: DeviationPageSize, Expected: fmt.Sprintf("pages of %d records (limit=%d)", size, size),
-				Got: fmt.Sprintf("pages of %d records", pg.eff), Action: fmt.Sprintf("paged on the %d records each page brings", pg.eff)})
+			note(pageSizeDeviation(size, pg.eff))
 		}
 		if n == 1 || got > 0 {
 			if err := fn(page); err != nil {
@@ -211,6 +208,12 @@ func (p *pager) more(n, got int, meta pageMeta) bool {
 		return true
 	}
 	return false
+}
+
+// pageSizeDeviation: the server sends pages of got records where size were asked.
+func pageSizeDeviation(size, got int) Deviation {
+	return Deviation{Kind: DeviationPageSize, Expected: fmt.Sprintf("pages of %d records (limit=%d)", size, size),
+		Got: fmt.Sprintf("pages of %d records", got), Action: fmt.Sprintf("paged on the %d records each page brings", got)}
 }
 
 // capLike: page sizes that servers cap limits at (10, 20, 25, 50...); a
