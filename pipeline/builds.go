@@ -242,7 +242,7 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	cov.after = frontier.Add(day)                                 // every build from then on was on the first page
 	spanDays := math.Max(1.0/1440, newest.Sub(oldest).Hours()/24) // a busy account fills a page in hours
 	perDay := float64(len(first.Records)) / spanDays
-	firstWidth := int(math.Min(maxWindowDays, math.Max(1, math.Ceil(5*float64(pageSize)/perDay)))) // about five pages
+	firstWidth := widthFor(pageSize, perDay)
 	lower := time.Time{}
 	if !from.IsZero() {
 		lower = truncDay(from)
@@ -331,7 +331,13 @@ func (w *window) nextWidth(pageSize int) int {
 		return min(maxWindowDays, w.width*2)
 	}
 	days := w.end.Sub(w.start).Hours()/24 + 1
-	return int(math.Min(maxWindowDays, math.Max(1, math.Ceil(5*float64(pageSize)*days/float64(w.n)))))
+	return widthFor(pageSize, float64(w.n)/days)
+}
+
+// widthFor is the width in days of a window of about five pages at perDay
+// builds a day, between one day and maxWindowDays.
+func widthFor(pageSize int, perDay float64) int {
+	return int(math.Min(maxWindowDays, math.Max(1, math.Ceil(5*float64(pageSize)/perDay))))
 }
 
 // listWindow lists one window, then, if it was empty, asks whether anything
