@@ -152,17 +152,13 @@ func (s *Server) replayPage(d Deviations, r *http.Request, path string, body []b
 		return l.last
 	}
 	if path == d.LoopPages {
-		if n, ok := listLen(body); !ok || n < listLen0(l.first) {
+		n, ok := listLen(body)
+		if first, _ := listLen(l.first); !ok || n < first {
 			return l.first // past the end: start over
 		}
 	}
 	l.last = body
 	return body
-}
-
-func listLen0(b []byte) int {
-	n, _ := listLen(b)
-	return n
 }
 
 // recordKeys are the keys a Codefresh list body keeps its records under.
