@@ -48,6 +48,7 @@ type run struct {
 	normErr error
 	norm    *normalize.Normalizer
 	stage   *stage.Stage
+	sink    *stage.Async        // writes rows into stage beside the normalizer
 	parent  map[string][]string // detail resource -> its parents' values seen this run (path parameters)
 	// details lists, per parent resource, the detail resources of this run:
 	// looked up once, not per record.
@@ -174,6 +175,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(), trace: tr,
 		norm:    normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)}),
 		stage:   stg,
+		sink:    stage.NewAsync(stg),
 		parent:  map[string][]string{},
 		details: map[string][]codefresh.Resource{},
 	}
@@ -259,6 +261,9 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 		return nil, fmt.Errorf("every resource failed: %s", strings.Join(msgs, "; "))
 	}
 	stopLoop()
+	if err := r.failed(); err != nil {
+		return nil, fmt.Errorf("stage rows: %w", err)
+	}
 	if err := stg.Flush(ctx); err != nil {
 		return nil, fmt.Errorf("flush staging area: %w", err)
 	}
@@ -434,8 +439,18 @@ func (r *run) failed() error {
 // normalizeLoop is the one goroutine that normalizes pages into the stage and
 // keeps what detail resources need of them; it ends when the queue closes.
 func (r *run) normalizeLoop(ctx context.Context) {
+	defer func() {
+		if err := r.sink.Close(); err != nil {
+			r.setFailed(err)
+		}
+	}()
 	for q := range r.queue {
 		if q.barrier != nil {
+			if r.failed() == nil {
+				if err := r.sink.Wait(ctx); err != nil {
+					r.setFailed(fmt.Errorf("stage rows: %w", err))
+				}
+			}
 			q.barrier <- r.failed()
 			continue
 		}
@@ -443,10 +458,16 @@ func (r *run) normalizeLoop(ctx context.Context) {
 			continue // drain what is left after a failure
 		}
 		if err := r.normalizePage(ctx, q.res, q.recs); err != nil {
-			r.errMu.Lock()
-			r.normErr = err
-			r.errMu.Unlock()
+			r.setFailed(err)
 		}
+	}
+}
+
+func (r *run) setFailed(err error) {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	if r.normErr == nil {
+		r.normErr = err
 	}
 }
 
@@ -455,7 +476,7 @@ func (r *run) normalizePage(ctx context.Context, res codefresh.Resource, recs []
 		for _, d := range r.details[res.Name] {
 			r.parent[d.Name] = append(r.parent[d.Name], d.ParentValues(rec)...)
 		}
-		if err := r.norm.Normalize(res.Name, rec, r.stage); err != nil {
+		if err := r.norm.Normalize(res.Name, rec, r.sink); err != nil {
 			return fmt.Errorf("normalize %s: %w", res.Name, err)
 		}
 	}

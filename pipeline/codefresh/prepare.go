@@ -81,10 +81,17 @@ func dropPath(v any, path []string) {
 	seg, last := path[0], len(path) == 1
 	switch x := v.(type) {
 	case map[string]any:
-		for k, child := range x {
-			if seg != "*" && k != seg {
-				continue
+		if seg != "*" { // a named key: look it up, not walk every key of a wide record
+			if child, ok := x[seg]; ok {
+				if last {
+					delete(x, seg)
+				} else {
+					dropPath(child, path[1:])
+				}
 			}
+			return
+		}
+		for k, child := range x {
 			if last {
 				delete(x, k)
 			} else {

@@ -286,6 +286,7 @@ type pageDecoder struct {
 	keys  map[string]string // object keys, interned: every record repeats them
 	hints [hintDepth]int    // size of the last object seen at each depth
 	buf   []byte            // unescaping scratch
+	long  map[string]string // long strings decoded so far, by their raw text
 
 	path    []string  // object keys from the top, while only objects were crossed
 	targets []*target // arrays at selector paths: their elements are records
@@ -557,10 +558,58 @@ func (d *pageDecoder) key() (string, error) {
 	return d.str()
 }
 
+// Long strings repeat across a page's records (a pipeline's YAML in each of
+// its builds): one decoded copy serves them all, which saves unescaping and
+// most of a page's allocation.
+const (
+	longString = 128
+	maxLong    = 256 // cached long strings per page
+)
+
 // str reads a string starting at the quote.
 func (d *pageDecoder) str() (string, error) {
-	b := d.b
 	start := d.i + 1
+	end := quoteEnd(d.b, start)
+	if end-start < longString {
+		return d.unquote(start)
+	}
+	if s, ok := d.long[string(d.b[start:end])]; ok {
+		d.i = end + 1
+		return s, nil
+	}
+	s, err := d.unquote(start)
+	if err == nil && len(d.long) < maxLong {
+		if d.long == nil {
+			d.long = map[string]string{}
+		}
+		d.long[string(d.b[start:end])] = s
+	}
+	return s, err
+}
+
+// quoteEnd is the index of the quote that closes the string starting at
+// start, -1 if there is none.
+func quoteEnd(b []byte, start int) int {
+	for i := start; ; {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return -1
+		}
+		j += i
+		k := j - 1
+		for k >= start && b[k] == '\\' {
+			k--
+		}
+		if (j-1-k)%2 == 0 { // an even run of backslashes escapes nothing
+			return j
+		}
+		i = j + 1
+	}
+}
+
+// unquote decodes the string whose text starts at start.
+func (d *pageDecoder) unquote(start int) (string, error) {
+	b := d.b
 	i := plainEnd(b, start)
 	if i < len(b) && b[i] == '"' {
 		d.i = i + 1

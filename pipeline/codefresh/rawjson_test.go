@@ -24,6 +24,11 @@ var decoderCorpus = []string{
 	`{"s":"abcdefghijklmnopqrstuvwxyz0123456789\"quoted\" and é at 9 \u00e9 then plain text again to the end"}`,
 	`"0123456789abcdefgh\nijklmnopqrstuvwx\\yz"`, "\"0123456789abcdef\xc3\xa9 and \xe4\xb8\xad\"", "\"0123456789abcdef\xff0123456789\"",
 	"\"0123456789abcdef\x01\"", "\"0123456789abcdef\x7f0123456789\"", "\"01234567\"", "\"0123456\"", "\"012345678\"",
+	// long strings (the repeat cache): the same text twice, backslash runs before quotes, a bad one repeated
+	`[` + strings.Repeat(`{"y":"`+longYAML+`"},`, 3) + `{"y":"` + longYAML + `x"}]`,
+	`["` + longYAML + `\\\\", "` + longYAML + `\\\\", "` + longYAML + `\\\"still in\\"]`,
+	`["` + longYAML + "\x01" + `", "` + longYAML + "\x01" + `"]`,
+	`["` + longYAML + `", "` + longYAML,
 	// not JSON
 	``, ` `, `{`, `[`, `{"a"`, `{"a":`, `{"a":1`, `{"a":1,`, `{"a":1,}`, `[1,]`, `[,1]`,
 	`{"a" 1}`, `{a:1}`, `{"a":1}}`, `{"a":1} x`, `[1] [2]`, `01`, `1.`, `.5`, `-`, `1e`, `1e+`,
@@ -32,6 +37,9 @@ var decoderCorpus = []string{
 	`{"a":{"b":1]}`, `{"a":1 "b":2}`, `{,}`, `{"a":1,,"b":2}`, `[1 2]`, `-01`, `1.5e3.2`,
 	`NaN`, `Infinity`, `[-]`, `{"a":-}`, `"\ud83d\u"`,
 }
+
+// longYAML is a JSON-escaped text longer than the decoder's long-string threshold.
+var longYAML = strings.Repeat(`version: \"1.0\"\nsteps:\n  build:\n    image: \u00e9\t\\ `, 6)
 
 func referenceDecode(b []byte) (any, bool) {
 	if !json.Valid(b) {
