@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/duckdb"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
@@ -33,6 +34,8 @@ type Project struct {
 	RetryBaseWait time.Duration // first backoff step of the HTTP client
 	LockWait      time.Duration // how long to wait for a DuckDB file another process holds
 	HTTPClient    *http.Client
+	// Handles, when set, keeps the DuckDB file open between reads (a server's).
+	Handles *dataset.Handles
 }
 
 // OpenProject reads the project's pipeline file (absent = defaults) and validates it.

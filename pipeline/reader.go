@@ -25,7 +25,7 @@ func (p *Project) Reader(ctx context.Context) (dataset.Reader, error) {
 	}
 	switch t {
 	case "duckdb":
-		return dataset.OpenDuckDB(ctx, p.Config.DestinationPath(p.Dir), p.Config.Dataset(), dataset.DuckDBOptions{})
+		return dataset.OpenDuckDB(ctx, p.Config.DestinationPath(p.Dir), p.Config.Dataset(), dataset.DuckDBOptions{Handles: p.Handles})
 	case "parquet":
 		c := p.Config
 		c.Destination.Type = "parquet"

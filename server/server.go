@@ -14,6 +14,7 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 	"github.com/cfmcp/codefresh-mcp/tools"
 )
@@ -71,6 +72,7 @@ func New(opts Options) *Server {
 		Jobs:       jobs,
 		Redactor:   red,
 		HTTPClient: opts.HTTPClient,
+		Handles:    dataset.NewHandles(0),
 	}
 	version := opts.Version
 	if version == "" {
@@ -127,7 +129,9 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return s.jobs.Close(ctx)
+	err := s.jobs.Close(ctx)
+	s.deps.Handles.Close()
+	return err
 }
 
 // logCalls logs every tool call at debug level, and failures at info.

@@ -24,6 +24,8 @@ type Deps struct {
 	Redactor *secrets.Redactor
 	// HTTPClient, when set, is used for Codefresh requests (tests).
 	HTTPClient *http.Client
+	// Handles keeps the DuckDB file open between reads; nil opens it per call.
+	Handles *dataset.Handles
 }
 
 func (d *Deps) logger() *slog.Logger {
@@ -68,7 +70,7 @@ func (d *Deps) project(ctx context.Context, withCreds bool) (*pipeline.Project, 
 	if err != nil {
 		return nil, withNext(err, "fix the pipeline file with configure_pipeline (or by hand): "+pipeline.ConfigFile)
 	}
-	p.BaseURLFlag, p.Env, p.Logger, p.HTTPClient = d.BaseURL, d.Env, d.Logger, d.HTTPClient
+	p.BaseURLFlag, p.Env, p.Logger, p.HTTPClient, p.Handles = d.BaseURL, d.Env, d.Logger, d.HTTPClient, d.Handles
 	if withCreds {
 		creds, err := d.credentials(ctx)
 		if err != nil {

@@ -1,6 +1,7 @@
 // Package bench measures the load engine against the simulator: the CPU path
 // beside DuckDB's own read_json (P1), the network path against its bound
-// (P2), incremental runs (P3) and peak memory (P4).
+// (P2), incremental runs (P3), peak memory (P4) and the MCP server's
+// latency as an agent sees it (P5).
 package bench
 
 import (
@@ -35,13 +36,14 @@ type Options struct {
 	Concurrency int           // default 8
 	P3Builds    int           // default 200,000
 	P4Sizes     []int         // default 10,000 and 1,000,000
+	P5Builds    int           // default 200,000
 	Binary      string        // this program, for P4's separate processes
 	// Destinations P1 loads into besides DuckDB: "parquet", "postgres"
 	// (PostgreSQL needs PGDSN, a DSN with its password, e.g. the test cluster's).
 	Destinations []string
 	PGDSN        string
 	Out          io.Writer
-	Only         string // "p1".."p4" or "" for all
+	Only         string // "p1".."p5" or "" for all
 }
 
 func (o *Options) defaults() {
@@ -63,6 +65,9 @@ func (o *Options) defaults() {
 	if o.P3Builds == 0 {
 		o.P3Builds = 200_000
 	}
+	if o.P5Builds == 0 {
+		o.P5Builds = 200_000
+	}
 	if len(o.P4Sizes) == 0 {
 		o.P4Sizes = []int{10_000, 1_000_000}
 	}
@@ -74,7 +79,7 @@ func Run(ctx context.Context, o Options) error {
 	steps := []struct {
 		name string
 		fn   func(context.Context, Options) error
-	}{{"p4", p4}, {"p1", p1}, {"p2", p2}, {"p3", p3}} // P4 first: see loadRSS
+	}{{"p4", p4}, {"p1", p1}, {"p2", p2}, {"p3", p3}, {"p5", p5}} // P4 first: see loadRSS
 	for _, s := range steps {
 		if o.Only != "" && o.Only != s.name {
 			continue
@@ -312,21 +317,11 @@ func loadRSS(ctx context.Context, bin string, builds int) (int64, time.Duration,
 	if err := os.WriteFile(filepath.Join(dir, pipeline.ConfigFile), []byte("requests_per_second = 100000\nconcurrency = 4\n"), 0o644); err != nil {
 		return 0, 0, err
 	}
-	sim := exec.CommandContext(ctx, bin, "simulate", "--addr", "127.0.0.1:0", "--builds", fmt.Sprint(builds), "--seed", "4")
-	sim.Env = append(os.Environ(), "CF_API_KEY="+benchKey)
-	out, err := sim.StdoutPipe()
+	base, stopSim, err := startSimulator(ctx, bin, builds, 4)
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := sim.Start(); err != nil {
-		return 0, 0, err
-	}
-	defer func() { sim.Process.Signal(syscall.SIGTERM); sim.Wait() }()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		return 0, 0, fmt.Errorf("simulator did not start: %w", err)
-	}
-	base := strings.TrimSpace(line)
+	defer stopSim()
 	load := exec.CommandContext(ctx, bin, "load", "--resources", "builds", "--project", dir, "--base-url", base)
 	load.Env = append(os.Environ(), "CF_API_KEY="+benchKey)
 	var stderr strings.Builder

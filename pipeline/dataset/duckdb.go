@@ -22,6 +22,8 @@ type DuckDBOptions struct {
 	// MemoryLimit is DuckDB's memory_limit for each call ("1GB" when empty):
 	// results are materialised, so this bounds what one query can take.
 	MemoryLimit string
+	// Handles, when set, keeps the file open between calls (a server).
+	Handles *Handles
 }
 
 const defaultMemoryLimit = "1GB"
@@ -66,13 +68,13 @@ func (r *duckReader) Close() error { return nil }
 
 // session is one brief read-only open of the file.
 type session struct {
-	db      *sql.DB
 	conn    *sql.Conn
+	release func() error // closes or gives back the database
 	dataset string
 }
 
 func (s *session) Close() error {
-	return errors.Join(s.conn.Close(), s.db.Close())
+	return errors.Join(s.conn.Close(), s.release())
 }
 
 // open opens the file read-only with file, network and extension access
@@ -87,23 +89,38 @@ func (r *duckReader) open(ctx context.Context) (*session, error) {
 	if _, err := os.Stat(r.path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist; load data first with `codefresh-mcp load`", ErrNoData, r.path)
 	}
-	db, err := duckfile.Open(ctx, r.path, true, r.opts.LockWait,
-		"enable_external_access=false",
-		"autoinstall_known_extensions=false",
-		"autoload_known_extensions=false",
-		"allow_community_extensions=false",
-		"memory_limit="+r.opts.MemoryLimit,
-		"lock_configuration=true",
-	)
-	if err != nil {
-		return nil, err
+	openFile := func(ctx context.Context) (*sql.DB, error) {
+		return duckfile.Open(ctx, r.path, true, r.opts.LockWait,
+			"enable_external_access=false",
+			"autoinstall_known_extensions=false",
+			"autoload_known_extensions=false",
+			"allow_community_extensions=false",
+			"memory_limit="+r.opts.MemoryLimit,
+			"lock_configuration=true",
+		)
+	}
+	var db *sql.DB
+	var release func() error
+	if h := r.opts.Handles; h != nil {
+		var done func()
+		var err error
+		if db, done, err = h.acquire(ctx, r.path+"?memory_limit="+r.opts.MemoryLimit, r.path, r.opts.LockWait, openFile); err != nil {
+			return nil, err
+		}
+		release = func() error { done(); return nil }
+	} else {
+		var err error
+		if db, err = openFile(ctx); err != nil {
+			return nil, err
+		}
+		release = db.Close
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		db.Close()
+		release()
 		return nil, fmt.Errorf("duckdb %s: connection: %w", r.path, err)
 	}
-	s := &session{db: db, conn: conn, dataset: r.dataset}
+	s := &session{conn: conn, release: release, dataset: r.dataset}
 	if err := s.prepare(ctx, r.path); err != nil {
 		s.Close()
 		return nil, err

@@ -66,7 +66,7 @@ func (r *parquetReader) session(ctx context.Context) (*session, error) {
 		db.Close()
 		return nil, fmt.Errorf("parquet %s: connection: %w", r.dir, err)
 	}
-	s := &session{db: db, conn: conn, dataset: r.dataset}
+	s := &session{conn: conn, release: db.Close, dataset: r.dataset}
 	// The dataset name is a checked identifier; table names are folder
 	// names the destination checked, quoted all the same.
 	stmts := []string{"CREATE SCHEMA " + quoteIdent(r.dataset)}

@@ -66,6 +66,8 @@ func Open(ctx context.Context, path string, readOnly bool, wait time.Duration, o
 	}
 	start := time.Now()
 	delay := 50 * time.Millisecond
+	done, announced := func() {}, false
+	defer func() { done() }()
 	for {
 		db, err := sql.Open("duckdb", dsn)
 		if err == nil {
@@ -78,6 +80,9 @@ func Open(ctx context.Context, path string, readOnly bool, wait time.Duration, o
 		holder, locked := isLockConflict(err)
 		if !locked {
 			return nil, fmt.Errorf("open duckdb %s: %w", path, err)
+		}
+		if !announced {
+			done, announced = announceWait(path), true // ask holders to let go
 		}
 		waited := time.Since(start)
 		if waited+delay > wait {
