@@ -257,11 +257,14 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 		}
 	}
 	conc := r.p.concurrency()
-
-	// The plan is deterministic: window k is sized by window k-conc (the
-	// first conc by the first page), and the walk stops once a window at
-	// least conc back found nothing older. The same data gives the same
+	// The plan is deterministic: window k is sized by window k-lag (the
+	// first lag by the first page), and the walk stops once a window at
+	// least lag back found nothing older. The same data gives the same
 	// requests whatever order responses come in (a replayed record matches).
+	// Two windows per worker of lag keep the planner from waiting on a slow
+	// window while other workers idle (P2: extraction 9.3 s -> 8.4 s, for
+	// up to 2*conc-1 cheap empty windows at the end of the history).
+	lag := 2 * conc
 	var plan []*window
 	windows := make(chan *window)
 	g, gctx := errgroup.WithContext(ctx)
@@ -272,8 +275,8 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 				return nil // the last window reached the oldest possible day
 			}
 			width := firstWidth
-			if k := len(plan); k >= conc {
-				prev := plan[k-conc]
+			if k := len(plan); k >= lag {
+				prev := plan[k-lag]
 				select {
 				case <-prev.done:
 				case <-gctx.Done():

@@ -176,7 +176,8 @@ func p1Load(ctx context.Context, o Options, dest string) (buildsPerSec float64, 
 			return os.Getenv(k)
 		}
 	}
-	info, err := p.Run(ctx, pipeline.Options{Resources: []string{"builds"}})
+	ph := &phases{start: time.Now()}
+	info, err := p.Run(ctx, pipeline.Options{Resources: []string{"builds"}, Progress: ph.observe})
 	if err != nil {
 		done()
 		return 0, nil, nil, err
@@ -188,6 +189,7 @@ func p1Load(ctx context.Context, o Options, dest string) (buildsPerSec float64, 
 	rate := float64(o.P1Builds) / info.Duration.Seconds()
 	fmt.Fprintf(o.Out, "  %s: %.2fs, %.0f builds/s (%d rows in %d tables, %.0f rows/s)\n",
 		dest, info.Duration.Seconds(), rate, rows, len(info.Tables), float64(rows)/info.Duration.Seconds())
+	fmt.Fprintf(o.Out, "    %s\n", ph)
 	return rate, p, done, nil
 }
 
@@ -224,7 +226,8 @@ func p2(ctx context.Context, o Options) error {
 		return err
 	}
 	defer done()
-	info, err := p.Run(ctx, pipeline.Options{Resources: []string{"builds"}})
+	ph := &phases{start: time.Now()}
+	info, err := p.Run(ctx, pipeline.Options{Resources: []string{"builds"}, Progress: ph.observe})
 	if err != nil {
 		return err
 	}
@@ -232,7 +235,29 @@ func p2(ctx context.Context, o Options) error {
 	bound := time.Duration(pages / float64(o.Concurrency) * float64(o.P2Latency))
 	fmt.Fprintf(o.Out, "  wall %.2fs, %d requests (%d pages of records); bound = %.0f pages / %d x %s = %.2fs; ratio %.2fx (goal <= 1.2x)\n",
 		info.Duration.Seconds(), info.Requests, info.Pages, pages, o.Concurrency, o.P2Latency, bound.Seconds(), info.Duration.Seconds()/bound.Seconds())
+	fmt.Fprintf(o.Out, "  %s\n", ph)
 	return nil
+}
+
+// phases notes when a load's last page was normalized and when its commit
+// began, from its progress reports.
+type phases struct {
+	start, lastPage, commit time.Time
+}
+
+func (ph *phases) observe(p pipeline.Progress) {
+	switch p.Phase {
+	case "extract":
+		ph.lastPage = time.Now()
+	case "commit":
+		ph.commit = time.Now()
+	}
+}
+
+func (ph *phases) String() string {
+	end := time.Now()
+	return fmt.Sprintf("last page normalized at %.2fs, stage flushed by %.2fs, committed by %.2fs",
+		ph.lastPage.Sub(ph.start).Seconds(), ph.commit.Sub(ph.start).Seconds(), end.Sub(ph.start).Seconds())
 }
 
 func p3(ctx context.Context, o Options) error {
