@@ -177,11 +177,13 @@ func p1Load(ctx context.Context, o Options, dest string) (buildsPerSec float64, 
 		}
 	}
 	ph := &phases{start: time.Now()}
+	cpu0 := cpuTime()
 	info, err := p.Run(ctx, pipeline.Options{Resources: []string{"builds"}, Progress: ph.observe})
 	if err != nil {
 		done()
 		return 0, nil, nil, err
 	}
+	cpu := cpuTime() - cpu0
 	var rows int64
 	for _, t := range info.Tables {
 		rows += t.Inserted
@@ -189,7 +191,7 @@ func p1Load(ctx context.Context, o Options, dest string) (buildsPerSec float64, 
 	rate := float64(o.P1Builds) / info.Duration.Seconds()
 	fmt.Fprintf(o.Out, "  %s: %.2fs, %.0f builds/s (%d rows in %d tables, %.0f rows/s)\n",
 		dest, info.Duration.Seconds(), rate, rows, len(info.Tables), float64(rows)/info.Duration.Seconds())
-	fmt.Fprintf(o.Out, "    %s\n", ph)
+	fmt.Fprintf(o.Out, "    %s; %.1f CPU-s in this process (simulator included)\n", ph, cpu.Seconds())
 	return rate, p, done, nil
 }
 
@@ -404,4 +406,14 @@ func vmHWM(status string) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// cpuTime is this process's user and system CPU time so far: on a shared
+// machine it varies less than wall time does.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
