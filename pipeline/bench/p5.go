@@ -185,6 +185,9 @@ func waitJob(ctx context.Context, c *client.Client, id string) error {
 
 // percentiles is "p50 X, p99 Y, max Z" (nearest rank).
 func percentiles(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "no calls"
+	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	at := func(p float64) time.Duration {

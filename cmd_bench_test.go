@@ -1,0 +1,32 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Every benchmark runs end to end at toy sizes and prints its figures, so
+// `bench` cannot rot between the runs that measure.
+func TestBenchRunsEveryBenchmarkSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "bench", "--p1-builds", "2000", "--p2-builds", "2000", "--p2-latency", "5ms",
+		"--p3-builds", "2000", "--p4-sizes", "500,1000", "--p5-builds", "3000")
+	cmd.Env = append(cmd.Environ(), "HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"ratio ours/read_json = ", "last page normalized at ", "CPU-s in this process",
+		"(goal <= 1.2x)", "% of the full run's requests", "after the incremental run 0 of ",
+		"growth ", "tools/list: p50 ", "query, no load running: p50 ", "query during the load (",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("bench output lacks %q:\n%s", want, out)
+		}
+	}
+}
