@@ -133,13 +133,20 @@ func p1(ctx context.Context, o Options) error {
 		return err
 	}
 	defer db.Close()
-	start := time.Now()
-	if _, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE builds AS SELECT * FROM read_json('%s', format='newline_delimited')`, nd)); err != nil {
-		return fmt.Errorf("read_json: %w", err)
+	// The best of two runs: the machine's steal time swings single runs by
+	// half, and the faster read_json is the harder one to match.
+	var rj time.Duration
+	for i := range 2 {
+		start := time.Now()
+		if _, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE builds_%d AS SELECT * FROM read_json('%s', format='newline_delimited')`, i, nd)); err != nil {
+			return fmt.Errorf("read_json: %w", err)
+		}
+		if d := time.Since(start); i == 0 || d < rj {
+			rj = d
+		}
 	}
-	rj := time.Since(start)
 	theirs := float64(o.P1Builds) / rj.Seconds()
-	fmt.Fprintf(o.Out, "  DuckDB read_json of the same records: %.2fs, %.0f builds/s\n", rj.Seconds(), theirs)
+	fmt.Fprintf(o.Out, "  DuckDB read_json of the same records (best of 2): %.2fs, %.0f builds/s\n", rj.Seconds(), theirs)
 	fmt.Fprintf(o.Out, "  ratio ours/read_json = %.2fx (goal >= 0.5x)\n", ours/theirs)
 	for _, d := range o.Destinations {
 		if d == "duckdb" {

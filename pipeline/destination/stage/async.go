@@ -2,34 +2,38 @@ package stage
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
 
-// Async writes rows to a Stage on a goroutine of its own, so the normalizer
-// goes on with the next record while DuckDB's appender copies and compresses
-// this one (P1: the appender was 9.8 of the normalizer goroutine's 14 s).
-// It implements normalize.Sink for one caller; an error of the stage comes
-// back from a later Write, Wait or Close.
+// Async writes rows to a Stage on goroutines of its own, one per lane of the
+// stage, so the normalizer goes on with the next record while DuckDB's
+// appenders copy and compress this one (P1: the appender was 9.8 of the
+// normalizer goroutine's 14 s). It implements normalize.Sink for one
+// caller; an error of the stage comes back from a later Write, Wait or Close.
 type Async struct {
 	s     *Stage
-	queue chan *batch
-	done  chan struct{}
+	lanes [2]*asyncLane
 	snaps map[*normalize.Table]*normalize.Table // the caller's table -> the columns last handed over
-	cur   *batch
-	free  chan *batch
+	wg    sync.WaitGroup
 
 	mu  sync.Mutex
 	err error
+}
+
+// asyncLane feeds one lane of the stage.
+type asyncLane struct {
+	queue chan *batch
+	free  chan *batch
+	cur   *batch
 }
 
 // batch is rows on their way to the stage: ops index into vals.
 type batch struct {
 	ops     []op
 	vals    []any
-	barrier chan struct{} // closed once every earlier row is written
+	barrier chan struct{} // closed once every earlier row of the lane is written
 }
 
 type op struct {
@@ -37,7 +41,7 @@ type op struct {
 	off, n int
 }
 
-// Bounds of what waits for the writer: 4 batches of 256 rows.
+// Bounds of what waits for a lane's writer: 4 batches of 256 rows.
 const (
 	batchRows    = 256
 	queueBatches = 4
@@ -45,24 +49,25 @@ const (
 
 var _ normalize.Sink = (*Async)(nil)
 
-// NewAsync starts the writer goroutine; Close stops it.
+// NewAsync starts the writer goroutines; Close stops them.
 func NewAsync(s *Stage) *Async {
-	a := &Async{s: s, queue: make(chan *batch, queueBatches), done: make(chan struct{}),
-		snaps: map[*normalize.Table]*normalize.Table{}, free: make(chan *batch, queueBatches+2)}
-	a.cur = a.newBatch()
-	go a.loop()
+	a := &Async{s: s, snaps: map[*normalize.Table]*normalize.Table{}}
+	for i := range a.lanes {
+		l := &asyncLane{queue: make(chan *batch, queueBatches), free: make(chan *batch, queueBatches+2)}
+		l.cur = l.newBatch()
+		a.lanes[i] = l
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); a.loop(l) }()
+	}
 	return a
 }
 
-func (a *Async) loop() {
-	defer close(a.done)
-	for b := range a.queue {
+func (a *Async) loop(l *asyncLane) {
+	for b := range l.queue {
 		if a.failed() == nil {
 			for _, o := range b.ops {
 				if err := a.s.Write(o.t, b.vals[o.off:o.off+o.n]); err != nil {
-					a.mu.Lock()
-					a.err = err
-					a.mu.Unlock()
+					a.fail(err)
 					break
 				}
 			}
@@ -74,9 +79,17 @@ func (a *Async) loop() {
 		clear(b.vals)
 		b.ops, b.vals = b.ops[:0], b.vals[:0]
 		select {
-		case a.free <- b:
+		case l.free <- b:
 		default:
 		}
+	}
+}
+
+func (a *Async) fail(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err == nil {
+		a.err = err
 	}
 }
 
@@ -86,12 +99,20 @@ func (a *Async) failed() error {
 	return a.err
 }
 
-func (a *Async) newBatch() *batch {
+func (l *asyncLane) newBatch() *batch {
 	select {
-	case b := <-a.free:
+	case b := <-l.free:
 		return b
 	default:
 		return &batch{ops: make([]op, 0, batchRows), vals: make([]any, 0, batchRows*16)}
+	}
+}
+
+// send queues the lane's current batch, if it holds rows.
+func (l *asyncLane) send() {
+	if len(l.cur.ops) > 0 {
+		l.queue <- l.cur
+		l.cur = l.newBatch()
 	}
 }
 
@@ -111,12 +132,12 @@ func (a *Async) Write(t *normalize.Table, row []any) error {
 		sn = &normalize.Table{Name: t.Name, Columns: copyColumns(t.Columns)}
 		a.snaps[t] = sn
 	}
-	b := a.cur
+	l := a.lanes[laneOf(t.Name)]
+	b := l.cur
 	b.ops = append(b.ops, op{t: sn, off: len(b.vals), n: len(row)})
 	b.vals = append(b.vals, row...)
 	if len(b.ops) >= batchRows {
-		a.queue <- b
-		a.cur = a.newBatch()
+		l.send()
 	}
 	return nil
 }
@@ -124,32 +145,31 @@ func (a *Async) Write(t *normalize.Table, row []any) error {
 // Wait returns once every row written so far is in the stage, with the
 // stage's first error.
 func (a *Async) Wait(ctx context.Context) error {
-	if len(a.cur.ops) > 0 {
-		a.queue <- a.cur
-		a.cur = a.newBatch()
+	var barriers []chan struct{}
+	for _, l := range a.lanes {
+		l.send()
+		b := &batch{barrier: make(chan struct{})}
+		l.queue <- b
+		barriers = append(barriers, b.barrier)
 	}
-	b := &batch{barrier: make(chan struct{})}
-	select {
-	case a.queue <- b:
-	case <-a.done:
-		return errors.Join(a.failed(), errors.New("stage writer: closed"))
-	}
-	select {
-	case <-b.barrier:
-	case <-ctx.Done():
-		return ctx.Err()
+	for _, b := range barriers {
+		select {
+		case <-b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return a.failed()
 }
 
-// Close writes what is queued, stops the writer and returns the first error.
-// It must not be called twice.
+// Close writes what is queued, stops the writers and returns the first
+// error. It must be called once, after the last Write.
 func (a *Async) Close() error {
-	if len(a.cur.ops) > 0 {
-		a.queue <- a.cur
-		a.cur = nil
+	for _, l := range a.lanes {
+		l.send()
+		close(l.queue)
 	}
-	close(a.queue)
-	<-a.done
+	a.wg.Wait()
 	return a.failed()
 }
+
