@@ -172,4 +172,3 @@ func (a *Async) Close() error {
 	a.wg.Wait()
 	return a.failed()
 }
-
