@@ -2,38 +2,34 @@ package stage
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
 
-// Async writes rows to a Stage on goroutines of its own, one per lane of the
-// stage, so the normalizer goes on with the next record while DuckDB's
-// appenders copy and compress this one (P1: the appender was 9.8 of the
-// normalizer goroutine's 14 s). It implements normalize.Sink for one
-// caller; an error of the stage comes back from a later Write, Wait or Close.
+// Async writes rows to a Stage on a goroutine of its own, so the normalizer
+// goes on with the next record while DuckDB's appender copies and compresses
+// this one (P1: the appender was 9.8 of the normalizer goroutine's 14 s).
+// It implements normalize.Sink for one caller; an error of the stage comes
+// back from a later Write, Wait or Close.
 type Async struct {
 	s     *Stage
-	lanes [2]*asyncLane
+	queue chan *batch
+	done  chan struct{}
 	snaps map[*normalize.Table]*normalize.Table // the caller's table -> the columns last handed over
-	wg    sync.WaitGroup
+	cur   *batch
+	free  chan *batch
 
 	mu  sync.Mutex
 	err error
-}
-
-// asyncLane feeds one lane of the stage.
-type asyncLane struct {
-	queue chan *batch
-	free  chan *batch
-	cur   *batch
 }
 
 // batch is rows on their way to the stage: ops index into vals.
 type batch struct {
 	ops     []op
 	vals    []any
-	barrier chan struct{} // closed once every earlier row of the lane is written
+	barrier chan struct{} // closed once every earlier row is written
 }
 
 type op struct {
@@ -41,7 +37,7 @@ type op struct {
 	off, n int
 }
 
-// Bounds of what waits for a lane's writer: 4 batches of 256 rows.
+// Bounds of what waits for the writer: 4 batches of 256 rows.
 const (
 	batchRows    = 256
 	queueBatches = 4
@@ -49,25 +45,24 @@ const (
 
 var _ normalize.Sink = (*Async)(nil)
 
-// NewAsync starts the writer goroutines; Close stops them.
+// NewAsync starts the writer goroutine; Close stops it.
 func NewAsync(s *Stage) *Async {
-	a := &Async{s: s, snaps: map[*normalize.Table]*normalize.Table{}}
-	for i := range a.lanes {
-		l := &asyncLane{queue: make(chan *batch, queueBatches), free: make(chan *batch, queueBatches+2)}
-		l.cur = l.newBatch()
-		a.lanes[i] = l
-		a.wg.Add(1)
-		go func() { defer a.wg.Done(); a.loop(l) }()
-	}
+	a := &Async{s: s, queue: make(chan *batch, queueBatches), done: make(chan struct{}),
+		snaps: map[*normalize.Table]*normalize.Table{}, free: make(chan *batch, queueBatches+2)}
+	a.cur = a.newBatch()
+	go a.loop()
 	return a
 }
 
-func (a *Async) loop(l *asyncLane) {
-	for b := range l.queue {
+func (a *Async) loop() {
+	defer close(a.done)
+	for b := range a.queue {
 		if a.failed() == nil {
 			for _, o := range b.ops {
 				if err := a.s.Write(o.t, b.vals[o.off:o.off+o.n]); err != nil {
-					a.fail(err)
+					a.mu.Lock()
+					a.err = err
+					a.mu.Unlock()
 					break
 				}
 			}
@@ -79,17 +74,9 @@ func (a *Async) loop(l *asyncLane) {
 		clear(b.vals)
 		b.ops, b.vals = b.ops[:0], b.vals[:0]
 		select {
-		case l.free <- b:
+		case a.free <- b:
 		default:
 		}
-	}
-}
-
-func (a *Async) fail(err error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.err == nil {
-		a.err = err
 	}
 }
 
@@ -99,20 +86,12 @@ func (a *Async) failed() error {
 	return a.err
 }
 
-func (l *asyncLane) newBatch() *batch {
+func (a *Async) newBatch() *batch {
 	select {
-	case b := <-l.free:
+	case b := <-a.free:
 		return b
 	default:
 		return &batch{ops: make([]op, 0, batchRows), vals: make([]any, 0, batchRows*16)}
-	}
-}
-
-// send queues the lane's current batch, if it holds rows.
-func (l *asyncLane) send() {
-	if len(l.cur.ops) > 0 {
-		l.queue <- l.cur
-		l.cur = l.newBatch()
 	}
 }
 
@@ -132,12 +111,12 @@ func (a *Async) Write(t *normalize.Table, row []any) error {
 		sn = &normalize.Table{Name: t.Name, Columns: copyColumns(t.Columns)}
 		a.snaps[t] = sn
 	}
-	l := a.lanes[laneOf(t.Name)]
-	b := l.cur
+	b := a.cur
 	b.ops = append(b.ops, op{t: sn, off: len(b.vals), n: len(row)})
 	b.vals = append(b.vals, row...)
 	if len(b.ops) >= batchRows {
-		l.send()
+		a.queue <- b
+		a.cur = a.newBatch()
 	}
 	return nil
 }
@@ -145,30 +124,32 @@ func (a *Async) Write(t *normalize.Table, row []any) error {
 // Wait returns once every row written so far is in the stage, with the
 // stage's first error.
 func (a *Async) Wait(ctx context.Context) error {
-	var barriers []chan struct{}
-	for _, l := range a.lanes {
-		l.send()
-		b := &batch{barrier: make(chan struct{})}
-		l.queue <- b
-		barriers = append(barriers, b.barrier)
+	if len(a.cur.ops) > 0 {
+		a.queue <- a.cur
+		a.cur = a.newBatch()
 	}
-	for _, b := range barriers {
-		select {
-		case <-b:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	b := &batch{barrier: make(chan struct{})}
+	select {
+	case a.queue <- b:
+	case <-a.done:
+		return errors.Join(a.failed(), errors.New("stage writer: closed"))
+	}
+	select {
+	case <-b.barrier:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	return a.failed()
 }
 
-// Close writes what is queued, stops the writers and returns the first
-// error. It must be called once, after the last Write.
+// Close writes what is queued, stops the writer and returns the first error.
+// It must not be called twice.
 func (a *Async) Close() error {
-	for _, l := range a.lanes {
-		l.send()
-		close(l.queue)
+	if len(a.cur.ops) > 0 {
+		a.queue <- a.cur
+		a.cur = nil
 	}
-	a.wg.Wait()
+	close(a.queue)
+	<-a.done
 	return a.failed()
 }

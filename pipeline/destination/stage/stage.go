@@ -38,31 +38,13 @@ type Stage struct {
 	dir    string // private temp directory holding the file (and its WAL)
 	schema string
 
-	mu     sync.Mutex // guards the fields below; take it before a lane's
-	db     *sql.DB    // nil while released (after Flush, before the next Write)
-	lanes  [2]*lane   // root tables append through the first, child tables the second
+	mu     sync.Mutex
+	db     *sql.DB   // nil while released (after Flush, before the next Write)
+	conn   *sql.Conn // the connection appenders write through
 	tables map[string]*table
 	order  []string // table names in creation order
 	closed bool
 	moved  bool // the file became a destination (MoveTo): never written again
-}
-
-// lane is one connection, with its own transaction, and the appenders of
-// its tables. DuckDB appends on one connection one row at a time; two lanes
-// let the wide root rows and the narrow child rows be appended and
-// compressed at once (P1: the appender was the load's busiest goroutine).
-type lane struct {
-	mu   sync.Mutex
-	conn *sql.Conn
-}
-
-// laneOf is the lane of a table: child tables (named parent__field) go on
-// the second.
-func laneOf(table string) int {
-	if strings.Contains(table, "__") {
-		return 1
-	}
-	return 0
 }
 
 // table is one staging table and its open appender.
@@ -113,52 +95,27 @@ func (s *Stage) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
-	// The schema before the lanes' transactions: two that both created it
-	// would conflict at commit.
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+QuoteIdent(s.schema)); err != nil {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("stage: connect: %w", err)
+	}
+	// One transaction until Flush: appended rows then reach the file once,
+	// compressed (full row groups as they fill, the rest at commit),
+	// instead of through the WAL and a checkpoint that rewrites the growing
+	// row groups every few megabytes (50k builds: 3.1s -> 1.5s of CPU).
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		conn.Close()
+		db.Close()
+		return fmt.Errorf("stage: begin: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+QuoteIdent(s.schema)); err != nil {
+		conn.Close()
 		db.Close()
 		return fmt.Errorf("stage: create schema %s: %w", s.schema, err)
 	}
-	var lanes [2]*lane
-	for i := range lanes {
-		conn, err := db.Conn(ctx)
-		if err == nil {
-			// One transaction until Flush: appended rows then reach the file
-			// once, compressed (full row groups as they fill, the rest at
-			// commit), instead of through the WAL and a checkpoint that
-			// rewrites the growing row groups every few megabytes (50k
-			// builds: 3.1s -> 1.5s of CPU).
-			if _, err = conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-				conn.Close()
-			}
-		}
-		if err != nil {
-			for _, l := range lanes[:i] {
-				l.conn.Close()
-			}
-			db.Close()
-			return fmt.Errorf("stage: connect: %w", err)
-		}
-		lanes[i] = &lane{conn: conn}
-	}
-	s.db, s.lanes = db, lanes
+	s.db, s.conn = db, conn
 	return nil
-}
-
-// lockLanes takes every lane (s.mu held), so no append runs.
-func (s *Stage) lockLanes() func() {
-	var held []*lane
-	for _, l := range s.lanes {
-		if l != nil {
-			l.mu.Lock()
-			held = append(held, l)
-		}
-	}
-	return func() {
-		for _, l := range held {
-			l.mu.Unlock()
-		}
-	}
 }
 
 // Schema is the schema the staging tables are in.
@@ -172,13 +129,35 @@ func (s *Stage) Path() string { return s.path }
 // use and adding columns when t has gained some since the last row. row is
 // aligned with t.Columns; a shorter row is padded with NULL.
 func (s *Stage) Write(t *normalize.Table, row []any) error {
-	ln, st, err := s.prepare(t, row)
-	if err != nil {
-		return err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("stage: write after close")
 	}
-	defer ln.mu.Unlock()
+	if s.moved {
+		return errors.New("stage: write after its file became a destination")
+	}
+	if len(row) > len(t.Columns) {
+		return fmt.Errorf("stage: table %s: row has %d values for %d columns", t.Name, len(row), len(t.Columns))
+	}
+	if s.db == nil {
+		if err := s.open(context.Background()); err != nil {
+			return err
+		}
+	}
+	st := s.tables[t.Name]
+	if st == nil {
+		var err error
+		if st, err = s.create(t); err != nil {
+			return err
+		}
+	} else if len(t.Columns) > len(st.columns) {
+		if err := s.addColumns(t, st); err != nil {
+			return err
+		}
+	}
 	if st.appender == nil {
-		a, err := s.newAppender(ln, t.Name)
+		a, err := s.newAppender(t.Name)
 		if err != nil {
 			return err
 		}
@@ -216,41 +195,6 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 	return nil
 }
 
-// prepare checks a write, opens the file and makes or grows t's table as
-// needed, and returns with the table's lane held.
-func (s *Stage) prepare(t *normalize.Table, row []any) (*lane, *table, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, nil, errors.New("stage: write after close")
-	}
-	if s.moved {
-		return nil, nil, errors.New("stage: write after its file became a destination")
-	}
-	if len(row) > len(t.Columns) {
-		return nil, nil, fmt.Errorf("stage: table %s: row has %d values for %d columns", t.Name, len(row), len(t.Columns))
-	}
-	if s.db == nil {
-		if err := s.open(context.Background()); err != nil {
-			return nil, nil, err
-		}
-	}
-	ln := s.lanes[laneOf(t.Name)]
-	ln.mu.Lock()
-	st := s.tables[t.Name]
-	var err error
-	if st == nil {
-		st, err = s.create(ln, t)
-	} else if len(t.Columns) > len(st.columns) {
-		err = s.addColumns(ln, t, st)
-	}
-	if err != nil {
-		ln.mu.Unlock()
-		return nil, nil, err
-	}
-	return ln, st, nil
-}
-
 // flushBytes bounds what an appender holds before it writes to the table.
 const flushBytes = 4 << 20
 
@@ -271,7 +215,7 @@ func rowBytes(row []driver.Value) int {
 }
 
 // create makes the staging table for t with t's current columns.
-func (s *Stage) create(ln *lane, t *normalize.Table) (*table, error) {
+func (s *Stage) create(t *normalize.Table) (*table, error) {
 	if len(t.Columns) == 0 {
 		return nil, fmt.Errorf("stage: table %s has no columns", t.Name)
 	}
@@ -284,7 +228,7 @@ func (s *Stage) create(ln *lane, t *normalize.Table) (*table, error) {
 		defs[i] = QuoteIdent(c.Name) + " " + typ
 	}
 	q := fmt.Sprintf("CREATE TABLE %s.%s (%s)", QuoteIdent(s.schema), QuoteIdent(t.Name), strings.Join(defs, ", "))
-	if _, err := ln.conn.ExecContext(context.Background(), q); err != nil {
+	if _, err := s.conn.ExecContext(context.Background(), q); err != nil {
 		return nil, fmt.Errorf("stage: create table %s: %w", t.Name, err)
 	}
 	st := &table{}
@@ -296,7 +240,7 @@ func (s *Stage) create(ln *lane, t *normalize.Table) (*table, error) {
 
 // addColumns grows st to t's columns. The appender is closed first: an
 // appender is bound to the table layout it was created with.
-func (s *Stage) addColumns(ln *lane, t *normalize.Table, st *table) error {
+func (s *Stage) addColumns(t *normalize.Table, st *table) error {
 	for i, c := range st.columns {
 		if t.Columns[i].Name != c.Name {
 			return fmt.Errorf("stage: table %s: column %d is %q, was %q (columns may only be appended)", t.Name, i, t.Columns[i].Name, c.Name)
@@ -311,7 +255,7 @@ func (s *Stage) addColumns(ln *lane, t *normalize.Table, st *table) error {
 			return fmt.Errorf("stage: table %s column %s: %w", t.Name, c.Name, err)
 		}
 		q := fmt.Sprintf("ALTER TABLE %s.%s ADD COLUMN %s %s", QuoteIdent(s.schema), QuoteIdent(t.Name), QuoteIdent(c.Name), typ)
-		if _, err := ln.conn.ExecContext(context.Background(), q); err != nil {
+		if _, err := s.conn.ExecContext(context.Background(), q); err != nil {
 			return fmt.Errorf("stage: table %s: add column %s: %w", t.Name, c.Name, err)
 		}
 		cc := *c
@@ -331,9 +275,9 @@ func (st *table) setColumns(cols []*normalize.Column) {
 	}
 }
 
-func (s *Stage) newAppender(ln *lane, name string) (*duckdb.Appender, error) {
+func (s *Stage) newAppender(name string) (*duckdb.Appender, error) {
 	var a *duckdb.Appender
-	err := ln.conn.Raw(func(dc any) error {
+	err := s.conn.Raw(func(dc any) error {
 		c, ok := dc.(driver.Conn)
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
@@ -378,25 +322,22 @@ func (s *Stage) release(ctx context.Context) error {
 	if s.db == nil {
 		return nil
 	}
-	defer s.lockLanes()()
 	var errs []error
 	for _, name := range s.order {
 		if err := s.tables[name].closeAppender(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stage: table %s: %w", name, err))
 		}
 	}
-	for _, l := range s.lanes {
-		if _, err := l.conn.ExecContext(ctx, "COMMIT"); err != nil {
-			errs = append(errs, fmt.Errorf("stage: commit: %w", err))
-		}
-		if err := l.conn.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("stage: close connection: %w", err))
-		}
+	if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		errs = append(errs, fmt.Errorf("stage: commit: %w", err))
+	}
+	if err := s.conn.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("stage: close connection: %w", err))
 	}
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("stage: close database: %w", err))
 	}
-	s.db = nil
+	s.db, s.conn = nil, nil
 	return errors.Join(errs...)
 }
 
@@ -418,7 +359,6 @@ func (s *Stage) OpenReadOnly(ctx context.Context) (*sql.DB, error) {
 func (s *Stage) Counts() map[string]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	defer s.lockLanes()()
 	m := make(map[string]int64, len(s.tables))
 	for name, st := range s.tables {
 		m[name] = st.rows
