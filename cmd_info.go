@@ -27,11 +27,7 @@ tables, the most recent loads, each pipeline's latest state (the incremental
 cursors) and the schema version.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := a.projectDir()
-			if err != nil {
-				return err
-			}
-			p, err := pipeline.OpenProject(dir)
+			p, err := a.openProject()
 			if err != nil {
 				return err
 			}

@@ -51,11 +51,7 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 (some resources failed, the others were committed).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			dir, err := a.projectDir()
-			if err != nil {
-				return err
-			}
-			p, err := pipeline.OpenProject(dir)
+			p, err := a.openProject()
 			if err != nil {
 				return err
 			}

@@ -12,18 +12,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
 // openDataset returns a reader of the project's loaded data on the
 // destination its pipeline file names (DuckDB, PostgreSQL or Parquet).
 func openDataset(ctx context.Context, a *app) (dataset.Reader, error) {
-	dir, err := a.projectDir()
-	if err != nil {
-		return nil, err
-	}
-	p, err := pipeline.OpenProject(dir)
+	p, err := a.openProject()
 	if err != nil {
 		return nil, err
 	}

@@ -39,11 +39,7 @@ It listens on 127.0.0.1 (a free port) unless --addr says otherwise.`,
 }
 
 func runShow(ctx context.Context, a *app, out io.Writer, addr string, browser bool) error {
-	dir, err := a.projectDir()
-	if err != nil {
-		return err
-	}
-	p, err := pipeline.OpenProject(dir)
+	p, err := a.openProject()
 	if err != nil {
 		return err
 	}

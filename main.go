@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -49,6 +51,15 @@ func (a *app) projectDir() (string, error) {
 		dir = wd
 	}
 	return filepath.Abs(dir)
+}
+
+// openProject opens the project's pipeline file in the resolved folder.
+func (a *app) openProject() (*pipeline.Project, error) {
+	dir, err := a.projectDir()
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.OpenProject(dir)
 }
 
 // logger writes to stderr only: stdout belongs to JSON-RPC when serving.
