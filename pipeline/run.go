@@ -42,13 +42,12 @@ type run struct {
 	trace  *tracer
 
 	// Pages arrive from several goroutines; one goroutine (normalizeLoop)
-	// owns norm, stage and parent, fed through queue.
+	// owns norm, sink and parent, fed through queue.
 	queue   chan queued
 	errMu   sync.Mutex
 	normErr error
 	norm    *normalize.Normalizer
-	stage   *stage.Stage
-	sink    *stage.Async        // writes rows into stage beside the normalizer
+	sink    *stage.Async        // writes rows into the stage beside the normalizer
 	parent  map[string][]string // detail resource -> its parents' values seen this run (path parameters)
 	// details lists, per parent resource, the detail resources of this run:
 	// looked up once, not per record.
@@ -174,7 +173,6 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	r := &run{
 		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(), trace: tr,
 		norm:    normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)}),
-		stage:   stg,
 		sink:    stage.NewAsync(stg),
 		parent:  map[string][]string{},
 		details: map[string][]codefresh.Resource{},

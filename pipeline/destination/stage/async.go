@@ -2,7 +2,6 @@ package stage
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
@@ -115,25 +114,25 @@ func (a *Async) Write(t *normalize.Table, row []any) error {
 	b.ops = append(b.ops, op{t: sn, off: len(b.vals), n: len(row)})
 	b.vals = append(b.vals, row...)
 	if len(b.ops) >= batchRows {
-		a.queue <- b
-		a.cur = a.newBatch()
+		a.send()
 	}
 	return nil
+}
+
+// send queues the current batch, if it holds rows.
+func (a *Async) send() {
+	if len(a.cur.ops) > 0 {
+		a.queue <- a.cur
+		a.cur = a.newBatch()
+	}
 }
 
 // Wait returns once every row written so far is in the stage, with the
 // stage's first error.
 func (a *Async) Wait(ctx context.Context) error {
-	if len(a.cur.ops) > 0 {
-		a.queue <- a.cur
-		a.cur = a.newBatch()
-	}
+	a.send()
 	b := &batch{barrier: make(chan struct{})}
-	select {
-	case a.queue <- b:
-	case <-a.done:
-		return errors.Join(a.failed(), errors.New("stage writer: closed"))
-	}
+	a.queue <- b // the writer runs until Close, so it takes the barrier
 	select {
 	case <-b.barrier:
 	case <-ctx.Done():
@@ -145,10 +144,7 @@ func (a *Async) Wait(ctx context.Context) error {
 // Close writes what is queued, stops the writer and returns the first error.
 // It must not be called twice.
 func (a *Async) Close() error {
-	if len(a.cur.ops) > 0 {
-		a.queue <- a.cur
-		a.cur = nil
-	}
+	a.send()
 	close(a.queue)
 	<-a.done
 	return a.failed()
