@@ -342,15 +342,11 @@ func p4(ctx context.Context, o Options) error {
 }
 
 func loadRSS(ctx context.Context, bin string, builds int) (int64, time.Duration, error) {
-	dir, err := os.MkdirTemp("", "cfmcp-p4-")
+	dir, err := processProject("cfmcp-p4-")
 	if err != nil {
 		return 0, 0, err
 	}
 	defer os.RemoveAll(dir)
-	// No pacing: the simulator is on loopback.
-	if err := os.WriteFile(filepath.Join(dir, pipeline.ConfigFile), []byte("requests_per_second = 100000\nconcurrency = 4\n"), 0o644); err != nil {
-		return 0, 0, err
-	}
 	base, stopSim, err := startSimulator(ctx, bin, builds, 4)
 	if err != nil {
 		return 0, 0, err
@@ -397,6 +393,20 @@ func loadRSS(ctx context.Context, bin string, builds int) (int64, time.Duration,
 		return hwm, dur, nil
 	}
 	return ru.Maxrss, dur, nil
+}
+
+// processProject makes a temp project folder for a `load` or `serve`
+// process of its own, with no pacing: the simulator is on loopback.
+func processProject(prefix string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, pipeline.ConfigFile), []byte("requests_per_second = 100000\nconcurrency = 4\n"), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
 }
 
 // vmHWM reads a process's peak resident set (kB) from its status file.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -32,14 +31,11 @@ var p5Queries = []string{
 // same server and project (a full refresh over a first load of the same data).
 func p5(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "P5 MCP latency: tools/list, and query while a load of %d builds runs (stdio server, same project)\n", o.P5Builds)
-	dir, err := os.MkdirTemp("", "cfmcp-p5-")
+	dir, err := processProject("cfmcp-p5-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, pipeline.ConfigFile), []byte("requests_per_second = 100000\nconcurrency = 4\n"), 0o644); err != nil {
-		return err
-	}
 	base, stopSim, err := startSimulator(ctx, o.Binary, o.P5Builds, 5)
 	if err != nil {
 		return err
