@@ -83,16 +83,19 @@ func TestDescribeTable(t *testing.T) {
 	}
 }
 
+// queryOut is the part of query's result the tests read.
+type queryOut struct {
+	Columns   []string `json:"columns"`
+	Rows      [][]any  `json:"rows"`
+	RowCount  int      `json:"row_count"`
+	Truncated bool     `json:"truncated"`
+	Hint      string   `json:"hint"`
+}
+
 func TestQuery(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.load("pipelines", "builds")
-	var out struct {
-		Columns   []string `json:"columns"`
-		Rows      [][]any  `json:"rows"`
-		RowCount  int      `json:"row_count"`
-		Truncated bool     `json:"truncated"`
-		Hint      string   `json:"hint"`
-	}
+	var out queryOut
 	e.ok("query", map[string]any{"sql": "SELECT status, count(*) AS n FROM codefresh_data.builds GROUP BY 1 ORDER BY 2 DESC"}, &out)
 	var total float64
 	for _, r := range out.Rows {
@@ -203,13 +206,7 @@ func TestQueryByteCap(t *testing.T) {
 func TestQueryWideRowsFit(t *testing.T) {
 	e := newEnv(t, envOpts{sim: cfsim.Config{YAMLSize: 5000}})
 	e.load("builds")
-	var out struct {
-		Columns   []string `json:"columns"`
-		Rows      [][]any  `json:"rows"`
-		RowCount  int      `json:"row_count"`
-		Truncated bool     `json:"truncated"`
-		Hint      string   `json:"hint"`
-	}
+	var out queryOut
 	res, text := e.call("query", map[string]any{"sql": "SELECT * FROM codefresh_data.builds ORDER BY id LIMIT 50"})
 	e.decode(res, &out)
 	t.Logf("%d bytes", len(text))
