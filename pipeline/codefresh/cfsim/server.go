@@ -24,16 +24,16 @@ package cfsim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/localapi"
 )
 
 // DemoAPIKey is the key accepted when Config.APIKey is empty. It is a
@@ -129,9 +129,7 @@ type Server struct {
 	rmu      sync.Mutex
 	requests []Request
 
-	lmu      sync.Mutex
-	listener net.Listener
-	httpSrv  *http.Server
+	srv localapi.Server // serves it when started with Start
 }
 
 type script struct {
@@ -350,36 +348,11 @@ func (s *Server) Handler() http.Handler { return s }
 // Start listens on addr (e.g. "127.0.0.1:0") and serves until ctx ends or
 // Close is called. It returns the base URL, ending in /api.
 func (s *Server) Start(ctx context.Context, addr string) (string, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("cfsim: listen on %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.lmu.Lock()
-	s.listener, s.httpSrv = ln, srv
-	s.lmu.Unlock()
-	go func() { _ = srv.Serve(ln) }()
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	return "http://" + ln.Addr().String() + "/api", nil
+	return s.srv.Start(ctx, "cfsim", addr, s)
 }
 
 // Close stops a server started with Start.
-func (s *Server) Close() error {
-	s.lmu.Lock()
-	srv := s.httpSrv
-	s.lmu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	if err := srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("cfsim: close: %w", err)
-	}
-	return nil
-}
+func (s *Server) Close() error { return s.srv.Close("cfsim") }
 
 // ServeHTTP runs the request through the same checks, in the same order, as
 // the real gateway: scripted faults, latency, auth, route, scope, rate

@@ -4,15 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/localapi"
 )
 
 // Replay serves a record back as the Codefresh API under /api: each request
@@ -27,7 +26,8 @@ type Replay struct {
 	mu   sync.Mutex
 	next map[string]int
 	miss []string
-	srv  *http.Server
+
+	srv localapi.Server // serves it when started with Start
 }
 
 // Open reads a record.
@@ -130,33 +130,8 @@ func (rp *Replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Start listens on addr (e.g. "127.0.0.1:0") and serves until ctx ends or
 // Close is called. It returns the base URL, ending in /api.
 func (rp *Replay) Start(ctx context.Context, addr string) (string, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("replay: listen on %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
-	rp.mu.Lock()
-	rp.srv = srv
-	rp.mu.Unlock()
-	go func() { _ = srv.Serve(ln) }()
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	return "http://" + ln.Addr().String() + "/api", nil
+	return rp.srv.Start(ctx, "replay", addr, rp)
 }
 
 // Close stops a replay started with Start.
-func (rp *Replay) Close() error {
-	rp.mu.Lock()
-	srv := rp.srv
-	rp.mu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	if err := srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("replay: close: %w", err)
-	}
-	return nil
-}
+func (rp *Replay) Close() error { return rp.srv.Close("replay") }
