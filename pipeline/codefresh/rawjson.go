@@ -566,29 +566,36 @@ const (
 	maxLong    = 256 // cached long strings per page
 )
 
-// str reads a string starting at the quote.
+// str reads a string starting at the quote. Its text is scanned once when
+// it holds nothing to unescape; else from the first escape on its end is
+// found with IndexByte before a long one is looked up.
 func (d *pageDecoder) str() (string, error) {
+	b := d.b
 	start := d.i + 1
-	end := quoteEnd(d.b, start)
-	if end-start < longString {
-		return d.unquote(start)
+	plain := plainEnd(b, start)
+	end := plain
+	if end >= len(b) || b[end] != '"' {
+		end = quoteEnd(b, plain)
 	}
-	if s, ok := d.long[string(d.b[start:end])]; ok {
-		d.i = end + 1
-		return s, nil
+	long := end-start >= longString
+	if long {
+		if s, ok := d.long[string(b[start:end])]; ok {
+			d.i = end + 1
+			return s, nil
+		}
 	}
-	s, err := d.unquote(start)
-	if err == nil && len(d.long) < maxLong {
+	s, err := d.unquote(start, plain)
+	if long && err == nil && len(d.long) < maxLong {
 		if d.long == nil {
 			d.long = map[string]string{}
 		}
-		d.long[string(d.b[start:end])] = s
+		d.long[string(b[start:end])] = s
 	}
 	return s, err
 }
 
-// quoteEnd is the index of the quote that closes the string starting at
-// start, -1 if there is none.
+// quoteEnd is the index of the quote that closes a string, searched from
+// start, where no backslash lies before it in the string; -1 if none.
 func quoteEnd(b []byte, start int) int {
 	for i := start; ; {
 		j := bytes.IndexByte(b[i:], '"')
@@ -607,10 +614,10 @@ func quoteEnd(b []byte, start int) int {
 	}
 }
 
-// unquote decodes the string whose text starts at start.
-func (d *pageDecoder) unquote(start int) (string, error) {
+// unquote decodes the string whose text starts at start and needs no
+// unescaping up to i (plainEnd's answer).
+func (d *pageDecoder) unquote(start, i int) (string, error) {
 	b := d.b
-	i := plainEnd(b, start)
 	if i < len(b) && b[i] == '"' {
 		d.i = i + 1
 		return string(b[start:i]), nil
