@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"runtime"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -36,6 +37,9 @@ func serveDefault(a *app) func(*cobra.Command, []string) error {
 }
 
 func serve(ctx context.Context, a *app, readOnly bool) error {
+	if n := serveProcs(os.Getenv, runtime.NumCPU()); n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
 	if v, err := strconv.ParseBool(os.Getenv(envReadOnly)); err == nil && v {
 		readOnly = true
 	}
@@ -54,4 +58,17 @@ func serve(ctx context.Context, a *app, readOnly bool) error {
 		Redactor:   red,
 	})
 	return s.ServeStdio(ctx, os.Stdin, a.stdout)
+}
+
+// serveProcs is how many Ps the server runs with: twice the cores, at
+// least 4, so that a tool call's goroutines get a thread at once while a
+// load keeps every core busy and the kernel, which favours threads that
+// just woke, shares the cores between them. With one P per core a call
+// waited behind load goroutines at each hop: P5 query p99 during a load
+// fell from 111-125 ms to 74-98 ms. GOMAXPROCS in the environment wins (0).
+func serveProcs(env func(string) string, cores int) int {
+	if env("GOMAXPROCS") != "" {
+		return 0
+	}
+	return max(4, 2*cores)
 }

@@ -285,3 +285,21 @@ func testServeConcurrentLoads(t *testing.T, bin string) {
 		t.Fatal("the key in a query result")
 	}
 }
+
+func TestServeProcsOversubscribesUnlessTheEnvironmentSays(t *testing.T) {
+	none := func(string) string { return "" }
+	for cores, want := range map[int]int{1: 4, 2: 4, 3: 6, 8: 16} {
+		if got := serveProcs(none, cores); got != want {
+			t.Errorf("%d cores: %d Ps, want %d", cores, got, want)
+		}
+	}
+	set := func(k string) string {
+		if k == "GOMAXPROCS" {
+			return "1"
+		}
+		return ""
+	}
+	if got := serveProcs(set, 2); got != 0 {
+		t.Errorf("GOMAXPROCS=1 in the environment: %d, want 0 (left alone)", got)
+	}
+}
