@@ -127,6 +127,23 @@ func (p *Package) Plan() ([]Write, error) {
 	return out, nil
 }
 
+// Creates are the schema tables a commit creates, or gives the columns
+// they lack: those of the completed resources (Plan). A table of a resource
+// that failed, or was not part of this load, is left as the destination has
+// it, so a failed first load leaves no empty table behind to read as "no
+// data".
+func (p *Package) Creates() ([]*normalize.Table, error) {
+	writes, err := p.Plan()
+	if err != nil {
+		return nil, err
+	}
+	var out []*normalize.Table
+	for _, w := range writes {
+		out = append(out, w.Tables...)
+	}
+	return out, nil
+}
+
 // WritePlan runs the package's writes (Plan), each with the destination's
 // function for its disposition.
 func (p *Package) WritePlan(ctx context.Context,

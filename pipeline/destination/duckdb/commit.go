@@ -75,8 +75,8 @@ func (c *committer) exec(ctx context.Context, q string, args ...any) (int64, err
 	return res.RowsAffected()
 }
 
-// createTables makes the dataset, the system tables and every table and
-// column of the schema (and of the stage) that the file lacks.
+// createTables makes the dataset, the system tables and the tables and
+// columns of the completed resources (schema and stage) that the file lacks.
 func (c *committer) createTables(ctx context.Context) error {
 	if _, err := c.exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+stage.QuoteIdent(c.catalog)+"."+stage.QuoteIdent(c.dataset)); err != nil {
 		return fmt.Errorf("create schema %s: %w", c.dataset, err)
@@ -92,7 +92,11 @@ func (c *committer) createTables(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, t := range c.pkg.Schema.Tables {
+	tables, err := c.pkg.Creates()
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
 		if err := c.ensureTable(ctx, t.Name, c.pkg.Columns(t)); err != nil {
 			return err
 		}

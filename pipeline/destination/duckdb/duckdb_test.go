@@ -292,11 +292,25 @@ func TestIncompleteResourceNotLoaded(t *testing.T) {
 	if len(stats.Tables) != 0 {
 		t.Fatalf("stats = %+v", stats.Tables)
 	}
-	if got := query(t, d, `SELECT count(*) FROM codefresh_data."order"`); got != "0" {
-		t.Fatalf("count = %s", got)
+	// A first load whose resource failed leaves none of its tables: an
+	// empty one would read as "no data".
+	tables := `SELECT string_agg(table_name, ',' ORDER BY table_name) FROM duckdb_tables() WHERE schema_name = 'codefresh_data' AND table_name NOT LIKE '\_dlt%' ESCAPE '\'`
+	if got := query(t, d, tables); got != "<nil>" {
+		t.Fatalf("tables after a failed first load = %s", got)
 	}
 	if got := query(t, d, `SELECT count(*) FROM codefresh_data._dlt_loads`); got != "1" {
 		t.Fatalf("loads = %s", got)
+	}
+	// Once loaded, a later failure leaves the tables and their rows alone.
+	commit(t, d, pkgFor(s, stageOrders(t, s, load2, order{2, "b", []string{"y"}}), load2, ""))
+	p3 := pkgFor(s, stageOrders(t, s, load3, order{3, "c", nil}), load3, "")
+	p3.Resources = nil
+	commit(t, d, p3)
+	if got := query(t, d, tables); got != "order,order__items" {
+		t.Fatalf("tables = %s", got)
+	}
+	if got := query(t, d, `SELECT (SELECT string_agg(id::VARCHAR, ',') FROM codefresh_data."order"), (SELECT count(*) FROM codefresh_data.order__items)`); got != "2,1" {
+		t.Fatalf("rows = %s", got)
 	}
 }
 

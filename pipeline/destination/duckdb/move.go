@@ -115,14 +115,16 @@ func (c *committer) keepRows(ctx context.Context) error {
 			planned[t.Name] = true
 		}
 	}
+	// The file is new: a staged table of a resource that did not complete
+	// goes whole, as the copying commit would not have created it.
 	for _, name := range c.pkg.Stage.Tables() {
 		if !planned[name] {
-			if _, err := c.exec(ctx, "DELETE FROM "+c.target(name)); err != nil {
-				return fmt.Errorf("drop rows of incomplete %s: %w", name, err)
+			if _, err := c.exec(ctx, "DROP TABLE "+c.target(name)); err != nil {
+				return fmt.Errorf("drop table of incomplete %s: %w", name, err)
 			}
 		}
 	}
-	if err := c.notNull(ctx); err != nil {
+	if err := c.notNull(ctx, planned); err != nil {
 		return err
 	}
 	for _, w := range writes {
@@ -182,10 +184,13 @@ func (c *committer) keepLast(ctx context.Context, fam []*normalize.Table, keyNam
 	return nil
 }
 
-// notNull sets NOT NULL where the copying commit creates it: on staged
-// tables, whose columns the stage made plain.
-func (c *committer) notNull(ctx context.Context) error {
+// notNull sets NOT NULL where the copying commit creates it: on the staged
+// tables kept, whose columns the stage made plain.
+func (c *committer) notNull(ctx context.Context, kept map[string]bool) error {
 	for _, name := range c.pkg.Stage.Tables() {
+		if !kept[name] {
+			continue
+		}
 		t := c.pkg.Table(name)
 		for _, col := range c.pkg.Columns(t) {
 			if col.Nullable {

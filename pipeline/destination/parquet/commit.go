@@ -335,12 +335,16 @@ func (c *committer) rewrite(ctx context.Context, table, newRows, kept string, in
 	return nil
 }
 
-// cover gives every schema table a file, and the newest of its columns:
-// a table with no rows yet, or one that gained a column this load without
-// new rows, gets an empty file, as the other destinations create the
-// table or add the column.
+// cover gives every table of a completed resource (Package.Creates) a
+// file, and the newest of its columns: a table with no rows yet, or one that
+// gained a column this load without new rows, gets an empty file, as the
+// other destinations create the table or add the column.
 func (c *committer) cover(ctx context.Context) error {
-	for _, t := range c.pkg.Schema.Tables {
+	tables, err := c.pkg.Creates()
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
 		if c.wrote(t.Name) {
 			continue
 		}

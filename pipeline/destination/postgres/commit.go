@@ -100,7 +100,8 @@ func (c *committer) exec(ctx context.Context, q string, args ...any) (int64, err
 }
 
 // createTables takes the dataset's load lock, then makes the schema, the
-// system tables and every table and column of the package the database lacks.
+// system tables and the tables and columns of the completed resources
+// (Package.Creates) the database lacks.
 func (c *committer) createTables(ctx context.Context) error {
 	// One load at a time per dataset, across processes; released at commit or rollback.
 	if _, err := c.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1)::bigint)`, "codefresh-mcp:"+c.dataset); err != nil {
@@ -123,7 +124,11 @@ func (c *committer) createTables(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, t := range c.pkg.Schema.Tables {
+	tables, err := c.pkg.Creates()
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
 		if err := c.ensureTable(ctx, t.Name, c.pkg.Columns(t)); err != nil {
 			return err
 		}
