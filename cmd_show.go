@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/server/dashboard"
 )
 
@@ -45,6 +46,10 @@ func runShow(ctx context.Context, a *app, out io.Writer, addr string, browser bo
 	}
 	log := a.logger()
 	p.Logger = log
+	// A page runs several queries: the file stays open between them, as in
+	// the MCP server, and is let go when a load waits for it.
+	p.Handles = dataset.NewHandles(0)
+	defer p.Handles.Close()
 	r, err := p.Reader(ctx)
 	if err != nil {
 		return err
