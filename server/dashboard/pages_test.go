@@ -119,7 +119,7 @@ func TestHostileStatementsRefused(t *testing.T) {
 }
 
 // TestQueryAndCSV: a statement shows as a table and downloads as CSV with
-// the same rows SQL gives; caps are the query tool's.
+// the same rows SQL gives; it runs in the query tool's sandbox with caps of its own.
 func TestQueryAndCSV(t *testing.T) {
 	s := serve(t, demoDir, nil)
 	sql := "SELECT status, count(*) AS n FROM codefresh_data.builds GROUP BY 1 ORDER BY 1"

@@ -12,8 +12,9 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
-// The query box has the MCP query tool's caps (tools/query.go): a person's
-// statement is as untrusted as an agent's.
+// The query box runs in the MCP query tool's sandbox (a person's statement is
+// as untrusted as an agent's) with caps of its own: a page shows at most
+// 24 KB of rows, half the tool's 48 KiB (tools/query.go).
 const (
 	queryDefaultRows = 100
 	queryMaxRows     = 1000
@@ -43,7 +44,7 @@ func queryCaps(maxRows int) dataset.QueryOptions {
 }
 
 func capsText(maxRows int) string {
-	return "one read-only SELECT; at most " + strconv.Itoa(maxRows) + " rows and about " + strconv.Itoa(queryMaxBytes>>10) + " KB, " + queryTimeout.String() + " timeout (the MCP query tool's caps)"
+	return "one read-only SELECT; at most " + strconv.Itoa(maxRows) + " rows and about " + strconv.Itoa(queryMaxBytes>>10) + " KB, " + queryTimeout.String() + " timeout (the MCP query tool's sandbox)"
 }
 
 func (s *Server) queryForm(_ context.Context, r *http.Request) (any, error) {
