@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/cfmcp/codefresh-mcp/internal/tomledit"
 )
 
 // Codex's config.toml is edited as text, touching only our own table's lines:
@@ -59,7 +59,7 @@ func upsertTOMLTable(data, table, comment string, build func(existing map[string
 		}
 		b.WriteString("[" + table + "]\n")
 		for _, kv := range kvs {
-			b.WriteString(kv.key + " = " + tomlValue(kv.value) + "\n")
+			b.WriteString(kv.key + " = " + tomledit.Value(kv.value) + "\n")
 		}
 		out = b.String()
 	default:
@@ -155,7 +155,7 @@ func editTableLines(lines []string, hdr int, kvs []tomlKV, existing map[string]a
 				continue
 			}
 		}
-		line := kv.key + " = " + tomlValue(kv.value)
+		line := kv.key + " = " + tomledit.Value(kv.value)
 		if s, ok := found[kv.key]; ok {
 			replace[s.from] = s
 			repl[s.from] = line
@@ -281,89 +281,4 @@ func normalizeTOML(v any) any {
 	default:
 		return v
 	}
-}
-
-// tomlValue renders the values we write: strings, integers, booleans,
-// arrays and inline tables (keys sorted).
-func tomlValue(v any) string {
-	switch t := v.(type) {
-	case string:
-		return tomlString(t)
-	case int:
-		return strconv.Itoa(t)
-	case int64:
-		return strconv.FormatInt(t, 10)
-	case float64:
-		s := strconv.FormatFloat(t, 'g', -1, 64)
-		if !strings.ContainsAny(s, ".eEnI") {
-			s += ".0"
-		}
-		return s
-	case bool:
-		return strconv.FormatBool(t)
-	case []string:
-		return tomlValue(normalizeTOML(t))
-	case []any:
-		parts := make([]string, len(t))
-		for i, e := range t {
-			parts[i] = tomlValue(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = tomlKey(k) + " = " + tomlValue(t[k])
-		}
-		return "{ " + strings.Join(parts, ", ") + " }"
-	default:
-		// Dates and other exotic values never occur in env_vars entries.
-		return tomlString(fmt.Sprint(v))
-	}
-}
-
-var bareKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
-func tomlKey(k string) string {
-	if bareKey.MatchString(k) {
-		return k
-	}
-	return tomlString(k)
-}
-
-// tomlString is a TOML basic string: Go's strconv.Quote is not valid TOML
-// (it emits \x escapes), so escape by hand.
-func tomlString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\r':
-			b.WriteString(`\r`)
-		default:
-			if r < 0x20 || r == 0x7f {
-				fmt.Fprintf(&b, `\u%04X`, r)
-			} else {
-				b.WriteRune(r)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
