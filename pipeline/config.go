@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,7 +17,9 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/invopop/jsonschema"
 
+	"github.com/cfmcp/codefresh-mcp/internal/tomledit"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
 
 // ConfigFile is the project's pipeline file name.
@@ -24,12 +28,14 @@ const ConfigFile = "codefresh_pipeline.toml"
 // Config is the project's pipeline file. Every field is optional: an empty
 // file, or none, loads the catalog's default resources into DuckDB.
 type Config struct {
-	PipelineName string `toml:"pipeline_name,omitempty" json:"pipeline_name,omitempty" jsonschema:"description=Pipeline name (default codefresh_pipeline)"`
-	DatasetName  string `toml:"dataset_name,omitempty" json:"dataset_name,omitempty" jsonschema:"description=Dataset (database schema) name (default codefresh_data)"`
+	PipelineName string `toml:"pipeline_name,omitempty" json:"pipeline_name,omitempty" jsonschema:"description=Pipeline name: lowercase letters, digits and underscores (default codefresh_pipeline)"`
+	DatasetName  string `toml:"dataset_name,omitempty" json:"dataset_name,omitempty" jsonschema:"description=Dataset (database schema) name: lowercase letters, digits and underscores (default codefresh_data)"`
 	BaseURL      string `toml:"base_url,omitempty" json:"base_url,omitempty" jsonschema:"description=Codefresh API base URL (default https://g.codefresh.io/api)"`
 	// RequestsPerSecond paces every request to Codefresh (default 10); Concurrency
 	// is how many run at once (default 4).
-	RequestsPerSecond float64                   `toml:"requests_per_second,omitempty" json:"requests_per_second,omitempty" jsonschema:"minimum=0,description=Requests per second to the Codefresh API at most (default 10)"`
+	// Zero means the default for these and every other number of the file:
+	// earlier versions wrote zeros for keys the user had not set.
+	RequestsPerSecond float64                   `toml:"requests_per_second,omitempty" json:"requests_per_second,omitempty" jsonschema:"minimum=0,maximum=1000,description=Requests per second to the Codefresh API at most: 0.01 to 1000 (default 10)"`
 	Concurrency       int                       `toml:"concurrency,omitempty" json:"concurrency,omitempty" jsonschema:"minimum=0,maximum=32,description=Requests in flight at once: date windows of builds and detail records (default 4; at most 32)"`
 	Destination       DestinationConfig         `toml:"destination,omitempty" json:"destination,omitempty" jsonschema:"description=Where loads go"`
 	Incremental       IncrementalConfig         `toml:"incremental,omitempty" json:"incremental,omitempty" jsonschema:"description=Incremental loading of builds"`
@@ -40,13 +46,13 @@ type Config struct {
 type DestinationConfig struct {
 	Type string `toml:"type,omitempty" json:"type,omitempty" jsonschema:"enum=duckdb,enum=postgres,enum=parquet,description=Destination kind (default duckdb)"`
 	// Path is the DuckDB file or the Parquet folder, relative to the project folder.
-	Path string `toml:"path,omitempty" json:"path,omitempty" jsonschema:"description=DuckDB file or Parquet folder relative to the project (default codefresh.duckdb or codefresh_data)"`
+	Path string `toml:"path,omitempty" json:"path,omitempty" jsonschema:"description=DuckDB file or Parquet folder inside the project: a relative path without .. (default codefresh.duckdb or codefresh_parquet)"`
 	// PostgreSQL connection without the password (resolved like the API key).
 	Host     string `toml:"host,omitempty" json:"host,omitempty" jsonschema:"description=PostgreSQL host"`
-	Port     int    `toml:"port,omitempty" json:"port,omitempty" jsonschema:"description=PostgreSQL port"`
+	Port     int    `toml:"port,omitempty" json:"port,omitempty" jsonschema:"minimum=0,maximum=65535,description=PostgreSQL port (default 5432)"`
 	Database string `toml:"database,omitempty" json:"database,omitempty" jsonschema:"description=PostgreSQL database"`
 	User     string `toml:"user,omitempty" json:"user,omitempty" jsonschema:"description=PostgreSQL user"`
-	SSLMode  string `toml:"sslmode,omitempty" json:"sslmode,omitempty" jsonschema:"description=PostgreSQL sslmode"`
+	SSLMode  string `toml:"sslmode,omitempty" json:"sslmode,omitempty" jsonschema:"enum=disable,enum=allow,enum=prefer,enum=require,enum=verify-ca,enum=verify-full,description=PostgreSQL sslmode"`
 }
 
 // IncrementalConfig tunes incremental builds.
@@ -61,7 +67,7 @@ type ResourceConfig struct {
 	WriteDisposition string            `toml:"write_disposition,omitempty" json:"write_disposition,omitempty" jsonschema:"enum=replace,enum=append,enum=merge,description=How rows are written (default from the catalog)"`
 	Params           map[string]string `toml:"params,omitempty" json:"params,omitempty" jsonschema:"description=Extra query parameters such as status or pipeline"`
 	InitialValue     string            `toml:"initial_value,omitempty" json:"initial_value,omitempty" jsonschema:"description=Start of the incremental cursor for the first load (YYYY-MM-DD)"`
-	PageSize         int               `toml:"page_size,omitempty" json:"page_size,omitempty" jsonschema:"description=Records per request (default from the catalog)"`
+	PageSize         int               `toml:"page_size,omitempty" json:"page_size,omitempty" jsonschema:"minimum=0,maximum=10000,description=Records per request: 1 to 10000 (default from the catalog)"`
 }
 
 // Defaults applied when the pipeline file leaves a field empty.
@@ -73,13 +79,35 @@ const (
 	DefaultLookback     = 24 * time.Hour
 )
 
+// Bounds of the pipeline file, checked before it is decoded: the decoder's
+// time and memory grow faster than the nesting of a file, and every tool
+// call of a server reads it.
+const (
+	MaxConfigBytes = 256 << 10
+	MaxConfigDepth = 16 // the deepest real key, resources.NAME.params.KEY, is 4
+)
+
+// Limits of values in the pipeline file.
+const (
+	maxNameLen        = 63 // PostgreSQL's identifier limit, the smallest of the destinations
+	minRequestsPerSec = 0.01
+	maxRequestsPerSec = 1000
+	maxConcurrency    = 32
+	maxPageSize       = 10000 // what the Codefresh CLI asks for with --all
+)
+
 // ConfigError is a problem in the pipeline file, naming the key and line.
 type ConfigError struct {
 	File string
 	Key  string
 	Line int // 0 when unknown
 	Msg  string
+	Err  error // the cause when there is one, such as a *tomledit.LimitError
+
+	path []string // Key's parts, for finding its line
 }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 func (e *ConfigError) Error() string {
 	loc := e.File
@@ -94,21 +122,58 @@ func (e *ConfigError) Error() string {
 
 // LoadConfig reads dir/codefresh_pipeline.toml; a missing file is an empty config.
 func LoadConfig(dir string) (Config, error) {
-	var cfg Config
-	path := filepath.Join(dir, ConfigFile)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return cfg, nil
-	}
-	if err != nil {
-		return cfg, fmt.Errorf("read pipeline file: %w", err)
-	}
-	return ParseConfig(ConfigFile, data)
+	_, cfg, err := ReadConfig(dir)
+	return cfg, err
 }
 
-// ParseConfig decodes and validates a pipeline file's text.
+// ReadConfig reads, bounds and validates dir/codefresh_pipeline.toml and
+// returns its text too (nil when there is no file, an empty config).
+func ReadConfig(dir string) ([]byte, Config, error) {
+	data, err := readConfigFile(filepath.Join(dir, ConfigFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, Config{}, nil
+	}
+	if err != nil {
+		return nil, Config{}, err
+	}
+	cfg, err := ParseConfig(ConfigFile, data)
+	return data, cfg, err
+}
+
+// readConfigFile reads at most MaxConfigBytes and one more, so that a huge
+// file is refused without being read.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("read pipeline file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read pipeline file %s: %w", path, err)
+	}
+	if len(data) > MaxConfigBytes {
+		size := int64(len(data))
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		le := &tomledit.LimitError{What: "size", Limit: MaxConfigBytes, Got: int(size)}
+		return nil, &ConfigError{File: ConfigFile, Msg: le.Error(), Err: le}
+	}
+	return data, nil
+}
+
+// ParseConfig bounds, decodes and validates a pipeline file's text.
 func ParseConfig(name string, data []byte) (Config, error) {
 	var cfg Config
+	if err := tomledit.CheckLimits(data, tomledit.Limits{MaxBytes: MaxConfigBytes, MaxDepth: MaxConfigDepth}); err != nil {
+		var le *tomledit.LimitError
+		errors.As(err, &le)
+		return cfg, &ConfigError{File: name, Line: le.Line, Msg: err.Error(), Err: err}
+	}
 	md, err := toml.Decode(string(data), &cfg)
 	if err != nil {
 		var pe toml.ParseError
@@ -125,48 +190,36 @@ func ParseConfig(name string, data []byte) (Config, error) {
 		var ce *ConfigError
 		if errors.As(err, &ce) {
 			ce.File = name
-			ce.Line = lineOfKey(data, strings.Split(ce.Key, "."))
+			ce.Line = lineOfKey(data, ce.path)
 		}
 		return cfg, err
 	}
 	return cfg, nil
 }
 
-// lineOfKey finds the line that defines key: the last part as "k =" after the
-// table header that holds it, or as a header itself. Good enough for messages.
+// lineOfKey is the line that defines key (its own, or the inline table or
+// header holding it); 0 when the text cannot be scanned.
 func lineOfKey(data []byte, key []string) int {
-	if len(key) == 0 {
+	doc, err := tomledit.Parse(string(data))
+	if err != nil {
 		return 0
 	}
-	last := key[len(key)-1]
-	lines := strings.Split(string(data), "\n")
-	for i, l := range lines {
-		t := strings.TrimSpace(l)
-		t = strings.TrimPrefix(t, "[")
-		if strings.HasPrefix(t, last+" ") || strings.HasPrefix(t, last+"=") || strings.HasPrefix(t, `"`+last+`"`) ||
-			strings.HasSuffix(strings.TrimSuffix(t, "]"), "."+last) || strings.Contains(t, " "+last+" =") || strings.Contains(t, "{"+last+" =") || strings.Contains(t, ", "+last+" =") {
-			return i + 1
-		}
-	}
-	return 0
+	return doc.Line(key)
 }
 
-// Validate checks values the TOML decoder cannot: names, enums, formats.
+// Validate checks values the TOML decoder cannot: names, ranges, enums,
+// formats, paths. Zero numbers are the defaults.
 func (c *Config) Validate() error {
-	if c.RequestsPerSecond < 0 {
-		return &ConfigError{Key: "requests_per_second", Msg: "must not be negative"}
+	checks := []func() error{
+		func() error { return checkName("pipeline_name", c.PipelineName) },
+		func() error { return checkName("dataset_name", c.DatasetName) },
+		c.checkPacing,
+		c.Destination.check,
+		c.Incremental.check,
 	}
-	if c.Concurrency < 0 || c.Concurrency > 32 {
-		return &ConfigError{Key: "concurrency", Msg: "use 1 to 32"}
-	}
-	switch c.Destination.Type {
-	case "", "duckdb", "postgres", "parquet":
-	default:
-		return &ConfigError{Key: "destination.type", Msg: fmt.Sprintf("%q is not a destination: use duckdb, postgres or parquet", c.Destination.Type)}
-	}
-	if c.Incremental.Lookback != "" {
-		if d, err := time.ParseDuration(c.Incremental.Lookback); err != nil || d < 0 {
-			return &ConfigError{Key: "incremental.lookback", Msg: fmt.Sprintf("%q is not a duration such as 24h", c.Incremental.Lookback)}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
 		}
 	}
 	names := make([]string, 0, len(c.Resources))
@@ -175,36 +228,129 @@ func (c *Config) Validate() error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		rc := c.Resources[name]
-		key := "resources." + name
-		r, ok := codefresh.Lookup(name)
-		if !ok {
-			return &ConfigError{Key: key, Msg: "no such resource (see `codefresh-mcp endpoints`)"}
+		if err := c.Resources[name].check(name); err != nil {
+			return err
 		}
-		switch rc.WriteDisposition {
-		case "", codefresh.Replace, codefresh.Append:
-		case codefresh.Merge:
-			if len(r.PrimaryKey) == 0 {
-				return &ConfigError{Key: key + ".write_disposition", Msg: "merge needs a primary key and " + name + " has none"}
-			}
-		default:
-			return &ConfigError{Key: key + ".write_disposition", Msg: fmt.Sprintf("%q: use replace, append or merge", rc.WriteDisposition)}
+	}
+	return nil
+}
+
+// keyError is a ConfigError about the key at path.
+func keyError(path []string, format string, args ...any) *ConfigError {
+	return &ConfigError{File: ConfigFile, Key: strings.Join(path, "."), path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// checkName refuses a pipeline or dataset name that dlt would rename or a
+// destination could not hold: it names a database schema and state rows.
+func checkName(key, name string) error {
+	if name == "" {
+		return nil
+	}
+	if norm := normalize.NormalizeIdentifier(name); norm != name || len(name) > maxNameLen {
+		return keyError([]string{key}, "%q: use lowercase letters, digits and underscores, at most %d, such as %q", name, maxNameLen, norm[:min(len(norm), maxNameLen)])
+	}
+	return nil
+}
+
+func (c *Config) checkPacing() error {
+	if r := c.RequestsPerSecond; r != 0 && !(r >= minRequestsPerSec && r <= maxRequestsPerSec) { // NaN fails every comparison
+		return keyError([]string{"requests_per_second"}, "%v: use %v to %v (or leave it out for 10)", r, minRequestsPerSec, maxRequestsPerSec)
+	}
+	if c.Concurrency < 0 || c.Concurrency > maxConcurrency {
+		return keyError([]string{"concurrency"}, "use 1 to %d", maxConcurrency)
+	}
+	return nil
+}
+
+// reservedDirs are project folders a destination must not be written into:
+// the key's file, the load traces, the repository.
+var reservedDirs = []string{".dlt", ".codefresh-mcp", ".git"}
+
+func (d *DestinationConfig) check() error {
+	switch d.Type {
+	case "", "duckdb", "postgres", "parquet":
+	default:
+		return keyError([]string{"destination", "type"}, "%q is not a destination: use duckdb, postgres or parquet", d.Type)
+	}
+	if d.Path != "" {
+		if err := checkDestinationPath(d.Path); err != nil {
+			return keyError([]string{"destination", "path"}, "%q: %s", d.Path, err)
 		}
-		if rc.InitialValue != "" {
-			if _, err := time.Parse("2006-01-02", rc.InitialValue); err != nil {
-				return &ConfigError{Key: key + ".initial_value", Msg: fmt.Sprintf("%q: use a date YYYY-MM-DD", rc.InitialValue)}
-			}
-			if r.IncrementalCursor == "" {
-				return &ConfigError{Key: key + ".initial_value", Msg: name + " has no incremental cursor"}
-			}
+	}
+	if d.Port < 0 || d.Port > 65535 {
+		return keyError([]string{"destination", "port"}, "%d: use 1 to 65535", d.Port)
+	}
+	switch d.SSLMode {
+	case "", "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
+	default:
+		return keyError([]string{"destination", "sslmode"}, "%q: use disable, allow, prefer, require, verify-ca or verify-full", d.SSLMode)
+	}
+	return nil
+}
+
+// checkDestinationPath keeps the destination inside the project folder and
+// out of the folders and files the project needs.
+func checkDestinationPath(p string) error {
+	clean := filepath.ToSlash(filepath.Clean(p))
+	switch {
+	case !filepath.IsLocal(p):
+		return errors.New("use a path inside the project folder: relative, without ..")
+	case clean == ".":
+		return errors.New("name a file or folder inside the project folder, not the folder itself")
+	case clean == ConfigFile:
+		return errors.New("that is the pipeline file")
+	}
+	first, _, _ := strings.Cut(clean, "/")
+	if slices.Contains(reservedDirs, first) {
+		return fmt.Errorf("%s holds the project's own files: choose another folder", first)
+	}
+	return nil
+}
+
+func (ic *IncrementalConfig) check() error {
+	if ic.Lookback == "" {
+		return nil
+	}
+	if d, err := time.ParseDuration(ic.Lookback); err != nil || d <= 0 {
+		return keyError([]string{"incremental", "lookback"}, "%q is not a positive duration such as 24h", ic.Lookback)
+	}
+	return nil
+}
+
+func (rc ResourceConfig) check(name string) error {
+	key := func(k ...string) []string { return append([]string{"resources", name}, k...) }
+	r, ok := codefresh.Lookup(name)
+	if !ok {
+		return keyError(key(), "no such resource (see `codefresh-mcp endpoints`)")
+	}
+	switch rc.WriteDisposition {
+	case "", codefresh.Replace, codefresh.Append:
+	case codefresh.Merge:
+		if len(r.PrimaryKey) == 0 {
+			return keyError(key("write_disposition"), "merge needs a primary key and %s has none", name)
 		}
-		if rc.PageSize < 0 || rc.PageSize > 10000 {
-			return &ConfigError{Key: key + ".page_size", Msg: "use 1 to 10000"}
+	default:
+		return keyError(key("write_disposition"), "%q: use replace, append or merge", rc.WriteDisposition)
+	}
+	if rc.InitialValue != "" {
+		if _, err := time.Parse("2006-01-02", rc.InitialValue); err != nil {
+			return keyError(key("initial_value"), "%q: use a date YYYY-MM-DD", rc.InitialValue)
 		}
-		for p := range rc.Params {
-			if err := codefresh.CheckRequest(r.Path, url.Values{p: {"x"}}); err != nil {
-				return &ConfigError{Key: key + ".params." + p, Msg: err.Error()}
-			}
+		if r.IncrementalCursor == "" {
+			return keyError(key("initial_value"), "%s has no incremental cursor", name)
+		}
+	}
+	if rc.PageSize < 0 || rc.PageSize > maxPageSize {
+		return keyError(key("page_size"), "use 1 to %d", maxPageSize)
+	}
+	params := make([]string, 0, len(rc.Params))
+	for p := range rc.Params {
+		params = append(params, p)
+	}
+	sort.Strings(params)
+	for _, p := range params {
+		if err := codefresh.CheckRequest(r.Path, url.Values{p: {"x"}}); err != nil {
+			return keyError(key("params", p), "%s", err.Error())
 		}
 	}
 	return nil
@@ -226,10 +372,7 @@ func (c *Config) DestinationPath(dir string) string {
 			p = DefaultParquetDir
 		}
 	}
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(dir, p)
+	return filepath.Join(dir, p) // Validate keeps p relative and inside dir
 }
 
 // Lookback is how far before the last loaded build an incremental run starts.
@@ -265,27 +408,6 @@ func (c *Config) Disposition(r codefresh.Resource) string {
 		return r.WriteDisposition
 	}
 	return codefresh.Replace
-}
-
-// SaveConfig validates cfg and writes it to dir/codefresh_pipeline.toml.
-func SaveConfig(dir string, cfg Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	var b strings.Builder
-	b.WriteString("# codefresh-mcp pipeline file; schema: `codefresh-mcp schema`\n")
-	if err := toml.NewEncoder(&b).Encode(cfg); err != nil {
-		return fmt.Errorf("encode pipeline file: %w", err)
-	}
-	path := filepath.Join(dir, ConfigFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return fmt.Errorf("write pipeline file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write pipeline file: %w", err)
-	}
-	return nil
 }
 
 // ConfigSchema is the JSON Schema of the pipeline file.

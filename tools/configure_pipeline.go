@@ -1,8 +1,10 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -17,9 +19,54 @@ import (
 type ConfigurePipelineIn struct {
 	Enable       []string         `json:"enable,omitempty" jsonschema_description:"Resources to turn on (catalog names from list_endpoints)"`
 	Disable      []string         `json:"disable,omitempty" jsonschema_description:"Resources to turn off"`
-	Set          *pipeline.Config `json:"set,omitempty" jsonschema_description:"Fields to set. Merged into the file: only the keys given change. Example: {\"resources\":{\"builds\":{\"params\":{\"status\":\"error\"},\"write_disposition\":\"merge\"}}}"`
+	Set          *pipeline.Config `json:"set,omitempty" jsonschema_description:"Fields to set, as a JSON merge patch: only the keys given change, null removes one. base_url cannot be set here. Example: {\"resources\":{\"builds\":{\"params\":{\"status\":\"error\"},\"write_disposition\":\"merge\"}}}"`
 	Unset        []string         `json:"unset,omitempty" jsonschema_description:"Dot paths to remove so they fall back to defaults such as resources.builds.params.status or destination.path"`
 	ValidateOnly bool             `json:"validate_only,omitempty" jsonschema_description:"Check the change and show the result without writing the file"`
+
+	nulls []string // dot paths set's patch gives as null: removed when present
+}
+
+// UnmarshalJSON decodes the arguments and keeps the paths set gives as null,
+// which the typed Config cannot tell from absent ones.
+func (in *ConfigurePipelineIn) UnmarshalJSON(b []byte) error {
+	type plain ConfigurePipelineIn
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode((*plain)(in)); err != nil {
+		return err
+	}
+	var raw struct {
+		Set map[string]any `json:"set"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	in.nulls = nullPaths("", raw.Set, nil)
+	return nil
+}
+
+func nullPaths(prefix string, m map[string]any, out []string) []string {
+	for k, v := range m {
+		switch t := v.(type) {
+		case nil:
+			out = append(out, prefix+k)
+		case map[string]any:
+			out = nullPaths(prefix+k+".", t, out)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// errBaseURL refuses base_url in a change: the API key goes to that URL, so
+// only the key's owner chooses it, outside the agent.
+var errBaseURL = errors.New("base_url cannot be changed with configure_pipeline: the API key is sent to the base URL, so the key's owner chooses it outside the agent; nothing was written")
+
+const nextBaseURL = "ask the user to run, in their own terminal, `codefresh-mcp --base-url URL secrets set` to store a key for that URL, or `codefresh-mcp secrets trust-url URL` to trust it for the stored key"
+
+// touchesBaseURL reports whether in sets, nulls or unsets base_url.
+func touchesBaseURL(in ConfigurePipelineIn) bool {
+	return in.Set != nil && in.Set.BaseURL != "" || slices.Contains(in.Unset, "base_url") || slices.Contains(in.nulls, "base_url")
 }
 
 // ConfigurePipelineOut is configure_pipeline's result.
@@ -48,11 +95,14 @@ func configurePipeline(d *Deps) Tool {
 			"the answer lists what changed. Call with no arguments to read it. The API key never goes here.",
 		Hints{ReadOnly: false, Destructive: true, Idempotent: true, OpenWorld: false},
 		func(ctx context.Context, in ConfigurePipelineIn) (ConfigurePipelineOut, error) {
-			before, err := pipeline.LoadConfig(d.ProjectDir)
-			if err != nil {
-				return ConfigurePipelineOut{}, withNext(err, "the file does not parse: fix the line named (or replace it using set), then call again")
+			if touchesBaseURL(in) {
+				return ConfigurePipelineOut{}, withNext(errBaseURL, nextBaseURL)
 			}
-			after, err := applyChanges(before, in)
+			text, before, err := pipeline.ReadConfig(d.ProjectDir)
+			if err != nil {
+				return ConfigurePipelineOut{}, withNext(err, "the file does not parse: fix the line named, or ask the user to, then call again")
+			}
+			after, removed, err := applyChanges(before, in)
 			if err != nil {
 				return ConfigurePipelineOut{}, err
 			}
@@ -60,6 +110,12 @@ func configurePipeline(d *Deps) Tool {
 				return ConfigurePipelineOut{}, withNext(err, "nothing was written; correct the value named (list_endpoints shows resource names)")
 			}
 			changes := diffConfig(before, after)
+			var edited []byte
+			if len(changes) > 0 {
+				if edited, err = pipeline.EditConfig(text, before, after, removed); err != nil {
+					return ConfigurePipelineOut{}, withNext(err, "nothing was written; correct the value named, or ask the user to make this change in "+pipeline.ConfigFile+" by hand")
+				}
+			}
 			out := ConfigurePipelineOut{
 				File:    filepath.Join(d.ProjectDir, pipeline.ConfigFile),
 				Changes: changes,
@@ -78,7 +134,7 @@ func configurePipeline(d *Deps) Tool {
 			case in.ValidateOnly:
 				out.Next = "valid; call again without validate_only to write it"
 			default:
-				if err := pipeline.SaveConfig(d.ProjectDir, after); err != nil {
+				if err := pipeline.WriteConfigFile(d.ProjectDir, edited); err != nil {
 					return ConfigurePipelineOut{}, err
 				}
 				out.Saved = true
@@ -88,11 +144,12 @@ func configurePipeline(d *Deps) Tool {
 		})
 }
 
-// applyChanges returns cfg with in's enable, disable, set and unset applied, in that order.
-func applyChanges(cfg pipeline.Config, in ConfigurePipelineIn) (pipeline.Config, error) {
+// applyChanges returns cfg with in's enable, disable, set and unset applied,
+// in that order, and the dot paths removed.
+func applyChanges(cfg pipeline.Config, in ConfigurePipelineIn) (pipeline.Config, []string, error) {
 	doc, err := toMap(cfg)
 	if err != nil {
-		return cfg, err
+		return cfg, nil, err
 	}
 	for _, names := range []struct {
 		list []string
@@ -100,38 +157,40 @@ func applyChanges(cfg pipeline.Config, in ConfigurePipelineIn) (pipeline.Config,
 	}{{in.Enable, true}, {in.Disable, false}} {
 		for _, n := range names.list {
 			if _, ok := codefresh.Lookup(n); !ok {
-				return cfg, errorf("list_endpoints shows the resource names", "no resource %q in the catalog", n)
+				return cfg, nil, errorf("list_endpoints shows the resource names", "no resource %q in the catalog", n)
 			}
 			setPath(doc, []string{"resources", n, "enabled"}, names.on)
 		}
 	}
 	if in.Set != nil {
-		if p := in.Set.Destination.Path; p != "" && (filepath.IsAbs(p) || strings.HasPrefix(filepath.Clean(p), "..")) {
-			return cfg, errorf("use a path inside the project folder, or ask the user to edit "+pipeline.ConfigFile+" by hand",
-				"destination.path %q is outside the project folder", p)
-		}
 		patch, err := toMap(*in.Set)
 		if err != nil {
-			return cfg, err
+			return cfg, nil, err
 		}
 		merge(doc, patch)
 	}
+	removed := slices.Clone(in.Unset)
 	for _, p := range in.Unset {
 		if !unsetPath(doc, strings.Split(p, ".")) {
-			return cfg, errorf("configure_pipeline without arguments shows the file's keys", "unset: %q is not set in the file", p)
+			return cfg, nil, errorf("configure_pipeline without arguments shows the file's keys", "unset: %q is not set in the file", p)
+		}
+	}
+	for _, p := range in.nulls { // a merge patch's null removes what is there, if anything
+		if unsetPath(doc, strings.Split(p, ".")) {
+			removed = append(removed, p)
 		}
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
-		return cfg, fmt.Errorf("encode pipeline config: %w", err)
+		return cfg, nil, fmt.Errorf("encode pipeline config: %w", err)
 	}
 	var out pipeline.Config
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&out); err != nil {
-		return cfg, withNext(fmt.Errorf("pipeline config: %w", err), "configure_pipeline's schema lists the keys")
+		return cfg, nil, withNext(fmt.Errorf("pipeline config: %w", err), "configure_pipeline's schema lists the keys")
 	}
-	return out, nil
+	return out, removed, nil
 }
 
 func toMap(v any) (map[string]any, error) {

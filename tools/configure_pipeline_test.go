@@ -87,7 +87,7 @@ func TestConfigurePipelineValidates(t *testing.T) {
 		{map[string]any{"set": map[string]any{"destination": map[string]any{"type": "oracle"}}}, "destination.type"},
 		{map[string]any{"enable": []string{"nope"}}, `no resource "nope"`},
 		{map[string]any{"set": map[string]any{"resources": map[string]any{"nope": map[string]any{"page_size": 5}}}}, "resources.nope"},
-		{map[string]any{"set": map[string]any{"destination": map[string]any{"path": "/etc/x.duckdb"}}}, "outside the project"},
+		{map[string]any{"set": map[string]any{"destination": map[string]any{"path": "/etc/x.duckdb"}}}, `destination.path: "/etc/x.duckdb": use a path inside the project folder`},
 		{map[string]any{"set": map[string]any{"resources": map[string]any{"pipelines": map[string]any{"params": map[string]any{"decryptVariables": "true"}}}}}, "decrypt"},
 		{map[string]any{"unset": []string{"resources.builds"}}, "not set"},
 		{map[string]any{"set": map[string]any{"resources": map[string]any{"builds": map[string]any{"paramz": map[string]any{"a": "b"}}}}}, `unknown field "paramz"`},
