@@ -35,8 +35,8 @@ type Config struct {
 	// is how many run at once (default 4).
 	// Zero means the default for these and every other number of the file:
 	// earlier versions wrote zeros for keys the user had not set.
-	RequestsPerSecond float64                   `toml:"requests_per_second,omitempty" json:"requests_per_second,omitempty" jsonschema:"minimum=0,maximum=1000,description=Requests per second to the Codefresh API at most: 0.01 to 1000 (default 10)"`
-	Concurrency       int                       `toml:"concurrency,omitempty" json:"concurrency,omitempty" jsonschema:"minimum=0,maximum=32,description=Requests in flight at once: date windows of builds and detail records (default 4; at most 32)"`
+	RequestsPerSecond float64                   `toml:"requests_per_second,omitempty,omitzero" json:"requests_per_second,omitempty" jsonschema:"minimum=0,maximum=1000,description=Requests per second to the Codefresh API at most: 0.01 to 1000 (default 10)"`
+	Concurrency       int                       `toml:"concurrency,omitempty,omitzero" json:"concurrency,omitempty" jsonschema:"minimum=0,maximum=32,description=Requests in flight at once: date windows of builds and detail records (default 4; at most 32)"`
 	Destination       DestinationConfig         `toml:"destination,omitempty" json:"destination,omitempty" jsonschema:"description=Where loads go"`
 	Incremental       IncrementalConfig         `toml:"incremental,omitempty" json:"incremental,omitempty" jsonschema:"description=Incremental loading of builds"`
 	Resources         map[string]ResourceConfig `toml:"resources,omitempty" json:"resources,omitempty" jsonschema:"description=Per-resource overrides keyed by catalog resource name"`
@@ -49,7 +49,7 @@ type DestinationConfig struct {
 	Path string `toml:"path,omitempty" json:"path,omitempty" jsonschema:"description=DuckDB file or Parquet folder inside the project: a relative path without .. (default codefresh.duckdb or codefresh_parquet)"`
 	// PostgreSQL connection without the password (resolved like the API key).
 	Host     string `toml:"host,omitempty" json:"host,omitempty" jsonschema:"description=PostgreSQL host"`
-	Port     int    `toml:"port,omitempty" json:"port,omitempty" jsonschema:"minimum=0,maximum=65535,description=PostgreSQL port (default 5432)"`
+	Port     int    `toml:"port,omitempty,omitzero" json:"port,omitempty" jsonschema:"minimum=0,maximum=65535,description=PostgreSQL port (default 5432)"`
 	Database string `toml:"database,omitempty" json:"database,omitempty" jsonschema:"description=PostgreSQL database"`
 	User     string `toml:"user,omitempty" json:"user,omitempty" jsonschema:"description=PostgreSQL user"`
 	SSLMode  string `toml:"sslmode,omitempty" json:"sslmode,omitempty" jsonschema:"enum=disable,enum=allow,enum=prefer,enum=require,enum=verify-ca,enum=verify-full,description=PostgreSQL sslmode"`
@@ -67,7 +67,7 @@ type ResourceConfig struct {
 	WriteDisposition string            `toml:"write_disposition,omitempty" json:"write_disposition,omitempty" jsonschema:"enum=replace,enum=append,enum=merge,description=How rows are written (default from the catalog)"`
 	Params           map[string]string `toml:"params,omitempty" json:"params,omitempty" jsonschema:"description=Extra query parameters such as status or pipeline"`
 	InitialValue     string            `toml:"initial_value,omitempty" json:"initial_value,omitempty" jsonschema:"description=Start of the incremental cursor for the first load (YYYY-MM-DD)"`
-	PageSize         int               `toml:"page_size,omitempty" json:"page_size,omitempty" jsonschema:"minimum=0,maximum=10000,description=Records per request: 1 to 10000 (default from the catalog)"`
+	PageSize         int               `toml:"page_size,omitempty,omitzero" json:"page_size,omitempty" jsonschema:"minimum=0,maximum=10000,description=Records per request: 1 to 10000 (default from the catalog)"`
 }
 
 // Defaults applied when the pipeline file leaves a field empty.

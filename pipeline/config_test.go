@@ -2,11 +2,14 @@ package pipeline
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cfmcp/codefresh-mcp/internal/tomledit"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
@@ -124,5 +127,104 @@ func TestConfigSchema(t *testing.T) {
 	}
 	if _, ok := s["$ref"]; ok {
 		t.Error("top-level $ref")
+	}
+}
+
+func TestConfigRefusesInvalidValuesWithKeyAndLine(t *testing.T) {
+	cases := []struct{ text, want string }{
+		{"# names\ndataset_name = \"x; DROP TABLE y\"\n", `f.toml:2: dataset_name: "x; DROP TABLE y": use lowercase letters, digits and underscores, at most 63, such as "x_drop_table_y"`},
+		{"dataset_name = \"CF\"\n", `f.toml:1: dataset_name: "CF": use lowercase letters, digits and underscores, at most 63, such as "cf"`},
+		{"dataset_name = \"" + strings.Repeat("a", 64) + "\"\n", `f.toml:1: dataset_name: "` + strings.Repeat("a", 64) + `": use lowercase letters, digits and underscores, at most 63, such as "` + strings.Repeat("a", 63) + `"`},
+		{"\npipeline_name = \"../p\"\n", `f.toml:2: pipeline_name: "../p": use lowercase letters, digits and underscores, at most 63, such as "_p"`},
+		{"requests_per_second = nan\n", "f.toml:1: requests_per_second: NaN: use 0.01 to 1000 (or leave it out for 10)"},
+		{"requests_per_second = inf\n", "f.toml:1: requests_per_second: +Inf: use 0.01 to 1000 (or leave it out for 10)"},
+		{"requests_per_second = -1.0\n", "f.toml:1: requests_per_second: -1: use 0.01 to 1000 (or leave it out for 10)"},
+		{"requests_per_second = 1e-9\n", "f.toml:1: requests_per_second: 1e-09: use 0.01 to 1000 (or leave it out for 10)"},
+		{"concurrency = -1\n", "f.toml:1: concurrency: use 1 to 32"},
+		{"[destination]\npath = \"/etc/x.duckdb\"\n", `f.toml:2: destination.path: "/etc/x.duckdb": use a path inside the project folder: relative, without ..`},
+		{"[destination]\npath = \"../x\"\n", `f.toml:2: destination.path: "../x": use a path inside the project folder: relative, without ..`},
+		{"destination.path = \"data/../../x\"\n", `f.toml:1: destination.path: "data/../../x": use a path inside the project folder: relative, without ..`},
+		{"[destination]\npath = \".\"\n", `f.toml:2: destination.path: ".": name a file or folder inside the project folder, not the folder itself`},
+		{"[destination]\npath = \".dlt/secrets.toml\"\n", `f.toml:2: destination.path: ".dlt/secrets.toml": .dlt holds the project's own files: choose another folder`},
+		{"[destination]\npath = \"codefresh_pipeline.toml\"\n", `f.toml:2: destination.path: "codefresh_pipeline.toml": that is the pipeline file`},
+		{"[destination]\ntype = \"postgres\"\nport = 70000\n", "f.toml:3: destination.port: 70000: use 1 to 65535"},
+		{"[destination]\nsslmode = \"off\"\n", `f.toml:2: destination.sslmode: "off": use disable, allow, prefer, require, verify-ca or verify-full`},
+		{"[destination]\npasword = \"x\"\n", "f.toml:2: destination.pasword: unknown key (see `codefresh-mcp schema`)"},
+		{"[incremental]\nlookback = \"0s\"\n", `f.toml:2: incremental.lookback: "0s" is not a positive duration such as 24h`},
+		{"[incremental]\nlookback = \"-1h\"\n", `f.toml:2: incremental.lookback: "-1h" is not a positive duration such as 24h`},
+		{"[resources.builds]\npage_size = 10001\n", "f.toml:2: resources.builds.page_size: use 1 to 10000"},
+		{"[resources.builds]\n\n\npage_size = -5\n", "f.toml:4: resources.builds.page_size: use 1 to 10000"},
+		{"resources.builds.initial_value = \"2024-13-01\"\n", `f.toml:1: resources.builds.initial_value: "2024-13-01": use a date YYYY-MM-DD`},
+		{"[resources]\nbuilds = { write_disposition = \"upsert\" }\n", `f.toml:2: resources.builds.write_disposition: "upsert": use replace, append or merge`},
+	}
+	for _, c := range cases {
+		_, err := ParseConfig("f.toml", []byte(c.text))
+		var ce *ConfigError
+		if err == nil || err.Error() != c.want || !errors.As(err, &ce) {
+			t.Errorf("%q:\n got %v\nwant %s", c.text, err, c.want)
+		}
+	}
+}
+
+// Earlier versions of configure_pipeline wrote zeros for every key the user
+// had not set: such files keep loading, zero being the default.
+func TestConfigZerosAreDefaults(t *testing.T) {
+	cfg, err := ParseConfig("f.toml", []byte("requests_per_second = 0.0\nconcurrency = 0\n[destination]\nport = 0\n[resources.builds]\npage_size = 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RequestsPerSecond != 0 || cfg.Concurrency != 0 || cfg.Destination.Port != 0 {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+}
+
+// nestedInline is "x = {a = {a = ... 1}}" of about size bytes.
+func nestedInline(size int) []byte {
+	n := (size - 5) / 6
+	return []byte("x = " + strings.Repeat("{a = ", n) + "1" + strings.Repeat("}", n) + "\n")
+}
+
+func TestConfigBoundedBeforeDecoding(t *testing.T) {
+	const depthErr = "nested 17 levels deep, over the limit of 16 (tables, dotted keys, arrays and inline tables)"
+	cases := []struct {
+		name string
+		text []byte
+		want string
+	}{
+		{"32 KB of nested inline tables", nestedInline(32 << 10), "f.toml:1: " + depthErr},
+		{"300 KB file", nestedInline(300 << 10), "f.toml: the file is 307200 bytes, over the limit of 262144 bytes"},
+		{"nested arrays", []byte("# a comment [[[[\n\nx = " + strings.Repeat("[", 20) + strings.Repeat("]", 20) + "\n"), "f.toml:3: " + depthErr},
+		{"arrays over lines", []byte("x = [\n" + strings.Repeat("[\n", 20) + strings.Repeat("]\n", 21)), "f.toml:16: " + depthErr},
+		{"dotted key", []byte("\n" + strings.Repeat("a.", 16) + "b = 1\n"), "f.toml:2: " + depthErr},
+		{"table header", []byte("[" + strings.Repeat("a.", 16) + "b]\n"), "f.toml:1: " + depthErr},
+		{"header plus inline", []byte("[resources.builds]\nparams = " + strings.Repeat("{a = ", 14) + "1" + strings.Repeat("}", 14) + "\n"), "f.toml:2: " + depthErr},
+		{"dotted keys inside an inline table", []byte("x = { " + strings.Repeat("a.", 20) + "b = 1 }\n"), "f.toml:1: " + depthErr},
+	}
+	for _, c := range cases {
+		_, err := ParseConfig("f.toml", c.text)
+		var ce *ConfigError
+		var le *tomledit.LimitError
+		if err == nil || err.Error() != c.want || !errors.As(err, &ce) || !errors.As(err, &le) {
+			t.Errorf("%s:\n got %v\nwant %s", c.name, err, c.want)
+		}
+	}
+	// Brackets in strings and comments do not nest.
+	ok := "pipeline_name = \"" + strings.Repeat("{[", 20) + "\" # " + strings.Repeat("[{", 20) + "\n" +
+		"dataset_name = '''\n" + strings.Repeat("{", 40) + "'''\n"
+	if _, err := ParseConfig("f.toml", []byte(ok)); err == nil || !strings.Contains(err.Error(), "pipeline_name: ") {
+		t.Errorf("brackets in strings: %v (want the name refused, not the nesting)", err)
+	}
+}
+
+func TestLoadConfigReadsNoMoreThanTheLimit(t *testing.T) {
+	dir := t.TempDir()
+	big := append([]byte("# x\n"), make([]byte, 1<<20)...) // 1 MiB of NULs after a comment
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadConfig(dir)
+	want := "codefresh_pipeline.toml: the file is 1048580 bytes, over the limit of 262144 bytes"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }

@@ -102,3 +102,141 @@ func TestConfigurePipelineValidates(t *testing.T) {
 		t.Fatal("a refused change wrote the file")
 	}
 }
+
+// handWritten is a pipeline file as a person writes it: comments, an odd
+// order, blank lines, dotted and inline keys.
+const handWritten = `# Our Codefresh pipeline. Ask Dana before changing the dataset.
+dataset_name = "ci_data"   # the dashboards read this schema
+
+concurrency = 2
+[resources.builds]
+# only failures: we triage these
+params = { status = "error" }
+write_disposition = "merge"
+
+
+[destination]
+  # a file next to the repo's other data
+  path = "data/cf.duckdb"
+  type = "duckdb"
+`
+
+func TestConfigurePipelineEditsTheFileInPlace(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	path := filepath.Join(e.dir, pipeline.ConfigFile)
+	if err := os.WriteFile(path, []byte(handWritten), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		args map[string]any
+		want string // the whole file afterwards
+	}{
+		{ // one key changed: only its line, its comment kept
+			map[string]any{"set": map[string]any{"dataset_name": "ci_data_v2"}},
+			strings.Replace(handWritten, `dataset_name = "ci_data"`, `dataset_name = "ci_data_v2"`, 1),
+		},
+		{ // a new key goes at the end of its table; an inline table takes a key
+			map[string]any{"set": map[string]any{"destination": map[string]any{"sslmode": "require"}, "resources": map[string]any{"builds": map[string]any{"params": map[string]any{"branchName": "main"}}}}},
+			strings.NewReplacer(`dataset_name = "ci_data"`, `dataset_name = "ci_data_v2"`,
+				`params = { status = "error" }`, `params = { branchName = "main", status = "error" }`,
+				"type = \"duckdb\"\n", "type = \"duckdb\"\n  sslmode = \"require\"\n").Replace(handWritten),
+		},
+		{ // null in the patch and unset remove lines; enable adds a table at the end
+			map[string]any{"set": map[string]any{"destination": map[string]any{"sslmode": nil, "path": nil}}, "unset": []string{"resources.builds.write_disposition"}, "enable": []string{"teams"}},
+			strings.NewReplacer(`dataset_name = "ci_data"`, `dataset_name = "ci_data_v2"`,
+				`params = { status = "error" }`, `params = { branchName = "main", status = "error" }`,
+				"write_disposition = \"merge\"\n", "",
+				"  path = \"data/cf.duckdb\"\n", "").Replace(handWritten) + "\n[resources.teams]\nenabled = true\n",
+		},
+	}
+	for i, s := range steps {
+		var out tools.ConfigurePipelineOut
+		e.ok("configure_pipeline", s.args, &out)
+		if !out.Saved {
+			t.Fatalf("step %d not saved: %+v", i, out)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != s.want {
+			t.Fatalf("step %d: file is\n%s\nwant\n%s", i, got, s.want)
+		}
+		if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+			t.Fatalf("step %d: mode %v, want 0600 kept", i, st.Mode().Perm())
+		}
+	}
+	// Removing the last key of an inline table removes its line.
+	var out tools.ConfigurePipelineOut
+	e.ok("configure_pipeline", map[string]any{"unset": []string{"resources.builds.params"}}, &out)
+	got, _ := os.ReadFile(path)
+	if strings.Contains(string(got), "params") || !strings.Contains(string(got), "# only failures: we triage these\n\n\n[destination]") {
+		t.Fatalf("after unset params:\n%s", got)
+	}
+	entries, _ := os.ReadDir(e.dir)
+	for _, en := range entries {
+		if strings.Contains(en.Name(), ".tmp") {
+			t.Errorf("temporary file left: %s", en.Name())
+		}
+	}
+}
+
+func TestConfigurePipelineCreatesAFileWithOnlyTheKeysSet(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	var out tools.ConfigurePipelineOut
+	e.ok("configure_pipeline", map[string]any{"set": map[string]any{"concurrency": 3}}, &out)
+	got, err := os.ReadFile(filepath.Join(e.dir, pipeline.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# codefresh-mcp pipeline file; schema: `codefresh-mcp schema`\nconcurrency = 3\n"
+	if string(got) != want {
+		t.Fatalf("file is\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestConfigurePipelineRefusesBaseURL(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	path := filepath.Join(e.dir, pipeline.ConfigFile)
+	orig := "# ours\nbase_url = \"https://cf.example.com/api\"\n"
+	if err := os.WriteFile(path, []byte(orig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const want = "base_url cannot be changed with configure_pipeline: the API key is sent to the base URL, so the key's owner chooses it outside the agent; nothing was written\n" +
+		"Next: ask the user to run, in their own terminal, `codefresh-mcp --base-url URL secrets set` to store a key for that URL, or `codefresh-mcp secrets trust-url URL` to trust it for the stored key"
+	for _, args := range []map[string]any{
+		{"set": map[string]any{"base_url": "https://evil.example/api"}},
+		{"set": map[string]any{"base_url": "https://cf.example.com/api"}, "validate_only": true},
+		{"set": map[string]any{"base_url": nil}},
+		{"unset": []string{"base_url"}},
+	} {
+		if got := e.fail("configure_pipeline", args); got != want {
+			t.Errorf("%v:\n got %q\nwant %q", args, got, want)
+		}
+	}
+	if got, _ := os.ReadFile(path); string(got) != orig {
+		t.Fatalf("file changed:\n%s", got)
+	}
+	// Reading keeps working and shows it.
+	var out tools.ConfigurePipelineOut
+	e.ok("configure_pipeline", nil, &out)
+	if out.Config.BaseURL != "https://cf.example.com/api" {
+		t.Fatalf("read base_url = %q", out.Config.BaseURL)
+	}
+}
+
+func TestConfigurePipelineRefusesAnInvalidFileWithoutWriting(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	path := filepath.Join(e.dir, pipeline.ConfigFile)
+	orig := "# ours\n\ndataset_name = \"x; DROP TABLE y\"\n"
+	if err := os.WriteFile(path, []byte(orig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := e.fail("configure_pipeline", map[string]any{"set": map[string]any{"concurrency": 2}})
+	if !strings.HasPrefix(got, `codefresh_pipeline.toml:3: dataset_name: "x; DROP TABLE y": use lowercase letters`) {
+		t.Fatalf("error %q", got)
+	}
+	if b, _ := os.ReadFile(path); string(b) != orig {
+		t.Fatalf("file changed:\n%s", b)
+	}
+}
