@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -66,6 +69,40 @@ func (p *Project) DestinationLocation() string {
 		return loc
 	}
 	return p.Config.DestinationPath(p.Dir)
+}
+
+// CheckDestination finds, before a load extracts anything, a destination
+// path its commit could not write: a DuckDB file whose folder is missing or
+// that is a folder, a Parquet folder that is a file.
+func (p *Project) CheckDestination() error {
+	kind := p.Config.DestinationType()
+	if kind == "postgres" {
+		return nil
+	}
+	path := p.Config.DestinationPath(p.Dir)
+	rel, err := filepath.Rel(p.Dir, path)
+	if err != nil {
+		rel = path
+	}
+	refuse := func(msg string) error {
+		return &ConfigError{File: ConfigFile, Key: "destination.path", path: []string{"destination", "path"}, Msg: fmt.Sprintf("%q: %s", filepath.ToSlash(rel), msg)}
+	}
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && kind == "duckdb" && st.IsDir():
+		return refuse("is a folder; DuckDB needs a file name such as codefresh.duckdb")
+	case err == nil && kind == "parquet" && !st.IsDir():
+		return refuse("is a file; Parquet needs a folder")
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return refuse(err.Error())
+	case kind == "duckdb":
+		if dst, derr := os.Stat(filepath.Dir(path)); derr != nil || !dst.IsDir() {
+			return refuse(fmt.Sprintf("the folder %s does not exist in the project: create it or choose another path", filepath.ToSlash(filepath.Dir(rel))))
+		}
+	}
+	return nil
 }
 
 // Destination opens the configured destination.

@@ -75,6 +75,9 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.CheckDestination(); err != nil {
+		return nil, err // before extracting what a commit could not write
+	}
 	creds := p.Credentials
 	if creds == nil {
 		creds, err = secrets.Resolve(ctx, secrets.Options{ProjectDir: p.Dir, BaseURL: p.baseURL(), Env: p.Env})

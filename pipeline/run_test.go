@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -489,6 +490,42 @@ func TestBuildsOlderThanWindowsAllowAreListedWhole(t *testing.T) {
 	for _, r := range f.sim.Requests() {
 		if r.Path == "/api/workflow" && r.Query.Get("endDate") != "" {
 			t.Fatalf("listed by date window: %v", r.Query)
+		}
+	}
+}
+
+// A destination its commit could not write is refused before any request.
+func TestUnwritableDestinationRefusedBeforeExtracting(t *testing.T) {
+	cases := []struct {
+		cfg   pipeline.Config
+		setup func(dir string) error
+		want  string
+	}{
+		{pipeline.Config{Destination: pipeline.DestinationConfig{Path: "data/cf.duckdb"}}, nil,
+			`codefresh_pipeline.toml: destination.path: "data/cf.duckdb": the folder data does not exist in the project: create it or choose another path`},
+		{pipeline.Config{Destination: pipeline.DestinationConfig{Path: "data"}}, func(dir string) error { return os.Mkdir(filepath.Join(dir, "data"), 0o755) },
+			`codefresh_pipeline.toml: destination.path: "data": is a folder; DuckDB needs a file name such as codefresh.duckdb`},
+		{pipeline.Config{Destination: pipeline.DestinationConfig{Type: "parquet", Path: "notes.txt"}}, func(dir string) error { return os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644) },
+			`codefresh_pipeline.toml: destination.path: "notes.txt": is a file; Parquet needs a folder`},
+	}
+	for _, c := range cases {
+		var requests atomic.Int64
+		f := newFixture(t, cfsim.Config{}, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests.Add(1); h.ServeHTTP(w, r) })
+		})
+		if c.setup != nil {
+			if err := c.setup(f.proj.Dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.proj.Config = c.cfg
+		_, err := f.proj.Run(context.Background(), pipeline.Options{})
+		var ce *pipeline.ConfigError
+		if err == nil || err.Error() != c.want || !errors.As(err, &ce) {
+			t.Errorf("got %v\nwant %s", err, c.want)
+		}
+		if n := requests.Load(); n != 0 {
+			t.Errorf("%s: %d requests before the refusal", c.want, n)
 		}
 	}
 }
