@@ -28,8 +28,8 @@ const ConfigFile = "codefresh_pipeline.toml"
 // Config is the project's pipeline file. Every field is optional: an empty
 // file, or none, loads the catalog's default resources into DuckDB.
 type Config struct {
-	PipelineName string `toml:"pipeline_name,omitempty" json:"pipeline_name,omitempty" jsonschema:"description=Pipeline name: lowercase letters, digits and underscores (default codefresh_pipeline)"`
-	DatasetName  string `toml:"dataset_name,omitempty" json:"dataset_name,omitempty" jsonschema:"description=Dataset (database schema) name: lowercase letters, digits and underscores (default codefresh_data)"`
+	PipelineName string `toml:"pipeline_name,omitempty" json:"pipeline_name,omitempty" jsonschema:"description=Pipeline name of lowercase letters and digits and underscores (default codefresh_pipeline)"`
+	DatasetName  string `toml:"dataset_name,omitempty" json:"dataset_name,omitempty" jsonschema:"description=Dataset (database schema) name of lowercase letters and digits and underscores (default codefresh_data)"`
 	BaseURL      string `toml:"base_url,omitempty" json:"base_url,omitempty" jsonschema:"description=Codefresh API base URL (default https://g.codefresh.io/api)"`
 	// RequestsPerSecond paces every request to Codefresh (default 10); Concurrency
 	// is how many run at once (default 4).
@@ -49,7 +49,7 @@ type DestinationConfig struct {
 	Path string `toml:"path,omitempty" json:"path,omitempty" jsonschema:"description=DuckDB file or Parquet folder inside the project: a relative path without .. (default codefresh.duckdb or codefresh_parquet)"`
 	// PostgreSQL connection without the password (resolved like the API key).
 	Host     string `toml:"host,omitempty" json:"host,omitempty" jsonschema:"description=PostgreSQL host"`
-	Port     int    `toml:"port,omitempty,omitzero" json:"port,omitempty" jsonschema:"minimum=0,maximum=65535,description=PostgreSQL port (default 5432)"`
+	Port     int    `toml:"port,omitempty,omitzero" json:"port,omitempty" jsonschema:"minimum=0,maximum=65535,description=PostgreSQL port: 1 to 65535 (default 5432)"`
 	Database string `toml:"database,omitempty" json:"database,omitempty" jsonschema:"description=PostgreSQL database"`
 	User     string `toml:"user,omitempty" json:"user,omitempty" jsonschema:"description=PostgreSQL user"`
 	SSLMode  string `toml:"sslmode,omitempty" json:"sslmode,omitempty" jsonschema:"enum=disable,enum=allow,enum=prefer,enum=require,enum=verify-ca,enum=verify-full,description=PostgreSQL sslmode"`
