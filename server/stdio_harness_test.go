@@ -66,7 +66,8 @@ type stdioPeer struct {
 	byID    map[string]rpcMessage
 	arrived chan struct{} // closed and replaced at every line
 
-	served   chan struct{} // closed when ServeStdio has returned
+	stop     context.CancelFunc // cancels ServeStdio's context, as a signal does
+	served   chan struct{}      // closed when ServeStdio has returned
 	serveErr error
 }
 
@@ -115,7 +116,7 @@ func newStdioPeer(t *testing.T, simCfg cfsim.Config, limits *stdioLimits) *stdio
 		t.Fatal(err)
 	}
 	outR, outW := io.Pipe()
-	p := &stdioPeer{t: t, srv: srv, sim: sim, in: inW, logs: logs, byID: map[string]rpcMessage{},
+	p := &stdioPeer{t: t, srv: srv, sim: sim, in: inW, logs: logs, byID: map[string]rpcMessage{}, stop: cancel,
 		arrived: make(chan struct{}), served: make(chan struct{})}
 	go func() {
 		p.serveErr = srv.ServeStdio(ctx, inR, outW)

@@ -309,6 +309,33 @@ func TestStdioCancelledNotificationEndsAWait(t *testing.T) {
 	}
 }
 
+// A signal (ServeStdio's context cancelled) cancels the calls in flight,
+// which still answer before ServeStdio returns.
+func TestStdioSignalCancelsCallsWhichStillAnswer(t *testing.T) {
+	p := newStdioPeer(t, cfsim.Config{Seed: 3, Builds: 300, Pipelines: 6, Projects: 2}, nil)
+	p.sim.SetFaults(cfsim.Faults{Latency: 3 * time.Second})
+	job := p.startLoad(1, map[string]any{})
+	p.call(2, "load_status", map[string]any{"job_id": job, "wait_seconds": 50})
+	if _, ok := p.waitFor(30*time.Second, func() (rpcMessage, bool) { return rpcMessage{}, p.srv.jobs.Waiters() == 1 }); !ok {
+		t.Fatal("the wait never blocked")
+	}
+	p.stop()
+	select {
+	case <-p.served:
+	case <-time.After(30 * time.Second):
+		t.Fatal("ServeStdio did not return after its context was cancelled")
+	}
+	if p.serveErr != nil {
+		t.Fatalf("ServeStdio = %v", p.serveErr)
+	}
+	if st := decodeStatus(t, p.await("2")); st.Job.State != pipeline.JobRunning {
+		t.Fatalf("wait cut short by the signal = %+v", st)
+	}
+	if j, _ := p.srv.jobs.Get(job); j.Status().State != pipeline.JobCancelled {
+		t.Fatalf("load after ServeStdio returned = %s", j.Status().State)
+	}
+}
+
 func (p *stdioPeer) cancelLoad(id int, job string) int {
 	p.call(id, "cancel_load", map[string]any{"job_id": job})
 	return id
