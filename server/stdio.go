@@ -19,9 +19,10 @@ import (
 
 // The stdio transport serves every request on its own goroutine, so a call
 // that blocks (a load_status wait, a slow query) holds nothing another call
-// needs; mcp-go's StdioServer runs tool calls on a few workers and then on
-// its read loop, where 120 waits delayed a ping by 50 s. It also answers the
-// calls it has read when stdin closes instead of cancelling them.
+// needs: mcp-go's StdioServer runs tool calls on a few workers and, once
+// they are busy, on its read loop, where waits kept ping and cancel_load
+// from being read. It also answers the calls it has read when stdin closes,
+// where mcp-go cancels them.
 
 // MaxLineBytes bounds one JSON-RPC message on stdin. A longer line is
 // discarded as it is read (never held whole) and answered with an error.
@@ -79,8 +80,7 @@ type stdioTransport struct {
 type inflightCall struct {
 	id       json.RawMessage
 	method   string
-	cancel   context.CancelFunc
-	answered atomic.Bool
+	answered atomic.Bool // by the handler or, when it does not stop, by finish
 }
 
 // inputLine is one line read from stdin, or the error that ended it.
@@ -114,7 +114,7 @@ func (t *stdioTransport) serve(ctx context.Context, in io.Reader, out io.Writer)
 		select {
 		case <-ctx.Done():
 			t.log.Info("stopping: cancelling the calls in flight", "in_flight", t.inFlight())
-			t.finish(0, cancelCalls, "the server is stopping")
+			t.finish(ctx, 0, cancelCalls, "the server is stopping")
 			return nil
 		case l := <-lines:
 			if l.err != nil {
@@ -122,7 +122,7 @@ func (t *stdioTransport) serve(ctx context.Context, in io.Reader, out io.Writer)
 				if t.inputEnded != nil {
 					t.inputEnded()
 				}
-				t.finish(t.limits.Drain, cancelCalls, "stdin closed")
+				t.finish(ctx, t.limits.Drain, cancelCalls, "stdin closed")
 				if errors.Is(l.err, io.EOF) {
 					return nil
 				}
@@ -208,7 +208,7 @@ func (t *stdioTransport) dispatch(ctx context.Context, l inputLine) {
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
 		if json.Valid(data) {
-			t.out.send(errorResponse(nil, mcp.INVALID_REQUEST, "Invalid request: a message must be a JSON object"))
+			t.out.send(errorResponse(nil, mcp.INVALID_REQUEST, `Invalid request: a message is a JSON object whose "method" is a string`))
 		} else {
 			t.out.send(errorResponse(nil, mcp.PARSE_ERROR, "Parse error: "+err.Error()))
 		}
@@ -238,15 +238,13 @@ func (t *stdioTransport) start(ctx context.Context, id json.RawMessage, method s
 			"server busy: %d requests are already in flight, the most it serves at once; retry when some have answered", t.limits.InFlight)))
 		return
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	c := &inflightCall{id: id, method: method, cancel: cancel}
+	c := &inflightCall{id: id, method: method}
 	t.mu.Lock()
 	t.seq++
 	key := t.seq
 	t.calls[key] = c
 	t.mu.Unlock()
 	t.wg.Go(func() {
-		defer cancel()
 		resp := t.handle(ctx, id, data)
 		first := c.answered.CompareAndSwap(false, true)
 		// The slot is free before the answer goes out: a client that sends
@@ -278,9 +276,10 @@ func (t *stdioTransport) handle(ctx context.Context, id json.RawMessage, data []
 	return t.mcp.HandleMessage(ctx, data)
 }
 
-// finish lets the calls in flight answer for up to drain, then cancels them
-// and gives them Grace to answer; the transport answers any still silent.
-func (t *stdioTransport) finish(drain time.Duration, cancelCalls context.CancelFunc, why string) {
+// finish lets the calls in flight answer for up to drain (cut short by
+// ctx, a signal), then cancels them and gives them Grace to answer; the
+// transport answers any still silent.
+func (t *stdioTransport) finish(ctx context.Context, drain time.Duration, cancelCalls context.CancelFunc, why string) {
 	done := make(chan struct{})
 	go func() { t.wg.Wait(); close(done) }()
 	if drain > 0 {
@@ -289,6 +288,8 @@ func (t *stdioTransport) finish(drain time.Duration, cancelCalls context.CancelF
 			return
 		case <-time.After(drain):
 			t.log.Warn("calls still running after the drain: cancelling them", "in_flight", t.inFlight(), "drain", drain)
+		case <-ctx.Done():
+			t.log.Info("stopping: cancelling the calls in flight", "in_flight", t.inFlight())
 		}
 	}
 	cancelCalls()
@@ -303,7 +304,7 @@ func (t *stdioTransport) finish(drain time.Duration, cancelCalls context.CancelF
 		if c.answered.CompareAndSwap(false, true) {
 			t.log.Warn("answering a call that did not stop", "method", c.method, "id", string(c.id))
 			t.out.send(errorResponse(c.id, codeInterrupted, fmt.Sprintf(
-				"%s: %s was cancelled and did not stop within %s", why, c.method, drain+t.limits.Grace)))
+				"%s: %s was cancelled and did not stop within %s", why, c.method, t.limits.Grace)))
 		}
 	}
 }

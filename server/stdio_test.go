@@ -212,7 +212,7 @@ func TestStdioAnswersACallThatDoesNotStop(t *testing.T) {
 	}
 	got := p.responses(idSet(30, 1))
 	if len(got) != 1 || got[0].Error == nil || got[0].Error.Code != mcp.REQUEST_INTERRUPTED ||
-		got[0].Error.Message != "stdin closed: tools/call was cancelled and did not stop within 500ms" {
+		got[0].Error.Message != "stdin closed: tools/call was cancelled and did not stop within 300ms" {
 		t.Fatalf("responses to the stubborn call = %+v", got)
 	}
 }
@@ -381,5 +381,30 @@ func TestLineReaderBoundsEveryLine(t *testing.T) {
 	}
 	if _, _, err := lr.next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("after the huge line: %v", err)
+	}
+}
+
+// Lines that are not requests: a parse error, an invalid request, and
+// nothing for a blank line or a response from the client.
+func TestStdioMalformedLinesGetErrors(t *testing.T) {
+	p := newStdioPeer(t, cfsim.Config{Seed: 3}, nil)
+	p.send(`not json`)
+	p.send(`[1,2]`)
+	p.send(``)
+	p.send(`{"jsonrpc":"2.0","id":99,"result":{}}`)
+	p.send(`{"jsonrpc":"2.0","id":"after","method":"ping"}`)
+	after := p.await(`"after"`)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var got []string
+	for _, m := range p.lines[p.byID[`"init"`].seq+1 : after.seq] {
+		got = append(got, m.raw)
+	}
+	want := []string{
+		`{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: invalid character 'o' in literal null (expecting 'u')"}}`,
+		`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid request: a message is a JSON object whose \"method\" is a string"}}`,
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("answers =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
