@@ -98,6 +98,61 @@ func TestServeStdio(t *testing.T) {
 	t.Run("default start", func(t *testing.T) { testServeDefault(t, bin) })
 	t.Run("three servers and a CLI load on one project", func(t *testing.T) { testServeConcurrentLoads(t, bin) })
 	t.Run("read-only by env", func(t *testing.T) { testServeReadOnly(t, bin) })
+	t.Run("stdin closed right after the requests", func(t *testing.T) { testServeAnswersPipedRequests(t, bin) })
+}
+
+// printf '<requests>' | codefresh-mcp serve: stdin closes at once, and
+// every request still gets its real answer; an over-long line gets an
+// error naming the limit and the requests after it are served.
+func testServeAnswersPipedRequests(t *testing.T, bin string) {
+	dir := t.TempDir()
+	datasettest.Write(t, filepath.Join(dir, "codefresh.duckdb"))
+	input := strings.Join([]string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + mcp.LATEST_PROTOCOL_VERSION + `","capabilities":{},"clientInfo":{"name":"printf","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT 1 AS one"}}}`,
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT '` + strings.Repeat("x", 3<<20) + `'"}}}`,
+		`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"list_endpoints","arguments":{"name":"pipelines"}}}`,
+		`{"jsonrpc":"2.0","id":5,"method":"ping"}`,
+	}, "\n") + "\n"
+	cmd := exec.Command(bin, "serve", "--project", dir)
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "CF_API_KEY=" + serveCanary}
+	cmd.Stdin = strings.NewReader(input)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("serve: %v\nstderr:\n%s", err, stderr.String())
+	}
+	answers := map[string]string{}
+	for line := range strings.Lines(stdout.String()) {
+		var m struct {
+			ID json.RawMessage `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("stdout line %q: %v", line, err)
+		}
+		if _, dup := answers[string(m.ID)]; dup {
+			t.Fatalf("two answers to id %s", m.ID)
+		}
+		answers[string(m.ID)] = line
+	}
+	want := map[string]string{
+		"2": `"rows":[[1]]`,
+		"3": `"error":{"code":-32600,"message":"message too large: a JSON-RPC line is limited to 1048576 bytes; it was discarded unread"}`,
+		"4": `\"name\":\"pipelines\"`,
+		"5": `"result":{}`,
+	}
+	for id, frag := range want {
+		if !strings.Contains(answers[id], frag) {
+			t.Errorf("answer to %s = %.300s, want it to contain %s", id, answers[id], frag)
+		}
+	}
+	if len(answers) != 5 {
+		t.Errorf("%d answers to 5 requests:\n%s", len(answers), stdout.String())
+	}
+	if strings.Contains(stdout.String()+stderr.String(), serveCanary) {
+		t.Error("the key in the output")
+	}
 }
 
 func testServeDefault(t *testing.T, bin string) {

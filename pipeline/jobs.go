@@ -23,6 +23,11 @@ const (
 // keepFinished bounds how many finished jobs Jobs remembers.
 const keepFinished = 50
 
+// MaxWaiters bounds the callers blocked on jobs at once (load_status with
+// wait_seconds): each holds a request open, so beyond this many a caller
+// gets the current status at once instead of another blocked request.
+const MaxWaiters = 64
+
 // JobStatus is a snapshot of one load job.
 type JobStatus struct {
 	ID       string    `json:"job_id"`
@@ -107,12 +112,28 @@ type Jobs struct {
 	order   []string        // job ids, oldest first
 	running map[string]*Job // by database key
 	wg      sync.WaitGroup
+	waiters chan struct{} // one token per caller blocked in a wait, at most MaxWaiters
 }
 
 // NewJobs returns an empty job table.
 func NewJobs() *Jobs {
-	return &Jobs{jobs: map[string]*Job{}, running: map[string]*Job{}}
+	return &Jobs{jobs: map[string]*Job{}, running: map[string]*Job{}, waiters: make(chan struct{}, MaxWaiters)}
 }
+
+// ReserveWait claims one of the MaxWaiters places of callers about to block
+// on a job; release gives it back. ok is false when every place is taken:
+// the caller should answer with the current status instead of blocking.
+func (js *Jobs) ReserveWait() (release func(), ok bool) {
+	select {
+	case js.waiters <- struct{}{}:
+		return sync.OnceFunc(func() { <-js.waiters }), true
+	default:
+		return func() {}, false
+	}
+}
+
+// Waiters is how many callers hold a place from ReserveWait.
+func (js *Jobs) Waiters() int { return len(js.waiters) }
 
 // Start runs p.Run(opts) in the background and returns at once. The job has its
 // own context: it outlives the request that started it, until it ends or is cancelled.
@@ -281,13 +302,18 @@ func (js *Jobs) List() []JobStatus {
 	return out
 }
 
-// Close cancels every running job and waits until they have stopped or ctx ends.
-func (js *Jobs) Close(ctx context.Context) error {
+// CancelAll cancels every running job without waiting for them to stop.
+func (js *Jobs) CancelAll() {
 	js.mu.Lock()
+	defer js.mu.Unlock()
 	for _, j := range js.running {
 		j.cancel()
 	}
-	js.mu.Unlock()
+}
+
+// Close cancels every running job and waits until they have stopped or ctx ends.
+func (js *Jobs) Close(ctx context.Context) error {
+	js.CancelAll()
 	done := make(chan struct{})
 	go func() { js.wg.Wait(); close(done) }()
 	select {

@@ -235,3 +235,40 @@ func TestJobsConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+func TestReserveWaitHoldsAtMostMaxWaiters(t *testing.T) {
+	js := NewJobs()
+	var releases []func()
+	for range MaxWaiters {
+		release, ok := js.ReserveWait()
+		if !ok {
+			t.Fatalf("place %d refused", len(releases)+1)
+		}
+		releases = append(releases, release)
+	}
+	if _, ok := js.ReserveWait(); ok || js.Waiters() != MaxWaiters {
+		t.Fatalf("a place beyond %d granted (ok %v, waiters %d)", MaxWaiters, ok, js.Waiters())
+	}
+	releases[0]()
+	releases[0]() // releasing twice gives back one place only
+	if js.Waiters() != MaxWaiters-1 {
+		t.Fatalf("waiters after one release = %d", js.Waiters())
+	}
+	if _, ok := js.ReserveWait(); !ok {
+		t.Fatal("the released place was not granted again")
+	}
+}
+
+func TestCancelAllCancelsWithoutWaiting(t *testing.T) {
+	js := NewJobs()
+	f := newFakeRun("/p/codefresh.duckdb")
+	j, err := js.start(f, "/p", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-f.started
+	js.CancelAll()
+	if s := waitDone(t, j); s.State != JobCancelled {
+		t.Fatalf("state = %s", s.State)
+	}
+}

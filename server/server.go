@@ -45,10 +45,11 @@ type Options struct {
 
 // Server is the MCP server of one project.
 type Server struct {
-	mcp  *mcpserver.MCPServer
-	jobs *pipeline.Jobs
-	deps *tools.Deps
-	log  *slog.Logger
+	mcp   *mcpserver.MCPServer
+	jobs  *pipeline.Jobs
+	deps  *tools.Deps
+	log   *slog.Logger
+	stdio stdioLimits
 }
 
 // New builds the server with every tool, resource and prompt registered.
@@ -94,7 +95,7 @@ func New(opts Options) *Server {
 	}
 	addResources(s, deps)
 	addPrompts(s)
-	return &Server{mcp: s, jobs: jobs, deps: deps, log: log}
+	return &Server{mcp: s, jobs: jobs, deps: deps, log: log, stdio: defaultStdioLimits()}
 }
 
 // ReadOnlyFilter keeps the tools whose annotations say they change nothing.
@@ -112,14 +113,15 @@ func ReadOnlyFilter(_ context.Context, ts []mcp.Tool) []mcp.Tool {
 func (s *Server) MCP() *mcpserver.MCPServer { return s.mcp }
 
 // ServeStdio serves JSON-RPC on in/out until in ends or ctx is cancelled,
-// then cancels running load jobs. Logs go to the Logger, never to out.
+// then cancels running load jobs. Every request read gets a response: when
+// in ends, the calls in flight finish first (see stdioTransport). Logs go
+// to the Logger, never to out.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
-	std := mcpserver.NewStdioServer(s.mcp)
-	std.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
+	t := &stdioTransport{mcp: s.mcp, log: s.log, limits: s.stdio, inputEnded: s.jobs.CancelAll}
 	s.log.Info("serving MCP on stdio", "project", s.deps.ProjectDir)
-	err := std.Listen(ctx, in, out)
+	err := t.serve(ctx, in, out)
 	cerr := s.Close()
-	if err != nil && ctx.Err() == nil {
+	if err != nil {
 		return fmt.Errorf("mcp stdio: %w", err)
 	}
 	return cerr

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
@@ -58,6 +59,13 @@ func loadStatus(d *Deps) Tool {
 					"no load job %q in this session", in.JobID)
 			}
 			if wait > 0 && !job.Status().Done() {
+				release, ok := d.Jobs.ReserveWait()
+				if !ok {
+					s := job.Status()
+					return LoadStatusOut{Job: &s, Next: fmt.Sprintf("answered without waiting: %d load_status calls already wait on jobs, the most the server holds open; %s",
+						pipeline.MaxWaiters, statusNext(s))}, nil
+				}
+				defer release()
 				ctx, cancel := context.WithTimeout(ctx, time.Duration(wait)*time.Second)
 				defer cancel()
 				reported := make(chan struct{})
