@@ -123,8 +123,9 @@ type TrustResult struct {
 
 // Trust records that the key a load of this project would use may be sent
 // to rawURL's origin although a project file, not its owner, names it. Only
-// the CLI calls it, on the user's word: no tool can.
-func Trust(ctx context.Context, opts Options, rawURL string) (*TrustResult, error) {
+// the CLI calls it, on the user's word: no tool can. confirm sees what
+// would be recorded and can refuse it (an error) before anything is written.
+func Trust(ctx context.Context, opts Options, rawURL string, confirm func(*TrustResult) error) (*TrustResult, error) {
 	opts = opts.withDefaults()
 	res, u, err := trustTarget(opts, rawURL)
 	if err != nil {
@@ -144,6 +145,9 @@ func Trust(ctx context.Context, opts Options, rawURL string) (*TrustResult, erro
 	default:
 		res.KeySource, res.Fingerprint, res.AlreadyAllowed = creds.Source, creds.Fingerprint, creds.BaseURLReason
 		return res, nil
+	}
+	if err := confirm(res); err != nil {
+		return nil, err
 	}
 	err = editTrust(res.Path, func(tf *trustFile) {
 		tf.Trusted = append(tf.Trusted, trustEntry{Project: res.Project, Fingerprint: res.Fingerprint, Origin: res.Origin, Added: time.Now().UTC()})
