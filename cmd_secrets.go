@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -28,12 +29,18 @@ func newSecretsCmd(a *app) *cobra.Command {
   2. the OS keyring (service "codefresh-mcp", user = the base URL)
   3. <project>/.dlt/secrets.toml, [sources.codefresh_source] api_key
   4. ~/.cfconfig of the Codefresh CLI (current-context)
-The base URL: --base-url, env CODEFRESH_BASE_URL, env SOURCES__CODEFRESH_SOURCE__BASE_URL,
-.dlt/secrets.toml base_url, ~/.cfconfig url (its host gets /api), else
-https://g.codefresh.io/api. $CFCONFIG overrides the ~/.cfconfig path.
-Commands show a fingerprint of the key, never the key.`,
+A key is sent only to the URL its owner chose: --base-url or env CODEFRESH_BASE_URL
+(SOURCES__CODEFRESH_SOURCE__BASE_URL) for any key; else the URL the key is stored
+with: the keyring entry's user, the base_url beside api_key in .dlt/secrets.toml,
+the ~/.cfconfig context's url (its host gets /api), else https://g.codefresh.io/api.
+A base_url in codefresh_pipeline.toml (or a .dlt/secrets.toml base_url for a key
+kept elsewhere) is only a request: another origin than the key's is refused, and
+nothing sent, until you allow it with ` + "`secrets trust-url URL`" + ` (recorded in your
+configuration folder, outside the project). $CFCONFIG overrides the ~/.cfconfig
+path. Commands show a fingerprint of the key, never the key.`,
 	}
-	cmd.AddCommand(newSecretsSetCmd(a), newSecretsCheckCmd(a), newSecretsDeleteCmd(a))
+	cmd.AddCommand(newSecretsSetCmd(a), newSecretsCheckCmd(a), newSecretsDeleteCmd(a),
+		newSecretsTrustCmd(a), newSecretsUntrustCmd(a))
 	return cmd
 }
 
@@ -47,12 +54,18 @@ func noSecretArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// secretsOptions are a load's: the flag, and the pipeline file's base_url
+// as a request (a broken pipeline file is reported by load, not here).
 func secretsOptions(a *app) (secrets.Options, error) {
 	dir, err := a.projectDir()
 	if err != nil {
 		return secrets.Options{}, err
 	}
-	return secrets.Options{ProjectDir: dir, BaseURL: a.baseURL}, nil
+	o := secrets.Options{ProjectDir: dir, BaseURL: a.baseURL}
+	if cfg, err := pipeline.LoadConfig(dir); err == nil {
+		o.ProjectBaseURL = cfg.BaseURL
+	}
+	return o, nil
 }
 
 func newSecretsSetCmd(a *app) *cobra.Command {
@@ -89,6 +102,11 @@ of stdin is read, e.g.  pass show codefresh | codefresh-mcp secrets set`,
 			}
 			// Say so when another source will still win over what was stored.
 			creds, err := secrets.Resolve(cmd.Context(), opts)
+			var ue *secrets.UntrustedURLError
+			if errors.As(err, &ue) {
+				fmt.Fprintf(out, "Note: a load of this project will not use it yet: %v\n%s\n", ue, cliAdvice(ue))
+				return nil
+			}
 			if err != nil {
 				return red.Error(err)
 			}
@@ -144,10 +162,9 @@ func newSecretsCheckCmd(a *app) *cobra.Command {
 			log := slog.New(red.Handler(a.logger().Handler()))
 			var res *secrets.CheckResult
 			creds, err := secrets.Resolve(cmd.Context(), opts)
-			var nk *secrets.NoKeyError
 			switch {
-			case errors.As(err, &nk):
-				res = nk.Result()
+			case secrets.ResolveFailure(err) != nil:
+				res = secrets.ResolveFailure(err)
 			case err != nil:
 				return err
 			default:
@@ -181,6 +198,9 @@ func newSecretsCheckCmd(a *app) *cobra.Command {
 				return errors.New("the API key is invalid: store a valid one with `codefresh-mcp secrets set`")
 			case secrets.CheckNoKey:
 				return errors.New("no API key found: store one with `codefresh-mcp secrets set`")
+			case secrets.CheckUntrustedURL:
+				return fmt.Errorf("the key was not sent to %s (%s): it is not trusted for this key; if you trust that host, run `%s`",
+					res.BaseURL, res.BaseURLSource, res.TrustCommand)
 			}
 			return fmt.Errorf("check failed: %s", res.Status)
 		},
@@ -222,4 +242,93 @@ func newSecretsDeleteCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&fromFile, "secrets-toml", false, "also remove api_key from <project>/.dlt/secrets.toml")
 	return cmd
+}
+
+func newSecretsTrustCmd(a *app) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "trust-url URL",
+		Short: "Let the key go to URL's origin for this project, although a project file (not you) names it",
+		Long: `A base_url in codefresh_pipeline.toml may have been written by an agent or come with a
+cloned repository, so a load refuses to send the key to another origin than the key's own.
+trust-url records, in your configuration folder (outside every project), that the key a load
+of this project resolves (by its fingerprint) may be sent to URL's origin (scheme, host, port).
+On a terminal it asks first; otherwise pass --yes. Undo with ` + "`secrets untrust-url URL`.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := secretsOptions(a)
+			if err != nil {
+				return err
+			}
+			confirm := func(r *secrets.TrustResult) error {
+				return confirmTrust(cmd.InOrStdin(), cmd.ErrOrStderr(), yes, r)
+			}
+			res, err := secrets.Trust(cmd.Context(), opts, args[0], confirm)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if res.AlreadyAllowed != "" {
+				fmt.Fprintf(out, "Nothing to record: the key from %s (fingerprint %s) may already go to %s: %s.\n",
+					res.KeySource, res.Fingerprint, res.Origin, res.AlreadyAllowed)
+				return nil
+			}
+			fmt.Fprintf(out, "Trusted: the key from %s (fingerprint %s), which belongs to %s, may be sent to %s by loads of %s.\n",
+				res.KeySource, res.Fingerprint, res.KeyURL, res.Origin, res.Project)
+			fmt.Fprintf(out, "Recorded in %s. Undo with `codefresh-mcp --project %s secrets untrust-url %s`.\n", res.Path, res.Project, res.URL)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask (needed when stdin is not a terminal)")
+	return cmd
+}
+
+// confirmTrust asks on a terminal; elsewhere only --yes confirms, so that
+// a piped "y" from a script is not taken for the user's word.
+func confirmTrust(in io.Reader, errOut io.Writer, yes bool, r *secrets.TrustResult) error {
+	if yes {
+		return nil
+	}
+	f, ok := in.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return errors.New("not a terminal: run this yourself in a terminal, or pass --yes to confirm")
+	}
+	fmt.Fprintf(errOut, "Send the API key from %s (fingerprint %s), which belongs to %s, to %s for loads of %s? [y/N] ",
+		r.KeySource, r.Fingerprint, r.KeyURL, r.Origin, r.Project)
+	line, _ := bufio.NewReader(io.LimitReader(f, 64)).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		return errors.New("not trusted: you did not confirm")
+	}
+	return nil
+}
+
+func newSecretsUntrustCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "untrust-url URL",
+		Short: "Take back trust-url: no key goes to URL's origin for this project unless it is the key's own",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := secretsOptions(a)
+			if err != nil {
+				return err
+			}
+			res, err := secrets.Untrust(opts, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Removed %d trust entries for %s in %s (%s).\n", res.Removed, res.Origin, res.Project, res.Path)
+			return nil
+		},
+	}
+}
+
+// cliAdvice is what a person can do about an error, or "". Error texts keep
+// the facts; advice per audience lives here (people) and in tools (agents).
+func cliAdvice(err error) string {
+	var ue *secrets.UntrustedURLError
+	if errors.As(err, &ue) {
+		return fmt.Sprintf("If you trust %s with this key, run:\n  %s\nOtherwise remove base_url from %s, or choose the URL yourself with --base-url or %s.",
+			ue.URL, ue.TrustCommand(), ue.URLSource, secrets.EnvBaseURL)
+	}
+	return ""
 }

@@ -30,7 +30,7 @@ const ConfigFile = "codefresh_pipeline.toml"
 type Config struct {
 	PipelineName string `toml:"pipeline_name,omitempty" json:"pipeline_name,omitempty" jsonschema:"description=Pipeline name of lowercase letters and digits and underscores (default codefresh_pipeline)"`
 	DatasetName  string `toml:"dataset_name,omitempty" json:"dataset_name,omitempty" jsonschema:"description=Dataset (database schema) name of lowercase letters and digits and underscores (default codefresh_data)"`
-	BaseURL      string `toml:"base_url,omitempty" json:"base_url,omitempty" jsonschema:"description=Codefresh API base URL (default https://g.codefresh.io/api)"`
+	BaseURL      string `toml:"base_url,omitempty" json:"base_url,omitempty" jsonschema:"description=A request for a Codefresh API base URL: the key goes there only if it is the origin the key belongs to or the user allowed it with 'codefresh-mcp secrets trust-url URL' in their terminal. Only the user edits it"`
 	// RequestsPerSecond paces every request to Codefresh (default 10); Concurrency
 	// is how many run at once (default 4).
 	// Zero means the default for these and every other number of the file:

@@ -26,7 +26,7 @@ const DefaultConcurrency = 4
 type Project struct {
 	Dir         string              // absolute project folder
 	Config      Config              // the pipeline file as written (defaults not filled in)
-	BaseURLFlag string              // --base-url, wins over every other source
+	BaseURLFlag string              // --base-url: the owner's URL, wins over every other source
 	Env         func(string) string // nil = os.Getenv
 	Logger      *slog.Logger        // nil = discard
 	// Credentials, when set, are used instead of resolving them (demo, tests).
@@ -52,6 +52,13 @@ func OpenProject(dir string) (*Project, error) {
 		return nil, err
 	}
 	return &Project{Dir: abs, Config: cfg}, nil
+}
+
+// SecretsOptions say where to look for the key and its URL. The pipeline
+// file's base_url is only a request (secrets.Options.ProjectBaseURL): an
+// agent or a cloned repository may have written it.
+func (p *Project) SecretsOptions() secrets.Options {
+	return secrets.Options{ProjectDir: p.Dir, BaseURL: p.BaseURLFlag, ProjectBaseURL: p.Config.BaseURL, Env: p.Env}
 }
 
 // DatabaseKey identifies the destination a load writes to; one load at a time per key.

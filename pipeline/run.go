@@ -80,7 +80,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	}
 	creds := p.Credentials
 	if creds == nil {
-		creds, err = secrets.Resolve(ctx, secrets.Options{ProjectDir: p.Dir, BaseURL: p.baseURL(), Env: p.Env})
+		creds, err = secrets.Resolve(ctx, p.SecretsOptions())
 		if err != nil {
 			return nil, err
 		}
@@ -95,15 +95,9 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if rec != nil {
 		observe = func(ex codefresh.Exchange) { tr.observe(ex); rec.Observe(ex) }
 	}
-	client, err := codefresh.New(codefresh.Options{
-		BaseURL:       creds.BaseURL,
-		APIKey:        creds.APIKey(),
-		Logger:        p.logger(),
-		RatePerSecond: p.ratePerSecond(),
-		RetryBaseWait: p.RetryBaseWait,
-		HTTPClient:    p.HTTPClient,
-		Observe:       observe,
-	})
+	co := creds.ClientOptions()
+	co.Logger, co.RatePerSecond, co.RetryBaseWait, co.HTTPClient, co.Observe = p.logger(), p.ratePerSecond(), p.RetryBaseWait, p.HTTPClient, observe
+	client, err := codefresh.New(co)
 	if err != nil {
 		rec.Close()
 		return nil, fmt.Errorf("codefresh client: %w", err)
@@ -372,13 +366,6 @@ func (p *Project) logger() *slog.Logger {
 		return p.Logger
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
-func (p *Project) baseURL() string {
-	if p.BaseURLFlag != "" {
-		return p.BaseURLFlag
-	}
-	return p.Config.BaseURL
 }
 
 // progress reports where the run is. Calls are serialized: the normalizer

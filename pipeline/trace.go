@@ -44,6 +44,9 @@ const (
 	CauseConfig      = "config"
 	CauseCancelled   = "cancelled"
 	CauseReplay      = "replay"
+	// CauseUntrustedURL: the key would have gone to an origin its owner did
+	// not choose (a project file's base_url, a redirect, a metadata address).
+	CauseUntrustedURL = "untrusted_url"
 )
 
 // Trace is what one load did, kept in the project (the last keepTraces
@@ -264,12 +267,24 @@ func explain(err error) *TraceError {
 		ce  *ConfigError
 		nk  *secrets.NoKeyError
 		rf  *codefresh.RefusedError
+		ue  *secrets.UntrustedURLError
+		rd  *codefresh.RedirectError
+		ad  *codefresh.AddressError
+		bu  *codefresh.BaseURLError
 	)
 	switch {
 	case errors.Is(err, context.Canceled):
 		te.Cause, te.NextStep = CauseCancelled, "the load was cancelled and committed nothing: start it again when ready"
 	case errors.As(err, &nk):
 		te.Cause, te.NextStep = CauseAuth, "no API key: ask the user to run `codefresh-mcp secrets set` in their own terminal"
+	case errors.As(err, &ue):
+		te.Cause, te.NextStep = CauseUntrustedURL, "only the user can allow it: if they trust that host with the key, they run `"+ue.TrustCommand()+"` in their own terminal; otherwise remove base_url from "+ConfigFile
+	case errors.As(err, &rd):
+		te.Cause, te.NextStep = CauseUntrustedURL, "the base URL redirects elsewhere: if the target is the user's Codefresh, the user sets it with --base-url or CODEFRESH_BASE_URL"
+	case errors.As(err, &ad), errors.As(err, &bu):
+		te.Cause, te.NextStep = CauseUntrustedURL, "the base URL is refused as the message says: the user sets a Codefresh URL with --base-url or CODEFRESH_BASE_URL"
+	case errors.As(err, &ae) && ae.RetryAfterTooLong():
+		te.Cause, te.NextStep = CauseRateLimit, fmt.Sprintf("Codefresh asked to wait %s before the next request, longer than a load waits: load again after that (the cursor did not move); a lower request rate does not shorten it", ae.RetryAfter)
 	case errors.As(err, &ae) && ae.Name == "NOT_IN_RECORD":
 		te.Cause, te.NextStep = CauseReplay, "the replayed load asked for a request the record lacks: record again with the same pipeline file and options (`load --record FILE`)"
 	case errors.As(err, &ae):

@@ -23,6 +23,9 @@ const (
 	CheckError       = "error"       // another failure of GET /user
 	CheckNoKey       = "no_key"      // no source holds a key
 	CheckOffline     = "not_checked" // CheckOptions.Offline
+	// CheckUntrustedURL: a project file asks for a URL the key does not
+	// belong to; nothing was sent.
+	CheckUntrustedURL = "untrusted_url"
 )
 
 // Capability statuses; a 403 is "missing_scope:<scope>".
@@ -66,6 +69,8 @@ type CheckResult struct {
 	Fingerprint   string         `json:"fingerprint,omitempty"`
 	BaseURL       string         `json:"base_url"`
 	BaseURLSource string         `json:"base_url_source,omitempty"`
+	BaseURLReason string         `json:"base_url_reason,omitempty"` // why the key may (or may not) go there
+	TrustCommand  string         `json:"trust_command,omitempty"`   // untrusted_url: what the user runs to allow it
 	Sources       []SourceReport `json:"sources"`
 	Warnings      []string       `json:"warnings,omitempty"`
 	User          *UserInfo      `json:"user,omitempty"`
@@ -101,18 +106,32 @@ type Capability struct {
 }
 
 // ResolveAndCheck resolves the key and checks it. With no key anywhere it
-// returns a result with status no_key (and nil credentials), not an error.
+// returns a result with status no_key (and nil credentials), not an error;
+// with a URL the key may not go to, status untrusted_url, nothing sent.
 func ResolveAndCheck(ctx context.Context, opts Options, copts CheckOptions) (*CheckResult, *Credentials, error) {
 	creds, err := Resolve(ctx, opts)
-	var nk *NoKeyError
-	if errors.As(err, &nk) {
-		return nk.Result(), nil, nil
+	if res := ResolveFailure(err); res != nil {
+		return res, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	res, err := Check(ctx, creds, copts)
 	return res, creds, err
+}
+
+// ResolveFailure is the check result of a Resolve error that is a finding
+// rather than a failure (no key, an untrusted URL), else nil.
+func ResolveFailure(err error) *CheckResult {
+	var nk *NoKeyError
+	var ue *UntrustedURLError
+	switch {
+	case errors.As(err, &nk):
+		return nk.Result()
+	case errors.As(err, &ue):
+		return ue.Result(nil)
+	}
+	return nil
 }
 
 // Result is the check result for no key: status no_key, every source's report.
@@ -131,7 +150,7 @@ func Check(ctx context.Context, creds *Credentials, opts CheckOptions) (*CheckRe
 	}
 	res := &CheckResult{
 		Status: CheckOK, Source: creds.Source, Fingerprint: creds.Fingerprint,
-		BaseURL: creds.BaseURL, BaseURLSource: creds.BaseURLSource,
+		BaseURL: creds.BaseURL, BaseURLSource: creds.BaseURLSource, BaseURLReason: creds.BaseURLReason,
 		Sources: slices.Clone(creds.Sources), Warnings: slices.Clone(creds.Warnings),
 	}
 	if opts.Offline {
@@ -143,15 +162,12 @@ func Check(ctx context.Context, creds *Credentials, opts CheckOptions) (*CheckRe
 
 	client := opts.Client
 	if client == nil {
-		c, err := codefresh.New(codefresh.Options{
-			BaseURL:       creds.BaseURL,
-			APIKey:        creds.APIKey(),
-			HTTPClient:    opts.HTTPClient,
-			Logger:        opts.Logger,
-			MaxAttempts:   or(opts.MaxAttempts, 2),
-			RetryBaseWait: or(opts.RetryBaseWait, 250*time.Millisecond),
-			MaxRetryWait:  or(opts.MaxRetryWait, 5*time.Second),
-		})
+		co := creds.ClientOptions()
+		co.HTTPClient, co.Logger = opts.HTTPClient, opts.Logger
+		co.MaxAttempts = or(opts.MaxAttempts, 2)
+		co.RetryBaseWait = or(opts.RetryBaseWait, 250*time.Millisecond)
+		co.MaxRetryWait = or(opts.MaxRetryWait, 5*time.Second)
+		c, err := codefresh.New(co)
 		if err != nil {
 			res.Status, res.Message = CheckError, red.Redact(err.Error())
 			return res, nil
@@ -392,6 +408,8 @@ func classifyProbe(r codefresh.Resource, err error) (status, msg string) {
 			return CapMissingScope + ":" + or(r.Scope, "unknown"), msg
 		case ae.Status == http.StatusNotFound:
 			return CapNotFound, msg
+		case ae.RetryAfterTooLong():
+			return CapTransient, fmt.Sprintf("%s after %d attempts: the API asked to retry after %s", msg, ae.Attempts, ae.RetryAfter)
 		case ae.Status == http.StatusTooManyRequests || ae.Status >= 500:
 			return CapTransient, fmt.Sprintf("%s after %d attempts", msg, ae.Attempts)
 		}

@@ -15,6 +15,7 @@ func (res *CheckResult) WriteText(w io.Writer) error {
 	verdict := map[string]string{
 		CheckOK: "OK", CheckKeyInvalid: "INVALID", CheckUnreachable: "UNREACHABLE",
 		CheckError: "ERROR", CheckNoKey: "NOT FOUND", CheckOffline: "not checked (offline)",
+		CheckUntrustedURL: "NOT SENT (base URL not trusted for this key)",
 	}[res.Status]
 	fmt.Fprintf(tw, "Codefresh API key:\t%s\n", or(verdict, res.Status))
 	if res.Source != "" {
@@ -25,6 +26,9 @@ func (res *CheckResult) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, " (%s)", res.BaseURLSource)
 	}
 	fmt.Fprintln(tw)
+	if res.BaseURLReason != "" {
+		fmt.Fprintf(tw, "why this URL:\t%s\n", res.BaseURLReason)
+	}
 	if u := res.User; u != nil {
 		fmt.Fprintf(tw, "user:\t%s, active account %s", or(u.Name, "?"), or(u.ActiveAccount, "?"))
 		if u.AccountID != "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"gopkg.in/yaml.v3"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
 // Names of the places a key or a base URL can come from.
@@ -50,13 +51,16 @@ type found struct {
 // Resolve finds the API key: env CF_API_KEY, env SOURCES__CODEFRESH_SOURCE__API_KEY,
 // the OS keyring (user = base URL), .dlt/secrets.toml, ~/.cfconfig; the first
 // hit wins. Every source is read so that disagreements can be reported. With
-// no key anywhere it returns a *NoKeyError.
+// no key anywhere it returns a *NoKeyError. The base URL is chosen by
+// chooseURL: a URL a project file asks for that is not the key's own origin
+// (nor trusted for it) is an *UntrustedURLError, returned before anything
+// is sent.
 func Resolve(ctx context.Context, opts Options) (*Credentials, error) {
 	opts = opts.withDefaults()
 	file := readSecretsTOML(opts.ProjectDir)
 	cfc := readCFConfig(opts)
 
-	baseURL, baseSource, warnings, err := resolveBaseURL(opts, file, cfc)
+	req, warnings, err := requestURL(opts, file, cfc)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +68,7 @@ func Resolve(ctx context.Context, opts Options) (*Credentials, error) {
 	sources := []found{
 		readEnv(opts, EnvAPIKey),
 		readEnv(opts, EnvDltAPIKey),
-		readKeyring(ctx, opts, baseURL),
+		readKeyring(ctx, opts, req.lookup),
 		file,
 		cfc,
 	}
@@ -83,7 +87,7 @@ func Resolve(ctx context.Context, opts Options) (*Credentials, error) {
 		warnings = append(warnings, SourceSecretsTOML+" is readable by other users: chmod 600 it")
 	}
 	if win == nil {
-		return nil, &NoKeyError{BaseURL: baseURL, Sources: reports}
+		return nil, &NoKeyError{BaseURL: req.lookup, Sources: reports}
 	}
 	for _, s := range sources {
 		if s.key != "" && s.key != win.key {
@@ -91,28 +95,46 @@ func Resolve(ctx context.Context, opts Options) (*Credentials, error) {
 				s.report.Source, s.report.Fingerprint, win.report.Source, win.report.Fingerprint))
 		}
 	}
-	if win.url != "" && win.url != baseURL {
+	choice, err := chooseURL(opts, req, *win, reports)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := codefresh.CheckBaseURL(choice.url, allowLinkLocal(opts)); err != nil {
+		return nil, fmt.Errorf("%s: %w", choice.source, err)
+	}
+	if win.url != "" && codefresh.OriginOf(win.url) != codefresh.OriginOf(choice.url) {
 		warnings = append(warnings, fmt.Sprintf("the key from %s was stored for %s but the base URL is %s (from %s)",
-			win.report.Source, win.url, baseURL, baseSource))
+			win.report.Source, win.url, choice.url, choice.source))
 	}
 	return &Credentials{
-		key:           win.key,
-		Source:        win.report.Source,
-		BaseURL:       baseURL,
-		BaseURLSource: baseSource,
-		Fingerprint:   win.report.Fingerprint,
-		Sources:       reports,
-		Warnings:      warnings,
+		key:            win.key,
+		Source:         win.report.Source,
+		BaseURL:        choice.url,
+		BaseURLSource:  choice.source,
+		BaseURLReason:  choice.reason,
+		Fingerprint:    win.report.Fingerprint,
+		Sources:        reports,
+		Warnings:       warnings,
+		allowLinkLocal: allowLinkLocal(opts),
 	}, nil
 }
 
-// ResolveBaseURL resolves only the base URL: flag, env CODEFRESH_BASE_URL,
-// env SOURCES__CODEFRESH_SOURCE__BASE_URL, .dlt/secrets.toml base_url,
-// ~/.cfconfig url, default. It returns the URL and the name of its source.
+// allowLinkLocal is the owner's explicit permission (env only) to use a
+// link-local or cloud metadata address as the base URL.
+func allowLinkLocal(opts Options) bool {
+	return opts.Env(codefresh.EnvAllowLinkLocal) == "1"
+}
+
+// ResolveBaseURL resolves the owner's base URL, where `secrets set` stores
+// a key and `secrets delete` removes one: --base-url, env CODEFRESH_BASE_URL,
+// env SOURCES__CODEFRESH_SOURCE__BASE_URL, ~/.cfconfig url, default. Project
+// files are not asked: a URL a cloned repository ships must not become the
+// one a freshly typed key is stored for. It returns the URL and its source.
 func ResolveBaseURL(opts Options) (baseURL, source string, err error) {
 	opts = opts.withDefaults()
-	baseURL, source, _, err = resolveBaseURL(opts, readSecretsTOML(opts.ProjectDir), readCFConfig(opts))
-	return baseURL, source, err
+	opts.ProjectBaseURL = ""
+	req, _, err := requestURL(opts, found{}, readCFConfig(opts))
+	return req.lookup, req.lookupSource, err
 }
 
 func (o Options) withDefaults() Options {
@@ -122,44 +144,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-func resolveBaseURL(opts Options, file, cfc found) (baseURL, source string, warnings []string, err error) {
-	if opts.BaseURL != "" {
-		u, err := normalizeBaseURL(opts.BaseURL, false)
-		if err != nil {
-			return "", "", nil, fmt.Errorf("--base-url: %w", err)
-		}
-		return u, SourceFlag, nil, nil
-	}
-	candidates := []struct{ source, raw string }{
-		{envSource(EnvBaseURL), opts.Env(EnvBaseURL)},
-		{envSource(EnvDltBaseURL), opts.Env(EnvDltBaseURL)},
-		{SourceSecretsTOML, file.url},
-		{SourceCFConfig, cfc.url}, // host-only URL already given its /api by readCFConfig
-	}
-	for _, c := range candidates {
-		if strings.TrimSpace(c.raw) == "" {
-			continue
-		}
-		u, err := normalizeBaseURL(c.raw, false)
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("base URL from %s ignored: %v", c.source, err))
-			continue
-		}
-		return u, c.source, warnings, nil
-	}
-	return DefaultBaseURL, SourceDefault, warnings, nil
-}
-
 // normalizeBaseURL checks an http(s) URL and drops trailing slashes, so that
 // one profile has one spelling (it is the keyring user). hostOnly adds the
 // /api path that the Codefresh CLI's host-only URLs leave out.
 func normalizeBaseURL(raw string, hostOnly bool) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", errors.New("not an http(s) URL")
-	}
-	if u.User != nil {
-		return "", errors.New("URL must not carry credentials")
+	// Link-local addresses are checked on the URL finally chosen.
+	u, err := codefresh.CheckBaseURL(raw, true)
+	if err != nil {
+		return "", err
 	}
 	u.RawQuery, u.Fragment = "", ""
 	u.Path = strings.TrimRight(u.Path, "/")

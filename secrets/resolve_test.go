@@ -283,7 +283,7 @@ func TestResolveBaseURLPrecedence(t *testing.T) {
 		{"https://flag.example.com/api", SourceFlag},
 		{"https://env.example.com/api", "env:CODEFRESH_BASE_URL"},
 		{"https://dltenv.example.com/api", "env:SOURCES__CODEFRESH_SOURCE__BASE_URL"},
-		{"https://toml.example.com/api", SourceSecretsTOML},
+		// .dlt/secrets.toml's base_url is a project file's: never the owner's URL.
 		{"https://cfconfig.example.com/api", SourceCFConfig}, // host-only: /api added
 		{DefaultBaseURL, SourceDefault},
 	}
@@ -303,8 +303,6 @@ func TestResolveBaseURLPrecedence(t *testing.T) {
 		case 2:
 			delete(vars, EnvDltBaseURL)
 		case 3:
-			writeSecrets(t, o, "")
-		case 4:
 			writeCFConfig(t, o, "contexts: {}\ncurrent-context: \"\"\n")
 		}
 	}
@@ -314,6 +312,7 @@ func TestResolveBaseURLPrecedence(t *testing.T) {
 		t.Fatalf("bad flag: %v", err)
 	}
 	o.BaseURL = ""
+	writeSecrets(t, o, "")
 	vars[EnvBaseURL] = "ftp://nope"
 	c, err := Resolve(context.Background(), Options{ProjectDir: o.ProjectDir, HomeDir: o.HomeDir, Env: env(map[string]string{EnvBaseURL: "ftp://nope", EnvAPIKey: canary})})
 	if err != nil {

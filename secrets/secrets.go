@@ -5,6 +5,8 @@ package secrets
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
 // Options tell Resolve where to look. Zero values mean the real environment.
@@ -13,6 +15,11 @@ type Options struct {
 	HomeDir    string              // where ~/.cfconfig is (default: os.UserHomeDir)
 	BaseURL    string              // --base-url flag, wins over every source for the URL
 	Env        func(string) string // default os.Getenv
+	// ProjectBaseURL is the pipeline file's base_url: a request, honoured
+	// only for the key's own origin or one trusted with `secrets trust-url`.
+	ProjectBaseURL string
+	// ConfigDir holds the trust file (default os.UserConfigDir()/codefresh-mcp).
+	ConfigDir string
 }
 
 // SourceReport says what one source had: found / not_found / unavailable, with a reason; never the value.
@@ -39,9 +46,19 @@ type Credentials struct {
 	Source        string         `json:"source"`
 	BaseURL       string         `json:"base_url"`
 	BaseURLSource string         `json:"base_url_source"`
+	BaseURLReason string         `json:"base_url_reason,omitempty"` // why the key may go there
 	Fingerprint   string         `json:"fingerprint"`
 	Sources       []SourceReport `json:"sources"`
 	Warnings      []string       `json:"warnings,omitempty"`
+
+	allowLinkLocal bool // the owner's codefresh.EnvAllowLinkLocal
+}
+
+// ClientOptions are the options of a Codefresh client that sends this key:
+// every client with a resolved key starts from them, so that the base URL
+// and its address policy cannot be set apart from the key.
+func (c *Credentials) ClientOptions() codefresh.Options {
+	return codefresh.Options{BaseURL: c.BaseURL, APIKey: c.key, AllowLinkLocal: c.allowLinkLocal}
 }
 
 // APIKey returns the key for the Authorization header. Never log or return it.

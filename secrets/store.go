@@ -71,13 +71,10 @@ func Store(ctx context.Context, opts Options, key string) (*StoreResult, error) 
 	if opts.ProjectDir == "" {
 		return nil, fmt.Errorf("keyring unavailable (%s) and no project folder for .dlt/secrets.toml", res.KeyringReason)
 	}
-	// The file keeps the URL with the key when the URL was given explicitly,
-	// so that later runs without the flag still reach the same installation.
-	url := ""
-	if baseSource == SourceFlag || strings.HasPrefix(baseSource, "env:") {
-		url = baseURL
-	}
-	path, err := WriteSecretsTOML(opts.ProjectDir, key, url)
+	// The file always keeps the owner's URL with the key: a base_url already
+	// in the file may have come with a cloned repository, and the key and
+	// URL of one secrets.toml go together.
+	path, err := WriteSecretsTOML(opts.ProjectDir, key, baseURL)
 	if err != nil {
 		return nil, err
 	}

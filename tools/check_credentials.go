@@ -75,8 +75,11 @@ func checkNext(res *secrets.CheckResult) string {
 		return next
 	case secrets.CheckNoKey, secrets.CheckKeyInvalid:
 		return "ask the user to create a key in Codefresh (User Settings > API Keys) and run `codefresh-mcp secrets set` in a terminal; never ask for the key in the chat"
+	case secrets.CheckUntrustedURL:
+		return "nothing was sent. Only the user can allow this URL: tell them that " + res.BaseURLSource + " asks for " + res.BaseURL +
+			" and, if they trust that host with the key, ask them to run `" + res.TrustCommand + "` in their own terminal; never edit base_url or secrets files to get around it"
 	case secrets.CheckUnreachable:
-		return "check the base URL (CODEFRESH_BASE_URL, --base-url or base_url in the pipeline file) and the network, then check again"
+		return "check the base URL shown (base_url_source says where it comes from) and the network; the user sets it with --base-url or CODEFRESH_BASE_URL; then check again"
 	default:
 		return "read the message, fix the cause and call check_credentials again"
 	}

@@ -37,14 +37,12 @@ func (d *Deps) logger() *slog.Logger {
 
 func (d *Deps) redact(s string) string { return d.Redactor.Redact(s) }
 
-// secretOptions say where to look for the key. The base URL is the flag's,
-// else the pipeline file's (as a load does), else resolved with the key.
+// secretOptions say where to look for the key, as a load does: the flag,
+// and the pipeline file's base_url as a request (see secrets.Options).
 func (d *Deps) secretOptions() secrets.Options {
 	o := secrets.Options{ProjectDir: d.ProjectDir, BaseURL: d.BaseURL, Env: d.Env}
-	if o.BaseURL == "" {
-		if cfg, err := pipeline.LoadConfig(d.ProjectDir); err == nil {
-			o.BaseURL = cfg.BaseURL
-		}
+	if cfg, err := pipeline.LoadConfig(d.ProjectDir); err == nil {
+		o.ProjectBaseURL = cfg.BaseURL
 	}
 	return o
 }
@@ -57,7 +55,7 @@ func (d *Deps) credentials(ctx context.Context) (*secrets.Credentials, error) {
 		if errors.As(err, &nk) {
 			return nil, withNext(err, "ask the user to run `codefresh-mcp secrets set` in a terminal (the key must never pass through the chat), then call check_credentials")
 		}
-		return nil, fmt.Errorf("resolve Codefresh credentials: %w", err)
+		return nil, fmt.Errorf("resolve Codefresh credentials: %w", err) // nextStep advises on *secrets.UntrustedURLError
 	}
 	d.Redactor.Add(creds.APIKey())
 	return creds, nil

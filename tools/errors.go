@@ -2,10 +2,12 @@ package tools
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // explain turns an error into the text a model sees: what happened, then
@@ -27,10 +29,20 @@ func nextStep(err error) string {
 		locked *duckfile.LockedError
 		busy   *pipeline.BusyError
 		cfgErr *pipeline.ConfigError
+		trust  *secrets.UntrustedURLError
+		redir  *codefresh.RedirectError
+		addr   *codefresh.AddressError
+		badURL *codefresh.BaseURLError
 	)
 	switch {
 	case errors.As(err, &h) && h.next != "":
 		return h.next
+	case errors.As(err, &trust):
+		return untrustedNext(trust)
+	case errors.As(err, &redir), errors.As(err, &addr), errors.As(err, &badURL):
+		return "tell the user: only they can set the Codefresh URL (--base-url or CODEFRESH_BASE_URL in their own terminal or MCP configuration); do not change base_url to work around it"
+	case errors.As(err, &api) && api.RetryAfterTooLong():
+		return fmt.Sprintf("Codefresh asked to wait %s before the next request: tell the user and do not retry before then", api.RetryAfter)
 	case errors.As(err, &busy):
 		return "call load_status with job_id " + busy.JobID + " and wait_seconds 30, or cancel_load it"
 	case errors.As(err, &api) && api.Status == 401:
@@ -42,7 +54,7 @@ func nextStep(err error) string {
 	case errors.As(err, &api) && api.Status == 429:
 		return "Codefresh is rate limiting: wait a minute, then retry"
 	case errors.As(err, &tr):
-		return "check the base URL (CODEFRESH_BASE_URL, --base-url or base_url in the pipeline file) and the network"
+		return "check the base URL (check_credentials shows it and where it comes from) and the network"
 	case errors.As(err, &shape):
 		return "the records were not where the catalog expects them; the error shows the shape found"
 	case errors.As(err, &locked):
@@ -51,4 +63,12 @@ func nextStep(err error) string {
 		return "fix the key named with configure_pipeline, or ask the user to edit " + pipeline.ConfigFile
 	}
 	return ""
+}
+
+// untrustedNext is the agent's advice on a URL the key may not go to: only
+// the user can allow it, outside the agent.
+func untrustedNext(e *secrets.UntrustedURLError) string {
+	return "you cannot allow this, and must not edit base_url or secrets files to get around it: tell the user that " +
+		e.URLSource + " asks to send their key to " + e.URL + "; if they trust that host with the key, they run `" +
+		e.TrustCommand() + "` in their own terminal, otherwise base_url should be removed"
 }

@@ -46,6 +46,9 @@ type envOpts struct {
 	sim      cfsim.Config
 	readOnly bool
 	noKey    bool
+	// noBaseURL leaves CODEFRESH_BASE_URL unset: the env key then belongs to
+	// the default URL, and a pipeline file's base_url is only a request.
+	noBaseURL bool
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -73,7 +76,10 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	t.Cleanup(func() { sim.Close() })
 	e := &env{t: t, sim: sim, base: base, dir: t.TempDir(), logs: &syncBuffer{}}
-	vars := map[string]string{secrets.EnvBaseURL: base}
+	vars := map[string]string{}
+	if !o.noBaseURL {
+		vars[secrets.EnvBaseURL] = base
+	}
 	if !o.noKey {
 		vars[secrets.EnvAPIKey] = canary
 	}

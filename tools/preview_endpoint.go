@@ -76,15 +76,9 @@ func previewEndpoint(d *Deps) Tool {
 			if err != nil {
 				return PreviewEndpointOut{}, err
 			}
-			client, err := codefresh.New(codefresh.Options{
-				BaseURL:       p.Credentials.BaseURL,
-				APIKey:        p.Credentials.APIKey(),
-				HTTPClient:    d.HTTPClient,
-				Logger:        d.Logger,
-				MaxAttempts:   2,
-				RetryBaseWait: 250 * time.Millisecond,
-				MaxRetryWait:  5 * time.Second,
-			})
+			co := p.Credentials.ClientOptions()
+			co.HTTPClient, co.Logger, co.MaxAttempts, co.RetryBaseWait, co.MaxRetryWait = d.HTTPClient, d.Logger, 2, 250*time.Millisecond, 5*time.Second
+			client, err := codefresh.New(co)
 			if err != nil {
 				return PreviewEndpointOut{}, fmt.Errorf("codefresh client: %w", err)
 			}

@@ -41,10 +41,15 @@ const (
 
 // Options configure a Client. Zero values take the defaults above.
 type Options struct {
-	BaseURL    string // default DefaultBaseURL
-	APIKey     string // sent raw as the Authorization header; never logged
+	BaseURL string // default DefaultBaseURL
+	APIKey  string // sent raw as the Authorization header; never logged
+	// HTTPClient, when set, is copied and given the redirect policy; its
+	// transport is used as is (no dial-time address check). Tests set it.
 	HTTPClient *http.Client
-	Timeout    time.Duration // per request attempt, default 30s
+	// AllowLinkLocal lets the base URL be a link-local or cloud metadata
+	// address (the owner's EnvAllowLinkLocal); refused otherwise.
+	AllowLinkLocal bool
+	Timeout        time.Duration // per request attempt, default 30s
 	// MaxAttempts caps tries per request (default 5); MaxRetryWait caps the
 	// total backoff of one request (default 2m).
 	MaxAttempts  int
@@ -123,16 +128,9 @@ type Response struct {
 
 // New checks the options and builds a Client.
 func New(opts Options) (*Client, error) {
-	raw := opts.BaseURL
-	if raw == "" {
-		raw = DefaultBaseURL
-	}
-	base, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("base URL must be an absolute http(s) URL such as %s", DefaultBaseURL)
-	}
-	if base.User != nil {
-		return nil, errors.New("base URL must not carry credentials: the API key is sent in the Authorization header")
+	base, err := CheckBaseURL(strings.TrimRight(or(opts.BaseURL, DefaultBaseURL), "/"), opts.AllowLinkLocal)
+	if err != nil {
+		return nil, err
 	}
 	base.RawQuery, base.Fragment = "", ""
 	for _, r := range opts.APIKey {
@@ -143,7 +141,7 @@ func New(opts Options) (*Client, error) {
 	c := &Client{
 		base:      base,
 		key:       opts.APIKey,
-		hc:        opts.HTTPClient,
+		hc:        httpClient(opts.HTTPClient, base, opts.AllowLinkLocal),
 		log:       opts.Logger,
 		ua:        opts.UserAgent,
 		timeout:   or(opts.Timeout, DefaultTimeout),
@@ -152,9 +150,6 @@ func New(opts Options) (*Client, error) {
 		baseWait:  or(opts.RetryBaseWait, DefaultRetryBaseWait),
 		maxPages:  or(opts.MaxPages, DefaultMaxPages),
 		observe:   opts.Observe,
-	}
-	if c.hc == nil {
-		c.hc = &http.Client{}
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -298,6 +293,8 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.He
 		var final error
 		retry := false
 		switch {
+		case isPolicyRefusal(res.err):
+			final = fmt.Errorf("GET %s: %w", shown, res.err)
 		case res.err != nil:
 			retry = !res.noRetry
 			final = &TransportError{Method: "GET", URL: shown, Attempts: attempt, Err: res.err, msg: c.redact(res.err.Error())}
@@ -322,12 +319,12 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.He
 		}
 		if !retry || attempt >= c.attempts {
 			c.report(meta, u, attempt, res, time.Since(t0), final, 0)
-			setWaited(final, waited)
+			c.setWaits(final, waited, res)
 			return nil, final
 		}
 		if waited+wait > c.retryWait {
 			c.report(meta, u, attempt, res, time.Since(t0), final, 0)
-			setWaited(final, waited)
+			c.setWaits(final, waited, res)
 			c.log.Warn("codefresh retry budget exhausted", "url", shown, "status", res.status,
 				"attempts", attempt, "next_wait", wait, "budget", c.retryWait)
 			return nil, final
@@ -381,9 +378,14 @@ func retryReason(res attemptResult) string {
 	return fmt.Sprintf("HTTP %d", res.status)
 }
 
-func setWaited(err error, d time.Duration) {
+// setWaits records on an API error the backoff spent and the wait the
+// server asked for last (Retry-After), with what this client would wait.
+func (c *Client) setWaits(err error, waited time.Duration, res attemptResult) {
 	if ae, ok := err.(*APIError); ok {
-		ae.Waited = d
+		ae.Waited = waited
+		if res.hasAfter {
+			ae.RetryAfter, ae.WaitBudget = res.retryAfter, c.retryWait
+		}
 	}
 }
 
@@ -404,7 +406,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, hdr http.Header) attemptR
 	req.Header.Set("User-Agent", c.ua)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return attemptResult{err: transportCause(err, actx, c.timeout)}
+		return attemptResult{err: transportCause(err, actx, c.timeout), noRetry: isPolicyRefusal(err)}
 	}
 	defer resp.Body.Close()
 	body, err := readBody(resp.Body, resp.ContentLength)
@@ -498,7 +500,7 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now)), true
+		return max(0, t.Sub(now)).Round(time.Second), true // a date has whole seconds
 	}
 	return 0, false
 }

@@ -154,7 +154,7 @@ func TestRetryAfterBeyondBudgetGivesUp(t *testing.T) {
 	if n.Load() != 1 {
 		t.Errorf("server saw %d requests; an HTTP-date Retry-After an hour away exceeds the 2s budget", n.Load())
 	}
-	if !strings.Contains(err.Error(), "rate limited after 1 attempts") {
+	if !strings.Contains(err.Error(), "the API asked to retry after ") {
 		t.Errorf("message: %v", err)
 	}
 }

@@ -21,6 +21,16 @@ type APIError struct {
 	Attempts int
 	Scope    string        // the scope the endpoint needs, when the catalog knows it
 	Waited   time.Duration // total backoff spent before giving up
+	// RetryAfter is the wait the last answer's Retry-After asked for (0:
+	// none), WaitBudget the total backoff the client allows a request.
+	RetryAfter time.Duration
+	WaitBudget time.Duration
+}
+
+// RetryAfterTooLong reports a Retry-After that the client would not wait:
+// the request gave up because the server asked for more than its budget.
+func (e *APIError) RetryAfterTooLong() bool {
+	return e.RetryAfter > 0 && e.Waited+e.RetryAfter > e.WaitBudget
 }
 
 func (e *APIError) Error() string {
@@ -49,6 +59,12 @@ func (e *APIError) Hint() string {
 		return "the API key is restricted or the user may not read this (admin-only endpoint?)"
 	case e.Status == 404:
 		return "not found: check the id or name (this Codefresh installation may not have the endpoint)"
+	case e.RetryAfterTooLong():
+		return fmt.Sprintf("the API asked to retry after %s, more than the %s a request may wait: try again after that (a lower request rate does not shorten it)",
+			e.RetryAfter, e.WaitBudget)
+	case e.Status == 429 && e.RetryAfter > 0:
+		return fmt.Sprintf("rate limited after %d attempts (%s of backoff; the API asked to retry after %s): retry after that, or lower the request rate",
+			e.Attempts, e.Waited.Round(time.Millisecond), e.RetryAfter)
 	case e.Status == 429:
 		return fmt.Sprintf("rate limited after %d attempts (%s of backoff): wait a minute and retry, or lower the request rate", e.Attempts, e.Waited.Round(time.Millisecond))
 	case e.Status >= 500:

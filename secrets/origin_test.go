@@ -1,0 +1,315 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+)
+
+// listener is a loopback Codefresh (the simulator, accepting the canary)
+// that counts the requests it got and those carrying the canary key.
+type listener struct {
+	url          string
+	all, withKey atomic.Int32
+}
+
+func newListener(t *testing.T) *listener {
+	t.Helper()
+	l := &listener{}
+	sim := cfsim.New(cfsim.Config{Seed: 3, Pipelines: 2, Builds: 4, APIKey: canary})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.all.Add(1)
+		if strings.Contains(r.Header.Get("Authorization"), canary) {
+			l.withKey.Add(1)
+		}
+		sim.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	l.url = srv.URL + "/api"
+	return l
+}
+
+// trustOpts is testOpts with a trust file folder of the test's own.
+func trustOpts(t *testing.T, vars map[string]string) Options {
+	o := testOpts(t, vars)
+	o.ConfigDir = t.TempDir()
+	return o
+}
+
+func yes(*TrustResult) error { return nil }
+
+// quickCheck sends GET /user and GET /auth/keys only.
+var quickCheck = CheckOptions{RetryBaseWait: time.Millisecond, SkipMatrix: true}
+
+// For every key source, a pipeline file naming another listener gets no
+// request at all, and the refusal names the key's source, its own URL and
+// why; once the user trusts the origin for the key and project, it is used.
+func TestProjectURLRefusedForEachKeySource(t *testing.T) {
+	cases := []struct {
+		name, source, keyURL, why string
+		setup                     func(t *testing.T, o Options, vars map[string]string)
+	}{
+		{"env", "env:CF_API_KEY", DefaultBaseURL, "default: no CODEFRESH_BASE_URL is set beside the key", func(t *testing.T, o Options, vars map[string]string) {
+			vars[EnvAPIKey] = canary
+		}},
+		{"env dlt", "env:SOURCES__CODEFRESH_SOURCE__API_KEY", DefaultBaseURL, "default: no CODEFRESH_BASE_URL is set beside the key", func(t *testing.T, o Options, vars map[string]string) {
+			vars[EnvDltAPIKey] = canary
+		}},
+		{"secrets.toml", SourceSecretsTOML, "https://onprem.example.com/api", "stored with the key in .dlt/secrets.toml", func(t *testing.T, o Options, vars map[string]string) {
+			writeSecrets(t, o, "[sources.codefresh_source]\napi_key = \""+canary+"\"\nbase_url = \"https://onprem.example.com/api/\"\n")
+		}},
+		{"secrets.toml without url", SourceSecretsTOML, DefaultBaseURL, "default: no URL is stored with the key in .dlt/secrets.toml", func(t *testing.T, o Options, vars map[string]string) {
+			writeSecrets(t, o, "[sources.codefresh_source]\napi_key = \""+canary+"\"\n")
+		}},
+		{"cfconfig", SourceCFConfig, "https://g.codefresh.io/api", "stored with the key in ~/.cfconfig", func(t *testing.T, o Options, vars map[string]string) {
+			writeCFConfig(t, o, fmt.Sprintf(cfconfigFmt, "https://g.codefresh.io", canary, "prod"))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := map[string]string{}
+			o := trustOpts(t, vars)
+			tc.setup(t, o, vars)
+			l := newListener(t)
+			o.ProjectBaseURL = l.url + "/"
+
+			res, creds, err := ResolveAndCheck(context.Background(), o, quickCheck)
+			if err != nil || creds != nil {
+				t.Fatalf("err %v, creds %v", err, creds)
+			}
+			fp := Fingerprint(canary)
+			wantMsg := fmt.Sprintf("refused to send the API key from %s (fingerprint %s) to %s, which codefresh_pipeline.toml base_url asks for: "+
+				"the key belongs to %s (%s), another origin; nothing was sent", tc.source, fp, l.url, tc.keyURL, tc.why)
+			if res.Status != CheckUntrustedURL || res.Message != wantMsg || res.BaseURL != l.url || res.BaseURLSource != SourcePipelineFile ||
+				res.Source != tc.source || res.Fingerprint != fp {
+				t.Fatalf("result %+v\nwant message %s", res, wantMsg)
+			}
+			wantCmd := "codefresh-mcp --project " + o.ProjectDir + " secrets trust-url " + l.url
+			if res.TrustCommand != wantCmd {
+				t.Fatalf("trust command %q, want %q", res.TrustCommand, wantCmd)
+			}
+			if n := l.all.Load(); n != 0 {
+				t.Fatalf("the untrusted listener got %d requests", n)
+			}
+			_, err = Resolve(context.Background(), o)
+			var ue *UntrustedURLError
+			if !errors.As(err, &ue) || ue.Error() != wantMsg {
+				t.Fatalf("Resolve: %v", err)
+			}
+
+			// The user trusts it outside the project: the key goes there.
+			tr, err := Trust(context.Background(), o, l.url, yes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr.Fingerprint != fp || tr.KeySource != tc.source || tr.Origin != strings.TrimSuffix(l.url, "/api") || tr.AlreadyAllowed != "" {
+				t.Fatalf("trust %+v", tr)
+			}
+			res, _, err = ResolveAndCheck(context.Background(), o, quickCheck)
+			if err != nil || res.Status != CheckOK || res.BaseURL != l.url {
+				t.Fatalf("after trust: %v %+v", err, res)
+			}
+			if !strings.HasPrefix(res.BaseURLReason, tr.Origin+" trusted for this key and project with `codefresh-mcp secrets trust-url` on ") {
+				t.Fatalf("reason %q", res.BaseURLReason)
+			}
+			if l.withKey.Load() == 0 {
+				t.Fatal("trusted listener got no request with the key")
+			}
+
+			// untrust-url takes it back.
+			if _, err := Untrust(o, l.url); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Resolve(context.Background(), o); !errors.As(err, &ue) {
+				t.Fatalf("after untrust: %v", err)
+			}
+		})
+	}
+}
+
+// A keyring entry is looked up under the URL asked for: the key stored for
+// the default URL is not found for another one (nothing sent), and a key
+// stored for the asked URL belongs there.
+func TestProjectURLWithKeyring(t *testing.T) {
+	o := trustOpts(t, map[string]string{})
+	l := newListener(t)
+	if err := keyring.Set(KeyringService, DefaultBaseURL, canary); err != nil {
+		t.Fatal(err)
+	}
+	o.ProjectBaseURL = l.url
+	if _, err := Resolve(context.Background(), o); !errors.As(err, new(*NoKeyError)) {
+		t.Fatalf("keyring key for the default URL, project asks another: %v", err)
+	}
+	if err := keyring.Set(KeyringService, l.url, canary); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Resolve(context.Background(), o)
+	if err != nil || c.BaseURL != l.url || c.BaseURLSource != SourcePipelineFile || c.Source != SourceKeyring {
+		t.Fatalf("key stored for the asked URL: %v %+v", err, c)
+	}
+	if want := "same origin as the key's URL " + l.url + " (the keyring entry's user)"; c.BaseURLReason != want {
+		t.Fatalf("reason %q, want %q", c.BaseURLReason, want)
+	}
+	if l.all.Load() != 0 {
+		t.Fatal("Resolve sent a request")
+	}
+}
+
+// The owner's URL (flag or environment) wins over a project file's, which
+// is then ignored with a warning; a .dlt/secrets.toml base_url binds only
+// the key in that file.
+func TestOwnerURLAndSecretsTOMLURL(t *testing.T) {
+	vars := map[string]string{EnvAPIKey: canary, EnvBaseURL: "https://owner.example.com/api"}
+	o := trustOpts(t, vars)
+	o.ProjectBaseURL = "https://elsewhere.example.com/api"
+	c, err := Resolve(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL != "https://owner.example.com/api" || c.BaseURLSource != "env:CODEFRESH_BASE_URL" || c.BaseURLReason != "set by env:CODEFRESH_BASE_URL" {
+		t.Fatalf("got %+v", c)
+	}
+	want := "codefresh_pipeline.toml base_url https://elsewhere.example.com/api ignored: env:CODEFRESH_BASE_URL sets https://owner.example.com/api"
+	if len(c.Warnings) != 1 || c.Warnings[0] != want {
+		t.Fatalf("warnings %q", c.Warnings)
+	}
+
+	// A secrets.toml base_url does not move the env key.
+	delete(vars, EnvBaseURL)
+	o.ProjectBaseURL = ""
+	writeSecrets(t, o, "[sources.codefresh_source]\nbase_url = \"https://toml.example.com/api\"\n")
+	_, err = Resolve(context.Background(), o)
+	var ue *UntrustedURLError
+	if !errors.As(err, &ue) || ue.URLSource != SourceSecretsTOML || ue.URL != "https://toml.example.com/api" || ue.KeyURL != DefaultBaseURL {
+		t.Fatalf("secrets.toml URL for the env key: %v", err)
+	}
+	// ... but does go with the key beside it.
+	delete(vars, EnvAPIKey)
+	writeSecrets(t, o, "[sources.codefresh_source]\nbase_url = \"https://toml.example.com/api\"\napi_key = \""+canary+"\"\n")
+	c, err = Resolve(context.Background(), o)
+	if err != nil || c.BaseURL != "https://toml.example.com/api" || c.BaseURLSource != SourceSecretsTOML {
+		t.Fatalf("secrets.toml pair: %v %+v", err, c)
+	}
+}
+
+// URLs that must never get the key are refused with the source named,
+// from the flag, the environment and a project file alike; the owner may
+// allow a link-local address with CODEFRESH_ALLOW_LINK_LOCAL=1.
+func TestResolveRefusesDangerousURLs(t *testing.T) {
+	cases := []struct {
+		where func(o *Options, vars map[string]string, u string)
+		url   string
+		want  string
+	}{
+		{func(o *Options, _ map[string]string, u string) { o.BaseURL = u }, "file:///etc/passwd",
+			`--base-url: base URL file:… refused: scheme "file": only http and https are allowed`},
+		{func(o *Options, _ map[string]string, u string) { o.ProjectBaseURL = u }, "https://me:pw@example.com/api",
+			"codefresh_pipeline.toml base_url: base URL https://example.com/api refused: it carries a user name or password; the API key goes in the Authorization header only"},
+		{func(o *Options, _ map[string]string, u string) { o.BaseURL = u }, "http://169.254.169.254/api",
+			"flag:--base-url: base URL http://169.254.169.254/api refused: 169.254.169.254 is a link-local or cloud metadata address (allowed only with CODEFRESH_ALLOW_LINK_LOCAL=1)"},
+		{func(_ *Options, vars map[string]string, u string) { vars[EnvBaseURL] = u }, "http://[fd00:ec2::254]/api",
+			"env:CODEFRESH_BASE_URL: base URL http://[fd00:ec2::254]/api refused: fd00:ec2::254 is a link-local or cloud metadata address (allowed only with CODEFRESH_ALLOW_LINK_LOCAL=1)"},
+	}
+	for _, tc := range cases {
+		vars := map[string]string{EnvAPIKey: canary}
+		o := trustOpts(t, vars)
+		tc.where(&o, vars, tc.url)
+		_, err := Resolve(context.Background(), o)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s:\n got %v\nwant %s", tc.url, err, tc.want)
+		}
+	}
+	vars := map[string]string{EnvAPIKey: canary, "CODEFRESH_ALLOW_LINK_LOCAL": "1"}
+	o := trustOpts(t, vars)
+	o.BaseURL = "http://169.254.169.254/api"
+	c, err := Resolve(context.Background(), o)
+	if err != nil || !c.ClientOptions().AllowLinkLocal {
+		t.Fatalf("allowed link-local: %v", err)
+	}
+}
+
+// The trust file is outside the project, written 0600; trust for one
+// project does not carry over to another; a broken trust file fails closed.
+func TestTrustFile(t *testing.T) {
+	vars := map[string]string{EnvAPIKey: canary}
+	o := trustOpts(t, vars)
+	o.ProjectBaseURL = "https://other.example.com/api"
+	res, err := Trust(context.Background(), o, "https://OTHER.example.com:443/api/", yes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Origin != "https://other.example.com:443" || res.Path != filepath.Join(o.ConfigDir, "trusted-origins.json") {
+		t.Fatalf("trust %+v", res)
+	}
+	fi, err := os.Stat(res.Path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("trust file: %v %v", err, fi.Mode())
+	}
+	b, _ := os.ReadFile(res.Path)
+	if strings.Contains(string(b), canary) {
+		t.Fatal("trust file holds the key")
+	}
+	if _, err := Resolve(context.Background(), o); err != nil {
+		t.Fatalf("trusted: %v", err)
+	}
+	// Another project with the same pipeline file is not trusted.
+	o2 := o
+	o2.ProjectDir = t.TempDir()
+	if _, err := Resolve(context.Background(), o2); !errors.As(err, new(*UntrustedURLError)) {
+		t.Fatalf("other project: %v", err)
+	}
+	// A refused confirmation writes nothing.
+	if _, err := Trust(context.Background(), o2, o.ProjectBaseURL, func(*TrustResult) error { return errors.New("no") }); err == nil || err.Error() != "no" {
+		t.Fatalf("refused confirmation: %v", err)
+	}
+	if _, err := Resolve(context.Background(), o2); !errors.As(err, new(*UntrustedURLError)) {
+		t.Fatalf("after refused confirmation: %v", err)
+	}
+	// Trusting the key's own origin records nothing.
+	own, err := Trust(context.Background(), o, DefaultBaseURL, yes)
+	if err != nil || own.AlreadyAllowed == "" {
+		t.Fatalf("own origin: %v %+v", err, own)
+	}
+	if err := os.WriteFile(res.Path, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resolve(context.Background(), o); err == nil || !strings.Contains(err.Error(), "is not valid JSON") {
+		t.Fatalf("broken trust file: %v", err)
+	}
+}
+
+// `secrets set` stores a key for the owner's URL, never for a URL a project
+// file names, and writes that URL beside a key kept in .dlt/secrets.toml.
+func TestStoreIgnoresProjectURLs(t *testing.T) {
+	o := trustOpts(t, map[string]string{})
+	o.ProjectBaseURL = "https://pipeline.example.com/api"
+	writeSecrets(t, o, "[sources.codefresh_source]\nbase_url = \"https://shipped.example.com/api\"\n")
+	res, err := Store(context.Background(), o, canary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BaseURL != DefaultBaseURL || res.BaseURLSource != SourceDefault {
+		t.Fatalf("stored for %s (%s)", res.BaseURL, res.BaseURLSource)
+	}
+	keyring.MockInitWithError(errors.New("no keyring"))
+	o.ProjectBaseURL = ""
+	if _, err := Store(context.Background(), o, canary); err != nil {
+		t.Fatal(err)
+	}
+	_, tree := readSecretsTree(t, o)
+	if got := subTable(tree, false)["base_url"]; got != DefaultBaseURL {
+		t.Fatalf("secrets.toml base_url = %v, want the owner's %s", got, DefaultBaseURL)
+	}
+}
