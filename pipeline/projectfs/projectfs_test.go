@@ -242,7 +242,7 @@ func TestAsDiskFull(t *testing.T) {
 			if !errors.As(got, &dfe) || dfe.Dir != c.dir || !errors.Is(got, c.err) {
 				t.Fatalf("got %#v", got)
 			}
-			want := fmt.Sprintf("disk full: %s has %s free, about 3.0 MiB more needed (%s)", c.dir, Bytes(dfe.Free), c.message)
+			want := fmt.Sprintf("disk full: %s has %s free, 3.0 MiB to write (%s)", c.dir, Bytes(dfe.Free), c.message)
 			if got.Error() != want {
 				t.Errorf("message\n%s\nwant\n%s", got, want)
 			}

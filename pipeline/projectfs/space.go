@@ -48,19 +48,20 @@ func existingDir(path string) string {
 }
 
 // DiskFullError says a write found its disk full (or the user's quota used
-// up): which folder, what it has left and, when known, about how much the
-// operation needed.
+// up): which folder, what it has left and, when known, how much the
+// operation had to write (a lower bound of what it needs: DuckDB writes a
+// commit twice, to its log and then into the file).
 type DiskFullError struct {
 	Dir  string // the folder written to
 	Free int64  // bytes left there when the error was seen
-	Need int64  // about how many bytes the operation needed (0: unknown)
+	Need int64  // how many bytes the operation had to write, when known (0: unknown)
 	Err  error
 }
 
 func (e *DiskFullError) Error() string {
 	need := ""
 	if e.Need > 0 {
-		need = fmt.Sprintf(", about %s more needed", Bytes(e.Need))
+		need = fmt.Sprintf(", %s to write", Bytes(e.Need))
 	}
 	return fmt.Sprintf("disk full: %s has %s free%s (%s)", e.Dir, Bytes(e.Free), need, firstLine(e.Err.Error()))
 }
@@ -84,8 +85,8 @@ func IsDiskFull(err error) bool {
 
 // AsDiskFull turns a disk-full err into a *DiskFullError naming the folder
 // written to (the failed path's folder when the error names one, else
-// fallbackDir) and its free space now; need is the caller's estimate (0:
-// unknown). Other errors come back as they are.
+// fallbackDir) and its free space now; need is what the operation had to
+// write (0: unknown). Other errors come back as they are.
 func AsDiskFull(err error, fallbackDir string, need int64) error {
 	var dfe *DiskFullError
 	if !IsDiskFull(err) || errors.As(err, &dfe) {
