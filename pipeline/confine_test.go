@@ -179,6 +179,29 @@ func TestPlantedLinksLeaveOutsideFilesAlone(t *testing.T) {
 	}
 }
 
+// A link anywhere in a Parquet folder (a table folder, a file) is refused:
+// DuckDB writes there by path.
+func TestParquetFolderWithALinkIsRefused(t *testing.T) {
+	out := t.TempDir()
+	os.WriteFile(filepath.Join(out, "victim.parquet"), []byte("precious"), 0o644)
+	f := newFixture(t, cfsim.Config{Pipelines: 2, Builds: 20, Projects: 1}, nil)
+	f.proj.Config.Destination = pipeline.DestinationConfig{Type: "parquet"}
+	f.run(onlyPipelines)
+	link := filepath.Join(f.proj.Dir, "codefresh_parquet", "codefresh_data", "pipelines", "old.parquet")
+	plant(t, out, link)
+	want := fmt.Sprintf("destination %s refused: %s is a symbolic link (to %s); the DuckDB file and the Parquet folder must be real files inside the project folder",
+		filepath.Join(f.proj.Dir, "codefresh_parquet"), link, out)
+	if _, err := f.proj.Run(context.Background(), onlyPipelines); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("load: %v\nwant %s", err, want)
+	}
+	if _, err := f.proj.Reader(context.Background()); err == nil || err.Error() != want {
+		t.Errorf("reader: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "victim.parquet")); string(b) != "precious" {
+		t.Errorf("outside file now %q", b)
+	}
+}
+
 // A link inside the project on the way to the destination is refused too
 // (it defeated the destination-path check), and so is a path outside.
 func TestDestinationThroughALinkInsideIsRefused(t *testing.T) {

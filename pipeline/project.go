@@ -125,9 +125,14 @@ func (p *Project) destinationPath(cfg Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	check := func(name string) error { return root.CheckNoLinks(name) }
+	if cfg.DestinationType() == "parquet" {
+		// DuckDB writes the table files by path: <folder>/<dataset>/<table>/<load id>.parquet.
+		check = func(name string) error { return root.CheckTreeNoLinks(name, 3) }
+	}
 	for _, name := range []string{rel, rel + ".wal", rel + ".tmp"} {
 		var le *projectfs.LinkError
-		if err := root.CheckNoLinks(name); errors.As(err, &le) {
+		if err := check(name); errors.As(err, &le) {
 			return "", &DestinationRefusedError{Path: path, Reason: fmt.Sprintf("%s is a symbolic link (to %s)", le.Path, le.Target)}
 		} else if err != nil {
 			return "", err

@@ -83,6 +83,27 @@ func (r *Root) CheckNoLinks(name string) error {
 	return nil
 }
 
+// CheckTreeNoLinks is CheckNoLinks for name and everything below it, depth
+// levels down: for a folder another library writes in by path.
+func (r *Root) CheckTreeNoLinks(name string, depth int) error {
+	if err := r.CheckNoLinks(name); err != nil || depth == 0 {
+		return err
+	}
+	ents, err := r.entries(name)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		child := filepath.Join(name, e.Name())
+		if e.Type()&fs.ModeSymlink != 0 || e.IsDir() {
+			if err := r.CheckTreeNoLinks(child, depth-1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // MkdirAll makes the folder name and its parents (mode perm), refusing links.
 func (r *Root) MkdirAll(name string, perm fs.FileMode) error {
 	if err := r.CheckNoLinks(name); err != nil {
