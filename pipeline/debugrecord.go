@@ -134,7 +134,7 @@ func (p *Project) finishRecord(rec *record.Recorder, keep bool) (string, error) 
 		}
 		var rd *recordDropped
 		if !errors.As(err, &rd) {
-			err = &recordDropped{err: projectfs.AsDiskFull(err, filepath.Dir(rec.Path()), 0)}
+			err = &recordDropped{err: projectfs.AsDiskFull(err, filepath.Dir(rec.Path()), "the debug record")}
 		}
 		return "", err
 	}

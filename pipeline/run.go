@@ -115,7 +115,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	info, err := p.run(ctx, opts, loadID, names, client, creds, tr)
 	// Classified once the staging folder is gone, so a full disk is named by
 	// the folder that remains (TMPDIR), not the one removed.
-	err = projectfs.AsDiskFull(err, p.destinationDir(), 0)
+	err = projectfs.AsDiskFull(err, p.destinationDir(), "")
 
 	status := LoadSucceeded
 	switch {
@@ -334,8 +334,8 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 		Schema: schema, Stage: stg, Resources: done, State: rawState,
 	})
 	if err != nil {
-		// A commit writes about what was staged, into the destination's folder.
-		err = projectfs.AsDiskFull(err, p.destinationDir(), stg.DiskSize())
+		// A commit writes the staged rows (several times over) into the destination.s folder.
+		err = projectfs.AsDiskFull(err, p.destinationDir(), "committing "+projectfs.Bytes(stg.DiskSize())+" of staged rows")
 		return nil, fmt.Errorf("commit load %s: %w", loadID, err)
 	}
 	info.Tables = stats.Tables

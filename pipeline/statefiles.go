@@ -88,7 +88,7 @@ func (p *Project) saveTrace(t *Trace) error {
 		return fmt.Errorf("encode load trace: %w", err)
 	}
 	if err := root.WriteFile(tracesFolder+"/"+t.LoadID+".json", b, 0o600); err != nil {
-		return fmt.Errorf("save load trace: %w", projectfs.AsDiskFull(err, root.Path(tracesFolder), int64(len(b))))
+		return fmt.Errorf("save load trace: %w", projectfs.AsDiskFull(err, root.Path(tracesFolder), "the load trace"))
 	}
 	if _, err := root.Prune(tracesFolder, traceName, keepTraces); err != nil {
 		p.logger().Warn("old load traces not pruned", "error", err)

@@ -231,7 +231,7 @@ func TestAsDiskFull(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := AsDiskFull(c.err, fallback, 3<<20)
+			got := AsDiskFull(c.err, fallback, "committing 3.0 MiB of staged rows")
 			var dfe *DiskFullError
 			if c.dir == "" {
 				if got != c.err {
@@ -242,7 +242,7 @@ func TestAsDiskFull(t *testing.T) {
 			if !errors.As(got, &dfe) || dfe.Dir != c.dir || !errors.Is(got, c.err) {
 				t.Fatalf("got %#v", got)
 			}
-			want := fmt.Sprintf("disk full: %s has %s free, 3.0 MiB to write (%s)", c.dir, Bytes(dfe.Free), c.message)
+			want := fmt.Sprintf("disk full: %s has %s free, too little for committing 3.0 MiB of staged rows (%s)", c.dir, Bytes(dfe.Free), c.message)
 			if got.Error() != want {
 				t.Errorf("message\n%s\nwant\n%s", got, want)
 			}
@@ -250,7 +250,7 @@ func TestAsDiskFull(t *testing.T) {
 	}
 	// A server's disk (PostgreSQL) has no folder here: left as it is.
 	pg := errors.New(`could not extend file "base/16384/2619": No space left on device`)
-	if got := AsDiskFull(pg, "", 0); got != pg {
+	if got := AsDiskFull(pg, "", ""); got != pg {
 		t.Errorf("postgres error became %v", got)
 	}
 }

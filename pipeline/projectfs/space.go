@@ -48,22 +48,23 @@ func existingDir(path string) string {
 }
 
 // DiskFullError says a write found its disk full (or the user's quota used
-// up): which folder, what it has left and, when known, how much the
-// operation had to write (a lower bound of what it needs: DuckDB writes a
-// commit twice, to its log and then into the file).
+// up): which folder, what it has left and what the write was for, with its
+// size when known. That size is not what the write needed: DuckDB writes a
+// commit several times over (log, temporary spill, file), so the free space
+// shown can exceed it and still be too little.
 type DiskFullError struct {
-	Dir  string // the folder written to
-	Free int64  // bytes left there when the error was seen
-	Need int64  // how many bytes the operation had to write, when known (0: unknown)
-	Err  error
+	Dir   string // the folder written to
+	Free  int64  // bytes left there when the error was seen
+	Doing string // what the write was for, e.g. "committing 10.0 MiB of staged rows" ("": unknown)
+	Err   error
 }
 
 func (e *DiskFullError) Error() string {
-	need := ""
-	if e.Need > 0 {
-		need = fmt.Sprintf(", %s to write", Bytes(e.Need))
+	doing := ""
+	if e.Doing != "" {
+		doing = ", too little for " + e.Doing
 	}
-	return fmt.Sprintf("disk full: %s has %s free%s (%s)", e.Dir, Bytes(e.Free), need, firstLine(e.Err.Error()))
+	return fmt.Sprintf("disk full: %s has %s free%s (%s)", e.Dir, Bytes(e.Free), doing, firstLine(e.Err.Error()))
 }
 
 func (e *DiskFullError) Unwrap() error { return e.Err }
@@ -85,9 +86,8 @@ func IsDiskFull(err error) bool {
 
 // AsDiskFull turns a disk-full err into a *DiskFullError naming the folder
 // written to (the failed path's folder when the error names one, else
-// fallbackDir) and its free space now; need is what the operation had to
-// write (0: unknown). Other errors come back as they are.
-func AsDiskFull(err error, fallbackDir string, need int64) error {
+// fallbackDir) and its free space now; doing says what the write was for. Other errors come back as they are.
+func AsDiskFull(err error, fallbackDir, doing string) error {
 	var dfe *DiskFullError
 	if !IsDiskFull(err) || errors.As(err, &dfe) {
 		return err
@@ -103,7 +103,7 @@ func AsDiskFull(err error, fallbackDir string, need int64) error {
 		return err // no folder of ours: a server's disk
 	}
 	dir = existingDir(dir)
-	return &DiskFullError{Dir: dir, Free: FreeSpace(dir).Free, Need: need, Err: err}
+	return &DiskFullError{Dir: dir, Free: FreeSpace(dir).Free, Doing: doing, Err: err}
 }
 
 func firstLine(s string) string {
