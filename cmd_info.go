@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -33,7 +34,10 @@ cursors) and the schema version.`,
 			}
 			// The last load's trace shows even where nothing was ever
 			// committed (a first load that failed).
-			last, _ := p.Trace("")
+			last, terr := p.Trace("")
+			if ute := (*pipeline.UnreadableTraceError)(nil); errors.As(terr, &ute) {
+				last = unreadableTrace(p) // said as such, not replaced by the load before it
+			}
 			info, dsErr := readInfo(cmd.Context(), a)
 			if dsErr != nil && last == nil {
 				return dsErr
@@ -115,6 +119,18 @@ func writeTrace(w io.Writer, t *pipeline.Trace) {
 	if t.Record != "" {
 		fmt.Fprintf(w, "  debug record: %s (replay it with `codefresh-mcp load --replay FILE`)\n", t.Record)
 	}
+	if t.RecordDropped != "" {
+		fmt.Fprintf(w, "  %s\n", t.RecordDropped)
+	}
+}
+
+// unreadableTrace is the newest trace listed as unreadable, with why.
+func unreadableTrace(p *pipeline.Project) *pipeline.Trace {
+	ts, _ := p.Traces(1)
+	if len(ts) == 0 {
+		return nil
+	}
+	return ts[0]
 }
 
 func writeInfo(w io.Writer, info *dataset.Info) error {

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
 )
 
 // dashboardFile records the running `codefresh-mcp show` of a project, so
@@ -22,23 +22,27 @@ type Dashboard struct {
 	Started time.Time `json:"started"`
 }
 
-// RecordDashboard writes d for the project; the returned func removes it.
+// RecordDashboard writes d for the project, refusing a link in its place
+// (the file holds the URL's token); the returned func removes it.
 func (p *Project) RecordDashboard(d Dashboard) (remove func(), err error) {
-	path := filepath.Join(p.Dir, dashboardFile)
-	if err := p.makeStateDir(filepath.Dir(path)); err != nil {
+	root, err := p.files()
+	if err != nil {
+		return nil, fmt.Errorf("record dashboard: %w", err)
+	}
+	if err := p.makeStateDir(root, stateFolder); err != nil {
 		return nil, fmt.Errorf("record dashboard: %w", err)
 	}
 	b, err := json.Marshal(d)
 	if err != nil {
 		return nil, fmt.Errorf("record dashboard: %w", err)
 	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := root.WriteFile(dashboardFile, b, 0o600); err != nil {
 		return nil, fmt.Errorf("record dashboard: %w", err)
 	}
 	return func() {
 		// Only our own record: a later `show` may have replaced it.
-		if cur, ok := readDashboard(path); ok && cur.PID == d.PID && cur.URL == d.URL {
-			os.Remove(path)
+		if cur, ok := readDashboard(root); ok && cur.PID == d.PID && cur.URL == d.URL {
+			root.Remove(dashboardFile)
 		}
 	}, nil
 }
@@ -46,7 +50,11 @@ func (p *Project) RecordDashboard(d Dashboard) (remove func(), err error) {
 // RunningDashboard returns the project's recorded dashboard when it still
 // accepts connections (a killed `show` leaves its record behind).
 func (p *Project) RunningDashboard() (Dashboard, bool) {
-	d, ok := readDashboard(filepath.Join(p.Dir, dashboardFile))
+	root, err := p.files()
+	if err != nil {
+		return Dashboard{}, false
+	}
+	d, ok := readDashboard(root)
 	if !ok {
 		return Dashboard{}, false
 	}
@@ -62,8 +70,8 @@ func (p *Project) RunningDashboard() (Dashboard, bool) {
 	return d, true
 }
 
-func readDashboard(path string) (Dashboard, bool) {
-	b, err := os.ReadFile(path)
+func readDashboard(root *projectfs.Root) (Dashboard, bool) {
+	b, err := root.ReadFile(dashboardFile, maxStateFile)
 	if err != nil {
 		return Dashboard{}, false
 	}

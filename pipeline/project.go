@@ -15,6 +15,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/duckdb"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
+	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -39,6 +40,9 @@ type Project struct {
 	HTTPClient    *http.Client
 	// Handles, when set, keeps the DuckDB file open between reads (a server's).
 	Handles *dataset.Handles
+
+	fs        *projectfs.Root                  // the project folder, confined (nil: opened per use)
+	freeSpace func(dir string) projectfs.Space // nil = projectfs.FreeSpace; tests fake a full disk
 }
 
 // OpenProject reads the project's pipeline file (absent = defaults) and validates it.
@@ -51,7 +55,11 @@ func OpenProject(dir string) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Project{Dir: abs, Config: cfg}, nil
+	root, err := projectfs.Open(abs)
+	if err != nil {
+		return nil, err
+	}
+	return &Project{Dir: abs, Config: cfg, fs: root}, nil
 }
 
 // SecretsOptions say where to look for the key and its URL. The pipeline
@@ -116,14 +124,64 @@ func (p *Project) CheckDestination() error {
 func (p *Project) Destination() (destination.Destination, error) {
 	switch t := p.Config.DestinationType(); t {
 	case "duckdb":
-		return duckdb.New(p.Config.DestinationPath(p.Dir), duckdb.Options{Dataset: p.Config.Dataset(), LockWait: p.LockWait, Logger: p.logger()}), nil
+		path, err := p.destinationPath(p.Config)
+		if err != nil {
+			return nil, err
+		}
+		return duckdb.New(path, duckdb.Options{Dataset: p.Config.Dataset(), LockWait: p.LockWait, Logger: p.logger()}), nil
 	case "postgres":
 		return postgres.New(postgres.Options{Dataset: p.Config.Dataset(), Credentials: p.postgresCredentials(), Logger: p.logger()}), nil
 	case "parquet":
-		return parquet.New(p.Config.DestinationPath(p.Dir), parquet.Options{Dataset: p.Config.Dataset(), Logger: p.logger()}), nil
+		path, err := p.destinationPath(p.Config)
+		if err != nil {
+			return nil, err
+		}
+		return parquet.New(path, parquet.Options{Dataset: p.Config.Dataset(), Logger: p.logger()}), nil
 	default:
 		return nil, fmt.Errorf("destination %q is not available yet", t)
 	}
+}
+
+// DestinationRefusedError refuses a DuckDB file or Parquet folder that is
+// not inside the project, or is reached through a symbolic link: DuckDB
+// opens it by path, beyond the project's confined root, so a planted link
+// would send the writes (and the reads) elsewhere.
+type DestinationRefusedError struct {
+	Path   string // the destination as configured, absolute
+	Reason string
+}
+
+func (e *DestinationRefusedError) Error() string {
+	return fmt.Sprintf("destination %s refused: %s; the DuckDB file and the Parquet folder must be real files inside the project folder", e.Path, e.Reason)
+}
+
+// destinationPath is cfg's DuckDB file or Parquet folder once checked: inside
+// the project, and neither it, a folder on its way nor DuckDB's files beside
+// it (write-ahead log, temporary folder) a symbolic link.
+func (p *Project) destinationPath(cfg Config) (string, error) {
+	path := cfg.DestinationPath(p.Dir)
+	rel, err := filepath.Rel(p.Dir, path)
+	if err != nil || !filepath.IsLocal(rel) {
+		return "", &DestinationRefusedError{Path: path, Reason: "it is outside the project folder " + p.Dir}
+	}
+	root, err := p.files()
+	if err != nil {
+		return "", err
+	}
+	check := func(name string) error { return root.CheckNoLinks(name) }
+	if cfg.DestinationType() == "parquet" {
+		// DuckDB writes the table files by path: <folder>/<dataset>/<table>/<load id>.parquet.
+		check = func(name string) error { return root.CheckTreeNoLinks(name, 3) }
+	}
+	for _, name := range []string{rel, rel + ".wal", rel + ".tmp"} {
+		var le *projectfs.LinkError
+		if err := check(name); errors.As(err, &le) {
+			return "", &DestinationRefusedError{Path: path, Reason: fmt.Sprintf("%s is a symbolic link (to %s)", le.Path, le.Target)}
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return path, nil
 }
 
 func (p *Project) concurrency() int {

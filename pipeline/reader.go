@@ -25,11 +25,19 @@ func (p *Project) Reader(ctx context.Context) (dataset.Reader, error) {
 	}
 	switch t {
 	case "duckdb":
-		return dataset.OpenDuckDB(ctx, p.Config.DestinationPath(p.Dir), p.Config.Dataset(), dataset.DuckDBOptions{Handles: p.Handles})
+		path, err := p.destinationPath(p.Config)
+		if err != nil {
+			return nil, err
+		}
+		return dataset.OpenDuckDB(ctx, path, p.Config.Dataset(), dataset.DuckDBOptions{Handles: p.Handles})
 	case "parquet":
 		c := p.Config
 		c.Destination.Type = "parquet"
-		return dataset.OpenParquet(ctx, c.DestinationPath(p.Dir), p.Config.Dataset(), dataset.ParquetOptions{})
+		path, err := p.destinationPath(c)
+		if err != nil {
+			return nil, err
+		}
+		return dataset.OpenParquet(ctx, path, p.Config.Dataset(), dataset.ParquetOptions{})
 	case "postgres":
 		return dataset.OpenPostgres(ctx, p.Config.Dataset(), dataset.PostgresOptions{Credentials: p.postgresCredentials()})
 	default:

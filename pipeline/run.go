@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
+	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -87,7 +89,12 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	}
 	loadID := newLoadID(start)
 	tr := newTracer(loadID, cfg.Pipeline(), start, opts, names)
+	p.removeStaleTemps()
 	rec, err := p.createRecord(loadID, names, opts, creds.APIKey())
+	var noRecord error // why this load has no debug record
+	if rd := (*recordDropped)(nil); errors.As(err, &rd) {
+		noRecord, err = err, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +110,9 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		return nil, fmt.Errorf("codefresh client: %w", err)
 	}
 	info, err := p.run(ctx, opts, loadID, names, client, creds, tr)
+	// Classified once the staging folder is gone, so a full disk is named by
+	// the folder that remains (TMPDIR), not the one removed.
+	err = projectfs.AsDiskFull(err, p.destinationDir(), "")
 
 	status := LoadSucceeded
 	switch {
@@ -114,25 +124,63 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		status = LoadCompletedWithError
 	}
 	keep := opts.Record != "" || status == LoadFailed || status == LoadCompletedWithError
+	// The record goes first: dropping it frees the space the trace needs.
 	recordPath, recErr := p.finishRecord(rec, keep)
+	if recErr == nil && keep {
+		recErr = noRecord
+	}
 	if recErr != nil {
 		p.logger().Warn("debug record not kept", "error", recErr)
 	}
 	trace := tr.done(status, explain(err), recordPath)
-	if terr := p.saveTrace(trace); terr != nil {
-		p.logger().Warn("load trace not saved", "error", terr)
+	if recErr != nil {
+		trace.RecordDropped = recErr.Error()
+	}
+	traceErr := p.saveTrace(trace)
+	if traceErr != nil {
+		p.logger().Warn("load trace not saved", "error", traceErr)
 	}
 	if info != nil {
 		info.Record = recordPath
 		info.Warnings = trace.Warnings
 	}
 	if err != nil {
-		if recordPath != "" && status == LoadFailed {
-			err = fmt.Errorf("%w (debug record of the requests kept at %s; `codefresh-mcp info` and explain_load show the trace)", err, recordPath)
+		if status == LoadFailed {
+			err = fmt.Errorf("%w (%s)", err, keptNote(recordPath, recErr, traceErr))
 		}
 		return &LoadInfo{LoadID: loadID, Status: status, Pipeline: cfg.Pipeline(), Record: recordPath, Started: start, Warnings: trace.Warnings}, err
 	}
+	if opts.Record == "" {
+		recErr = nil // the project's own record of a load that did not fail: nothing was asked for
+	}
 	return info, recErr
+}
+
+// destinationDir is the folder a DuckDB or Parquet destination writes in
+// ("" for PostgreSQL, whose disk is the server's).
+func (p *Project) destinationDir() string {
+	if p.Config.DestinationType() == "postgres" {
+		return ""
+	}
+	return filepath.Dir(p.Config.DestinationPath(p.Dir))
+}
+
+// keptNote says what a failed load left to look at: only the files that
+// were written.
+func keptNote(recordPath string, recErr, traceErr error) string {
+	var parts []string
+	switch {
+	case recordPath != "":
+		parts = append(parts, "debug record of the requests kept at "+recordPath)
+	case recErr != nil:
+		parts = append(parts, recErr.Error())
+	}
+	if traceErr == nil {
+		parts = append(parts, "`codefresh-mcp info` and explain_load show the trace")
+	} else {
+		parts = append(parts, "no trace saved: "+traceErr.Error())
+	}
+	return strings.Join(parts, "; ")
 }
 
 // run is Run after the client and the trace are set up.
@@ -283,6 +331,8 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 		Schema: schema, Stage: stg, Resources: done, State: rawState,
 	})
 	if err != nil {
+		// A commit writes the staged rows (several times over) into the destination.s folder.
+		err = projectfs.AsDiskFull(err, p.destinationDir(), "committing "+projectfs.Bytes(stg.DiskSize())+" of staged rows")
 		return nil, fmt.Errorf("commit load %s: %w", loadID, err)
 	}
 	info.Tables = stats.Tables

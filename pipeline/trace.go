@@ -2,14 +2,10 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +14,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -47,6 +44,8 @@ const (
 	// CauseUntrustedURL: the key would have gone to an origin its owner did
 	// not choose (a project file's base_url, a redirect, a metadata address).
 	CauseUntrustedURL = "untrusted_url"
+	CauseDiskFull     = "disk_full"
+	CauseTrace        = "trace" // a kept trace that cannot be read
 )
 
 // Trace is what one load did, kept in the project (the last keepTraces
@@ -66,6 +65,9 @@ type Trace struct {
 	Resources []*ResourceTrace      `json:"resources"`
 	Requests  int                   `json:"http_requests"`
 	Retries   int                   `json:"http_retries"`
+
+	// RecordDropped says why a failed load kept no debug record (disk space, a write error).
+	RecordDropped string `json:"record_dropped,omitempty"`
 }
 
 // ResourceTrace is one resource's part of a load.
@@ -271,8 +273,17 @@ func explain(err error) *TraceError {
 		rd  *codefresh.RedirectError
 		ad  *codefresh.AddressError
 		bu  *codefresh.BaseURLError
+		dfe *projectfs.DiskFullError
+		lnk *projectfs.LinkError
+		dre *DestinationRefusedError
 	)
 	switch {
+	case errors.As(err, &dfe):
+		te.Cause, te.NextStep = CauseDiskFull, fmt.Sprintf("the disk holding %s is full and the load committed nothing: free space there (or point TMPDIR or destination.path at a disk with room), then load again", dfe.Dir)
+	case errors.As(err, &dre):
+		te.Cause, te.NextStep = CauseConfig, "keep destination.path a real file or folder inside the project, with no symbolic link on its way (the message says what was refused)"
+	case errors.As(err, &lnk):
+		te.Cause, te.NextStep = CauseConfig, "a symbolic link stands where this program keeps its files (the message names it): ask the user why it is there and remove it, then load again"
 	case errors.Is(err, context.Canceled):
 		te.Cause, te.NextStep = CauseCancelled, "the load was cancelled and committed nothing: start it again when ready"
 	case errors.As(err, &nk):
@@ -327,120 +338,6 @@ func orWord(s, def string) string {
 		return def
 	}
 	return "the " + s
-}
-
-// stateDir is the project's folder of load traces and debug records.
-func (p *Project) stateDir(sub string) string {
-	return filepath.Join(p.Dir, ".codefresh-mcp", sub)
-}
-
-// makeStateDir makes dir (the state folder or one inside it). The state
-// folder holds local state only (traces, debug records, the dashboard's
-// URL): it keeps itself out of git.
-func (p *Project) makeStateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	ignore := filepath.Join(p.Dir, ".codefresh-mcp", ".gitignore")
-	if _, err := os.Stat(ignore); errors.Is(err, os.ErrNotExist) {
-		_ = os.WriteFile(ignore, []byte("*\n"), 0o644)
-	}
-	return nil
-}
-
-// saveTrace writes a trace and forgets the oldest beyond keepTraces.
-func (p *Project) saveTrace(t *Trace) error {
-	dir := p.stateDir("traces")
-	if err := p.makeStateDir(dir); err != nil {
-		return fmt.Errorf("save load trace: %w", err)
-	}
-	b, err := json.MarshalIndent(t, "", " ")
-	if err != nil {
-		return fmt.Errorf("encode load trace: %w", err)
-	}
-	tmp := filepath.Join(dir, "."+t.LoadID+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("save load trace: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, t.LoadID+".json")); err != nil {
-		return fmt.Errorf("save load trace: %w", err)
-	}
-	prune(dir, ".json", keepTraces)
-	return nil
-}
-
-// prune removes the oldest files with ext beyond keep (names sort by load id,
-// which sorts by time).
-func prune(dir, ext string, keep int) {
-	names := listFiles(dir, ext)
-	for len(names) > keep {
-		_ = os.Remove(filepath.Join(dir, names[0]))
-		names = names[1:]
-	}
-}
-
-func listFiles(dir, ext string) []string {
-	ents, _ := os.ReadDir(dir)
-	var names []string
-	for _, e := range ents {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ext) && !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	return names
-}
-
-// Traces returns the project's kept load traces, newest first, at most n (0: all).
-func (p *Project) Traces(n int) ([]*Trace, error) {
-	dir := p.stateDir("traces")
-	names := listFiles(dir, ".json")
-	slices.Reverse(names)
-	var out []*Trace
-	for _, name := range names {
-		if n > 0 && len(out) >= n {
-			break
-		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return out, fmt.Errorf("read load trace: %w", err)
-		}
-		var t Trace
-		if err := json.Unmarshal(b, &t); err != nil {
-			continue // a trace from another version: skip it
-		}
-		out = append(out, &t)
-	}
-	return out, nil
-}
-
-// Trace returns the kept trace of a load id ("" = the latest).
-func (p *Project) Trace(loadID string) (*Trace, error) {
-	if loadID == "" {
-		ts, err := p.Traces(1)
-		if err != nil {
-			return nil, err
-		}
-		if len(ts) == 0 {
-			return nil, errors.New("no load trace in this project yet: run a load first")
-		}
-		return ts[0], nil
-	}
-	if strings.ContainsAny(loadID, `/\`) || strings.HasPrefix(loadID, ".") {
-		return nil, fmt.Errorf("load id %q is not valid", loadID)
-	}
-	b, err := os.ReadFile(filepath.Join(p.stateDir("traces"), loadID+".json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no trace of load %s (the last %d loads are kept)", loadID, keepTraces)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read load trace: %w", err)
-	}
-	var t Trace
-	if err := json.Unmarshal(b, &t); err != nil {
-		return nil, fmt.Errorf("load trace %s: %w", loadID, err)
-	}
-	return &t, nil
 }
 
 // Compact is the trace without its sampled requests (each error keeps its

@@ -7,6 +7,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -33,6 +34,10 @@ func nextStep(err error) string {
 		redir  *codefresh.RedirectError
 		addr   *codefresh.AddressError
 		badURL *codefresh.BaseURLError
+		full   *projectfs.DiskFullError
+		link   *projectfs.LinkError
+		dest   *pipeline.DestinationRefusedError
+		trace  *pipeline.UnreadableTraceError
 	)
 	switch {
 	case errors.As(err, &h) && h.next != "":
@@ -59,6 +64,16 @@ func nextStep(err error) string {
 		return "the records were not where the catalog expects them; the error shows the shape found"
 	case errors.As(err, &locked):
 		return "another process is writing the database (a load commits briefly): retry in a few seconds"
+	case errors.As(err, &full):
+		return "the disk is full and nothing was committed: tell the user which folder (" + full.Dir + ") needs free space; start_load again once there is room"
+	case errors.As(err, &dest):
+		return "destination.path must be a real file or folder inside the project: ask the user about the link or path named, or set another path with configure_pipeline"
+	case errors.As(err, &link):
+		return "a symbolic link stands where this server keeps its files: ask the user why it is there and to remove it; do not remove or follow it yourself"
+	case errors.As(err, &trace) && trace.Previous != "":
+		return "explain_load with load_id " + trace.Previous + " shows the load before it; pipeline_info shows what the database committed"
+	case errors.As(err, &trace):
+		return "pipeline_info shows what the database committed"
 	case errors.As(err, &cfgErr):
 		return "fix the key named with configure_pipeline, or ask the user to edit " + pipeline.ConfigFile
 	}

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
@@ -53,6 +54,9 @@ func explainLoad(d *Deps) Tool {
 				return ExplainLoadOut{}, err
 			}
 			t, err := p.Trace(loadID)
+			if ute := (*pipeline.UnreadableTraceError)(nil); errors.As(err, &ute) {
+				return ExplainLoadOut{}, err // its own next step: the load before it
+			}
 			if err != nil {
 				return ExplainLoadOut{}, withNext(err, "start_load runs a load; its trace is kept")
 			}

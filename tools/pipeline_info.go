@@ -128,6 +128,10 @@ func (d *Deps) addJobs(out *PipelineInfoOut, cfg *pipeline.Config) {
 // lastLoad summarizes the project's latest load trace (nil: none yet).
 func lastLoad(dir string, cfg *pipeline.Config) *LastLoadSummary {
 	t, err := (&pipeline.Project{Dir: dir, Config: *cfg}).Trace("")
+	if ute := (*pipeline.UnreadableTraceError)(nil); errors.As(err, &ute) {
+		// Said as such, not replaced by the load before it.
+		return &LastLoadSummary{LoadID: ute.LoadID, Status: pipeline.TraceUnreadable, Next: ute.Error()}
+	}
 	if err != nil {
 		return nil
 	}

@@ -63,6 +63,7 @@ type Recorder struct {
 	maxBody int64
 
 	mu        sync.Mutex
+	guard     func(n int64) error // asked before n more bytes are written
 	f         *os.File
 	w         *bufio.Writer
 	bodyBytes int64
@@ -77,7 +78,13 @@ func Create(path string, h Header, key string, maxBody int64) (*Recorder, error)
 	if err != nil {
 		return nil, fmt.Errorf("create debug record: %w", err)
 	}
-	r := &Recorder{path: path, key: key, maxBody: maxBody, f: f, w: bufio.NewWriterSize(f, 256<<10)}
+	return Start(f, h, key, maxBody)
+}
+
+// Start is Create on a file the caller opened (through a confined root);
+// the Recorder closes it.
+func Start(f *os.File, h Header, key string, maxBody int64) (*Recorder, error) {
+	r := &Recorder{path: f.Name(), key: key, maxBody: maxBody, f: f, w: bufio.NewWriterSize(f, 256<<10)}
 	h.Format = Format
 	if h.Created.IsZero() {
 		h.Created = time.Now().UTC()
@@ -88,6 +95,15 @@ func Create(path string, h Header, key string, maxBody int64) (*Recorder, error)
 		return nil, r.err
 	}
 	return r, nil
+}
+
+// Guard sets a check asked before every write with its size: an error
+// stops the record (Close returns it), so a caller can keep a record from
+// filling the disk. Set it before the first Observe.
+func (r *Recorder) Guard(check func(n int64) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.guard = check
 }
 
 // Path is where the record is written.
@@ -158,6 +174,12 @@ func (r *Recorder) writeLocked(v any) {
 		return
 	}
 	b, err := json.Marshal(v)
+	if err == nil && r.guard != nil {
+		if err = r.guard(int64(len(b) + 1)); err != nil {
+			r.err = err
+			return
+		}
+	}
 	if err == nil {
 		b = append(b, '\n')
 		_, err = r.w.Write(b)

@@ -125,6 +125,18 @@ func (s *Stage) Schema() string { return s.schema }
 // read-only after Flush.
 func (s *Stage) Path() string { return s.path }
 
+// DiskSize is how many bytes the staged rows take on disk now (file and
+// write-ahead log): about what committing them writes again.
+func (s *Stage) DiskSize() int64 {
+	var n int64
+	for _, p := range []string{s.path, s.path + ".wal"} {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
 // Write appends one row to t's staging table, creating the table on first
 // use and adding columns when t has gained some since the last row. row is
 // aligned with t.Columns; a shorter row is padded with NULL.
