@@ -17,7 +17,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/invopop/jsonschema"
 
-	"github.com/cfmcp/codefresh-mcp/internal/tomledit"
+	"github.com/cfmcp/codefresh-mcp/pipeline/tomledit"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )

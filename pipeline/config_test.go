@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cfmcp/codefresh-mcp/internal/tomledit"
+	"github.com/cfmcp/codefresh-mcp/pipeline/tomledit"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 

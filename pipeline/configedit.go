@@ -12,7 +12,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/cfmcp/codefresh-mcp/internal/tomledit"
+	"github.com/cfmcp/codefresh-mcp/pipeline/tomledit"
 )
 
 // newConfigText starts a pipeline file that does not exist yet.

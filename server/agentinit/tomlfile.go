@@ -9,7 +9,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/cfmcp/codefresh-mcp/internal/tomledit"
+	"github.com/cfmcp/codefresh-mcp/pipeline/tomledit"
 )
 
 // Codex's config.toml is edited as text, touching only our own table's lines:
