@@ -17,9 +17,9 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/invopop/jsonschema"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline/tomledit"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
+	"github.com/cfmcp/codefresh-mcp/pipeline/tomledit"
 )
 
 // ConfigFile is the project's pipeline file name.

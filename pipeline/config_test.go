@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline/tomledit"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/tomledit"
 )
 
 func TestEmptyConfigLoadsTheSeedResources(t *testing.T) {
