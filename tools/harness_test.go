@@ -46,6 +46,9 @@ type envOpts struct {
 	sim      cfsim.Config
 	readOnly bool
 	noKey    bool
+	// front, when set, is given the simulator's base URL and returns the
+	// one the server uses (a server in front that answers some paths itself).
+	front func(simBase string) string
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -72,6 +75,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
+	if o.front != nil {
+		base = o.front(base)
+	}
 	e := &env{t: t, sim: sim, base: base, dir: t.TempDir(), logs: &syncBuffer{}}
 	vars := map[string]string{secrets.EnvBaseURL: base}
 	if !o.noKey {

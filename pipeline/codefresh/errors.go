@@ -165,10 +165,18 @@ func cutMessage(s string, max int, bodyCut bool, bodySize int) string {
 	switch {
 	case bodyCut:
 		return cutRunes(s, max) + fmt.Sprintf("… (cut: the error body was %d bytes)", bodySize)
-	case len(s) > max:
-		return cutRunes(s, max) + fmt.Sprintf("… (cut, %d bytes)", len(s))
 	}
-	return s
+	return CutText(s, max)
+}
+
+// CutText keeps the first max bytes of s (whole runes), marked with the
+// length cut from: "head… (cut, N bytes)". Any text from outside that is
+// kept or returned goes through a bound like this one.
+func CutText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return cutRunes(s, max) + fmt.Sprintf("… (cut, %d bytes)", len(s))
 }
 
 // cutRunes is s's first max bytes, not splitting a rune.
