@@ -117,7 +117,14 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 	std := mcpserver.NewStdioServer(s.mcp)
 	std.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
 	s.log.Info("serving MCP on stdio", "project", s.deps.ProjectDir)
-	err := std.Listen(ctx, in, out)
+	lw := &lockedWriter{w: out}
+	in = newLineLimiter(in, MaxMessageBytes, func(head []byte, size int64) {
+		s.log.Warn("MCP message over the size limit refused", "bytes", size, "limit", MaxMessageBytes)
+		if err := refuseOversized(lw, head, size); err != nil {
+			s.log.Error("write refusal", "error", err)
+		}
+	})
+	err := std.Listen(ctx, in, lw)
 	cerr := s.Close()
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("mcp stdio: %w", err)

@@ -148,3 +148,36 @@ func TestExplainLoadCapsAnOversizedTrace(t *testing.T) {
 		}
 	}
 }
+
+// An SQL string over 64 KiB and oversized arguments are refused before
+// anything runs, with an error naming the argument and the limit. (On stdio
+// a 50 MB message does not even reach the tool: server's
+// TestStdioRefusesOversizedMessage.)
+func TestOversizedArgumentsRefused(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	sql := "SELECT '" + strings.Repeat("x", 1<<20) + "'"
+	got := e.fail("query", map[string]any{"sql": sql})
+	want := fmt.Sprintf("argument sql has a string of %d bytes: a string argument may be at most 65536 bytes (64 KiB); nothing was run\n"+
+		"Next: send at most 64 KiB in sql (for a query: select less text, or split it into smaller queries)", len(sql))
+	if got != want {
+		t.Errorf("query:\n got %q\nwant %q", got, want)
+	}
+	// A long string inside a map argument is found too.
+	got = e.fail("configure_pipeline", map[string]any{"set": map[string]any{"resources": map[string]any{
+		"builds": map[string]any{"params": map[string]any{"status": strings.Repeat("s", 70000)}}}}})
+	if !strings.HasPrefix(got, "argument set has a string of 70000 bytes: a string argument may be at most 65536 bytes (64 KiB); nothing was run\n") {
+		t.Errorf("configure_pipeline: %.300q", got)
+	}
+	// Strings each under the bound, over it in all.
+	params := map[string]any{}
+	for i := range 5 {
+		params[fmt.Sprintf("p%d", i)] = strings.Repeat("v", 60000)
+	}
+	got = e.fail("configure_pipeline", map[string]any{"set": map[string]any{"resources": map[string]any{"builds": map[string]any{"params": params}}}})
+	if !strings.HasPrefix(got, "arguments are ") || !strings.Contains(got, " bytes: a call's arguments may be at most 262144 bytes (256 KiB) in all; nothing was run\nNext: send fewer or shorter arguments") {
+		t.Errorf("configure_pipeline, many strings: %.300q", got)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "codefresh_pipeline.toml")); err == nil {
+		t.Error("configure_pipeline wrote the pipeline file")
+	}
+}
