@@ -64,8 +64,8 @@ func TestStdioRefusesOversizedMessage(t *testing.T) {
 func TestRequestIDFromHead(t *testing.T) {
 	for head, want := range map[string]any{
 		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"arguments":{"sql":"SEL`: int64(7),
-		`{"id":"a-1","params":{"x":"y`: "a-1",
-		`{"method":"tools/call","params":{"arguments":{"sql":"SEL`:    nil,
+		`{"id":"a-1","params":{"x":"y`:                             "a-1",
+		`{"method":"tools/call","params":{"arguments":{"sql":"SEL`: nil,
 		`not json`: nil,
 	} {
 		if got := requestID([]byte(head)); got != want {
