@@ -96,6 +96,7 @@ func TestHugeAPIErrorStaysBounded(t *testing.T) {
 		t.Errorf("trace: %d bytes (want at most 64 KiB) with %q", len(trace), cutNote)
 	}
 	record, _ := os.ReadFile(records[0])
+	t.Logf("sizes: load_status %d B, explain_load (verbose) %d B, trace %d B, record %d B", len(status), len(explain), len(trace), len(record))
 	if len(record) > 64<<10 || strings.Count(string(record), `"omitted":"cut"`) != 2 || strings.Contains(string(record), canary) {
 		t.Errorf("record: %d bytes (want at most 64 KiB), %d error bodies cut (want 2), key present %v",
 			len(record), strings.Count(string(record), `"omitted":"cut"`), strings.Contains(string(record), canary))
