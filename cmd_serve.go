@@ -49,7 +49,12 @@ func serve(ctx context.Context, a *app, readOnly bool) error {
 	}
 	// Keys in the environment are known before any tool resolves them.
 	red := secrets.NewRedactor(os.Getenv(secrets.EnvAPIKey), os.Getenv(secrets.EnvDltAPIKey))
+	iso, err := queryIsolation()
+	if err != nil {
+		return err
+	}
 	s := server.New(server.Options{
+		Isolation:  iso,
 		ProjectDir: dir,
 		BaseURL:    a.baseURL,
 		ReadOnly:   readOnly,

@@ -102,6 +102,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newServeCmd, newDocsCmd,
 		newSimulateCmd,
 		newShowCmd,
+		newQueryWorkerCmd,
 		// Each command file adds its constructor here.
 	} {
 		root.AddCommand(c(a))

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
 // Job states.
@@ -190,6 +192,10 @@ func (js *Jobs) start(r runner, project string, opts Options) (*Job, error) {
 	return j, nil
 }
 
+// maxErrorText bounds an error's text as a job or a trace keeps it: the
+// sources cut what came from outside, this bounds whatever wraps it.
+const maxErrorText = 4 << 10
+
 func (js *Jobs) finish(j *Job, ctx context.Context, info *LoadInfo, err error) {
 	j.mu.Lock()
 	j.status.Ended = time.Now().UTC()
@@ -208,10 +214,10 @@ func (js *Jobs) finish(j *Job, ctx context.Context, info *LoadInfo, err error) {
 	case ctx.Err() != nil:
 		// Cancelled, but Run reported its own error while stopping.
 		j.status.State = JobCancelled
-		j.status.Error = js.redact("cancelled: " + err.Error())
+		j.status.Error = codefresh.CutText(js.redact("cancelled: "+err.Error()), maxErrorText)
 	default:
 		j.status.State = JobFailed
-		j.status.Error = js.redact(err.Error())
+		j.status.Error = codefresh.CutText(js.redact(err.Error()), maxErrorText)
 	}
 	if err != nil && info != nil {
 		j.status.LoadID = info.LoadID // the trace explains it

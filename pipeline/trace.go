@@ -257,7 +257,7 @@ func explain(err error) *TraceError {
 	if err == nil {
 		return nil
 	}
-	te := &TraceError{Message: err.Error()}
+	te := &TraceError{Message: codefresh.CutText(err.Error(), maxErrorText)}
 	var (
 		ae  *codefresh.APIError
 		tre *codefresh.TransportError

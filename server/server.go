@@ -41,6 +41,9 @@ type Options struct {
 	Redactor *secrets.Redactor
 	// HTTPClient, when set, is used for Codefresh requests (tests).
 	HTTPClient *http.Client
+	// Isolation, when set, runs the query tool's SQL in worker processes
+	// of bounded memory, killed at their timeout.
+	Isolation *dataset.Isolation
 }
 
 // Server is the MCP server of one project.
@@ -74,6 +77,7 @@ func New(opts Options) *Server {
 		Redactor:   red,
 		HTTPClient: opts.HTTPClient,
 		Handles:    dataset.NewHandles(0),
+		Isolation:  opts.Isolation,
 	}
 	version := opts.Version
 	if version == "" {
@@ -133,6 +137,9 @@ func (s *Server) Close() error {
 	defer cancel()
 	err := s.jobs.Close(ctx)
 	s.deps.Handles.Close()
+	if s.deps.Isolation != nil {
+		s.deps.Isolation.Close()
+	}
 	return err
 }
 

@@ -26,6 +26,9 @@ type Deps struct {
 	HTTPClient *http.Client
 	// Handles keeps the DuckDB file open between reads; nil opens it per call.
 	Handles *dataset.Handles
+	// Isolation, when set, runs agent SQL on a DuckDB engine in a worker
+	// process; nil runs it in this process.
+	Isolation *dataset.Isolation
 }
 
 func (d *Deps) logger() *slog.Logger {

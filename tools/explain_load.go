@@ -2,10 +2,13 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
 // ExplainLoadIn is explain_load's input.
@@ -20,7 +23,19 @@ type ExplainLoadOut struct {
 	Trace    *pipeline.Trace           `json:"trace"`
 	Problems []*pipeline.ResourceTrace `json:"problems,omitempty"` // failed or skipped resources, with cause and next step
 	Next     string                    `json:"next"`
+	// Truncated says the trace passed explainMaxBytes and parts were left
+	// out; Hint says which and where the whole trace is.
+	Truncated bool   `json:"truncated,omitempty"`
+	Hint      string `json:"hint,omitempty"`
 }
+
+// explainMaxBytes bounds explain_load's JSON, as queryMaxBytes bounds
+// query's; explainMaxText bounds each message in it (a trace written by an
+// older version may hold megabytes of one).
+const (
+	explainMaxBytes = 48 << 10
+	explainMaxText  = 1 << 10
+)
 
 func explainLoad(d *Deps) Tool {
 	return newTool(d, "explain_load", "Explain a load",
@@ -67,6 +82,7 @@ func explainLoad(d *Deps) Tool {
 			}
 			out.Trace.Resources = notable(out.Trace.Resources)
 			out.Next = traceNext(t)
+			fitExplain(&out)
 			return out, nil
 		})
 }
@@ -94,4 +110,99 @@ func traceNext(t *pipeline.Trace) string {
 		return "loaded: pipeline_info, describe_table, then query"
 	}
 	return "start_load to load again"
+}
+
+// fitExplain shrinks out until its JSON fits explainMaxBytes, giving up
+// first what says least: message tails, then sampled requests, then the
+// resources without problems (problems lists those with), then the last
+// problems. Hint names what went and where the whole trace is.
+func fitExplain(out *ExplainLoadOut) {
+	steps := []struct {
+		note  string
+		apply func(*ExplainLoadOut) bool
+	}{
+		{fmt.Sprintf("messages cut to %d bytes", explainMaxText), cutMessages},
+		{"sampled requests left out (verbose)", dropSamples},
+		{"resources without problems left out of trace.resources", keepProblemResources},
+	}
+	var notes []string
+	for _, st := range steps {
+		if explainSize(out) <= explainMaxBytes {
+			break
+		}
+		if st.apply(out) {
+			notes = append(notes, st.note)
+		}
+	}
+	if n := len(out.Problems); explainSize(out) > explainMaxBytes && n > 1 {
+		for len(out.Problems) > 1 && explainSize(out) > explainMaxBytes {
+			out.Problems = out.Problems[:len(out.Problems)-1]
+			out.Trace.Resources = out.Problems
+		}
+		notes = append(notes, fmt.Sprintf("only the first %d of %d problems are shown", len(out.Problems), n))
+	}
+	if len(notes) == 0 {
+		return
+	}
+	out.Truncated = true
+	out.Hint = fmt.Sprintf("the trace passed the %d KiB output cap: %s; the whole trace is the file .codefresh-mcp/traces/%s.json in the project folder",
+		explainMaxBytes>>10, strings.Join(notes, "; "), out.Trace.LoadID)
+}
+
+func explainSize(out *ExplainLoadOut) int {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return 0
+	}
+	return len(b)
+}
+
+// dropSamples is the compact trace; the problems are its resources.
+func dropSamples(out *ExplainLoadOut) bool {
+	dropped := false
+	for _, r := range out.Trace.Resources {
+		dropped = dropped || len(r.Sample) > 0
+	}
+	if !dropped {
+		return false
+	}
+	out.Trace = out.Trace.Compact()
+	out.Problems = out.Trace.Problems()
+	return true
+}
+
+// cutMessages cuts every message and request error to explainMaxText.
+func cutMessages(out *ExplainLoadOut) bool {
+	cut := false
+	text := func(s *string) {
+		if len(*s) > explainMaxText {
+			*s, cut = codefresh.CutText(*s, explainMaxText), true
+		}
+	}
+	traceErr := func(e *pipeline.TraceError) {
+		if e == nil {
+			return
+		}
+		text(&e.Message)
+		if e.Request != nil {
+			text(&e.Request.Error)
+		}
+	}
+	traceErr(out.Trace.Error)
+	for _, r := range out.Trace.Resources {
+		traceErr(r.Error)
+		for i := range r.Sample {
+			text(&r.Sample[i].Error)
+		}
+	}
+	return cut
+}
+
+// keepProblemResources leaves in trace.resources only those problems lists.
+func keepProblemResources(out *ExplainLoadOut) bool {
+	if len(out.Trace.Resources) == len(out.Problems) {
+		return false
+	}
+	out.Trace.Resources = out.Problems
+	return true
 }

@@ -49,6 +49,9 @@ type envOpts struct {
 	// noBaseURL leaves CODEFRESH_BASE_URL unset: the env key then belongs to
 	// the default URL, and a pipeline file's base_url is only a request.
 	noBaseURL bool
+	// front, when set, is given the simulator's base URL and returns the
+	// one the server uses (a server in front that answers some paths itself).
+	front func(simBase string) string
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -75,6 +78,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
+	if o.front != nil {
+		base = o.front(base)
+	}
 	e := &env{t: t, sim: sim, base: base, dir: t.TempDir(), logs: &syncBuffer{}}
 	vars := map[string]string{}
 	if !o.noBaseURL {

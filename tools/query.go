@@ -66,7 +66,7 @@ func query(d *Deps) Tool {
 			if chars <= 0 {
 				opts.MaxStringLen, opts.WideStringLen = querySingleColumn, queryDefaultChars
 			}
-			res, err := r.Query(ctx, in.SQL, opts)
+			res, err := d.query(ctx, r, in.SQL, opts)
 			var refused *dataset.RefusedError
 			var nf *dataset.TableNotFoundError
 			switch {
@@ -76,6 +76,8 @@ func query(d *Deps) Tool {
 				return nil, withNext(err, "pipeline_info lists the tables")
 			case errors.Is(err, dataset.ErrNoData):
 				return nil, withNext(err, "load data first with start_load")
+			case errors.Is(err, dataset.ErrMemoryLimit):
+				return nil, withNext(err, "the query built more than it may hold: aggregate, filter or add LIMIT, and read long values in parts with substr(column, start, length)")
 			case errors.Is(err, context.DeadlineExceeded):
 				return nil, withNext(err, fmt.Sprintf("the query hit its %s timeout: aggregate, filter or add LIMIT, or raise timeout_seconds (at most %d)", timeout, queryMaxTimeout))
 			case err != nil:
@@ -83,4 +85,13 @@ func query(d *Deps) Tool {
 			}
 			return res, nil
 		})
+}
+
+// query runs sql in a worker process when the reader is a DuckDB engine and
+// isolation is on: a statement building a huge value is bounded there.
+func (d *Deps) query(ctx context.Context, r dataset.Reader, sql string, opts dataset.QueryOptions) (*dataset.Result, error) {
+	if it, ok := r.(dataset.Isolatable); ok && d.Isolation != nil {
+		return d.Isolation.Query(ctx, it.Target(), sql, opts)
+	}
+	return r.Query(ctx, sql, opts)
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"runtime/debug"
 	"slices"
@@ -207,6 +208,9 @@ func decodeArgs[In any](raw any, props []string) (In, error) {
 		}
 		return in, fmt.Errorf("unknown argument(s) %s; this tool takes: %s", strings.Join(unknown, ", "), valid)
 	}
+	if err := checkArgSizes(args); err != nil {
+		return in, err
+	}
 	coerce(reflect.TypeOf(in), args)
 	b, err := json.Marshal(args)
 	if err != nil {
@@ -218,6 +222,48 @@ func decodeArgs[In any](raw any, props []string) (In, error) {
 		return in, withNext(fmt.Errorf("invalid arguments: %w", err), "check the argument names and types against the tool's input schema")
 	}
 	return in, nil
+}
+
+// Argument bounds: of one string (query's sql, a value in a map) and of
+// all a call's arguments, as JSON. Nothing runs with an argument over them.
+const (
+	maxStringArg = 64 << 10
+	maxArgsBytes = 256 << 10
+)
+
+// checkArgSizes refuses a call with a string argument over maxStringArg,
+// naming it, or arguments over maxArgsBytes in all.
+func checkArgSizes(args map[string]json.RawMessage) error {
+	total := 0
+	for _, name := range slices.Sorted(maps.Keys(args)) {
+		v := args[name]
+		total += len(name) + len(v)
+		if n := longestString(v); n > maxStringArg {
+			return errorf(fmt.Sprintf("send at most %d KiB in %s (for a query: select less text, or split it into smaller queries)", maxStringArg>>10, name),
+				"argument %s has a string of %d bytes: a string argument may be at most %d bytes (%d KiB); nothing was run", name, n, maxStringArg, maxStringArg>>10)
+		}
+	}
+	if total > maxArgsBytes {
+		return errorf("send fewer or shorter arguments",
+			"arguments are %d bytes: a call's arguments may be at most %d bytes (%d KiB) in all; nothing was run", total, maxArgsBytes, maxArgsBytes>>10)
+	}
+	return nil
+}
+
+// longestString is the length of the longest string in a JSON value (keys
+// included), decoded; 0 for malformed JSON, which decoding refuses later.
+func longestString(v json.RawMessage) int {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	longest := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return longest
+		}
+		if s, ok := t.(string); ok {
+			longest = max(longest, len(s))
+		}
+	}
 }
 
 // coerce rewrites "42" to 42, "true" to true and "x" to ["x"] where the

@@ -254,6 +254,7 @@ func (c *Client) displayURL(u *url.URL) string {
 type attemptResult struct {
 	status     int
 	body       []byte
+	size       int         // the body's length; an error body keeps only its head
 	header     http.Header // SafeHeaders only
 	retryAfter time.Duration
 	hasAfter   bool
@@ -284,7 +285,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.He
 		t0 := time.Now()
 		res := c.once(ctx, u, hdr)
 		c.log.Debug("codefresh request", "method", "GET", "url", shown, "status", res.status,
-			"attempt", attempt, "duration", time.Since(t0).Round(time.Millisecond), "bytes", len(res.body))
+			"attempt", attempt, "duration", time.Since(t0).Round(time.Millisecond), "bytes", res.size)
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("GET %s: %w", shown, ctx.Err())
 		}
@@ -308,7 +309,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, hdr http.He
 			c.report(meta, u, attempt, res, time.Since(t0), nil, 0)
 			return &Response{Status: res.status, Body: res.body, Duration: time.Since(start), Attempts: attempt, URL: shown}, nil
 		default:
-			ae := newAPIError(res.status, res.body, "GET", c.redact(path), c.redact)
+			ae := newAPIError(res.status, res.body, res.size, "GET", c.redact(path), c.redact)
 			ae.Attempts, ae.Scope = attempt, meta.scope
 			final = ae
 			retry = retryableStatus(res.status)
@@ -349,7 +350,7 @@ func (c *Client) report(meta reqMeta, u *url.URL, attempt int, res attemptResult
 	shown, _ := url.Parse(c.displayURL(u))
 	ex := Exchange{
 		Resource: meta.resource, Method: http.MethodGet, Path: strings.TrimPrefix(shown.EscapedPath(), c.base.EscapedPath()),
-		Query: shown.RawQuery, Attempt: attempt, Status: res.status, Bytes: len(res.body), Duration: d,
+		Query: shown.RawQuery, Attempt: attempt, Status: res.status, Bytes: res.size, Duration: d,
 		Header: res.header, Body: res.body,
 	}
 	if failed != nil {
@@ -409,14 +410,21 @@ func (c *Client) once(ctx context.Context, u *url.URL, hdr http.Header) attemptR
 		return attemptResult{err: transportCause(err, actx, c.timeout), noRetry: isPolicyRefusal(err)}
 	}
 	defer resp.Body.Close()
-	body, err := readBody(resp.Body, resp.ContentLength)
-	if err != nil {
-		return attemptResult{err: fmt.Errorf("reading response body (HTTP %d, %d bytes read): %w", resp.StatusCode, len(body), transportCause(err, actx, c.timeout))}
+	var body []byte
+	var size int
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		body, err = readBody(resp.Body, resp.ContentLength)
+		size = len(body)
+	} else {
+		body, size, err = c.readErrorBody(resp.Body)
 	}
-	if len(body) > maxBodyBytes {
+	if err != nil {
+		return attemptResult{err: fmt.Errorf("reading response body (HTTP %d, %d bytes read): %w", resp.StatusCode, size, transportCause(err, actx, c.timeout))}
+	}
+	if size > maxBodyBytes {
 		return attemptResult{noRetry: true, err: fmt.Errorf("response body (HTTP %d) larger than %d MiB: use a smaller page size", resp.StatusCode, maxBodyBytes>>20)}
 	}
-	res := attemptResult{status: resp.StatusCode, body: body, header: http.Header{}}
+	res := attemptResult{status: resp.StatusCode, body: body, size: size, header: http.Header{}}
 	for _, h := range SafeHeaders {
 		if v := resp.Header.Values(h); len(v) > 0 {
 			res.header[h] = v
@@ -448,6 +456,23 @@ func readBody(r io.Reader, length int64) ([]byte, error) {
 			b = append(b, 0)[:len(b)]
 		}
 	}
+}
+
+// readErrorBody keeps the head of an error body (MaxErrorBody bytes) and
+// only counts the rest, up to maxBodyBytes+1. A cut head also loses its last
+// len(key) bytes: a key the server echoed across the cut would leave a
+// prefix there that no redaction recognises.
+func (c *Client) readErrorBody(r io.Reader) ([]byte, int, error) {
+	head, err := io.ReadAll(io.LimitReader(r, MaxErrorBody))
+	if err != nil {
+		return head, len(head), err
+	}
+	rest, err := io.Copy(io.Discard, io.LimitReader(r, maxBodyBytes-MaxErrorBody+1))
+	size := len(head) + int(rest)
+	if rest > 0 {
+		head = head[:max(0, len(head)-len(c.key))]
+	}
+	return head, size, err
 }
 
 // transportCause drops the *url.Error wrapper (it repeats the URL) and names timeouts.

@@ -1,11 +1,14 @@
 package codefresh
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // APIError is a non-success HTTP status from Codefresh, keeping the fields of
@@ -79,34 +82,150 @@ func IsStatus(err error, status int) bool {
 	return errors.As(err, &ae) && ae.Status == status
 }
 
-// newAPIError reads Codefresh's error body; redact removes the API key from
-// anything the server echoed.
-func newAPIError(status int, body []byte, method, path string, redact func(string) string) *APIError {
+// Bounds of an API error: the error body read (the rest is only counted),
+// its message and its short fields, as an error, a trace or a tool result
+// keeps them. A server may answer an error with megabytes.
+const (
+	MaxErrorBody    = 64 << 10
+	MaxErrorMessage = 1 << 10
+	maxErrorField   = 128 // code and name
+	maxErrorPage    = 200 // a non-JSON error page (a proxy's HTML), whitespace collapsed
+)
+
+// newAPIError reads Codefresh's error body; size is the whole body's length,
+// of which body may be only the head (see MaxErrorBody). redact removes the
+// API key from anything the server echoed, before any cut.
+func newAPIError(status int, body []byte, size int, method, path string, redact func(string) string) *APIError {
 	e := &APIError{Status: status, Method: method, Path: path}
-	var b struct {
-		Code    any    `json:"code"`
-		Name    string `json:"name"`
-		Message any    `json:"message"`
-		Error   any    `json:"error"`
-	}
-	if err := json.Unmarshal(body, &b); err == nil {
-		e.Code = scalarString(b.Code)
-		e.Name = b.Name
-		msg := scalarString(b.Message)
-		if extra := scalarString(b.Error); extra != "" && extra != msg {
+	f, ok := errorFields(body, size > len(body))
+	switch {
+	case ok:
+		e.Code, e.Name = scalarString(f.Code), scalarString(f.Name)
+		msg := scalarString(f.Message)
+		if extra := scalarString(f.Error); extra != "" && extra != msg {
 			msg = strings.TrimPrefix(msg+": "+extra, ": ")
 		}
-		e.Message = msg
-	} else if text := strings.Join(strings.Fields(string(body)), " "); text != "" {
-		if len(text) > 200 {
-			text = text[:200] + "…"
-		}
-		e.Message = text
+		e.Message = cutMessage(redact(msg), MaxErrorMessage, size > len(body), size)
+	default:
+		text := strings.Join(strings.Fields(string(body)), " ")
+		e.Message = cutMessage(redact(text), maxErrorPage, size > len(body), size)
 	}
-	e.Message = redact(e.Message)
-	e.Name = redact(e.Name)
-	e.Code = redact(e.Code)
+	e.Name = cutMessage(redact(e.Name), maxErrorField, false, 0)
+	e.Code = cutMessage(redact(e.Code), maxErrorField, false, 0)
 	return e
+}
+
+// errorBody holds the fields of Codefresh's error bodies that matter.
+type errorBody struct {
+	Code    any `json:"code,omitempty"`
+	Name    any `json:"name,omitempty"`
+	Message any `json:"message,omitempty"`
+	Error   any `json:"error,omitempty"`
+}
+
+// errorFields reads an error body, or the head of one cut at MaxErrorBody:
+// the fields before the cut, and the head of a string field the cut falls in.
+func errorFields(body []byte, cut bool) (errorBody, bool) {
+	var f errorBody
+	if err := json.Unmarshal(body, &f); err == nil || !cut {
+		return f, err == nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return f, false
+	}
+	fields := map[string]*any{"code": &f.Code, "name": &f.Name, "message": &f.Message, "error": &f.Error}
+	for dec.More() {
+		t, err := dec.Token()
+		k, isKey := t.(string)
+		if err != nil || !isKey {
+			break
+		}
+		start := dec.InputOffset()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			v = stringHead(body[start:])
+		}
+		if dst := fields[k]; dst != nil {
+			*dst = v
+		}
+		if err != nil {
+			break
+		}
+	}
+	return f, true
+}
+
+// stringHead decodes the head of a JSON string value cut short (rest starts
+// at the colon before it); "" when the value is not a string.
+func stringHead(rest []byte) string {
+	rest = bytes.TrimLeft(rest, " \t\r\n:")
+	if len(rest) == 0 || rest[0] != '"' {
+		return ""
+	}
+	raw := rest[1:]
+	// The cut may split an escape (\u00e9): drop bytes until the rest decodes.
+	for drop := 0; drop <= 6 && drop <= len(raw); drop++ {
+		var s string
+		if json.Unmarshal([]byte(`"`+string(raw[:len(raw)-drop])+`"`), &s) == nil {
+			return s
+		}
+	}
+	return ""
+}
+
+// cutMessage keeps the first max bytes of s (whole runes) and says what was
+// cut: the message's length, or, when the body itself was cut, the body's.
+func cutMessage(s string, max int, bodyCut bool, bodySize int) string {
+	switch {
+	case bodyCut:
+		return cutRunes(s, max) + fmt.Sprintf("… (cut: the error body was %d bytes)", bodySize)
+	}
+	return CutText(s, max)
+}
+
+// CutText keeps the first max bytes of s (whole runes), marked with the
+// length cut from: "head… (cut, N bytes)". Any text from outside that is
+// kept or returned goes through a bound like this one.
+func CutText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return cutRunes(s, max) + fmt.Sprintf("… (cut, %d bytes)", len(s))
+}
+
+// cutRunes is s's first max bytes, not splitting a rune.
+func cutRunes(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
+}
+
+// ErrorBody is what of an error body may be kept (the debug record): the
+// body when it is at most max bytes, else a JSON body of its code, name and
+// the head of its message, as newAPIError reads them (redact removes the key
+// before the cut). size is the whole body's length, of which body may be the head.
+func ErrorBody(status int, body []byte, size, max int, redact func(string) string) []byte {
+	size = cmp.Or(size, len(body))
+	if len(body) <= max && size <= len(body) {
+		return body
+	}
+	e := newAPIError(status, body, size, "", "", redact)
+	b, err := json.Marshal(struct {
+		Status  int    `json:"status"`
+		Code    string `json:"code,omitempty"`
+		Name    string `json:"name,omitempty"`
+		Message string `json:"message"`
+	}{status, e.Code, e.Name, e.Message})
+	if err != nil { // strings only: cannot fail
+		return nil
+	}
+	return b
 }
 
 // TransportError is a request that got no HTTP response (connection refused,

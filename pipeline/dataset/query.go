@@ -48,7 +48,7 @@ func (r *duckReader) Query(ctx context.Context, query string, opts QueryOptions)
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("query canceled: %w", ctx.Err())
 		case errors.Is(qctx.Err(), context.DeadlineExceeded):
-			return nil, fmt.Errorf("query interrupted after the %s timeout: filter with WHERE, aggregate, or add LIMIT", opts.Timeout)
+			return nil, &TimeoutError{Timeout: opts.Timeout}
 		}
 		return nil, err
 	}

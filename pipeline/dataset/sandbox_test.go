@@ -168,10 +168,21 @@ func TestConcurrentQueries(t *testing.T) {
 }
 
 // TestMain doubles as the helper process that holds a DuckDB file open
-// read-write, as a load in another process does.
+// read-write, as a load in another process does, and as a query worker.
 func TestMain(m *testing.M) {
 	if path := os.Getenv("DATASET_TEST_HOLD"); path != "" {
 		os.Exit(holdFile(path))
+	}
+	switch os.Getenv("DATASET_TEST_WORKER") {
+	case "serve":
+		if err := ServeWorker(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	case "hang": // reads requests, never answers
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

@@ -7,11 +7,13 @@
 // order they ended. It never holds a request header, a response header
 // outside codefresh.SafeHeaders, the API key, or a field the catalog marks
 // secret; a 2xx body that is not JSON is not kept, since secret fields
-// cannot be found in it.
+// cannot be found in it. Its bodies, error bodies included, stay within the
+// bound given to Create.
 package record
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -44,8 +46,10 @@ type Entry struct {
 	Header   map[string][]string `json:"header,omitempty"`
 	Bytes    int                 `json:"bytes"`
 	Body     string              `json:"body,omitempty"`
-	// Omitted says why Body is missing: "not JSON" (a cut body, served back
-	// cut) or "size cap" (the record reached its bound).
+	// Omitted says why Body is missing or partial: "not JSON" (a cut body,
+	// served back cut), "size cap" (the record reached its bound) or
+	// "cut" (an error body longer than maxErrorBody: only its code, name and
+	// the head of its message are kept).
 	Omitted string `json:"omitted,omitempty"`
 	Error   string `json:"error,omitempty"`
 }
@@ -54,6 +58,15 @@ type Entry struct {
 const (
 	OmittedNotJSON = "not JSON"
 	OmittedSizeCap = "size cap"
+	OmittedCut     = "cut"
+)
+
+// maxErrorBody bounds one error body kept whole; a longer one is cut to its
+// fields (codefresh.ErrorBody). The last errorShare of the bound is left to
+// error bodies: a failing load's record must still say how it failed.
+const (
+	maxErrorBody = 4 << 10
+	errorShare   = 16
 )
 
 // Recorder writes a record. Safe for concurrent use.
@@ -72,7 +85,7 @@ type Recorder struct {
 }
 
 // Create starts a record at path. key is removed from everything written;
-// maxBody bounds the body bytes kept (0: no bound); error bodies are always kept.
+// maxBody bounds the body bytes kept, error bodies included (0: no bound).
 func Create(path string, h Header, key string, maxBody int64) (*Recorder, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -116,16 +129,26 @@ func (r *Recorder) Observe(ex codefresh.Exchange) {
 		Attempt: ex.Attempt, Status: ex.Status, Header: ex.Header, Bytes: ex.Bytes,
 		Error: r.redact(ex.Error),
 	}
-	// Past the cap a success body is not even sanitized: that decode and
-	// encode cost more CPU than the rest of a load (P1: 36 of 101 CPU-s).
-	if ex.Status >= 200 && ex.Status < 300 && r.full(len(ex.Body)) {
+	failed := ex.Status < 200 || ex.Status >= 300
+	if failed && ex.Status != 0 {
+		if len(ex.Body) > maxErrorBody || ex.Bytes > len(ex.Body) {
+			e.Omitted = OmittedCut
+		}
+		ex.Body = codefresh.ErrorBody(ex.Status, ex.Body, ex.Bytes, maxErrorBody, r.redact)
+	}
+	// Past the cap a body is not even sanitized: that decode and encode
+	// cost more CPU than the rest of a load (P1: 36 of 101 CPU-s).
+	switch {
+	case ex.Status == 0:
+	case r.full(len(ex.Body), failed):
 		e.Omitted = OmittedSizeCap
-	} else if ex.Status != 0 {
-		e.Body, e.Omitted = r.body(ex)
+	default:
+		body, omitted := r.body(ex)
+		e.Body, e.Omitted = body, cmp.Or(omitted, e.Omitted)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e.Body != "" && ex.Status < 300 && r.maxBody > 0 && r.bodyBytes+int64(len(e.Body)) > r.maxBody {
+	if e.Body != "" && r.overLocked(len(e.Body), failed) {
 		e.Body, e.Omitted = "", OmittedSizeCap
 	}
 	r.bodyBytes += int64(len(e.Body))
@@ -134,10 +157,20 @@ func (r *Recorder) Observe(ex codefresh.Exchange) {
 }
 
 // full tells whether n more body bytes would pass the cap.
-func (r *Recorder) full(n int) bool {
+func (r *Recorder) full(n int, failed bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.maxBody > 0 && r.bodyBytes+int64(n) > r.maxBody
+	return r.overLocked(n, failed)
+}
+
+// overLocked tells whether n more body bytes would pass the cap: the whole
+// bound for an error body, all but its last errorShare for a success body.
+func (r *Recorder) overLocked(n int, failed bool) bool {
+	limit := r.maxBody
+	if !failed {
+		limit -= r.maxBody / errorShare
+	}
+	return r.maxBody > 0 && r.bodyBytes+int64(n) > limit
 }
 
 // body is what of an exchange's body may be kept.

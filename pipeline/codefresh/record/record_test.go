@@ -3,6 +3,7 @@ package record
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +12,9 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
-// Past the body cap a success body is left out (and not even sanitized),
-// while error bodies are always kept; the secret field and the key never
-// reach the file.
+// Past its share of the body cap a success body is left out (and not even
+// sanitized), while error bodies still fit in the share left to them; the
+// secret field and the key never reach the file.
 func TestRecordCapsSuccessBodies(t *testing.T) {
 	const key = "canary-key-0123456789"
 	path := filepath.Join(t.TempDir(), "r.jsonl")
@@ -53,5 +54,65 @@ func TestRecordCapsSuccessBodies(t *testing.T) {
 	}
 	if kept != 2 || capped != 1 || errors != 1 {
 		t.Fatalf("kept %d, capped %d, error bodies %d; want 2, 1, 1:\n%s", kept, capped, errors, raw)
+	}
+}
+
+// Error bodies count against the bound too: a long one is cut to its
+// fields and the head of its message, and past the bound it is left out,
+// so a load answered by 5 MB errors keeps a record within its bound that
+// still says what each error was.
+func TestRecordBoundHoldsForErrorBodies(t *testing.T) {
+	const key = "canary-key-0123456789"
+	const bound = 16 << 10
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	rec, err := Create(path, Header{LoadID: "1"}, key, bound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := `{"status":500,"code":"5000","name":"INTERNAL_ERROR","message":"` + key + " " + strings.Repeat("x", 5<<20) + `"}`
+	head := []byte(full[:codefresh.MaxErrorBody]) // what the client keeps of it
+	const attempts = 40
+	for i := range attempts {
+		rec.Observe(codefresh.Exchange{Method: "GET", Path: "/workflow", Attempt: i + 1, Status: 500,
+			Bytes: len(full), Body: head, Error: "GET /workflow: HTTP 500 INTERNAL_ERROR: " + key})
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	if strings.Contains(string(raw), key) {
+		t.Fatalf("record holds the key")
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(raw)))
+	sc.Scan() // header
+	var cut, capped, bodyBytes int
+	wantMsg := "[REDACTED] " + strings.Repeat("x", codefresh.MaxErrorMessage-len("[REDACTED] ")) + fmt.Sprintf("… (cut: the error body was %d bytes)", len(full))
+	wantBody := `{"code":"5000","message":"` + wantMsg + `","name":"INTERNAL_ERROR","status":500}` // sanitized: keys sorted
+	for sc.Scan() {
+		var e Entry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatal(err)
+		}
+		bodyBytes += len(e.Body)
+		if e.Bytes != len(full) {
+			t.Errorf("entry bytes %d, want %d", e.Bytes, len(full))
+		}
+		switch e.Omitted {
+		case OmittedCut:
+			if e.Body != wantBody {
+				t.Errorf("cut body %.200s…, want %.200s…", e.Body, wantBody)
+			}
+			cut++
+		case OmittedSizeCap:
+			capped++
+		default:
+			t.Errorf("entry omitted %q, body %.100s", e.Omitted, e.Body)
+		}
+	}
+	if bodyBytes > bound || cut != bound/len(wantBody) || cut+capped != attempts {
+		t.Errorf("bodies %d bytes (bound %d), %d cut, %d left out; want %d cut and the rest left out", bodyBytes, bound, cut, capped, bound/len(wantBody))
+	}
+	if len(raw) > bound+attempts*512 {
+		t.Errorf("record is %d bytes", len(raw))
 	}
 }
