@@ -265,6 +265,13 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	if err := stg.Flush(ctx); err != nil {
 		return nil, fmt.Errorf("flush staging area: %w", err)
 	}
+	pkg := &destination.Package{
+		LoadID: loadID, PipelineName: cfg.Pipeline(), Dataset: cfg.Dataset(),
+		Schema: schema, Stage: stg, Resources: done,
+	}
+	if err := r.dedup(ctx, pkg); err != nil {
+		return nil, err
+	}
 	info.Pages = int(r.pages.Load())
 	info.Requests, info.Retries = int(client.Stats().Requests), int(client.Stats().Retries)
 	info.NewTables, info.NewColumns = schemaChanges(stored, r.norm.NewColumns())
@@ -281,10 +288,8 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
 	r.progress(ctx, "commit", "")
-	stats, err := dest.Commit(ctx, &destination.Package{
-		LoadID: loadID, PipelineName: cfg.Pipeline(), Dataset: cfg.Dataset(),
-		Schema: schema, Stage: stg, Resources: done, State: rawState,
-	})
+	pkg.State = rawState
+	stats, err := dest.Commit(ctx, pkg)
 	if err != nil {
 		return nil, fmt.Errorf("commit load %s: %w", loadID, err)
 	}
@@ -292,6 +297,28 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	info.Duration = time.Since(start)
 	r.progress(ctx, "done", "")
 	return info, nil
+}
+
+// dedup drops the staged records whose primary key a later record of the
+// same resource repeats, and warns with the count: no table may hold a key
+// twice, whatever its disposition.
+func (r *run) dedup(ctx context.Context, pkg *destination.Package) error {
+	dups, err := pkg.Dedup(ctx)
+	if err != nil {
+		return fmt.Errorf("flush staging area: drop repeated records: %w", err)
+	}
+	for _, d := range dups {
+		noun := "records"
+		if d.Rows == 1 {
+			noun = "record"
+		}
+		keys := strings.Join(d.Keys, ", ")
+		r.deviate(codefresh.Deviation{Resource: d.Table, Kind: codefresh.DeviationDuplicates,
+			Expected: "each " + keys + " once in a listing",
+			Got:      fmt.Sprintf("%d %s whose %s came again later in the same load (the listing shifted while it was read)", d.Rows, noun, keys),
+			Action:   fmt.Sprintf("kept the last copy of each: %d %s dropped", d.Rows, noun)})
+	}
+	return nil
 }
 
 // schemaChanges splits the columns a load added into new tables and new

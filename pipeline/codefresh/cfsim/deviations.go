@@ -28,13 +28,21 @@ type Deviations struct {
 	// LoopPages is a path whose listing never ends: past its last page it
 	// serves its first page again.
 	LoopPages string
+	// InsertFront is an offset-paged path (e.g. "/pipelines") whose listing
+	// gains a record at its front right after its first page, as when a
+	// pipeline is created while a load pages through: every later page is
+	// read one place further back, so the last record of page 1 comes again
+	// at the top of page 2. Our choice: the inserted record itself is not
+	// served (it lies before every offset the listing still asks for), and
+	// the next listing starts from the data as it was.
+	InsertFront string
 }
 
 // Envelopes a Deviations.Envelope may name.
 var Envelopes = []string{"bare", "docs", "data", "items", "result"}
 
 // ParseDeviations reads a comma-separated list such as
-// "ignore-date-filters,envelope=data,page-size-cap=25,repeat-page=/workflow,loop-pages=/pipelines"
+// "ignore-date-filters,envelope=data,page-size-cap=25,repeat-page=/workflow,loop-pages=/pipelines,insert-front=/pipelines"
 // ("bare-arrays" is envelope=bare).
 func ParseDeviations(s string) (Deviations, error) {
 	var d Deviations
@@ -64,8 +72,10 @@ func ParseDeviations(s string) (Deviations, error) {
 			d.RepeatPage = v
 		case "loop-pages":
 			d.LoopPages = v
+		case "insert-front":
+			d.InsertFront = v
 		default:
-			return d, fmt.Errorf("unknown deviation %q: want ignore-date-filters, bare-arrays, envelope=NAME, page-size-cap=N, repeat-page=PATH or loop-pages=PATH", item)
+			return d, fmt.Errorf("unknown deviation %q: want ignore-date-filters, bare-arrays, envelope=NAME, page-size-cap=N, repeat-page=PATH, loop-pages=PATH or insert-front=PATH", item)
 		}
 	}
 	return d, nil
@@ -96,6 +106,12 @@ func (d Deviations) deviateRequest(r *http.Request, path string) {
 	if d.PageSizeCap > 0 {
 		if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > d.PageSizeCap || q.Get("limit") == "" && q.Has("page") {
 			q.Set("limit", strconv.Itoa(d.PageSizeCap))
+			changed = true
+		}
+	}
+	if path == d.InsertFront {
+		if off, err := strconv.Atoi(q.Get("offset")); err == nil && off > 0 {
+			q.Set("offset", strconv.Itoa(off-1))
 			changed = true
 		}
 	}
