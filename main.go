@@ -138,7 +138,7 @@ func main() {
 	defer stop()
 	a := &app{stdout: os.Stdout, stderr: os.Stderr}
 	if err := newRootCmd(a).ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		fmt.Fprintln(os.Stderr, errorText(err))
 		var ee *exitError
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)

@@ -130,13 +130,13 @@ func (d *Destination) read(ctx context.Context, tables []string, fn func(*sql.DB
 			WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`,
 			d.dataset, t).Scan(&n)
 		if err != nil {
-			return err
+			return duckfile.Damaged(d.path, err)
 		}
 		if n == 0 {
 			return nil
 		}
 	}
-	return fn(db)
+	return duckfile.Damaged(d.path, fn(db))
 }
 
 // Commit writes pkg in one transaction: tables and columns, rows by write
