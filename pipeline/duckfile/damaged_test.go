@@ -43,8 +43,8 @@ func TestOpenSaysTheFileIsDamaged(t *testing.T) {
 		damage func(t *testing.T, path string)
 		detail string
 	}{
-		"overwritten header": {func(t *testing.T, path string) { overwrite(t, path, 0, 64) }, "not a valid DuckDB database file"},
-		"cut short":          {func(t *testing.T, path string) { os.Truncate(path, 5000) }, "Could not read enough bytes from file"},
+		"overwritten header":  {func(t *testing.T, path string) { overwrite(t, path, 0, 64) }, "not a valid DuckDB database file"},
+		"cut short":           {func(t *testing.T, path string) { os.Truncate(path, 5000) }, "Could not read enough bytes from file"},
 		"bad database header": {func(t *testing.T, path string) { overwrite(t, path, 4096+16, 64) }, "Corrupt database file"},
 	}
 	for name, c := range cases {
