@@ -40,6 +40,7 @@ type run struct {
 	state  *State
 	log    *slog.Logger
 	trace  *tracer
+	red    *secrets.Redactor // the key, in every spelling, out of records
 
 	// Pages arrive from several goroutines; one goroutine (normalizeLoop)
 	// owns norm, sink and parent, fed through queue.
@@ -105,7 +106,10 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		rec.Close()
 		return nil, fmt.Errorf("codefresh client: %w", err)
 	}
-	info, err := p.run(ctx, opts, loadID, names, client, creds, tr)
+	// A key the API echoes back, in any spelling, goes before anything is stored.
+	red := secrets.NewRedactor(creds.APIKey())
+	info, err := p.run(ctx, opts, loadID, names, client, creds, tr, red)
+	err = red.Error(err)
 
 	status := LoadSucceeded
 	switch {
@@ -121,13 +125,16 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if recErr != nil {
 		p.logger().Warn("debug record not kept", "error", recErr)
 	}
-	trace := tr.done(status, explain(err), recordPath)
+	trace := redactTrace(tr.done(status, explain(err), recordPath), red)
 	if terr := p.saveTrace(trace); terr != nil {
 		p.logger().Warn("load trace not saved", "error", terr)
 	}
 	if info != nil {
 		info.Record = recordPath
 		info.Warnings = trace.Warnings
+		for i := range info.Resources {
+			info.Resources[i].Reason = red.Redact(info.Resources[i].Reason)
+		}
 	}
 	if err != nil {
 		if recordPath != "" && status == LoadFailed {
@@ -139,7 +146,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 }
 
 // run is Run after the client and the trace are set up.
-func (p *Project) run(ctx context.Context, opts Options, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *tracer) (*LoadInfo, error) {
+func (p *Project) run(ctx context.Context, opts Options, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *tracer, red *secrets.Redactor) (*LoadInfo, error) {
 	start := tr.t.Started
 	cfg := &p.Config
 	dest, err := p.Destination()
@@ -171,7 +178,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	defer stg.Close()
 
 	r := &run{
-		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(), trace: tr,
+		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(), trace: tr, red: red,
 		norm:    normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)}),
 		sink:    stage.NewAsync(stg),
 		parent:  map[string][]string{},
@@ -287,6 +294,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	if err != nil {
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
+	rawState = red.RedactBytes(rawState)
 	r.progress(ctx, "commit", "")
 	pkg.State = rawState
 	stats, err := dest.Commit(ctx, pkg)
@@ -429,6 +437,9 @@ type queued struct {
 func (r *run) emit(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
 	if err := r.failed(); err != nil {
 		return err
+	}
+	for _, rec := range recs {
+		redactRecord(r.red, rec)
 	}
 	select {
 	case r.queue <- queued{res: res, recs: recs}:

@@ -34,3 +34,22 @@ func TestInsertFrontShiftsLaterPages(t *testing.T) {
 		t.Fatalf("ParseDeviations = %+v, %v", d, err)
 	}
 }
+
+func TestEchoKeySpellings(t *testing.T) {
+	s := newTestServer(t, Config{Seed: 3, Pipelines: 2, Deviations: Deviations{EchoKey: "/pipelines"}})
+	_, body, _ := do(t, s, "/pipelines")
+	for _, want := range []string{
+		`"echo_plain":"` + canaryKey + `"`,
+		`"echo_escaped":"\u0063\u0066\u006b\u002d`,
+		`"echo_mixed":"c\u0066k\u002dC\u0041`,
+		`"echo_nested":"{\"token\":\"\\u0063\\u0066`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("body lacks %s:\n%.600s", want, body)
+		}
+	}
+	docs, _ := at(getJSON(t, s, "/pipelines"), "docs").([]any)
+	if len(docs) != 2 || at(docs[1], "echo_escaped") != canaryKey || at(docs[1], "echo_mixed") != canaryKey {
+		t.Fatalf("decoded echoes differ from the key: %v", docs)
+	}
+}
