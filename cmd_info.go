@@ -55,6 +55,9 @@ cursors) and the schema version.`,
 			}
 			if dsErr != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "no data to show: %v\n", dsErr)
+				if next := nextStep(dsErr); next != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "next step: %s\n", next)
+				}
 			} else if err := writeInfo(cmd.OutOrStdout(), info); err != nil {
 				return err
 			}

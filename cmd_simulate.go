@@ -111,6 +111,7 @@ CODEFRESH_BASE_URL at it. The accepted key is --api-key, else $` + secrets.EnvAP
 	f.IntVar(&cfg.Deviations.PageSizeCap, "page-size-cap", 0, "deviation: limit capped at this many records")
 	f.StringVar(&cfg.Deviations.RepeatPage, "repeat-page", "", "deviation: this path's page 2 repeats page 1 (e.g. /workflow)")
 	f.StringVar(&cfg.Deviations.LoopPages, "loop-pages", "", "deviation: this path's listing never ends (e.g. /pipelines)")
+	f.StringVar(&cfg.Deviations.InsertFront, "insert-front", "", "a record is inserted at the front of this offset-paged listing after its first page, so the next page repeats a record (e.g. /pipelines)")
 	f.StringVar(&replay, "replay", "", "serve this debug record (load --record) instead of synthetic data")
 	f.DurationVar(&tick, "tick", 0, "advance the simulated clock by this much every this often (new builds arrive, running ones finish); 0 freezes it")
 	return cmd

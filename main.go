@@ -139,7 +139,7 @@ func main() {
 	defer stop()
 	a := &app{stdout: os.Stdout, stderr: os.Stderr}
 	if err := newRootCmd(a).ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		fmt.Fprintln(os.Stderr, errorText(err))
 		if advice := cliAdvice(err); advice != "" {
 			fmt.Fprintln(os.Stderr, advice)
 		}

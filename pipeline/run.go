@@ -42,6 +42,7 @@ type run struct {
 	state  *State
 	log    *slog.Logger
 	trace  *tracer
+	red    *secrets.Redactor // the key, in every spelling, out of records
 
 	// Pages arrive from several goroutines; one goroutine (normalizeLoop)
 	// owns norm, sink and parent, fed through queue.
@@ -109,10 +110,12 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		rec.Close()
 		return nil, fmt.Errorf("codefresh client: %w", err)
 	}
-	info, err := p.run(ctx, opts, loadID, names, client, creds, tr)
+	// A key the API echoes back, in any spelling, goes before anything is stored.
+	red := secrets.NewRedactor(creds.APIKey())
+	info, err := p.run(ctx, opts, loadID, names, client, creds, tr, red)
 	// Classified once the staging folder is gone, so a full disk is named by
 	// the folder that remains (TMPDIR), not the one removed.
-	err = projectfs.AsDiskFull(err, p.destinationDir(), "")
+	err = projectfs.AsDiskFull(red.Error(err), p.destinationDir(), "")
 
 	status := LoadSucceeded
 	switch {
@@ -132,7 +135,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if recErr != nil {
 		p.logger().Warn("debug record not kept", "error", recErr)
 	}
-	trace := tr.done(status, explain(err), recordPath)
+	trace := redactTrace(tr.done(status, explain(err), recordPath), red)
 	if recErr != nil {
 		trace.RecordDropped = recErr.Error()
 	}
@@ -143,6 +146,9 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if info != nil {
 		info.Record = recordPath
 		info.Warnings = trace.Warnings
+		for i := range info.Resources {
+			info.Resources[i].Reason = red.Redact(info.Resources[i].Reason)
+		}
 	}
 	if err != nil {
 		if status == LoadFailed {
@@ -184,7 +190,7 @@ func keptNote(recordPath string, recErr, traceErr error) string {
 }
 
 // run is Run after the client and the trace are set up.
-func (p *Project) run(ctx context.Context, opts Options, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *tracer) (*LoadInfo, error) {
+func (p *Project) run(ctx context.Context, opts Options, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *tracer, red *secrets.Redactor) (*LoadInfo, error) {
 	start := tr.t.Started
 	cfg := &p.Config
 	dest, err := p.Destination()
@@ -216,7 +222,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	defer stg.Close()
 
 	r := &run{
-		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(), trace: tr,
+		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(), trace: tr, red: red,
 		norm:    normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)}),
 		sink:    stage.NewAsync(stg),
 		parent:  map[string][]string{},
@@ -310,6 +316,13 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	if err := stg.Flush(ctx); err != nil {
 		return nil, fmt.Errorf("flush staging area: %w", err)
 	}
+	pkg := &destination.Package{
+		LoadID: loadID, PipelineName: cfg.Pipeline(), Dataset: cfg.Dataset(),
+		Schema: schema, Stage: stg, Resources: done,
+	}
+	if err := r.dedup(ctx, pkg); err != nil {
+		return nil, err
+	}
 	info.Pages = int(r.pages.Load())
 	info.Requests, info.Retries = int(client.Stats().Requests), int(client.Stats().Retries)
 	info.NewTables, info.NewColumns = schemaChanges(stored, r.norm.NewColumns())
@@ -325,11 +338,10 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	if err != nil {
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
+	rawState = red.RedactBytes(rawState)
 	r.progress(ctx, "commit", "")
-	stats, err := dest.Commit(ctx, &destination.Package{
-		LoadID: loadID, PipelineName: cfg.Pipeline(), Dataset: cfg.Dataset(),
-		Schema: schema, Stage: stg, Resources: done, State: rawState,
-	})
+	pkg.State = rawState
+	stats, err := dest.Commit(ctx, pkg)
 	if err != nil {
 		// A commit writes the staged rows (several times over) into the destination.s folder.
 		err = projectfs.AsDiskFull(err, p.destinationDir(), "committing "+projectfs.Bytes(stg.DiskSize())+" of staged rows")
@@ -339,6 +351,28 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	info.Duration = time.Since(start)
 	r.progress(ctx, "done", "")
 	return info, nil
+}
+
+// dedup drops the staged records whose primary key a later record of the
+// same resource repeats, and warns with the count: no table may hold a key
+// twice, whatever its disposition.
+func (r *run) dedup(ctx context.Context, pkg *destination.Package) error {
+	dups, err := pkg.Dedup(ctx)
+	if err != nil {
+		return fmt.Errorf("flush staging area: drop repeated records: %w", err)
+	}
+	for _, d := range dups {
+		noun := "records"
+		if d.Rows == 1 {
+			noun = "record"
+		}
+		keys := strings.Join(d.Keys, ", ")
+		r.deviate(codefresh.Deviation{Resource: d.Table, Kind: codefresh.DeviationDuplicates,
+			Expected: "each " + keys + " once in a listing",
+			Got:      fmt.Sprintf("%d %s whose %s came again later in the same load (the listing shifted while it was read)", d.Rows, noun, keys),
+			Action:   fmt.Sprintf("kept the last copy of each: %d %s dropped", d.Rows, noun)})
+	}
+	return nil
 }
 
 // schemaChanges splits the columns a load added into new tables and new
@@ -442,6 +476,9 @@ type queued struct {
 func (r *run) emit(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
 	if err := r.failed(); err != nil {
 		return err
+	}
+	for _, rec := range recs {
+		redactRecord(r.red, rec)
 	}
 	select {
 	case r.queue <- queued{res: res, recs: recs}:

@@ -46,6 +46,7 @@ const (
 	CauseUntrustedURL = "untrusted_url"
 	CauseDiskFull     = "disk_full"
 	CauseTrace        = "trace" // a kept trace that cannot be read
+	CauseDamaged      = "damaged_database"
 )
 
 // Trace is what one load did, kept in the project (the last keepTraces
@@ -276,6 +277,7 @@ func explain(err error) *TraceError {
 		dfe *projectfs.DiskFullError
 		lnk *projectfs.LinkError
 		dre *DestinationRefusedError
+		dmg *duckfile.DamagedError
 	)
 	switch {
 	case errors.As(err, &dfe):
@@ -321,6 +323,8 @@ func explain(err error) *TraceError {
 		te.Cause, te.NextStep = CauseShape, "the API answered in a shape the catalog does not know: preview_endpoint shows it; attach the debug record to a bug report"
 	case errors.As(err, &le):
 		te.Cause, te.NextStep = CausePaging, "the API's paging does not end or repeats a page: load again; if it persists, set a smaller page_size for the resource or disable it, and attach the debug record to a bug report"
+	case errors.As(err, &dmg):
+		te.Cause, te.NextStep = CauseDamaged, "the DuckDB file "+dmg.Path+" is damaged: move it aside (rename it); the next load rebuilds it from Codefresh, reading everything again (its incremental cursors were in the file)"
 	case errors.As(err, &lk), errors.As(err, &plk):
 		te.Cause, te.NextStep = CauseLock, "another process holds the database: let it finish (the error names it) and load again"
 	case errors.As(err, &ce), errors.As(err, &rf):

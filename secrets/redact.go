@@ -6,8 +6,11 @@ import (
 	"log/slog"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Redacted replaces every secret value in redacted text.
@@ -24,6 +27,7 @@ type Redactor struct {
 	mu       sync.RWMutex
 	values   map[string]bool
 	replacer *strings.Replacer
+	longest  []string // the values, longest first
 }
 
 // NewRedactor returns a redactor for values (short or empty ones are ignored).
@@ -65,20 +69,125 @@ func (r *Redactor) Add(v string) {
 		pairs = append(pairs, s, Redacted)
 	}
 	r.replacer = strings.NewReplacer(pairs...)
+	r.longest = vs
 }
 
-// Redact returns s with every known secret replaced by [REDACTED].
+// Redact returns s with every known secret replaced by [REDACTED], in
+// whatever spelling a JSON text can carry it: plain, URL-escaped, or with
+// any of its characters written as a JSON escape (\u0063 in either hex
+// case, \/ for a slash), as an API that echoes a key back may send it.
 func (r *Redactor) Redact(s string) string {
 	if r == nil {
 		return s
 	}
 	r.mu.RLock()
-	rep := r.replacer
+	rep, vals := r.replacer, r.longest
 	r.mu.RUnlock()
 	if rep == nil {
 		return s
 	}
-	return rep.Replace(s)
+	if strings.IndexByte(s, '\\') >= 0 {
+		return redactEscaped(s, vals)
+	}
+	// Most text holds no secret: searching is cheaper than replacing.
+	for _, v := range vals {
+		if strings.Contains(s, v) {
+			return rep.Replace(s)
+		}
+	}
+	return s
+}
+
+// redactEscaped replaces every spelling of vals (longest first) in s,
+// where any character may be a JSON escape.
+func redactEscaped(s string, vals []string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		for _, v := range vals {
+			if s[i] != v[0] && s[i] != '\\' {
+				continue
+			}
+			if n := matchEscaped(s[i:], v); n > 0 {
+				b.WriteString(s[last:i])
+				b.WriteString(Redacted)
+				i += n - 1
+				last = i + 1
+				break
+			}
+		}
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// matchEscaped is the length of the prefix of s that spells v, each of v's
+// characters either itself or a JSON escape of it; 0 when s does not start
+// with v.
+func matchEscaped(s, v string) int {
+	j := 0
+	for _, c := range v {
+		if strings.HasPrefix(s[j:], string(c)) {
+			j += utf8.RuneLen(c)
+			continue
+		}
+		got, n := jsonEscape(s[j:])
+		if n == 0 || got != c {
+			return 0
+		}
+		j += n
+	}
+	return j
+}
+
+// jsonEscape decodes the JSON escape at the start of s (a surrogate pair
+// as one character) and its length; 0 when s starts with none. The escape's
+// backslash may itself be escaped, any number of times (\\u0063,
+// \u005cu0063): JSON text inside a JSON string.
+func jsonEscape(s string) (rune, int) {
+	i := 0
+	for i < len(s) && s[i] == '\\' {
+		i++
+		for strings.HasPrefix(s[i:], "u005c") || strings.HasPrefix(s[i:], "u005C") {
+			i += len("u005c")
+			if i < len(s) && s[i] == '\\' {
+				break // the next backslash token
+			}
+		}
+	}
+	if i == 0 || i >= len(s) {
+		return 0, 0
+	}
+	if c, ok := shortEscapes[s[i]]; ok && c != '\\' {
+		return c, i + 1
+	}
+	r, ok := hex4(s, i+1)
+	if s[i] != 'u' || !ok {
+		return 0, 0
+	}
+	n := i + 5
+	if utf16.IsSurrogate(r) && r < 0xdc00 { // a high surrogate: its low half follows
+		if lo, m := jsonEscape(s[n:]); m > 0 {
+			if pair := utf16.DecodeRune(r, lo); pair != utf8.RuneError {
+				return pair, n + m
+			}
+		}
+	}
+	return r, n
+}
+
+var shortEscapes = map[byte]rune{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// hex4 reads four hex digits (either case) of s at i.
+func hex4(s string, i int) (rune, bool) {
+	if len(s) < i+4 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s[i:i+4], 16, 32)
+	return rune(n), err == nil
 }
 
 // RedactBytes is Redact for byte slices; b itself is not modified.

@@ -95,3 +95,66 @@ func TestRedactingHandler(t *testing.T) {
 		}
 	}
 }
+
+// jsonSpell writes each character of s as picked: 'p' plain, 'l' \u00xx
+// lower hex, 'u' \u00XX upper hex, 's' \/ (slashes only).
+func jsonSpell(s, picks string) string {
+	var b strings.Builder
+	for i, c := range s {
+		switch picks[i%len(picks)] {
+		case 'l':
+			fmt.Fprintf(&b, `\u%04x`, c)
+		case 'u':
+			fmt.Fprintf(&b, `\u%04X`, c)
+		case 's':
+			if c == '/' {
+				b.WriteString(`\/`)
+			} else {
+				b.WriteRune(c)
+			}
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// A key echoed back in a JSON body may come in any mix of escaped and plain
+// characters; every spelling is redacted, and the JSON stays valid.
+func TestRedactorJSONEscapedSpellings(t *testing.T) {
+	const key = "cfk/CANARY.7f3a9d1e5b/x"
+	r := NewRedactor(key)
+	for _, picks := range []string{"l", "u", "pl", "lpu", "s", "sl", "ppppu", "upppppppppppppppppppppl"} {
+		spelled := jsonSpell(key, picks)
+		body := `{"a":"before ` + spelled + ` after","b":"\n"}`
+		got := r.Redact(body)
+		if want := `{"a":"before ` + Redacted + ` after","b":"\n"}`; got != want {
+			t.Errorf("spelling %q (%s): got %s, want %s", picks, spelled, got, want)
+		}
+		if rb := r.RedactBytes([]byte(spelled)); string(rb) != Redacted {
+			t.Errorf("RedactBytes(%s) = %s", spelled, rb)
+		}
+	}
+	// A key outside the Basic Multilingual Plane, escaped as a surrogate pair.
+	r2 := NewRedactor("key-\U0001F511-value")
+	if got := r2.Redact(`"key-\ud83d\uDD11-value"`); got != `"`+Redacted+`"` {
+		t.Errorf("surrogate pair: %s", got)
+	}
+	// JSON text inside a JSON string: the escapes' backslashes escaped again.
+	nested := []string{
+		strings.ReplaceAll(jsonSpell(key, "lp"), `\`, `\\`),
+		strings.ReplaceAll(jsonSpell(key, "u"), `\`, `\\\\`),
+		strings.ReplaceAll(jsonSpell(key, "ls"), `\`, `\u005c`),
+	}
+	for _, s := range nested {
+		if got := r.Redact(`{"n":"{\"t\":\"` + s + `\"}"}`); got != `{"n":"{\"t\":\"`+Redacted+`\"}"}` {
+			t.Errorf("nested %s: got %s", s, got)
+		}
+	}
+	// Near misses stay as they are.
+	for _, s := range []string{`cfk\/CANARY.7f3a9d1e5c\/x`, `\u0063fk/CANARY`, `cfk\u002FCANARY.7f3a9d1e5b\u002`, `\`} {
+		if got := r.Redact(s); got != s {
+			t.Errorf("Redact(%s) = %s, want it unchanged", s, got)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package tools
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
@@ -38,8 +39,13 @@ func nextStep(err error) string {
 		link   *projectfs.LinkError
 		dest   *pipeline.DestinationRefusedError
 		trace  *pipeline.UnreadableTraceError
+		dmg    *duckfile.DamagedError
 	)
 	switch {
+	// Before a tool's own hint: no SQL or argument fixes a damaged file.
+	case errors.As(err, &dmg):
+		return "the DuckDB file is damaged, so nothing can be read from it: ask the user to move " + dmg.Path +
+			" aside (e.g. rename it to " + filepath.Base(dmg.Path) + ".damaged); start_load then rebuilds it from Codefresh, reading everything again (its incremental cursors were in the file)"
 	case errors.As(err, &h) && h.next != "":
 		return h.next
 	case errors.As(err, &trust):

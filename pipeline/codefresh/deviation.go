@@ -18,6 +18,9 @@ const (
 	DeviationPageSize    = "page_size"    // pages smaller or larger than the limit asked
 	DeviationPaging      = "paging"       // limit and page/offset ignored: one page holds everything
 	DeviationDateFilters = "date_filters" // startDate/endDate ignored on /workflow
+	// DeviationDuplicates: records with a primary key already read in the same
+	// load (a listing that shifted while it was read); the last is kept.
+	DeviationDuplicates = "duplicate_keys"
 )
 
 // fallbackSelectors are the envelopes tried after a resource's own ones:

@@ -192,10 +192,20 @@ func (s *session) rowCount(ctx context.Context, table string) (int64, error) {
 func (r *duckReader) Info(ctx context.Context) (*Info, error) {
 	s, err := r.open(ctx)
 	if err != nil {
-		return nil, err
+		return nil, r.damaged(err)
 	}
 	defer s.Close()
-	return readInfo(ctx, s, &Info{Destination: "duckdb", Location: r.path, Dataset: r.dataset})
+	info, err := readInfo(ctx, s, &Info{Destination: "duckdb", Location: r.path, Dataset: r.dataset})
+	return info, r.damaged(err)
+}
+
+// damaged names a file that DuckDB finds damaged only once a query reads a
+// bad block (the Parquet reader's in-memory database has no file).
+func (r *duckReader) damaged(err error) error {
+	if r.openSession != nil {
+		return err
+	}
+	return duckfile.Damaged(r.path, err)
 }
 
 func (s *session) loads(ctx context.Context) ([]Load, error) {
@@ -240,10 +250,11 @@ func (s *session) schemaVersions(ctx context.Context) ([]SchemaVersion, []dltSch
 func (r *duckReader) Describe(ctx context.Context, table string) (*TableInfo, error) {
 	s, err := r.open(ctx)
 	if err != nil {
-		return nil, err
+		return nil, r.damaged(err)
 	}
 	defer s.Close()
-	return describe(ctx, s, r.dataset, table)
+	info, err := describe(ctx, s, r.dataset, table)
+	return info, r.damaged(err)
 }
 
 // parentTables maps each child table to its parent: from the dlt schema

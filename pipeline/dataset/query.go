@@ -31,7 +31,7 @@ func (r *duckReader) Query(ctx context.Context, query string, opts QueryOptions)
 	}
 	s, err := r.open(ctx)
 	if err != nil {
-		return nil, err
+		return nil, r.damaged(err)
 	}
 	defer s.Close()
 
@@ -50,7 +50,7 @@ func (r *duckReader) Query(ctx context.Context, query string, opts QueryOptions)
 		case errors.Is(qctx.Err(), context.DeadlineExceeded):
 			return nil, &TimeoutError{Timeout: opts.Timeout}
 		}
-		return nil, err
+		return nil, r.damaged(err)
 	}
 	res.ElapsedMS = time.Since(start).Milliseconds()
 	// Provenance is best effort: a query whose tables cannot be found still answers.

@@ -79,6 +79,9 @@ func Open(ctx context.Context, path string, readOnly bool, wait time.Duration, o
 		}
 		holder, locked := isLockConflict(err)
 		if !locked {
+			if dmg := Damaged(path, err); dmg != err {
+				return nil, dmg
+			}
 			return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 		}
 		if !announced {

@@ -1,6 +1,7 @@
 package cfsim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -28,13 +29,27 @@ type Deviations struct {
 	// LoopPages is a path whose listing never ends: past its last page it
 	// serves its first page again.
 	LoopPages string
+	// InsertFront is an offset-paged path (e.g. "/pipelines") whose listing
+	// gains a record at its front right after its first page, as when a
+	// pipeline is created while a load pages through: every later page is
+	// read one place further back, so the last record of page 1 comes again
+	// at the top of page 2. Our choice: the inserted record itself is not
+	// served (it lies before every offset the listing still asks for), and
+	// the next listing starts from the data as it was.
+	InsertFront string
+	// EchoKey is a path whose records carry the key they were asked with,
+	// as an API that echoes a token back would: in field echo_plain as it
+	// is, echo_escaped with every character a \u escape, echo_mixed with
+	// some characters escaped (either hex case) and some not, and
+	// echo_nested as JSON text inside a string (escaped once more).
+	EchoKey string
 }
 
 // Envelopes a Deviations.Envelope may name.
 var Envelopes = []string{"bare", "docs", "data", "items", "result"}
 
 // ParseDeviations reads a comma-separated list such as
-// "ignore-date-filters,envelope=data,page-size-cap=25,repeat-page=/workflow,loop-pages=/pipelines"
+// "ignore-date-filters,envelope=data,page-size-cap=25,repeat-page=/workflow,loop-pages=/pipelines,insert-front=/pipelines"
 // ("bare-arrays" is envelope=bare).
 func ParseDeviations(s string) (Deviations, error) {
 	var d Deviations
@@ -64,8 +79,12 @@ func ParseDeviations(s string) (Deviations, error) {
 			d.RepeatPage = v
 		case "loop-pages":
 			d.LoopPages = v
+		case "insert-front":
+			d.InsertFront = v
+		case "echo-key":
+			d.EchoKey = v
 		default:
-			return d, fmt.Errorf("unknown deviation %q: want ignore-date-filters, bare-arrays, envelope=NAME, page-size-cap=N, repeat-page=PATH or loop-pages=PATH", item)
+			return d, fmt.Errorf("unknown deviation %q: want ignore-date-filters, bare-arrays, envelope=NAME, page-size-cap=N, repeat-page=PATH, loop-pages=PATH, insert-front=PATH or echo-key=PATH", item)
 		}
 	}
 	return d, nil
@@ -99,6 +118,12 @@ func (d Deviations) deviateRequest(r *http.Request, path string) {
 			changed = true
 		}
 	}
+	if path == d.InsertFront {
+		if off, err := strconv.Atoi(q.Get("offset")); err == nil && off > 0 {
+			q.Set("offset", strconv.Itoa(off-1))
+			changed = true
+		}
+	}
 	if changed {
 		r.URL.RawQuery = q.Encode()
 	}
@@ -119,6 +144,9 @@ func (s *Server) deviateResponse(d Deviations, r *http.Request, path string, res
 	}
 	if path == d.RepeatPage || path == d.LoopPages {
 		resp.body = s.replayPage(d, r, path, resp.body)
+	}
+	if path == d.EchoKey {
+		resp.body = echoKey(resp.body, r.Header.Get("Authorization"))
 	}
 	if d.Envelope != "" {
 		if b, ok := rewrap(resp.body, d.Envelope); ok {
@@ -224,4 +252,62 @@ func rewrap(body []byte, envelope string) ([]byte, bool) {
 	rest[envelope] = recs
 	b, err := json.Marshal(rest)
 	return b, err == nil
+}
+
+// echoKey adds the EchoKey fields to every record of a list body (or to the
+// body, when it is one object).
+func echoKey(body []byte, key string) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var root any
+	if dec.Decode(&root) != nil || key == "" {
+		return body
+	}
+	var recs []any
+	switch x := root.(type) {
+	case []any:
+		recs = x
+	case map[string]any:
+		recs = []any{x}
+		for _, k := range recordKeys {
+			v := x[k]
+			if w, ok := v.(map[string]any); ok && k == "workflows" {
+				v = w["docs"]
+			}
+			if list, ok := v.([]any); ok {
+				recs = list
+				break
+			}
+		}
+	}
+	for _, rec := range recs {
+		if m, ok := rec.(map[string]any); ok {
+			m["echo_plain"], m["echo_escaped"], m["echo_mixed"], m["echo_nested"] = key, "\x00escaped", "\x00mixed", "\x00nested"
+		}
+	}
+	b, err := json.Marshal(root)
+	if err != nil {
+		return body
+	}
+	escaped, mixed := escapeEvery(key, "l"), escapeEvery(key, "pUpl")
+	nested, _ := json.Marshal(`{"token":"` + escapeEvery(key, "lU") + `"}`)
+	r := strings.NewReplacer(`"\u0000escaped"`, `"`+escaped+`"`, `"\u0000mixed"`, `"`+mixed+`"`, `"\u0000nested"`, string(nested))
+	return []byte(r.Replace(string(b)))
+}
+
+// escapeEvery writes s with its characters as picks says, in turn: 'p'
+// plain, 'l' a \u escape in lower-case hex, 'U' in upper case.
+func escapeEvery(s, picks string) string {
+	var b strings.Builder
+	for i, c := range s {
+		switch picks[i%len(picks)] {
+		case 'l':
+			fmt.Fprintf(&b, "\\u%04x", c)
+		case 'U':
+			fmt.Fprintf(&b, "\\u%04X", c)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }

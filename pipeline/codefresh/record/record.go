@@ -17,11 +17,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // Format names a record's first line.
@@ -72,7 +72,7 @@ const (
 // Recorder writes a record. Safe for concurrent use.
 type Recorder struct {
 	path    string
-	key     string
+	red     *secrets.Redactor // the key, in every spelling a body may carry it
 	maxBody int64
 
 	mu        sync.Mutex
@@ -97,7 +97,7 @@ func Create(path string, h Header, key string, maxBody int64) (*Recorder, error)
 // Start is Create on a file the caller opened (through a confined root);
 // the Recorder closes it.
 func Start(f *os.File, h Header, key string, maxBody int64) (*Recorder, error) {
-	r := &Recorder{path: f.Name(), key: key, maxBody: maxBody, f: f, w: bufio.NewWriterSize(f, 256<<10)}
+	r := &Recorder{path: f.Name(), red: secrets.NewRedactor(key), maxBody: maxBody, f: f, w: bufio.NewWriterSize(f, 256<<10)}
 	h.Format = Format
 	if h.Created.IsZero() {
 		h.Created = time.Now().UTC()
@@ -189,12 +189,7 @@ func (r *Recorder) body(ex codefresh.Exchange) (string, string) {
 	return r.redact(string(ex.Body)), ""
 }
 
-func (r *Recorder) redact(s string) string {
-	if r.key == "" || s == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, r.key, "[REDACTED]")
-}
+func (r *Recorder) redact(s string) string { return r.red.Redact(s) }
 
 func (r *Recorder) write(v any) {
 	r.mu.Lock()

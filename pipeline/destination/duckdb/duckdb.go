@@ -130,13 +130,13 @@ func (d *Destination) read(ctx context.Context, tables []string, fn func(*sql.DB
 			WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`,
 			d.dataset, t).Scan(&n)
 		if err != nil {
-			return err
+			return duckfile.Damaged(d.path, err)
 		}
 		if n == 0 {
 			return nil
 		}
 	}
-	return fn(db)
+	return duckfile.Damaged(d.path, fn(db))
 }
 
 // Commit writes pkg in one transaction: tables and columns, rows by write
@@ -193,6 +193,9 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 		return nil, err
 	}
 	defer conn.Close()
+	if err := duckfile.PrivateWAL(ctx, conn, d.path); err != nil {
+		return nil, err
+	}
 	staged := pkg.Stage != nil && len(pkg.Stage.Tables()) > 0
 	if staged {
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH %s AS %s (READ_ONLY)", quoteString(pkg.Stage.Path()), stageAlias)); err != nil {
@@ -220,6 +223,10 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
+	}
+	// A checkpoint may have started a new WAL.
+	if err := duckfile.Restrict(d.path); err != nil {
+		return nil, err
 	}
 	return c.stats, nil
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 )
 
 // MoveTo makes the staging file the database file dst, which must not exist:
@@ -28,6 +30,10 @@ func (s *Stage) MoveTo(ctx context.Context, dst string) error {
 	// would hold rows the link does not carry.
 	if _, err := os.Stat(s.path + ".wal"); err == nil {
 		return fmt.Errorf("stage: %s.wal remains after close", s.path)
+	}
+	// The link shares the file's mode: private before it appears as dst.
+	if err := os.Chmod(s.path, duckfile.FileMode); err != nil {
+		return fmt.Errorf("stage: %w", err)
 	}
 	err := os.Link(s.path, dst)
 	var le *os.LinkError
