@@ -1,7 +1,12 @@
 package tools_test
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,15 +26,16 @@ func capability(out tools.CheckCredentialsOut, resource string) string {
 
 // By default the check is one round trip (GET /user and GET /auth/keys at
 // once); probe=true probes every resource, concurrently. The simulator
-// answers each request after 400 ms: the old serial matrix took 9 of them.
+// answers each request after 400 ms, so requests sent at once overlap at a
+// server in front that counts them.
 func TestCheckCredentials(t *testing.T) {
 	const latency = 400 * time.Millisecond
-	e := newEnv(t, envOpts{sim: cfsim.Config{Latency: latency}})
+	var seen inFlight
+	e := newEnv(t, envOpts{sim: cfsim.Config{Latency: latency}, front: seen.front(t)})
 	var out tools.CheckCredentialsOut
-	start := time.Now()
 	e.ok("check_credentials", nil, &out)
-	if took := time.Since(start); took > 2*latency+300*time.Millisecond {
-		t.Errorf("default check took %s at %s a request, want one round trip", took, latency)
+	if total, most := seen.take(); total != 2 || most != 2 {
+		t.Errorf("default check: %d requests, at most %d at once; want 2, both at once", total, most)
 	}
 	if out.Status != secrets.CheckOK || out.Source != "env:"+secrets.EnvAPIKey || out.Fingerprint == "" || out.BaseURL != e.base {
 		t.Fatalf("check = %+v", out.CheckResult)
@@ -43,10 +49,9 @@ func TestCheckCredentials(t *testing.T) {
 		t.Fatalf("default check: matrix %q, %d capabilities, next %q", out.Matrix, len(out.Capabilities), out.Next)
 	}
 
-	start = time.Now()
 	e.ok("check_credentials", map[string]any{"probe": true}, &out)
-	if took := time.Since(start); took > 5*latency+500*time.Millisecond {
-		t.Errorf("probe took %s at %s a request, want concurrent probes", took, latency)
+	if total, most := seen.take(); most < 2 {
+		t.Errorf("probe: %d requests, at most %d at once; want them concurrent", total, most)
 	}
 	if got := capability(out, "builds"); got != secrets.CapLoadable || out.Matrix != secrets.MatrixProbed {
 		t.Fatalf("builds capability = %q, matrix %q", got, out.Matrix)
@@ -91,4 +96,46 @@ func TestCheckCredentialsNoKey(t *testing.T) {
 	if len(out.Sources) == 0 {
 		t.Fatal("no source report")
 	}
+}
+
+// inFlight is a server in front of the simulator counting the requests it
+// passes on and how many were in flight at once.
+type inFlight struct {
+	mu        sync.Mutex
+	now, most int
+	total     int
+}
+
+func (f *inFlight) front(t *testing.T) func(string) string {
+	return func(simBase string) string {
+		u, err := url.Parse(simBase)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f.mu.Lock()
+			f.now++
+			f.total++
+			f.most = max(f.most, f.now)
+			f.mu.Unlock()
+			defer func() {
+				f.mu.Lock()
+				f.now--
+				f.mu.Unlock()
+			}()
+			proxy.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL + "/api"
+	}
+}
+
+// take returns the counts since the last take and starts again.
+func (f *inFlight) take() (total, most int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	total, most = f.total, f.most
+	f.total, f.most = 0, 0
+	return total, most
 }
