@@ -164,16 +164,6 @@ func (e *UntrustedURLError) TrustCommand() string {
 	return "codefresh-mcp --project " + shellQuote(e.ProjectDir) + " secrets trust-url " + shellQuote(e.URL)
 }
 
-// Result is the check result for an untrusted URL: nothing was sent.
-func (e *UntrustedURLError) Result(warnings []string) *CheckResult {
-	return &CheckResult{
-		Status: CheckUntrustedURL, Message: e.Error(), Source: e.KeySource, Fingerprint: e.Fingerprint,
-		BaseURL: e.URL, BaseURLSource: e.URLSource, Sources: e.Sources, Warnings: warnings,
-		TrustCommand:  e.TrustCommand(),
-		BaseURLReason: "not trusted for this key, which belongs to " + e.KeyURL + " (" + e.KeyURLReason + ")",
-	}
-}
-
 // shellQuote quotes s for a POSIX shell when it needs it.
 func shellQuote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-:@%+=,") == "" {
