@@ -174,7 +174,7 @@ func Check(ctx context.Context, creds *secrets.Credentials, opts CheckOptions) (
 
 	client := opts.Client
 	if client == nil {
-		co := creds.ClientOptions()
+		co := codefresh.OptionsFor(creds)
 		co.HTTPClient, co.Logger = opts.HTTPClient, opts.Logger
 		co.MaxAttempts = cmp.Or(opts.MaxAttempts, 2)
 		co.RetryBaseWait = cmp.Or(opts.RetryBaseWait, 250*time.Millisecond)

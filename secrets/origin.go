@@ -3,8 +3,6 @@ package secrets
 import (
 	"fmt"
 	"strings"
-
-	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
 // SourcePipelineFile names the pipeline file's base_url: a request for a
@@ -62,7 +60,7 @@ func requestURL(opts Options, file, cfc found) (urlRequest, []string, error) {
 	switch {
 	case r.session != "":
 		r.lookup, r.lookupSource = r.session, r.sessionSource
-		if r.project != "" && codefresh.OriginOf(r.project) != codefresh.OriginOf(r.session) {
+		if r.project != "" && OriginOf(r.project) != OriginOf(r.session) {
 			warnings = append(warnings, fmt.Sprintf("%s base_url %s ignored: %s sets %s", r.projectSource, r.project, r.sessionSource, r.session))
 		}
 	case r.project != "":
@@ -109,10 +107,10 @@ func chooseURL(opts Options, r urlRequest, win found, reports []SourceReport) (u
 		return urlChoice{r.session, r.sessionSource, why}, nil
 	case r.project == "":
 		return urlChoice{home, homeSource(win, r), why}, nil
-	case codefresh.OriginOf(r.project) == codefresh.OriginOf(home):
+	case OriginOf(r.project) == OriginOf(home):
 		return urlChoice{r.project, r.projectSource, "same origin as the key's URL " + home + " (" + why + ")"}, nil
 	}
-	origin := codefresh.OriginOf(r.project)
+	origin := OriginOf(r.project)
 	t, err := findTrust(opts, win.report.Fingerprint, origin)
 	if err != nil {
 		return urlChoice{}, err

@@ -144,7 +144,7 @@ func TestResolveRefusesDangerousURLs(t *testing.T) {
 	o := trustOpts(t, vars)
 	o.BaseURL = "http://169.254.169.254/api"
 	c, err := Resolve(context.Background(), o)
-	if err != nil || !c.ClientOptions().AllowLinkLocal {
+	if err != nil || !c.AllowLinkLocal() {
 		t.Fatalf("allowed link-local: %v", err)
 	}
 }
