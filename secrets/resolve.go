@@ -236,11 +236,20 @@ func readSecretsTOML(projectDir string) found {
 // tomlErrorReason describes a TOML error by line only: parser messages can
 // quote the text around the error, which may be the key.
 func tomlErrorReason(err error) string {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Sprintf("not valid TOML (line %d)", pe.Position.Line)
+	if line, ok := tomlErrorLine(err); ok {
+		return fmt.Sprintf("not valid TOML (line %d)", line)
 	}
 	return "not valid TOML, or [sources.codefresh_source] api_key/base_url are not strings"
+}
+
+// tomlErrorLine is the line of a TOML syntax error, the only part of it
+// that is safe to show.
+func tomlErrorLine(err error) (int, bool) {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return pe.Position.Line, true
+	}
+	return 0, false
 }
 
 var yamlLine = regexp.MustCompile(`line \d+`)
