@@ -96,7 +96,7 @@ type urlChoice struct {
 }
 
 // chooseURL decides where the winning key goes. This is the one place that
-// decides it: Resolve (and so load, preview, check_credentials and `secrets
+// decides it: Resolve (and so load, preview, the credential check and `secrets
 // check`) all go through it. A project file's URL is used only when it has
 // the key's own origin or the owner trusted that origin for the key and
 // project with `secrets trust-url`; otherwise it is an *UntrustedURLError.
