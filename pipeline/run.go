@@ -103,7 +103,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if rec != nil {
 		observe = func(ex codefresh.Exchange) { tr.observe(ex); rec.Observe(ex) }
 	}
-	co := creds.ClientOptions()
+	co := codefresh.OptionsFor(creds)
 	co.Logger, co.RatePerSecond, co.RetryBaseWait, co.HTTPClient, co.Observe = p.logger(), p.ratePerSecond(), p.RetryBaseWait, p.HTTPClient, observe
 	client, err := codefresh.New(co)
 	if err != nil {

@@ -273,7 +273,7 @@ func explain(err error) *TraceError {
 		ue  *secrets.UntrustedURLError
 		rd  *codefresh.RedirectError
 		ad  *codefresh.AddressError
-		bu  *codefresh.BaseURLError
+		bu  *secrets.BaseURLError
 		dfe *projectfs.DiskFullError
 		lnk *projectfs.LinkError
 		dre *DestinationRefusedError

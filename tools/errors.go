@@ -34,7 +34,7 @@ func nextStep(err error) string {
 		trust  *secrets.UntrustedURLError
 		redir  *codefresh.RedirectError
 		addr   *codefresh.AddressError
-		badURL *codefresh.BaseURLError
+		badURL *secrets.BaseURLError
 		full   *projectfs.DiskFullError
 		link   *projectfs.LinkError
 		dest   *pipeline.DestinationRefusedError

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // DefaultBaseURL is Codefresh SaaS.
@@ -67,6 +69,13 @@ type Options struct {
 	// Observe, when set, hears every HTTP attempt (the load trace and the
 	// debug record). It is called from the requesting goroutine.
 	Observe func(Exchange)
+}
+
+// OptionsFor are the options of a client that sends this key: every client
+// with a resolved key starts from them, so that the base URL and its address
+// policy cannot be set apart from the key.
+func OptionsFor(c *secrets.Credentials) Options {
+	return Options{BaseURL: c.BaseURL, APIKey: c.APIKey(), AllowLinkLocal: c.AllowLinkLocal()}
 }
 
 // Exchange is one HTTP attempt as the trace and the debug record see it. It
@@ -128,7 +137,7 @@ type Response struct {
 
 // New checks the options and builds a Client.
 func New(opts Options) (*Client, error) {
-	base, err := CheckBaseURL(strings.TrimRight(or(opts.BaseURL, DefaultBaseURL), "/"), opts.AllowLinkLocal)
+	base, err := secrets.CheckBaseURL(strings.TrimRight(or(opts.BaseURL, DefaultBaseURL), "/"), opts.AllowLinkLocal)
 	if err != nil {
 		return nil, err
 	}

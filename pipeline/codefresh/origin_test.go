@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // A base URL that could hand the key to something else than an HTTP API
@@ -30,7 +31,7 @@ func TestBaseURLRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := codefresh.New(codefresh.Options{BaseURL: tc.url, APIKey: canary})
-		var be *codefresh.BaseURLError
+		var be *secrets.BaseURLError
 		if !errors.As(err, &be) || err.Error() != tc.want {
 			t.Errorf("%s:\n got %v\nwant %s", tc.url, err, tc.want)
 		}
