@@ -226,7 +226,7 @@ func TestFailingResourceDoesNotFailTheOthers(t *testing.T) {
 	for _, r := range info.Resources {
 		switch {
 		case r.Name == "step_types":
-			if r.Status != pipeline.StatusFailed || r.Cause != pipeline.CauseServer || !strings.Contains(r.Reason, "HTTP 503") {
+			if r.Status != pipeline.StatusFailed || r.Cause != string(pipeline.CauseServer) || !strings.Contains(r.Reason, "HTTP 503") {
 				t.Errorf("step_types: %+v", r)
 			}
 		case r.Status != pipeline.StatusLoaded:

@@ -101,7 +101,7 @@ type runner interface {
 type BusyError struct{ JobID string }
 
 func (e *BusyError) Error() string {
-	return fmt.Sprintf("load job %s is already running on this database: watch it with load_status or stop it with cancel_load", e.JobID)
+	return fmt.Sprintf("load job %s is already running on this database", e.JobID)
 }
 
 // Jobs runs loads in the background, at most one per database.

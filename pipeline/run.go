@@ -182,7 +182,7 @@ func keptNote(recordPath string, recErr, traceErr error) string {
 		parts = append(parts, recErr.Error())
 	}
 	if traceErr == nil {
-		parts = append(parts, "`codefresh-mcp info` and explain_load show the trace")
+		parts = append(parts, "`codefresh-mcp info` shows the trace")
 	} else {
 		parts = append(parts, "no trace saved: "+traceErr.Error())
 	}
@@ -314,7 +314,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 		return nil, fmt.Errorf("stage rows: %w", err)
 	}
 	if err := stg.Flush(ctx); err != nil {
-		return nil, fmt.Errorf("flush staging area: %w", err)
+		return nil, &CommitError{Step: "flush staging area", Err: err}
 	}
 	pkg := &destination.Package{
 		LoadID: loadID, PipelineName: cfg.Pipeline(), Dataset: cfg.Dataset(),
@@ -345,7 +345,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	if err != nil {
 		// A commit writes the staged rows (several times over) into the destination.s folder.
 		err = projectfs.AsDiskFull(err, p.destinationDir(), "committing "+projectfs.Bytes(stg.DiskSize())+" of staged rows")
-		return nil, fmt.Errorf("commit load %s: %w", loadID, err)
+		return nil, &CommitError{Step: "commit load " + loadID, Err: err}
 	}
 	info.Tables = stats.Tables
 	info.Duration = time.Since(start)
@@ -359,7 +359,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 func (r *run) dedup(ctx context.Context, pkg *destination.Package) error {
 	dups, err := pkg.Dedup(ctx)
 	if err != nil {
-		return fmt.Errorf("flush staging area: drop repeated records: %w", err)
+		return &CommitError{Step: "flush staging area: drop repeated records", Err: err}
 	}
 	for _, d := range dups {
 		noun := "records"

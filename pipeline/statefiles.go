@@ -168,7 +168,7 @@ func (p *Project) Traces(n int) ([]*Trace, error) {
 		if err != nil {
 			t = &Trace{LoadID: id, Status: TraceUnreadable, Error: &TraceError{
 				Message: (&UnreadableTraceError{LoadID: id, Path: root.Path(tracesFolder + "/" + id + ".json"), Err: err}).Error(),
-				Cause:   CauseTrace, NextStep: unreadableTraceNext,
+				Cause:   string(CauseTrace), NextStep: unreadableTraceNext,
 			}}
 		}
 		out = append(out, t)
@@ -176,7 +176,7 @@ func (p *Project) Traces(n int) ([]*Trace, error) {
 	return out, nil
 }
 
-const unreadableTraceNext = "this load's trace file is damaged (or from another version), so its outcome is unknown here; pipeline_info shows what the database committed; remove the file to list the traces before it"
+const unreadableTraceNext = "this load's trace file is damaged (or from another version), so its outcome is unknown here; the database itself shows what was committed; remove the file to list the traces before it"
 
 // Trace returns the kept trace of a load id ("" = the latest). When the
 // latest cannot be read that is the error: an older load's trace is not

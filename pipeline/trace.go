@@ -204,7 +204,7 @@ func (tr *tracer) finish(ri ResourceInfo, err *TraceError) {
 				break
 			}
 		}
-		if err.Request == nil && rt.last != nil && err.Cause != CauseAuth && err.Cause != CauseScope && err.Cause != CauseNotFound {
+		if err.Request == nil && rt.last != nil && err.Cause != string(CauseAuth) && err.Cause != string(CauseScope) && err.Cause != string(CauseNotFound) {
 			last := *rt.last // every attempt succeeded: the last one is where it went wrong
 			err.Request = &last
 		}

@@ -77,7 +77,7 @@ func TestHugeAPIErrorStaysBounded(t *testing.T) {
 	}
 	var failed []string
 	for _, p := range out.Problems {
-		if p.Error.Cause != pipeline.CauseServer || p.Error.Request == nil || p.Error.Request.Status != 400 {
+		if p.Error.Cause != string(pipeline.CauseServer) || p.Error.Request == nil || p.Error.Request.Status != 400 {
 			t.Errorf("problem %s: %+v", p.Name, p.Error)
 		}
 		failed = append(failed, p.Name)
@@ -114,7 +114,7 @@ func TestExplainLoadCapsAnOversizedTrace(t *testing.T) {
 		rq := pipeline.RequestTrace{Method: "GET", Path: fmt.Sprintf("/r%d", i), Attempt: 1, Status: 500, Error: huge}
 		rt := &pipeline.ResourceTrace{Name: fmt.Sprintf("r%02d", i), Status: "failed", Requests: 1, Statuses: map[string]int{"500": 1},
 			Sample: []pipeline.RequestTrace{rq, rq, rq},
-			Error:  &pipeline.TraceError{Message: huge, Cause: pipeline.CauseServer, NextStep: "load again later", Request: &rq}}
+			Error:  &pipeline.TraceError{Message: huge, Cause: string(pipeline.CauseServer), NextStep: "load again later", Request: &rq}}
 		tr.Resources = append(tr.Resources, rt)
 	}
 	tr.Resources = append(tr.Resources, &pipeline.ResourceTrace{Name: "ok", Status: "loaded", Requests: 1, Statuses: map[string]int{"200": 1}})
