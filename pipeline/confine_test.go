@@ -281,7 +281,7 @@ func TestUnreadableNewestTraceIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ts) != 2 || ts[0].LoadID != second.LoadID || ts[0].Status != pipeline.TraceUnreadable || ts[0].Error.Cause != string(pipeline.CauseTrace) ||
+	if len(ts) != 2 || ts[0].LoadID != second.LoadID || ts[0].Status != pipeline.TraceUnreadable || ts[0].Error.Cause != pipeline.CauseTrace ||
 		ts[0].Error.Message != strings.TrimSuffix(want, fmt.Sprintf("; the trace before it is load %s's", first.LoadID)) ||
 		ts[1].LoadID != first.LoadID || ts[1].Status != pipeline.LoadSucceeded {
 		t.Errorf("Traces: %+v", ts)

@@ -55,7 +55,7 @@ func TestFullDiskForReal(t *testing.T) {
 		t.Errorf("message: %s", msg)
 	}
 	tr, terr := f.proj.Trace("")
-	if terr != nil || tr.Error == nil || tr.Error.Cause != string(pipeline.CauseDiskFull) || tr.Record != "" ||
+	if terr != nil || tr.Error == nil || tr.Error.Cause != pipeline.CauseDiskFull || tr.Record != "" ||
 		!strings.Contains(tr.RecordDropped, "less than the 64.0 MiB kept free for loads") {
 		t.Fatalf("trace %+v (%v)", tr, terr)
 	}

@@ -175,7 +175,7 @@ func TestFaultSuite(t *testing.T) {
 					}
 				}
 			}
-			if (failed > 0) != (info.Status == pipeline.LoadCompletedWithError) {
+			if (failed > 0) != (info.Status == pipeline.LoadCompletedWithErrors) {
 				t.Errorf("status %s with %d failed resources", info.Status, failed)
 			}
 			if tc.tolerate {
@@ -220,13 +220,13 @@ func TestFailingResourceDoesNotFailTheOthers(t *testing.T) {
 		})
 	})
 	info := f.run(pipeline.Options{})
-	if info.Status != pipeline.LoadCompletedWithError {
+	if info.Status != pipeline.LoadCompletedWithErrors {
 		t.Fatalf("status %s", info.Status)
 	}
 	for _, r := range info.Resources {
 		switch {
 		case r.Name == "step_types":
-			if r.Status != pipeline.StatusFailed || r.Cause != string(pipeline.CauseServer) || !strings.Contains(r.Reason, "HTTP 503") {
+			if r.Status != pipeline.StatusFailed || r.Cause != pipeline.CauseServer || !strings.Contains(r.Reason, "HTTP 503") {
 				t.Errorf("step_types: %+v", r)
 			}
 		case r.Status != pipeline.StatusLoaded:

@@ -19,7 +19,7 @@ func explain(err error) *TraceError {
 		return nil
 	}
 	c := Classify(err)
-	return &TraceError{Message: codefresh.CutText(err.Error(), maxErrorText), Cause: string(c), NextStep: nextStep(c, err)}
+	return &TraceError{Message: codefresh.CutText(err.Error(), maxErrorText), Cause: c, NextStep: nextStep(c, err)}
 }
 
 // nextStep is what to do about err of cause c, from the facts it carries.

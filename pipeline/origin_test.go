@@ -164,7 +164,7 @@ func TestLoadDoesNotFollowRedirectToAnotherPort(t *testing.T) {
 		if r.Name != "pipelines" {
 			continue
 		}
-		if r.Status != pipeline.StatusFailed || r.Cause != string(pipeline.CauseUntrustedURL) || !strings.Contains(r.Reason, "redirect from "+f.srv.URL+"/api/pipelines to "+other.url+"/pipelines not followed") {
+		if r.Status != pipeline.StatusFailed || r.Cause != pipeline.CauseUntrustedURL || !strings.Contains(r.Reason, "redirect from "+f.srv.URL+"/api/pipelines to "+other.url+"/pipelines not followed") {
 			t.Fatalf("pipelines: %+v", r)
 		}
 	}
@@ -191,7 +191,7 @@ func TestLoadRetryAfter28Hours(t *testing.T) {
 			continue
 		}
 		wantStep := "Codefresh asked to wait 28h0m0s before the next request, longer than a load waits: load again after that (the cursor did not move); a lower request rate does not shorten it"
-		if r.Status != pipeline.StatusFailed || r.Cause != string(pipeline.CauseRateLimit) || r.NextStep != wantStep ||
+		if r.Status != pipeline.StatusFailed || r.Cause != pipeline.CauseRateLimit || r.NextStep != wantStep ||
 			!strings.Contains(r.Reason, "the API asked to retry after 28h0m0s, more than the 2m0s a request may wait") {
 			t.Fatalf("pipelines: %+v", r)
 		}

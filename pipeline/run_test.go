@@ -254,7 +254,7 @@ func TestFailedRunLeavesDatabaseAsBefore(t *testing.T) {
 		t.Fatalf("failed load info %+v: no debug record named in %v", info, err)
 	}
 	tr, terr := f.proj.Trace("")
-	if terr != nil || tr.LoadID != info.LoadID || tr.Status != pipeline.LoadFailed || tr.Error == nil || tr.Error.Cause != string(pipeline.CauseServer) {
+	if terr != nil || tr.LoadID != info.LoadID || tr.Status != pipeline.LoadFailed || tr.Error == nil || tr.Error.Cause != pipeline.CauseServer {
 		t.Fatalf("trace of the failed load: %+v (%v)", tr, terr)
 	}
 	delete(f.proj.Config.Resources, "step_types")

@@ -96,9 +96,6 @@ func (p *Project) saveTrace(t *Trace) error {
 	return nil
 }
 
-// TraceUnreadable is the status of a kept trace whose file cannot be read.
-const TraceUnreadable = "unreadable"
-
 // UnreadableTraceError says a kept trace file cannot be read or decoded
 // (damaged, cut short by a full disk, or from another version).
 type UnreadableTraceError struct {
@@ -168,7 +165,7 @@ func (p *Project) Traces(n int) ([]*Trace, error) {
 		if err != nil {
 			t = &Trace{LoadID: id, Status: TraceUnreadable, Error: &TraceError{
 				Message: (&UnreadableTraceError{LoadID: id, Path: root.Path(tracesFolder + "/" + id + ".json"), Err: err}).Error(),
-				Cause:   string(CauseTrace), NextStep: unreadableTraceNext,
+				Cause:   CauseTrace, NextStep: unreadableTraceNext,
 			}}
 		}
 		out = append(out, t)

@@ -9,14 +9,6 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
-// Load outcomes, in a trace and a LoadInfo.
-const (
-	LoadSucceeded          = "succeeded"
-	LoadCompletedWithError = "completed_with_errors" // some resources failed, the others committed
-	LoadFailed             = "failed"
-	LoadCancelled          = "cancelled"
-)
-
 // Trace is what one load did, kept in the project (the last keepTraces
 // loads) for `info` and the explain_load tool: per resource the requests,
 // their outcome, the workarounds taken and the error with its cause. It holds
@@ -24,7 +16,7 @@ const (
 type Trace struct {
 	LoadID    string                `json:"load_id"`
 	Pipeline  string                `json:"pipeline"`
-	Status    string                `json:"status"`
+	Status    LoadStatus            `json:"status"`
 	Started   time.Time             `json:"started"`
 	Duration  Millis                `json:"duration_ms"`
 	Options   JobOpts               `json:"options"`
@@ -42,7 +34,7 @@ type Trace struct {
 // ResourceTrace is one resource's part of a load.
 type ResourceTrace struct {
 	Name     string         `json:"name"`
-	Status   string         `json:"status"` // loaded, skipped, failed, previewed, not_reached
+	Status   ResourceStatus `json:"status"`
 	Pages    int            `json:"pages"`
 	Rows     int64          `json:"rows"`
 	Requests int            `json:"requests"`
@@ -77,7 +69,7 @@ type RequestTrace struct {
 // TraceError is an error with its cause and what to do about it.
 type TraceError struct {
 	Message  string        `json:"message"`
-	Cause    string        `json:"cause"`
+	Cause    Cause         `json:"cause"`
 	NextStep string        `json:"next_step"`
 	Request  *RequestTrace `json:"request,omitempty"` // the last failed attempt of the resource
 }
@@ -109,7 +101,7 @@ func newTracer(loadID, pipelineName string, started time.Time, opts Options, nam
 		byName: map[string]*ResourceTrace{}, deviation: map[string]bool{},
 	}
 	for _, n := range names {
-		rt := &ResourceTrace{Name: n, Status: "not_reached", Statuses: map[string]int{}}
+		rt := &ResourceTrace{Name: n, Status: StatusNotReached, Statuses: map[string]int{}}
 		tr.t.Resources = append(tr.t.Resources, rt)
 		tr.byName[n] = rt
 	}
@@ -127,7 +119,7 @@ func (tr *tracer) resource(name string) *ResourceTrace {
 	}
 	rt := tr.byName[name]
 	if rt == nil {
-		rt = &ResourceTrace{Name: name, Status: "not_reached", Statuses: map[string]int{}}
+		rt = &ResourceTrace{Name: name, Status: StatusNotReached, Statuses: map[string]int{}}
 		tr.byName[name] = rt
 		tr.t.Resources = append(tr.t.Resources, rt)
 	}
@@ -204,7 +196,7 @@ func (tr *tracer) finish(ri ResourceInfo, err *TraceError) {
 				break
 			}
 		}
-		if err.Request == nil && rt.last != nil && err.Cause != string(CauseAuth) && err.Cause != string(CauseScope) && err.Cause != string(CauseNotFound) {
+		if err.Request == nil && rt.last != nil && err.Cause != CauseAuth && err.Cause != CauseScope && err.Cause != CauseNotFound {
 			last := *rt.last // every attempt succeeded: the last one is where it went wrong
 			err.Request = &last
 		}
@@ -213,7 +205,7 @@ func (tr *tracer) finish(ri ResourceInfo, err *TraceError) {
 }
 
 // done ends the trace.
-func (tr *tracer) done(status string, loadErr *TraceError, record string) *Trace {
+func (tr *tracer) done(status LoadStatus, loadErr *TraceError, record string) *Trace {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	tr.t.Status, tr.t.Error, tr.t.Record = status, loadErr, record
