@@ -104,7 +104,7 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 			} else {
 				printLoadInfo(cmd.OutOrStdout(), info)
 			}
-			if info.Status == pipeline.LoadCompletedWithError {
+			if info.Status == pipeline.LoadCompletedWithErrors {
 				return &exitError{code: exitCompletedWithErrors, err: fmt.Errorf("load %s completed with errors: %s (`codefresh-mcp info` shows the trace)", info.LoadID, failedNames(info))}
 			}
 			return nil
@@ -130,7 +130,7 @@ func failedNames(info *pipeline.LoadInfo) string {
 	var out []string
 	for _, r := range info.Resources {
 		if r.Status == pipeline.StatusFailed {
-			out = append(out, r.Name+" ("+r.Cause+")")
+			out = append(out, r.Name+" ("+string(r.Cause)+")")
 		}
 	}
 	return strings.Join(out, ", ") + " failed"
@@ -217,17 +217,17 @@ func progressPrinter(screen *statusLine) func(pipeline.Progress) {
 	var lastDraw time.Time
 	return func(pr pipeline.Progress) {
 		if screen.tty {
-			if time.Since(lastDraw) < 100*time.Millisecond && pr.Phase == "extract" {
+			if time.Since(lastDraw) < 100*time.Millisecond && pr.Phase == pipeline.PhaseExtract {
 				return
 			}
 			lastDraw = time.Now()
 			screen.show(fmt.Sprintf("%-7s %-22s %6d pages %9d records", pr.Phase, pr.Resource, pr.Pages, pr.Rows))
-			if pr.Phase == "done" {
+			if pr.Phase == pipeline.PhaseDone {
 				screen.done()
 			}
 			return
 		}
-		key := pr.Phase + "/" + pr.Resource
+		key := string(pr.Phase) + "/" + pr.Resource
 		if key != last {
 			last = key
 			if pr.Resource != "" {
@@ -247,7 +247,7 @@ func printLoadInfo(w io.Writer, info *pipeline.LoadInfo) {
 		fmt.Fprintf(w, "Pipeline %s load step completed in %.2f seconds\n", info.Pipeline, info.Duration.Seconds())
 		fmt.Fprintf(w, "1 load package(s) were loaded to destination %s and into dataset %s\n", info.Destination, info.Dataset)
 		fmt.Fprintf(w, "The %s destination used %s location to store data\n", info.Destination, info.Location)
-		if info.Status == pipeline.LoadCompletedWithError {
+		if info.Status == pipeline.LoadCompletedWithErrors {
 			fmt.Fprintf(w, "Load package %s is LOADED and contains failed jobs: %s\n", info.LoadID, failedNames(info))
 		} else {
 			fmt.Fprintf(w, "Load package %s is LOADED and contains no failed jobs\n", info.LoadID)

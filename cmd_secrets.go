@@ -104,7 +104,7 @@ of stdin is read, e.g.  pass show codefresh | codefresh-mcp secrets set`,
 			creds, err := secrets.Resolve(cmd.Context(), opts)
 			var ue *secrets.UntrustedURLError
 			if errors.As(err, &ue) {
-				fmt.Fprintf(out, "Note: a load of this project will not use it yet: %v\n%s\n", ue, cliAdvice(ue))
+				fmt.Fprintf(out, "Note: a load of this project will not use it yet: %v\n%s\n", ue, nextStep(ue))
 				return nil
 			}
 			if err != nil {
@@ -320,15 +320,4 @@ func newSecretsUntrustCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// cliAdvice is what a person can do about an error, or "". Error texts keep
-// the facts; advice per audience lives here (people) and in tools (agents).
-func cliAdvice(err error) string {
-	var ue *secrets.UntrustedURLError
-	if errors.As(err, &ue) {
-		return fmt.Sprintf("If you trust %s with this key, run:\n  %s\nOtherwise remove base_url from %s, or choose the URL yourself with --base-url or %s.",
-			ue.URL, ue.TrustCommand(), ue.URLSource, secrets.EnvBaseURL)
-	}
-	return ""
 }

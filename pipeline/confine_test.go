@@ -306,7 +306,7 @@ func TestLowDiskDropsTheDebugRecord(t *testing.T) {
 		info, err := f.proj.Run(context.Background(), onlyPipelines)
 		dropped := fmt.Sprintf("debug record not kept: the disk holding %s has 10.0 MiB free, less than the 64.0 MiB kept free for loads",
 			filepath.Join(f.proj.Dir, ".codefresh-mcp", "records"))
-		if err == nil || !strings.HasSuffix(err.Error(), " ("+dropped+"; `codefresh-mcp info` and explain_load show the trace)") {
+		if err == nil || !strings.HasSuffix(err.Error(), " ("+dropped+"; `codefresh-mcp info` shows the trace)") {
 			t.Fatalf("load: %v\nwant it to end with %s", err, dropped)
 		}
 		if info.Record != "" || len(records(f)) != 0 {

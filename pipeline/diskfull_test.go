@@ -51,7 +51,7 @@ func TestFullDiskForReal(t *testing.T) {
 	t.Logf("the error: %s", msg)
 	if !strings.HasPrefix(msg, "commit load ") || !strings.Contains(msg, "disk full: "+dir+" has ") ||
 		strings.Contains(msg, "memory_limit") || strings.Contains(msg, "debug record of the requests kept") ||
-		!strings.HasSuffix(msg, "; `codefresh-mcp info` and explain_load show the trace)") {
+		!strings.HasSuffix(msg, "; `codefresh-mcp info` shows the trace)") {
 		t.Errorf("message: %s", msg)
 	}
 	tr, terr := f.proj.Trace("")

@@ -175,7 +175,7 @@ func TestFaultSuite(t *testing.T) {
 					}
 				}
 			}
-			if (failed > 0) != (info.Status == pipeline.LoadCompletedWithError) {
+			if (failed > 0) != (info.Status == pipeline.LoadCompletedWithErrors) {
 				t.Errorf("status %s with %d failed resources", info.Status, failed)
 			}
 			if tc.tolerate {
@@ -220,7 +220,7 @@ func TestFailingResourceDoesNotFailTheOthers(t *testing.T) {
 		})
 	})
 	info := f.run(pipeline.Options{})
-	if info.Status != pipeline.LoadCompletedWithError {
+	if info.Status != pipeline.LoadCompletedWithErrors {
 		t.Fatalf("status %s", info.Status)
 	}
 	for _, r := range info.Resources {

@@ -12,7 +12,7 @@ import (
 
 // Progress is reported while a load runs.
 type Progress struct {
-	Phase    string `json:"phase"`    // "extract", "commit", "done"
+	Phase    Phase  `json:"phase"`
 	Resource string `json:"resource"` // the resource being extracted
 	Pages    int    `json:"pages"`    // pages fetched so far, all resources
 	Rows     int64  `json:"rows"`     // records extracted so far, all resources
@@ -20,11 +20,11 @@ type Progress struct {
 
 // ResourceInfo is what a load did for one resource.
 type ResourceInfo struct {
-	Name   string `json:"name"`
-	Status string `json:"status"` // "loaded", "skipped", "failed", "previewed"
-	Reason string `json:"reason,omitempty"`
+	Name   string         `json:"name"`
+	Status ResourceStatus `json:"status"`
+	Reason string         `json:"reason,omitempty"`
 	// Cause and NextStep classify a failure (see the Cause* constants).
-	Cause    string `json:"cause,omitempty"`
+	Cause    Cause  `json:"cause,omitempty"`
 	NextStep string `json:"next_step,omitempty"`
 	Pages    int    `json:"pages"`
 	Records  int64  `json:"records"`
@@ -33,9 +33,9 @@ type ResourceInfo struct {
 // LoadInfo is a load's result, like dlt's load_info.
 type LoadInfo struct {
 	LoadID string `json:"load_id"`
-	// Status is LoadSucceeded, or LoadCompletedWithError when some resources
+	// Status is LoadSucceeded, or LoadCompletedWithErrors when some resources
 	// failed and the others were committed.
-	Status      string                            `json:"status"`
+	Status      LoadStatus                        `json:"status"`
 	Pipeline    string                            `json:"pipeline"`
 	Destination string                            `json:"destination"`
 	Location    string                            `json:"location"` // file, folder or DSN without password

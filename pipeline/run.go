@@ -24,15 +24,6 @@ import (
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
-// Run status of a resource.
-const (
-	StatusLoaded  = "loaded"
-	StatusSkipped = "skipped"
-	// StatusPreviewed: read but not committed (a partial read of a replace resource).
-	StatusPreviewed = "previewed"
-	StatusFailed    = "failed"
-)
-
 // run is the state of one load while it extracts and normalizes.
 type run struct {
 	p      *Project
@@ -67,7 +58,7 @@ type run struct {
 //
 // A resource that fails (after the client's retries, or on a shape it cannot
 // read) is reported and the others still commit, unless the pipeline file
-// marks it required; the info's Status then says LoadCompletedWithError.
+// marks it required; the info's Status then says LoadCompletedWithErrors.
 // Every load leaves a trace in the project (Traces); a failed one keeps a
 // debug record of its HTTP exchanges too. On an error the info, when not nil,
 // has the load id and the record.
@@ -123,10 +114,10 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		status = LoadCancelled
 	case err != nil:
 		status = LoadFailed
-	case info.Status == LoadCompletedWithError:
-		status = LoadCompletedWithError
+	case info.Status == LoadCompletedWithErrors:
+		status = LoadCompletedWithErrors
 	}
-	keep := opts.Record != "" || status == LoadFailed || status == LoadCompletedWithError
+	keep := opts.Record != "" || status == LoadFailed || status == LoadCompletedWithErrors
 	// The record goes first: dropping it frees the space the trace needs.
 	recordPath, recErr := p.finishRecord(rec, keep)
 	if recErr == nil && keep {
@@ -182,7 +173,7 @@ func keptNote(recordPath string, recErr, traceErr error) string {
 		parts = append(parts, recErr.Error())
 	}
 	if traceErr == nil {
-		parts = append(parts, "`codefresh-mcp info` and explain_load show the trace")
+		parts = append(parts, "`codefresh-mcp info` shows the trace")
 	} else {
 		parts = append(parts, "no trace saved: "+traceErr.Error())
 	}
@@ -284,7 +275,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 			}
 			r.log.Warn("resource failed; the others go on", "resource", name, "cause", why.Cause, "error", err)
 			info.Resources = append(info.Resources, ri)
-			info.Status = LoadCompletedWithError
+			info.Status = LoadCompletedWithErrors
 			failed[name] = true
 			continue
 		}
@@ -314,7 +305,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 		return nil, fmt.Errorf("stage rows: %w", err)
 	}
 	if err := stg.Flush(ctx); err != nil {
-		return nil, fmt.Errorf("flush staging area: %w", err)
+		return nil, &CommitError{Step: "flush staging area", Err: err}
 	}
 	pkg := &destination.Package{
 		LoadID: loadID, PipelineName: cfg.Pipeline(), Dataset: cfg.Dataset(),
@@ -339,17 +330,17 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
 	rawState = red.RedactBytes(rawState)
-	r.progress(ctx, "commit", "")
+	r.progress(ctx, PhaseCommit, "")
 	pkg.State = rawState
 	stats, err := dest.Commit(ctx, pkg)
 	if err != nil {
 		// A commit writes the staged rows (several times over) into the destination.s folder.
 		err = projectfs.AsDiskFull(err, p.destinationDir(), "committing "+projectfs.Bytes(stg.DiskSize())+" of staged rows")
-		return nil, fmt.Errorf("commit load %s: %w", loadID, err)
+		return nil, &CommitError{Step: "commit load " + loadID, Err: err}
 	}
 	info.Tables = stats.Tables
 	info.Duration = time.Since(start)
-	r.progress(ctx, "done", "")
+	r.progress(ctx, PhaseDone, "")
 	return info, nil
 }
 
@@ -359,7 +350,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 func (r *run) dedup(ctx context.Context, pkg *destination.Package) error {
 	dups, err := pkg.Dedup(ctx)
 	if err != nil {
-		return fmt.Errorf("flush staging area: drop repeated records: %w", err)
+		return &CommitError{Step: "flush staging area: drop repeated records", Err: err}
 	}
 	for _, d := range dups {
 		noun := "records"
@@ -454,7 +445,7 @@ func (p *Project) logger() *slog.Logger {
 
 // progress reports where the run is. Calls are serialized: the normalizer
 // goroutine and the extracting one both report.
-func (r *run) progress(_ context.Context, phase, resource string) {
+func (r *run) progress(_ context.Context, phase Phase, resource string) {
 	if r.opts.Progress != nil {
 		r.progressMu.Lock()
 		defer r.progressMu.Unlock()
@@ -557,7 +548,7 @@ func (r *run) normalizePage(ctx context.Context, res codefresh.Resource, recs []
 	}
 	r.pages.Add(1)
 	r.records.Add(int64(len(recs)))
-	r.progress(ctx, "extract", res.Name)
+	r.progress(ctx, PhaseExtract, res.Name)
 	return nil
 }
 
@@ -585,7 +576,7 @@ func (r *run) extract(ctx context.Context, res codefresh.Resource) (ri ResourceI
 		ri.Pages = int(r.pages.Load() - pagesBefore)
 		ri.Records = r.records.Load() - recsBefore
 	}()
-	r.progress(ctx, "extract", res.Name)
+	r.progress(ctx, PhaseExtract, res.Name)
 	switch {
 	case res.Parent != "":
 		err = r.extractDetails(ctx, res)

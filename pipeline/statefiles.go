@@ -96,9 +96,6 @@ func (p *Project) saveTrace(t *Trace) error {
 	return nil
 }
 
-// TraceUnreadable is the status of a kept trace whose file cannot be read.
-const TraceUnreadable = "unreadable"
-
 // UnreadableTraceError says a kept trace file cannot be read or decoded
 // (damaged, cut short by a full disk, or from another version).
 type UnreadableTraceError struct {
@@ -176,7 +173,7 @@ func (p *Project) Traces(n int) ([]*Trace, error) {
 	return out, nil
 }
 
-const unreadableTraceNext = "this load's trace file is damaged (or from another version), so its outcome is unknown here; pipeline_info shows what the database committed; remove the file to list the traces before it"
+const unreadableTraceNext = "this load's trace file is damaged (or from another version), so its outcome is unknown here; the database itself shows what was committed; remove the file to list the traces before it"
 
 // Trace returns the kept trace of a load id ("" = the latest). When the
 // latest cannot be read that is the error: an older load's trace is not

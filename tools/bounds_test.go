@@ -56,7 +56,7 @@ func TestHugeAPIErrorStaysBounded(t *testing.T) {
 	var start tools.StartLoadOut
 	e.ok("start_load", map[string]any{"resources": []string{"pipelines", "builds", "projects"}}, &start)
 	st := e.waitJob(start.JobID)
-	if st.State != pipeline.JobCompletedWithErrors {
+	if st.State != pipeline.LoadCompletedWithErrors {
 		t.Fatalf("job state %s, error %.300s", st.State, st.Error)
 	}
 	cutNote := fmt.Sprintf("… (cut: the error body was %d bytes)", len(hugeError(canary)))
@@ -109,7 +109,7 @@ func TestHugeAPIErrorStaysBounded(t *testing.T) {
 func TestExplainLoadCapsAnOversizedTrace(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	huge := "boom " + strings.Repeat("y", 64<<10)
-	tr := pipeline.Trace{LoadID: "1700000000.000001", Pipeline: "codefresh_pipeline", Status: pipeline.LoadCompletedWithError}
+	tr := pipeline.Trace{LoadID: "1700000000.000001", Pipeline: "codefresh_pipeline", Status: pipeline.LoadCompletedWithErrors}
 	for i := range 40 {
 		rq := pipeline.RequestTrace{Method: "GET", Path: fmt.Sprintf("/r%d", i), Attempt: 1, Status: 500, Error: huge}
 		rt := &pipeline.ResourceTrace{Name: fmt.Sprintf("r%02d", i), Status: "failed", Requests: 1, Statuses: map[string]int{"500": 1},

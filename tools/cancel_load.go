@@ -39,7 +39,7 @@ func cancelLoad(d *Deps) Tool {
 				return CancelLoadOut{}, err
 			}
 			next := statusNext(s)
-			if s.State == pipeline.JobRunning {
+			if s.State == pipeline.LoadRunning {
 				next = "the job is still stopping: call load_status with wait_seconds 30"
 			}
 			return CancelLoadOut{Job: s, Next: next}, nil

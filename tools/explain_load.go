@@ -54,7 +54,7 @@ func explainLoad(d *Deps) Tool {
 				}
 				s := j.Status()
 				switch {
-				case s.State == pipeline.JobRunning:
+				case s.State == pipeline.LoadRunning:
 					return ExplainLoadOut{}, errorf("call load_status with wait_seconds 30 until it ends, then explain_load", "job %s is still running: its trace is written when it ends", in.JobID)
 				case s.Info != nil:
 					loadID = s.Info.LoadID
@@ -91,7 +91,7 @@ func explainLoad(d *Deps) Tool {
 func notable(rs []*pipeline.ResourceTrace) []*pipeline.ResourceTrace {
 	var out []*pipeline.ResourceTrace
 	for _, r := range rs {
-		if r.Requests > 0 || r.Status != "not_reached" {
+		if r.Requests > 0 || r.Status != pipeline.StatusNotReached {
 			out = append(out, r)
 		}
 	}
@@ -102,7 +102,7 @@ func traceNext(t *pipeline.Trace) string {
 	switch {
 	case t.Error != nil:
 		return "the load failed and committed nothing: " + t.Error.NextStep
-	case t.Status == pipeline.LoadCompletedWithError:
+	case t.Status == pipeline.LoadCompletedWithErrors:
 		return "some resources failed (see problems and their next_step); the others were committed: query them, and start_load with the failed resources once fixed"
 	case len(t.Warnings) > 0:
 		return "loaded, working around how this API differs from the catalog (warnings): the data is complete; query it"

@@ -37,7 +37,7 @@ type PipelineInfoOut struct {
 // LastLoadSummary is the outcome of the project's last load, from its trace.
 type LastLoadSummary struct {
 	LoadID   string                `json:"load_id"`
-	Status   string                `json:"status"`
+	Status   pipeline.LoadStatus   `json:"status"`
 	Started  string                `json:"started"`
 	Failed   []string              `json:"failed_resources,omitempty"`
 	Warnings []codefresh.Deviation `json:"warnings,omitempty"`
@@ -115,7 +115,7 @@ func (d *Deps) addJobs(out *PipelineInfoOut, cfg *pipeline.Config) {
 		out.RunningJob = &JobSummary{JobID: s.ID, State: s.State, Progress: s.Progress, Started: s.Started}
 	}
 	for _, s := range d.Jobs.List() {
-		if s.State == pipeline.JobFailed || s.State == pipeline.JobCompletedWithErrors {
+		if s.State == pipeline.LoadFailed || s.State == pipeline.LoadCompletedWithErrors {
 			out.LastError = s.ID + ": " + s.Error
 			if s.Error == "" && s.Info != nil {
 				out.LastError = s.ID + ": completed with errors (explain_load)"

@@ -22,12 +22,12 @@ type StartLoadIn struct {
 
 // StartLoadOut is start_load's result.
 type StartLoadOut struct {
-	JobID   string             `json:"job_id"`
-	State   string             `json:"state"`
-	Project string             `json:"project"`
-	Options pipeline.JobOpts   `json:"options"`
-	Next    string             `json:"next"`
-	Running *pipeline.Progress `json:"progress,omitempty"`
+	JobID   string              `json:"job_id"`
+	State   pipeline.LoadStatus `json:"state"`
+	Project string              `json:"project"`
+	Options pipeline.JobOpts    `json:"options"`
+	Next    string              `json:"next"`
+	Running *pipeline.Progress  `json:"progress,omitempty"`
 }
 
 // progressEvery is how often a running job's progress is checked for MCP progress notifications.
@@ -131,7 +131,7 @@ func (d *Deps) reportProgress(ctx context.Context, token mcp.ProgressToken, job 
 
 func phaseText(p pipeline.Progress) string {
 	if p.Resource != "" {
-		return p.Phase + " " + p.Resource
+		return string(p.Phase) + " " + p.Resource
 	}
-	return p.Phase
+	return string(p.Phase)
 }

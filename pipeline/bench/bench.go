@@ -256,9 +256,9 @@ type phases struct {
 
 func (ph *phases) observe(p pipeline.Progress) {
 	switch p.Phase {
-	case "extract":
+	case pipeline.PhaseExtract:
 		ph.lastPage = time.Now()
-	case "commit":
+	case pipeline.PhaseCommit:
 		ph.commit = time.Now()
 	}
 }

@@ -160,8 +160,8 @@ func waitJob(ctx context.Context, c *client.Client, id string) error {
 		}
 		var out struct {
 			Job *struct {
-				State string `json:"state"`
-				Error string `json:"error"`
+				State pipeline.LoadStatus `json:"state"`
+				Error string              `json:"error"`
 			} `json:"job"`
 		}
 		if err := json.Unmarshal([]byte(text), &out); err != nil || out.Job == nil {
@@ -169,9 +169,9 @@ func waitJob(ctx context.Context, c *client.Client, id string) error {
 		}
 		st := out.Job
 		switch st.State {
-		case pipeline.JobRunning:
+		case pipeline.LoadRunning:
 			continue
-		case pipeline.JobSucceeded:
+		case pipeline.LoadSucceeded:
 			return nil
 		default:
 			return fmt.Errorf("load ended %s: %s", st.State, st.Error)
