@@ -148,8 +148,8 @@ func p1(ctx context.Context, o Options) error {
 		return err
 	}
 	defer db.Close()
-	// The best of two runs: the machine's steal time swings single runs by
-	// half, and the faster read_json is the harder one to match.
+	// The best of two runs: the machine's steal time swings single runs
+	// widely, and the faster read_json is the harder one to match.
 	var rj time.Duration
 	for i := range 2 {
 		start := time.Now()
