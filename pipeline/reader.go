@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/duckdb"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 )
 
@@ -29,7 +31,7 @@ func (p *Project) Reader(ctx context.Context) (dataset.Reader, error) {
 		if err != nil {
 			return nil, err
 		}
-		return dataset.OpenDuckDB(ctx, path, p.Config.Dataset(), dataset.DuckDBOptions{Handles: p.Handles})
+		return reader(duckdb.OpenReader(ctx, path, p.Config.Dataset(), duckdb.ReaderOptions{Handles: p.Handles}))
 	case "parquet":
 		c := p.Config
 		c.Destination.Type = "parquet"
@@ -37,12 +39,31 @@ func (p *Project) Reader(ctx context.Context) (dataset.Reader, error) {
 		if err != nil {
 			return nil, err
 		}
-		return dataset.OpenParquet(ctx, path, p.Config.Dataset(), dataset.ParquetOptions{})
+		return reader(parquet.OpenReader(ctx, path, p.Config.Dataset(), parquet.ReaderOptions{}))
 	case "postgres":
-		return dataset.OpenPostgres(ctx, p.Config.Dataset(), dataset.PostgresOptions{Credentials: p.postgresCredentials()})
+		return reader(postgres.OpenReader(ctx, p.Config.Dataset(), postgres.ReaderOptions{Credentials: p.postgresCredentials()}))
 	default:
 		return nil, fmt.Errorf("destination %q cannot be read: use duckdb, postgres or parquet", t)
 	}
+}
+
+// OpenTarget opens the reader a query worker runs a query on.
+func OpenTarget(ctx context.Context, t dataset.Target, h *dataset.Handles) (dataset.Reader, error) {
+	switch t.Kind {
+	case "duckdb":
+		return reader(duckdb.OpenReader(ctx, t.Path, t.Dataset, duckdb.ReaderOptions{Handles: h}))
+	case "parquet":
+		return reader(parquet.OpenReader(ctx, t.Path, t.Dataset, parquet.ReaderOptions{}))
+	}
+	return nil, fmt.Errorf("query worker: unknown target %q", t.Kind)
+}
+
+// reader is r as a dataset.Reader: nil, not a nil pointer, on err.
+func reader[R dataset.Reader](r R, err error) (dataset.Reader, error) {
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // postgresCredentials says where the PostgreSQL connection comes from: the

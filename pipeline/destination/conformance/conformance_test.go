@@ -32,12 +32,12 @@ func targets(t *testing.T, ds string) []target {
 	ctx := context.Background()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "codefresh.duckdb")
-	dr, err := dataset.OpenDuckDB(ctx, file, ds, dataset.DuckDBOptions{})
+	dr, err := duckdb.OpenReader(ctx, file, ds, duckdb.ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	root := filepath.Join(dir, "codefresh_parquet")
-	pr, err := dataset.OpenParquet(ctx, root, ds, dataset.ParquetOptions{})
+	pr, err := parquet.OpenReader(ctx, root, ds, parquet.ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func targets(t *testing.T, ds string) []target {
 		return out
 	}
 	creds := postgres.CredentialOptions{Env: pgtest.Env(dsn)}
-	pg, err := dataset.OpenPostgres(ctx, ds, dataset.PostgresOptions{Credentials: creds})
+	pg, err := postgres.OpenReader(ctx, ds, postgres.ReaderOptions{Credentials: creds})
 	if err != nil {
 		t.Fatal(err)
 	}

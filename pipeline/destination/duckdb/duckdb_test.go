@@ -23,17 +23,8 @@ import (
 const (
 	lockHelperEnv = "CFMCP_DUCKDB_LOCK_HELPER"
 	pipelineName  = "codefresh_pipeline"
-	dataset       = "codefresh_data"
+	testDataset   = "codefresh_data"
 )
-
-// TestMain doubles as the lock-holding helper process of TestLockedByAnotherProcess.
-func TestMain(m *testing.M) {
-	if path := os.Getenv(lockHelperEnv); path != "" {
-		holdLock(path)
-		return
-	}
-	os.Exit(m.Run())
-}
 
 // holdLock opens path read-write, says so, and holds it until stdin closes.
 func holdLock(path string) {
@@ -107,7 +98,7 @@ func stageOrdersIn(t *testing.T, schema string, s *normalize.Schema, loadID stri
 }
 
 func pkgFor(s *normalize.Schema, st *stage.Stage, loadID string, state string) *destination.Package {
-	p := &destination.Package{LoadID: loadID, PipelineName: pipelineName, Dataset: dataset, Schema: s,
+	p := &destination.Package{LoadID: loadID, PipelineName: pipelineName, Dataset: testDataset, Schema: s,
 		Stage: st, Resources: []string{"order"}}
 	if state != "" {
 		p.State = json.RawMessage(state)

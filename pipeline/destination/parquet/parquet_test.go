@@ -22,7 +22,7 @@ import (
 
 const (
 	pipelineName = "codefresh_pipeline"
-	dataset      = "codefresh_data"
+	testDataset  = "codefresh_data"
 	load1        = "1749667187.541553"
 	load2        = "1749667290.100000"
 	load3        = "1749667391.200000"
@@ -77,7 +77,7 @@ func stageOrders(t *testing.T, s *normalize.Schema, loadID string, orders ...ord
 }
 
 func pkgFor(s *normalize.Schema, st *stage.Stage, loadID, state string) *destination.Package {
-	p := &destination.Package{LoadID: loadID, PipelineName: pipelineName, Dataset: dataset, Schema: s,
+	p := &destination.Package{LoadID: loadID, PipelineName: pipelineName, Dataset: testDataset, Schema: s,
 		Stage: st, Resources: []string{"order"}}
 	if state != "" {
 		p.State = json.RawMessage(state)
@@ -103,7 +103,7 @@ func commit(t *testing.T, d *Destination, p *destination.Package) *destination.C
 func query(t *testing.T, d *Destination, q string) string {
 	t.Helper()
 	ctx := context.Background()
-	l, err := Scan(d.root, dataset)
+	l, err := Scan(d.root, testDataset)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func files(t *testing.T, d *Destination) string {
 
 func tableFiles(t *testing.T, d *Destination, table string) []string {
 	t.Helper()
-	l, err := Scan(d.root, dataset)
+	l, err := Scan(d.root, testDataset)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,10 +215,10 @@ func TestReplace(t *testing.T) {
 		t.Fatalf("items = %s", got)
 	}
 	// The old files are gone from the folder, not only from the layout.
-	if got, _ := os.ReadDir(filepath.Join(d.root, dataset, "order")); len(got) != 1 || got[0].Name() != load2+".parquet" {
+	if got, _ := os.ReadDir(filepath.Join(d.root, testDataset, "order")); len(got) != 1 || got[0].Name() != load2+".parquet" {
 		t.Fatalf("order files = %v", got)
 	}
-	if _, err := os.Stat(filepath.Join(d.root, dataset, journalName)); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(d.root, testDataset, journalName)); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("journal left behind: %v", err)
 	}
 }
@@ -524,11 +524,11 @@ func TestCrashAtEveryStep(t *testing.T) {
 			if got := query(t, d, `SELECT r.id, r."group", i.value FROM "order" r LEFT JOIN order__items i ON i._dlt_root_id = r._dlt_id ORDER BY ALL`); got != wantView {
 				t.Fatalf("after the next load: %s, want %s", got, wantView)
 			}
-			l, err := Scan(d.root, dataset)
+			l, err := Scan(d.root, testDataset)
 			if err != nil {
 				t.Fatal(err)
 			}
-			live := map[string]bool{filepath.Join(d.root, dataset, lockName): true}
+			live := map[string]bool{filepath.Join(d.root, testDataset, lockName): true}
 			for _, fs := range l.Tables {
 				for _, f := range fs {
 					live[f] = true
@@ -550,7 +550,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 
 func TestLockedByAnotherCommit(t *testing.T) {
 	d := newDest(t)
-	dir := filepath.Join(d.root, dataset)
+	dir := filepath.Join(d.root, testDataset)
 	// Another holder of the lock: a second Destination on the same folder,
 	// stopped in the middle of its commit.
 	other := New(d.root, Options{})
