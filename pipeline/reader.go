@@ -7,8 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination/duckdb"
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 )
 
@@ -25,57 +24,32 @@ func (p *Project) Reader(ctx context.Context) (dataset.Reader, error) {
 			t = "parquet"
 		}
 	}
-	switch t {
-	case "duckdb":
-		path, err := p.destinationPath(p.Config)
-		if err != nil {
-			return nil, err
-		}
-		return reader(duckdb.OpenReader(ctx, path, p.Config.Dataset(), duckdb.ReaderOptions{Handles: p.Handles}))
-	case "parquet":
-		c := p.Config
-		c.Destination.Type = "parquet"
-		path, err := p.destinationPath(c)
-		if err != nil {
-			return nil, err
-		}
-		return reader(parquet.OpenReader(ctx, path, p.Config.Dataset(), parquet.ReaderOptions{}))
-	case "postgres":
-		return reader(postgres.OpenReader(ctx, p.Config.Dataset(), postgres.ReaderOptions{Credentials: p.postgresCredentials()}))
-	default:
+	drv, ok := destinations.Lookup(t)
+	if !ok {
 		return nil, fmt.Errorf("destination %q cannot be read: use duckdb, postgres or parquet", t)
 	}
-}
-
-// OpenTarget opens the reader a query worker runs a query on.
-func OpenTarget(ctx context.Context, t dataset.Target, h *dataset.Handles) (dataset.Reader, error) {
-	switch t.Kind {
-	case "duckdb":
-		return reader(duckdb.OpenReader(ctx, t.Path, t.Dataset, duckdb.ReaderOptions{Handles: h}))
-	case "parquet":
-		return reader(parquet.OpenReader(ctx, t.Path, t.Dataset, parquet.ReaderOptions{}))
-	}
-	return nil, fmt.Errorf("query worker: unknown target %q", t.Kind)
-}
-
-// reader is r as a dataset.Reader: nil, not a nil pointer, on err.
-func reader[R dataset.Reader](r R, err error) (dataset.Reader, error) {
+	c, err := p.openConfig(drv)
 	if err != nil {
 		return nil, err
 	}
-	return r, nil
+	return drv.OpenReader(ctx, c)
+}
+
+// OpenTarget opens the reader a query worker runs a query on: a DuckDB
+// file or a Parquet folder (dataset.Isolatable readers are local).
+func OpenTarget(ctx context.Context, t dataset.Target, h *dataset.Handles) (dataset.Reader, error) {
+	drv, ok := destinations.Lookup(t.Kind)
+	if !ok || !drv.Local {
+		return nil, fmt.Errorf("query worker: unknown target %q", t.Kind)
+	}
+	return drv.OpenReader(ctx, destination.Config{Dataset: t.Dataset, Path: t.Path, Handles: h})
 }
 
 // postgresCredentials says where the PostgreSQL connection comes from: the
 // pipeline file's [destination] fields, then .dlt/secrets.toml and the
 // environment; the password is found when a connection is first made.
 func (p *Project) postgresCredentials() postgres.CredentialOptions {
-	d := p.Config.Destination
-	return postgres.CredentialOptions{
-		Settings:   postgres.Settings{Host: d.Host, Port: d.Port, Database: d.Database, User: d.User, SSLMode: d.SSLMode},
-		ProjectDir: p.Dir,
-		Env:        p.Env,
-	}
+	return postgres.CredentialOptionsFor(p.destinationConfig())
 }
 
 // PostgresLocation is the PostgreSQL DSN without its password, or why it
