@@ -29,7 +29,7 @@ func openReader(t *testing.T, path string) dataset.Reader {
 	t.Helper()
 	r, err := OpenReader(context.Background(), path, datasettest.Dataset, ReaderOptions{})
 	if err != nil {
-		t.Fatalf("OpenDuckDB: %v", err)
+		t.Fatalf("OpenReader: %v", err)
 	}
 	t.Cleanup(func() { r.Close() })
 	return r
