@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
@@ -22,7 +23,7 @@ func newQueryWorkerCmd(a *app) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return dataset.ServeWorker(cmd.Context(), os.Stdin, a.stdout)
+			return dataset.ServeWorker(cmd.Context(), os.Stdin, a.stdout, pipeline.OpenTarget)
 		},
 	}
 }

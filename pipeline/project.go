@@ -12,9 +12,6 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination/duckdb"
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
@@ -124,24 +121,16 @@ func (p *Project) CheckDestination() error {
 
 // Destination opens the configured destination.
 func (p *Project) Destination() (destination.Destination, error) {
-	switch t := p.Config.DestinationType(); t {
-	case "duckdb":
-		path, err := p.destinationPath(p.Config)
-		if err != nil {
-			return nil, err
-		}
-		return duckdb.New(path, duckdb.Options{Dataset: p.Config.Dataset(), LockWait: p.LockWait, Logger: p.logger()}), nil
-	case "postgres":
-		return postgres.New(postgres.Options{Dataset: p.Config.Dataset(), Credentials: p.postgresCredentials(), Logger: p.logger()}), nil
-	case "parquet":
-		path, err := p.destinationPath(p.Config)
-		if err != nil {
-			return nil, err
-		}
-		return parquet.New(path, parquet.Options{Dataset: p.Config.Dataset(), Logger: p.logger()}), nil
-	default:
+	t := p.Config.DestinationType()
+	drv, ok := destinations.Lookup(t)
+	if !ok {
 		return nil, fmt.Errorf("destination %q is not available yet", t)
 	}
+	c, err := p.openConfig(drv)
+	if err != nil {
+		return nil, err
+	}
+	return drv.Open(c)
 }
 
 // DestinationRefusedError refuses a DuckDB file or Parquet folder that is

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -23,38 +25,32 @@ func (p *Project) Reader(ctx context.Context) (dataset.Reader, error) {
 			t = "parquet"
 		}
 	}
-	switch t {
-	case "duckdb":
-		path, err := p.destinationPath(p.Config)
-		if err != nil {
-			return nil, err
-		}
-		return dataset.OpenDuckDB(ctx, path, p.Config.Dataset(), dataset.DuckDBOptions{Handles: p.Handles})
-	case "parquet":
-		c := p.Config
-		c.Destination.Type = "parquet"
-		path, err := p.destinationPath(c)
-		if err != nil {
-			return nil, err
-		}
-		return dataset.OpenParquet(ctx, path, p.Config.Dataset(), dataset.ParquetOptions{})
-	case "postgres":
-		return dataset.OpenPostgres(ctx, p.Config.Dataset(), dataset.PostgresOptions{Credentials: p.postgresCredentials()})
-	default:
+	drv, ok := destinations.Lookup(t)
+	if !ok {
 		return nil, fmt.Errorf("destination %q cannot be read: use duckdb, postgres or parquet", t)
 	}
+	c, err := p.openConfig(drv)
+	if err != nil {
+		return nil, err
+	}
+	return drv.OpenReader(ctx, c)
+}
+
+// OpenTarget opens the reader a query worker runs a query on: a DuckDB
+// file or a Parquet folder (dataset.Isolatable readers are local).
+func OpenTarget(ctx context.Context, t dataset.Target, h *dataset.Handles) (dataset.Reader, error) {
+	drv, ok := destinations.Lookup(t.Kind)
+	if !ok || !drv.Local {
+		return nil, fmt.Errorf("query worker: unknown target %q", t.Kind)
+	}
+	return drv.OpenReader(ctx, destination.Config{Dataset: t.Dataset, Path: t.Path, Handles: h})
 }
 
 // postgresCredentials says where the PostgreSQL connection comes from: the
 // pipeline file's [destination] fields, then .dlt/secrets.toml and the
 // environment; the password is found when a connection is first made.
 func (p *Project) postgresCredentials() secrets.PostgresOptions {
-	d := p.Config.Destination
-	return secrets.PostgresOptions{
-		Settings:   secrets.PostgresSettings{Host: d.Host, Port: d.Port, Database: d.Database, User: d.User, SSLMode: d.SSLMode},
-		ProjectDir: p.Dir,
-		Env:        p.Env,
-	}
+	return postgres.CredentialOptionsFor(p.destinationConfig())
 }
 
 // PostgresLocation is the PostgreSQL DSN without its password, or why it

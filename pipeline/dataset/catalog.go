@@ -7,20 +7,27 @@ import (
 	"time"
 )
 
-// catalogSession is what Info and Describe read through one session of a
+// Catalog is what Info and Describe read through one session of a
 // reader; each engine answers with its own SQL.
-type catalogSession interface {
-	catalog(ctx context.Context) (names []string, cols map[string][]ColumnInfo, err error)
-	rowCount(ctx context.Context, table string) (int64, error)
-	schemaVersions(ctx context.Context) ([]SchemaVersion, []dltSchema, error)
-	loads(ctx context.Context) ([]Load, error)
-	pipelineStates(ctx context.Context) ([]PipelineState, error)
+type Catalog interface {
+	// Tables lists the dataset's tables and their columns, in column order.
+	Tables(ctx context.Context) (names []string, cols map[string][]ColumnInfo, err error)
+	RowCount(ctx context.Context, table string) (int64, error)
+	// SchemaVersions are the newest _dlt_version row of each schema and its body.
+	SchemaVersions(ctx context.Context) ([]SchemaVersion, []string, error)
+	// Loads are the newest RecentLoads rows of _dlt_loads.
+	Loads(ctx context.Context) ([]Load, error)
+	// PipelineStates are the newest state row of each pipeline.
+	PipelineStates(ctx context.Context) ([]PipelineState, error)
 }
 
-// readInfo fills info (destination, location and dataset already set)
+// RecentLoads is how many _dlt_loads rows Info returns.
+const RecentLoads = 10
+
+// ReadInfo fills info (destination, location and dataset already set)
 // with the dataset's tables, recent loads, pipeline states and schemas.
-func readInfo(ctx context.Context, s catalogSession, info *Info) (*Info, error) {
-	names, cols, err := s.catalog(ctx)
+func ReadInfo(ctx context.Context, s Catalog, info *Info) (*Info, error) {
+	names, cols, err := s.Tables(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -29,14 +36,16 @@ func readInfo(ctx context.Context, s catalogSession, info *Info) (*Info, error) 
 
 	var schemas []dltSchema
 	if has("_dlt_version") {
-		if info.Schemas, schemas, err = s.schemaVersions(ctx); err != nil {
+		var bodies []string
+		if info.Schemas, bodies, err = s.SchemaVersions(ctx); err != nil {
 			return nil, err
 		}
+		schemas = parseDltSchemas(bodies)
 	}
 	parents := parentTables(names, cols, schemas)
 	var system []TableSummary
 	for _, name := range names {
-		n, err := s.rowCount(ctx, name)
+		n, err := s.RowCount(ctx, name)
 		if err != nil {
 			return nil, err
 		}
@@ -50,23 +59,23 @@ func readInfo(ctx context.Context, s catalogSession, info *Info) (*Info, error) 
 	info.Tables = append(info.Tables, system...)
 
 	if has("_dlt_loads") {
-		if info.Loads, err = s.loads(ctx); err != nil {
+		if info.Loads, err = s.Loads(ctx); err != nil {
 			return nil, err
 		}
 	}
 	if has("_dlt_pipeline_state") {
-		if info.PipelineStates, err = s.pipelineStates(ctx); err != nil {
+		if info.PipelineStates, err = s.PipelineStates(ctx); err != nil {
 			return nil, err
 		}
 	}
 	return info, nil
 }
 
-// describe tells one table of the dataset: its columns and primary key,
+// Describe tells one table of the dataset: its columns and primary key,
 // row count, and how it joins its parent, root and children.
-func describe(ctx context.Context, s catalogSession, dataset, table string) (*TableInfo, error) {
+func Describe(ctx context.Context, s Catalog, dataset, table string) (*TableInfo, error) {
 	name := bareTableName(table, dataset)
-	names, cols, err := s.catalog(ctx)
+	names, cols, err := s.Tables(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -76,11 +85,13 @@ func describe(ctx context.Context, s catalogSession, dataset, table string) (*Ta
 	}
 	var schemas []dltSchema
 	if _, ok := cols["_dlt_version"]; ok {
-		if _, schemas, err = s.schemaVersions(ctx); err != nil {
+		_, bodies, err := s.SchemaVersions(ctx)
+		if err != nil {
 			return nil, err
 		}
+		schemas = parseDltSchemas(bodies)
 	}
-	n, err := s.rowCount(ctx, name)
+	n, err := s.RowCount(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +125,44 @@ func describe(ctx context.Context, s catalogSession, dataset, table string) (*Ta
 	return ti, nil
 }
 
+// parentTables maps each child table to its parent: from the dlt schema
+// when it says, else the longest existing prefix before a "__" of a table
+// that has _dlt_parent_id.
+func parentTables(names []string, cols map[string][]ColumnInfo, schemas []dltSchema) map[string]string {
+	parents := map[string]string{}
+	for _, name := range names {
+		if p := schemaParent(schemas, name); p != "" {
+			parents[name] = p
+			continue
+		}
+		if !hasColumn(cols[name], "_dlt_parent_id") {
+			continue
+		}
+		for i := strings.LastIndex(name, "__"); i > 0; i = strings.LastIndex(name[:i], "__") {
+			if _, ok := cols[name[:i]]; ok {
+				parents[name] = name[:i]
+				break
+			}
+		}
+	}
+	return parents
+}
+
+func hasColumn(cols []ColumnInfo, name string) bool {
+	for _, c := range cols {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func joinOn(child, col, parent string) string {
+	return sqlName(child) + "." + col + " = " + sqlName(parent) + "._dlt_id"
+}
+
+func isSystem(table string) bool { return strings.HasPrefix(table, "_dlt_") }
+
 // bareTableName accepts "t", "dataset.t" and quoted forms, and returns the bare name.
 func bareTableName(table, dataset string) string {
 	parts := strings.Split(strings.TrimSpace(table), ".")
@@ -126,18 +175,18 @@ func bareTableName(table, dataset string) string {
 	return strings.Join(parts, ".")
 }
 
-// rowScanner is what the scans below need of a result set: *sql.Rows and
+// RowScanner is what the scans below need of a result set: *sql.Rows and
 // pgx.Rows both are one. Nullable values scan into pointers, which both
 // drivers leave nil for NULL.
-type rowScanner interface {
+type RowScanner interface {
 	Next() bool
 	Scan(dest ...any) error
 	Err() error
 }
 
-// scanCatalog reads rows of (table, column, type, nullable) in column
+// ScanCatalog reads rows of (table, column, type, nullable) in column
 // order into the tables' names, in order, and their columns.
-func scanCatalog(rows rowScanner, dataset string) (names []string, cols map[string][]ColumnInfo, err error) {
+func ScanCatalog(rows RowScanner, dataset string) (names []string, cols map[string][]ColumnInfo, err error) {
 	cols = map[string][]ColumnInfo{}
 	for rows.Next() {
 		var table string
@@ -156,9 +205,9 @@ func scanCatalog(rows rowScanner, dataset string) (names []string, cols map[stri
 	return names, cols, nil
 }
 
-// scanLoads reads _dlt_loads rows of (load_id, schema_name, status,
+// ScanLoads reads _dlt_loads rows of (load_id, schema_name, status,
 // inserted_at, schema_version_hash).
-func scanLoads(rows rowScanner) ([]Load, error) {
+func ScanLoads(rows RowScanner) ([]Load, error) {
 	out := []Load{}
 	for rows.Next() {
 		var l Load
@@ -177,9 +226,9 @@ func scanLoads(rows rowScanner) ([]Load, error) {
 	return out, nil
 }
 
-// scanPipelineStates reads _dlt_pipeline_state rows of (pipeline_name,
+// ScanPipelineStates reads _dlt_pipeline_state rows of (pipeline_name,
 // version, engine_version, created_at, _dlt_load_id, state).
-func scanPipelineStates(rows rowScanner) ([]PipelineState, error) {
+func ScanPipelineStates(rows RowScanner) ([]PipelineState, error) {
 	var out []PipelineState
 	for rows.Next() {
 		var p PipelineState
@@ -202,11 +251,11 @@ func scanPipelineStates(rows rowScanner) ([]PipelineState, error) {
 	return out, nil
 }
 
-// scanSchemaVersions reads _dlt_version rows of (schema_name, version,
-// engine_version, version_hash, inserted_at, schema), and parses each body.
-func scanSchemaVersions(rows rowScanner) ([]SchemaVersion, []dltSchema, error) {
+// ScanSchemaVersions reads _dlt_version rows of (schema_name, version,
+// engine_version, version_hash, inserted_at, schema), and each body.
+func ScanSchemaVersions(rows RowScanner) ([]SchemaVersion, []string, error) {
 	var versions []SchemaVersion
-	var bodies []dltSchema
+	var bodies []string
 	for rows.Next() {
 		var v SchemaVersion
 		var version, engine *int64
@@ -220,7 +269,7 @@ func scanSchemaVersions(rows rowScanner) ([]SchemaVersion, []dltSchema, error) {
 			v.InsertedAt = inserted.UTC()
 		}
 		versions = append(versions, v)
-		bodies = append(bodies, parseDltSchema(deref(body)))
+		bodies = append(bodies, deref(body))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read _dlt_version: %w", err)

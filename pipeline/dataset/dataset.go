@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// Reader reads one dataset of one destination. DuckDB is the first; a
-// PostgreSQL or Parquet reader implements the same interface.
+// Reader reads one dataset of one destination; each destination's package
+// implements it.
 type Reader interface {
 	// Query runs one untrusted SELECT statement within the caps of opts.
 	Query(ctx context.Context, sql string, opts QueryOptions) (*Result, error)
@@ -54,7 +54,8 @@ type QueryOptions struct {
 // DocumentSummaryLen is the length from which SummarizeDocuments summarises.
 const DocumentSummaryLen = 120
 
-func (o QueryOptions) withDefaults() QueryOptions {
+// WithDefaults fills the zero fields.
+func (o QueryOptions) WithDefaults() QueryOptions {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}

@@ -33,6 +33,15 @@ func parseDltSchema(body string) dltSchema {
 	return out
 }
 
+// parseDltSchemas parses each body.
+func parseDltSchemas(bodies []string) []dltSchema {
+	out := make([]dltSchema, len(bodies))
+	for i, b := range bodies {
+		out[i] = parseDltSchema(b)
+	}
+	return out
+}
+
 type entry struct {
 	key string // "" for an array element
 	raw json.RawMessage

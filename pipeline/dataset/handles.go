@@ -43,9 +43,9 @@ func NewHandles(idle time.Duration) *Handles {
 	return &Handles{idle: idle, open: map[string]*handle{}}
 }
 
-// acquire returns the open database for key, opening it with open when there
+// Acquire returns the open database for key, opening it with open when there
 // is none or when someone waits for the file; release gives it back.
-func (h *Handles) acquire(ctx context.Context, key, path string, wait time.Duration, open func(context.Context) (*sql.DB, error)) (*sql.DB, func(), error) {
+func (h *Handles) Acquire(ctx context.Context, key, path string, wait time.Duration, open func(context.Context) (*sql.DB, error)) (*sql.DB, func(), error) {
 	waiting := duckfile.Waiting(path)
 	h.mu.Lock()
 	if hd := h.open[key]; hd != nil {

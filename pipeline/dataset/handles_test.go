@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,9 +14,31 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 )
 
-func countBuilds(t *testing.T, r Reader) any {
+// newFixture writes a dlt-shaped file in a fresh folder and returns its path.
+func newFixture(t *testing.T) string {
 	t.Helper()
-	return mustQuery(t, r, `SELECT count(*) FROM builds`, QueryOptions{}).Rows[0][0]
+	path := filepath.Join(t.TempDir(), "codefresh.duckdb")
+	datasettest.Write(t, path)
+	return path
+}
+
+// countBuilds reads the fixture's builds through h, as a server's reader
+// does: the file opened read-only under key, kept open by h.
+func countBuilds(t *testing.T, h *Handles, key, path string) any {
+	t.Helper()
+	ctx := context.Background()
+	db, done, err := h.Acquire(ctx, key, path, 0, func(ctx context.Context) (*sql.DB, error) {
+		return duckfile.Open(ctx, path, true, 0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	var n any
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+datasettest.Dataset+`.builds`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // A server's reader keeps the file open between queries, yet a writer of
@@ -26,22 +49,19 @@ func TestHandlesKeepTheFileOpenAndLetWritersIn(t *testing.T) {
 	path := newFixture(t)
 	h := NewHandles(time.Minute) // idle never ends within the test: only the waiter frees the file
 	defer h.Close()
-	r, err := OpenDuckDB(ctx, path, datasettest.Dataset, DuckDBOptions{Handles: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := fmt.Sprint(countBuilds(t, r)); got != "3" {
+	key := path + "?memory_limit=1GB"
+	if got := fmt.Sprint(countBuilds(t, h, key, path)); got != "3" {
 		t.Fatalf("builds = %s, want 3", got)
 	}
 	h.mu.Lock()
-	first := h.open[path+"?memory_limit="+defaultMemoryLimit]
+	first := h.open[key]
 	h.mu.Unlock()
 	if first == nil || first.db == nil {
 		t.Fatal("no handle kept open after the query")
 	}
-	countBuilds(t, r)
+	countBuilds(t, h, key, path)
 	h.mu.Lock()
-	same := h.open[path+"?memory_limit="+defaultMemoryLimit] == first
+	same := h.open[key] == first
 	h.mu.Unlock()
 	if !same {
 		t.Fatal("the second query opened the file again")
@@ -60,7 +80,7 @@ func TestHandlesKeepTheFileOpenAndLetWritersIn(t *testing.T) {
 	if markers, _ := filepath.Glob(path + ".wait-*"); len(markers) != 0 {
 		t.Errorf("the writer left its wait markers: %v", markers)
 	}
-	if got := fmt.Sprint(countBuilds(t, r)); got != "4" {
+	if got := fmt.Sprint(countBuilds(t, h, key, path)); got != "4" {
 		t.Fatalf("after the write builds = %s, want 4", got)
 	}
 }

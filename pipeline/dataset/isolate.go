@@ -152,14 +152,6 @@ type Isolatable interface {
 	Target() Target
 }
 
-// Target implements Isolatable.
-func (r *duckReader) Target() Target { return Target{Kind: "duckdb", Path: r.path, Dataset: r.dataset} }
-
-// Target implements Isolatable.
-func (r *parquetReader) Target() Target {
-	return Target{Kind: "parquet", Path: r.root, Dataset: r.dataset}
-}
-
 // workerRequest is what a worker reads on stdin.
 type workerRequest struct {
 	Target      Target       `json:"target"`
@@ -183,7 +175,7 @@ type workerError struct {
 
 // Query runs sql on t in a worker and returns what Reader.Query would.
 func (iso *Isolation) Query(ctx context.Context, t Target, sql string, opts QueryOptions) (*Result, error) {
-	opts = opts.withDefaults()
+	opts = opts.WithDefaults()
 	req, err := json.Marshal(workerRequest{Target: t, SQL: sql, Options: opts, MemoryBytes: WorkerMemory()})
 	if err != nil {
 		return nil, fmt.Errorf("encode query for the worker: %w", err)
@@ -291,10 +283,15 @@ func firstLine(s string) string {
 	return line
 }
 
+// OpenTarget opens the reader a worker runs a query on; handles keeps a
+// DuckDB file open between the worker's queries.
+type OpenTarget func(ctx context.Context, t Target, handles *Handles) (Reader, error)
+
 // ServeWorker is a worker's whole life: it reads requests from in, one JSON
-// line each, runs them and writes each answer as a line to out, until in
-// ends. The first request bounds its address space.
-func ServeWorker(ctx context.Context, in io.Reader, out io.Writer) error {
+// line each, opens their targets with open, runs them and writes each
+// answer as a line to out, until in ends. The first request bounds its
+// address space.
+func ServeWorker(ctx context.Context, in io.Reader, out io.Writer, open OpenTarget) error {
 	handles := NewHandles(0)
 	defer handles.Close()
 	sc := bufio.NewScanner(in)
@@ -311,7 +308,7 @@ func ServeWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 			}
 			limited = true
 		}
-		resp := serveQuery(ctx, req, handles)
+		resp := serveQuery(ctx, req, handles, open)
 		b, err := json.Marshal(resp)
 		if err != nil {
 			return fmt.Errorf("encode query answer: %w", err)
@@ -324,18 +321,9 @@ func ServeWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 }
 
 // serveQuery runs one request.
-func serveQuery(ctx context.Context, req workerRequest, handles *Handles) workerResponse {
-	var r Reader
-	var err error
-	switch req.Target.Kind {
-	case "duckdb":
-		r, err = OpenDuckDB(ctx, req.Target.Path, req.Target.Dataset, DuckDBOptions{Handles: handles})
-	case "parquet":
-		r, err = OpenParquet(ctx, req.Target.Path, req.Target.Dataset, ParquetOptions{})
-	default:
-		err = fmt.Errorf("query worker: unknown target %q", req.Target.Kind)
-	}
+func serveQuery(ctx context.Context, req workerRequest, handles *Handles, open OpenTarget) workerResponse {
 	var resp workerResponse
+	r, err := open(ctx, req.Target, handles)
 	if err == nil {
 		resp.Result, err = r.Query(ctx, req.SQL, req.Options)
 		r.Close()

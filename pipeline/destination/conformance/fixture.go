@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"testing"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
@@ -269,4 +270,21 @@ func MeasureCommit(ctx context.Context, d destination.Destination, pkg *destinat
 	m := Measurement{Destination: d.Kind(), Rows: rows, Duration: time.Since(start)}
 	m.RowsPerSec = float64(rows) / m.Duration.Seconds()
 	return m, nil
+}
+
+// Commit commits the three good fixture loads into d, for tests of what
+// reads a loaded dataset.
+func Commit(t testing.TB, d destination.Destination, dataset string) {
+	t.Helper()
+	ctx := context.Background()
+	pkgs, err := NewBuilder(dataset, t.TempDir()).Loads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pkgs {
+		defer p.Stage.Close()
+		if _, err := d.Commit(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

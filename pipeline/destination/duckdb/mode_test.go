@@ -30,7 +30,7 @@ func TestDatabaseFileAndWALArePrivate(t *testing.T) {
 	old := syscall.Umask(0o022) // DuckDB would make 0644 files
 	defer syscall.Umask(old)
 	s := orderSchema("merge")
-	for _, stageSchema := range []string{dataset, "main"} {
+	for _, stageSchema := range []string{testDataset, "main"} {
 		t.Run("first load staged in "+stageSchema, func(t *testing.T) {
 			d := newDest(t)
 			var seen []fs.FileMode

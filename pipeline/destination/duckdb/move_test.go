@@ -20,15 +20,15 @@ func layout(t *testing.T, d *Destination) string {
 	var b strings.Builder
 	b.WriteString(query(t, d, `SELECT schema_name, table_name, column_index, column_name, data_type, is_nullable
 		FROM duckdb_columns() WHERE NOT internal ORDER BY schema_name, table_name, column_index`))
-	for _, name := range strings.Split(query(t, d, `SELECT table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY 1`, dataset), ";") {
-		q := "SELECT * FROM " + qualify(dataset, name) + " ORDER BY ALL"
+	for _, name := range strings.Split(query(t, d, `SELECT table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY 1`, testDataset), ";") {
+		q := "SELECT * FROM " + qualify(testDataset, name) + " ORDER BY ALL"
 		switch name {
 		case loadsTable:
-			q = "SELECT load_id, schema_name, status, schema_version_hash FROM " + qualify(dataset, name) + " ORDER BY ALL"
+			q = "SELECT load_id, schema_name, status, schema_version_hash FROM " + qualify(testDataset, name) + " ORDER BY ALL"
 		case stateTable:
-			q = "SELECT version, engine_version, pipeline_name, state, version_hash, _dlt_load_id FROM " + qualify(dataset, name) + " ORDER BY ALL"
+			q = "SELECT version, engine_version, pipeline_name, state, version_hash, _dlt_load_id FROM " + qualify(testDataset, name) + " ORDER BY ALL"
 		case versionTable:
-			q = `SELECT version, engine_version, schema_name, version_hash, "schema" FROM ` + qualify(dataset, name) + " ORDER BY ALL"
+			q = `SELECT version, engine_version, schema_name, version_hash, "schema" FROM ` + qualify(testDataset, name) + " ORDER BY ALL"
 		}
 		fmt.Fprintf(&b, "\n%s: %s", name, query(t, d, q))
 	}
@@ -59,19 +59,19 @@ func TestMovedCommitAsCopied(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var snaps []string
 			var stats []*destination.CommitStats
-			for _, schema := range []string{"main", dataset} {
+			for _, schema := range []string{"main", testDataset} {
 				d := newDest(t)
 				s := orderSchema("merge")
 				st := stageOrdersIn(t, schema, s, load1, orders...)
 				p := pkgFor(s, st, load1, `{"v":1}`)
 				change(s, p)
 				stats = append(stats, commit(t, d, p))
-				if _, err := os.Stat(st.Path()); (schema == dataset) != errors.Is(err, os.ErrNotExist) {
+				if _, err := os.Stat(st.Path()); (schema == testDataset) != errors.Is(err, os.ErrNotExist) {
 					t.Fatalf("stage in %s: moved = %v", schema, err)
 				}
 				snaps = append(snaps, layout(t, d))
 				// A second load into the moved file commits by copying, as usual.
-				commit(t, d, pkgFor(s, stageOrdersIn(t, dataset, s, load2, order{8, "again", []string{"z"}}), load2, `{"v":2}`))
+				commit(t, d, pkgFor(s, stageOrdersIn(t, testDataset, s, load2, order{8, "again", []string{"z"}}), load2, `{"v":2}`))
 				snaps = append(snaps, layout(t, d))
 			}
 			if snaps[0] != snaps[2] || snaps[1] != snaps[3] {
@@ -98,7 +98,7 @@ func TestMoveFindsFileCreatedMeanwhile(t *testing.T) {
 			}
 		}
 	}
-	commit(t, d, pkgFor(s, stageOrdersIn(t, dataset, s, load2, order{2, "b", []string{"x"}}), load2, ""))
+	commit(t, d, pkgFor(s, stageOrdersIn(t, testDataset, s, load2, order{2, "b", []string{"x"}}), load2, ""))
 	if got := query(t, d, `SELECT id, _dlt_load_id FROM codefresh_data."order" ORDER BY id`); got != "1,"+load1+";2,"+load2 {
 		t.Fatalf("order = %s", got)
 	}
@@ -118,7 +118,7 @@ func TestCancelledMoveLeavesNoFile(t *testing.T) {
 			cancel()
 		}
 	}
-	_, err := d.Commit(ctx, pkgFor(s, stageOrdersIn(t, dataset, s, load1, order{1, "a", []string{"x"}}), load1, ""))
+	_, err := d.Commit(ctx, pkgFor(s, stageOrdersIn(t, testDataset, s, load1, order{1, "a", []string{"x"}}), load1, ""))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}

@@ -1,4 +1,4 @@
-package dataset
+package duckdb
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 )
 
@@ -97,7 +98,7 @@ func TestQueryRefusesHostileStatements(t *testing.T) {
 		{``, "empty query", false},
 	}
 	for _, c := range cases {
-		res, err := r.Query(context.Background(), c.sql, QueryOptions{})
+		res, err := r.Query(context.Background(), c.sql, dataset.QueryOptions{})
 		if err == nil {
 			t.Errorf("%s: ran, returned %v", c.sql, res.Rows)
 			continue
@@ -105,7 +106,7 @@ func TestQueryRefusesHostileStatements(t *testing.T) {
 		if c.want != "" && !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s:\n got error %q\nwant it to say %q", c.sql, err, c.want)
 		}
-		var refused *RefusedError
+		var refused *dataset.RefusedError
 		if !c.engine && !errors.As(err, &refused) {
 			t.Errorf("%s: error %q is not a RefusedError", c.sql, err)
 		}
@@ -120,7 +121,7 @@ func TestQueryRefusesHostileStatements(t *testing.T) {
 		t.Errorf("outside folder changed:\nbefore\n%s\nafter\n%s", beforeOut, after)
 	}
 	// The data is all still there.
-	if res := mustQuery(t, r, `SELECT count(*) FROM pipelines`, QueryOptions{}); asJSON(t, res.Rows) != `[[2]]` {
+	if res := mustQuery(t, r, `SELECT count(*) FROM pipelines`, dataset.QueryOptions{}); asJSON(t, res.Rows) != `[[2]]` {
 		t.Errorf("pipelines after the attempts: %v", res.Rows)
 	}
 }
@@ -137,7 +138,7 @@ func TestQueryAllowsSelectForms(t *testing.T) {
 		`SELECT count(*) FROM information_schema.tables WHERE table_schema = 'codefresh_data'`: `[[7]]`,
 		`SELECT current_setting('enable_external_access')`:                                     `[[false]]`,
 	} {
-		if res := mustQuery(t, r, q, QueryOptions{}); asJSON(t, res.Rows) != want {
+		if res := mustQuery(t, r, q, dataset.QueryOptions{}); asJSON(t, res.Rows) != want {
 			t.Errorf("%s: rows %s, want %s", q, asJSON(t, res.Rows), want)
 		}
 	}
@@ -150,7 +151,7 @@ func TestConcurrentQueries(t *testing.T) {
 	errs := make(chan error, 4)
 	for range 4 {
 		go func() {
-			res, err := r.Query(context.Background(), `SELECT count(*) FROM builds, range(1000000)`, QueryOptions{})
+			res, err := r.Query(context.Background(), `SELECT count(*) FROM builds, range(1000000)`, dataset.QueryOptions{})
 			if err == nil && (len(res.Rows) != 1 || res.Rows[0][0] != int64(3000000)) {
 				err = fmt.Errorf("rows %v", res.Rows)
 			}
@@ -162,26 +163,29 @@ func TestConcurrentQueries(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if _, err := r.Query(context.Background(), `SELECT * FROM read_text('/etc/passwd')`, QueryOptions{}); err == nil {
+	if _, err := r.Query(context.Background(), `SELECT * FROM read_text('/etc/passwd')`, dataset.QueryOptions{}); err == nil {
 		t.Error("file read allowed after concurrent use")
 	}
 }
 
 // TestMain doubles as the helper process that holds a DuckDB file open
-// read-write, as a load in another process does, and as a query worker.
+// read-write, as a load in another process does (DATASET_TEST_HOLD: a
+// reader's view; lockHelperEnv: the lock-holder of
+// TestLockedByAnotherProcess), and as a query worker.
 func TestMain(m *testing.M) {
+	if path := os.Getenv(lockHelperEnv); path != "" {
+		holdLock(path)
+		return
+	}
 	if path := os.Getenv("DATASET_TEST_HOLD"); path != "" {
 		os.Exit(holdFile(path))
 	}
 	switch os.Getenv("DATASET_TEST_WORKER") {
 	case "serve":
-		if err := ServeWorker(context.Background(), os.Stdin, os.Stdout); err != nil {
+		if err := dataset.ServeWorker(context.Background(), os.Stdin, os.Stdout, openTarget); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		os.Exit(0)
-	case "hang": // reads requests, never answers
-		io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -245,12 +249,12 @@ func startHolder(t *testing.T, path string, holdMS int) (pid int, release func()
 
 func TestQueryWaitsForABriefLoad(t *testing.T) {
 	path := newFixture(t)
-	r, err := OpenDuckDB(context.Background(), path, "codefresh_data", DuckDBOptions{LockWait: 20 * time.Second})
+	r, err := OpenReader(context.Background(), path, "codefresh_data", ReaderOptions{LockWait: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	startHolder(t, path, 700) // releases by itself, like a commit
-	res, err := r.Query(context.Background(), `SELECT count(*) FROM builds`, QueryOptions{})
+	res, err := r.Query(context.Background(), `SELECT count(*) FROM builds`, dataset.QueryOptions{})
 	if err != nil {
 		t.Fatalf("query during a brief load: %v", err)
 	}
@@ -261,12 +265,12 @@ func TestQueryWaitsForABriefLoad(t *testing.T) {
 
 func TestQueryNamesTheProcessHoldingTheFile(t *testing.T) {
 	path := newFixture(t)
-	r, err := OpenDuckDB(context.Background(), path, "codefresh_data", DuckDBOptions{LockWait: 300 * time.Millisecond})
+	r, err := OpenReader(context.Background(), path, "codefresh_data", ReaderOptions{LockWait: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pid, release := startHolder(t, path, 0)
-	_, err = r.Query(context.Background(), `SELECT 1`, QueryOptions{})
+	_, err = r.Query(context.Background(), `SELECT 1`, dataset.QueryOptions{})
 	var locked *duckfile.LockedError
 	if !errors.As(err, &locked) {
 		t.Fatalf("err = %v, want a LockedError", err)

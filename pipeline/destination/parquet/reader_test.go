@@ -1,7 +1,9 @@
-package dataset
+package parquet
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -9,16 +11,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/conformance"
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
 )
 
+const canary = "cfk-CANARY-7f3a9d1e5b"
+
 // parquetFixture is a Parquet dataset folder holding the conformance loads.
-func parquetFixture(t *testing.T) (Reader, string) {
+func parquetFixture(t *testing.T) (dataset.Reader, string) {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "codefresh_parquet")
-	loadFixture(t, parquet.New(root, parquet.Options{}), "codefresh_data")
-	r, err := OpenParquet(context.Background(), root, "codefresh_data", ParquetOptions{})
+	conformance.Commit(t, New(root, Options{}), "codefresh_data")
+	r, err := OpenReader(context.Background(), root, "codefresh_data", ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +60,7 @@ func TestParquetQueryRefusesFileAccess(t *testing.T) {
 		{`SELECT 1; DROP VIEW builds`, onlySelect + " (got more than one statement)"},
 	}
 	for _, tc := range cases {
-		_, err := r.Query(ctx, tc.sql, QueryOptions{})
+		_, err := r.Query(ctx, tc.sql, dataset.QueryOptions{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s\n  err = %v\n want %q", tc.sql, err, tc.want)
 		}
@@ -76,7 +80,7 @@ func TestParquetReaderAnswers(t *testing.T) {
 	r, root := parquetFixture(t)
 	ctx := context.Background()
 	res, err := r.Query(ctx, `SELECT b.id, count(s._dlt_id) AS steps FROM codefresh_data.builds b
-		LEFT JOIN builds__steps s ON s._dlt_root_id = b._dlt_id GROUP BY ALL ORDER BY 1`, QueryOptions{})
+		LEFT JOIN builds__steps s ON s._dlt_root_id = b._dlt_id GROUP BY ALL ORDER BY 1`, dataset.QueryOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +108,7 @@ func TestParquetReaderIgnoresUncommittedFiles(t *testing.T) {
 	r, root := parquetFixture(t)
 	ctx := context.Background()
 	count := func() string {
-		res, err := r.Query(ctx, `SELECT count(*) FROM builds`, QueryOptions{})
+		res, err := r.Query(ctx, `SELECT count(*) FROM builds`, dataset.QueryOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,14 +130,47 @@ func TestParquetReaderIgnoresUncommittedFiles(t *testing.T) {
 }
 
 func TestParquetNoDataYet(t *testing.T) {
-	r, err := OpenParquet(context.Background(), filepath.Join(t.TempDir(), "none"), "codefresh_data", ParquetOptions{})
+	r, err := OpenReader(context.Background(), filepath.Join(t.TempDir(), "none"), "codefresh_data", ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Info(context.Background()); !errors.Is(err, ErrNoData) {
+	if _, err := r.Info(context.Background()); !errors.Is(err, dataset.ErrNoData) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := r.Query(context.Background(), "SELECT 1", QueryOptions{}); !errors.Is(err, ErrNoData) {
+	if _, err := r.Query(context.Background(), "SELECT 1", dataset.QueryOptions{}); !errors.Is(err, dataset.ErrNoData) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fileState fingerprints a folder: every name and the content of every file.
+func fileState(t *testing.T, dir string) string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			out = append(out, p+"/")
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		out = append(out, p+" "+hex.EncodeToString(sum[:]))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(out, "\n")
 }

@@ -1,4 +1,4 @@
-package dataset
+package postgres
 
 import (
 	"context"
@@ -10,37 +10,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/conformance"
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
-// loadFixture commits the conformance loads into d.
-func loadFixture(t *testing.T, d destination.Destination, ds string) {
-	t.Helper()
-	ctx := context.Background()
-	pkgs, err := conformance.NewBuilder(ds, t.TempDir()).Loads(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range pkgs {
-		defer p.Stage.Close()
-		if _, err := d.Commit(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // pgFixture is a PostgreSQL dataset holding the conformance loads, and a reader of it.
-func pgFixture(t *testing.T) (Reader, string, string) {
+func pgFixture(t *testing.T) (dataset.Reader, string, string) {
 	t.Helper()
 	dsn := pgtest.DSN(t)
 	ds := pgtest.Dataset(t, dsn)
 	creds := secrets.PostgresOptions{Env: pgtest.Env(dsn)}
-	loadFixture(t, postgres.New(postgres.Options{Dataset: ds, Credentials: creds}), ds)
-	r, err := OpenPostgres(context.Background(), ds, PostgresOptions{Credentials: creds})
+	conformance.Commit(t, New(Options{Dataset: ds, Credentials: creds}), ds)
+	r, err := OpenReader(context.Background(), ds, ReaderOptions{Credentials: creds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,18 +67,18 @@ func TestPostgresQueryRefusesHostileStatements(t *testing.T) {
 		{`SELECT * FROM public.nothing_here`, "does not exist"},
 	}
 	for _, tc := range cases {
-		_, err := r.Query(ctx, tc.sql, QueryOptions{})
+		_, err := r.Query(ctx, tc.sql, dataset.QueryOptions{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s\n  err = %v\n want %q", tc.sql, err, tc.want)
 		}
-		var re *RefusedError
+		var re *dataset.RefusedError
 		if tc.want != "does not exist" && !errors.As(err, &re) {
 			t.Errorf("%s: %v is not a *RefusedError", tc.sql, err)
 		}
 	}
 	// Nothing was written or removed, no file made, and the session was
 	// not a superuser's.
-	res, err := r.Query(ctx, `SELECT (SELECT count(*) FROM builds), (SELECT count(*) FROM `+ds+`.images), current_setting('is_superuser'), current_setting('transaction_read_only')`, QueryOptions{})
+	res, err := r.Query(ctx, `SELECT (SELECT count(*) FROM builds), (SELECT count(*) FROM `+ds+`.images), current_setting('is_superuser'), current_setting('transaction_read_only')`, dataset.QueryOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +118,7 @@ func TestCheckPostgresQueryTokens(t *testing.T) {
 		`SELECT pg_advisory_lock(1)`,
 	}
 	for _, q := range refused {
-		var re *RefusedError
+		var re *dataset.RefusedError
 		if err := checkPostgresQuery(q); !errors.As(err, &re) {
 			t.Errorf("%s: accepted (%v)", q, err)
 		}
@@ -147,7 +130,7 @@ func TestPostgresQueryValuesCapsAndProvenance(t *testing.T) {
 	ctx := context.Background()
 	res, err := r.Query(ctx, `SELECT 1::bigint AS i, 1.5::float8 AS f, true AS b, 'x'::text AS s,
 		'2024-01-02T03:04:05Z'::timestamptz AS ts, '{"a":[1,"x"]}'::jsonb AS j, 12.345::numeric AS n,
-		'2024-01-02'::date AS d, NULL AS z`, QueryOptions{})
+		'2024-01-02'::date AS d, NULL AS z`, dataset.QueryOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,21 +141,21 @@ func TestPostgresQueryValuesCapsAndProvenance(t *testing.T) {
 	if strings.Join(res.Types[:6], ",") != "bigint,double precision,boolean,text,timestamp with time zone,jsonb" {
 		t.Fatalf("types = %v", res.Types)
 	}
-	res, err = r.Query(ctx, `SELECT g FROM generate_series(1, 1000) g`, QueryOptions{MaxRows: 10})
+	res, err = r.Query(ctx, `SELECT g FROM generate_series(1, 1000) g`, dataset.QueryOptions{MaxRows: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !res.Truncated || res.RowCount != 10 || !strings.Contains(res.Hint, "row cap") {
 		t.Fatalf("row cap: %+v", res)
 	}
-	res, err = r.Query(ctx, `SELECT repeat('x', 1000) FROM generate_series(1, 100)`, QueryOptions{MaxBytes: 4096})
+	res, err = r.Query(ctx, `SELECT repeat('x', 1000) FROM generate_series(1, 100)`, dataset.QueryOptions{MaxBytes: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !res.Truncated || res.RowCount != 4 {
 		t.Fatalf("byte cap: %d rows, truncated %v", res.RowCount, res.Truncated)
 	}
-	res, err = r.Query(ctx, `SELECT b.id, count(s.*) FROM `+ds+`.builds b LEFT JOIN builds__steps s ON s._dlt_root_id = b._dlt_id GROUP BY 1`, QueryOptions{})
+	res, err = r.Query(ctx, `SELECT b.id, count(s.*) FROM `+ds+`.builds b LEFT JOIN builds__steps s ON s._dlt_root_id = b._dlt_id GROUP BY 1`, dataset.QueryOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +168,7 @@ func TestPostgresQueryValuesCapsAndProvenance(t *testing.T) {
 		t.Fatalf("provenance = %v, want %s", refs, want)
 	}
 	start := time.Now()
-	_, err = r.Query(ctx, `SELECT pg_sleep(5)`, QueryOptions{Timeout: 300 * time.Millisecond})
+	_, err = r.Query(ctx, `SELECT pg_sleep(5)`, dataset.QueryOptions{Timeout: 300 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "timeout") || time.Since(start) > 3*time.Second {
 		t.Fatalf("timeout: %v after %s", err, time.Since(start))
 	}
@@ -215,15 +198,15 @@ func TestPostgresInfoDescribeAndNoData(t *testing.T) {
 	if err != nil || strings.Join(b.PrimaryKey, ",") != "id" {
 		t.Fatalf("builds pk = %v, %v", b.PrimaryKey, err)
 	}
-	var nf *TableNotFoundError
+	var nf *dataset.TableNotFoundError
 	if _, err := r.Describe(ctx, "nope"); !errors.As(err, &nf) || !strings.Contains(err.Error(), "builds") {
 		t.Fatalf("unknown table: %v", err)
 	}
-	empty, err := OpenPostgres(ctx, "no_such_dataset", PostgresOptions{Credentials: secrets.PostgresOptions{Env: pgtest.Env(dsn)}})
+	empty, err := OpenReader(ctx, "no_such_dataset", ReaderOptions{Credentials: secrets.PostgresOptions{Env: pgtest.Env(dsn)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := empty.Info(ctx); !errors.Is(err, ErrNoData) {
+	if _, err := empty.Info(ctx); !errors.Is(err, dataset.ErrNoData) {
 		t.Fatalf("no dataset: %v", err)
 	}
 }

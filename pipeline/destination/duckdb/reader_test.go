@@ -1,4 +1,4 @@
-package dataset
+package duckdb
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset/datasettest"
 )
 
@@ -24,17 +25,17 @@ func newFixture(t *testing.T) string {
 	return path
 }
 
-func openReader(t *testing.T, path string) Reader {
+func openReader(t *testing.T, path string) dataset.Reader {
 	t.Helper()
-	r, err := OpenDuckDB(context.Background(), path, datasettest.Dataset, DuckDBOptions{})
+	r, err := OpenReader(context.Background(), path, datasettest.Dataset, ReaderOptions{})
 	if err != nil {
-		t.Fatalf("OpenDuckDB: %v", err)
+		t.Fatalf("OpenReader: %v", err)
 	}
 	t.Cleanup(func() { r.Close() })
 	return r
 }
 
-func mustQuery(t *testing.T, r Reader, q string, opts QueryOptions) *Result {
+func mustQuery(t *testing.T, r dataset.Reader, q string, opts dataset.QueryOptions) *dataset.Result {
 	t.Helper()
 	res, err := r.Query(context.Background(), q, opts)
 	if err != nil {
@@ -58,7 +59,7 @@ func TestQueryReadsDatasetUnqualifiedAndQualified(t *testing.T) {
 		`SELECT id, name FROM pipelines ORDER BY id`,
 		`SELECT id, name FROM codefresh_data.pipelines ORDER BY id`,
 	} {
-		res := mustQuery(t, r, q, QueryOptions{})
+		res := mustQuery(t, r, q, dataset.QueryOptions{})
 		if got := asJSON(t, res.Columns); got != `["id","name"]` {
 			t.Errorf("%s: columns %s", q, got)
 		}
@@ -71,7 +72,7 @@ func TestQueryReadsDatasetUnqualifiedAndQualified(t *testing.T) {
 		if res.RowCount != 2 || res.Truncated || res.Hint != "" {
 			t.Errorf("%s: row_count %d truncated %v hint %q", q, res.RowCount, res.Truncated, res.Hint)
 		}
-		want := []LoadRef{{Table: "pipelines", LoadID: datasettest.LoadA, LoadedAt: mustTime(t, datasettest.LoadATS)}}
+		want := []dataset.LoadRef{{Table: "pipelines", LoadID: datasettest.LoadA, LoadedAt: mustTime(t, datasettest.LoadATS)}}
 		if !sameRefs(res.Provenance, want) {
 			t.Errorf("%s: provenance %+v, want %+v", q, res.Provenance, want)
 		}
@@ -84,11 +85,11 @@ func TestQueryProvenancePerReferencedTable(t *testing.T) {
 		WITH ok AS (SELECT * FROM builds WHERE status = 'success')
 		SELECT p.name, count(*) AS n FROM ok JOIN pipelines p ON p.id = ok.pipeline_id
 		WHERE ok._dlt_id IN (SELECT _dlt_parent_id FROM builds__annotations)
-		GROUP BY ALL`, QueryOptions{})
+		GROUP BY ALL`, dataset.QueryOptions{})
 	if got := asJSON(t, res.Rows); got != `[["build-api",1]]` {
 		t.Errorf("rows %s", got)
 	}
-	want := []LoadRef{
+	want := []dataset.LoadRef{
 		{Table: "builds", LoadID: datasettest.LoadB, LoadedAt: mustTime(t, datasettest.LoadBTS)},
 		{Table: "builds__annotations", LoadID: datasettest.LoadB, LoadedAt: mustTime(t, datasettest.LoadBTS)},
 		{Table: "pipelines", LoadID: datasettest.LoadA, LoadedAt: mustTime(t, datasettest.LoadATS)},
@@ -99,7 +100,7 @@ func TestQueryProvenancePerReferencedTable(t *testing.T) {
 
 	// Neither a constant nor the system tables carry load ids.
 	for _, q := range []string{`SELECT 42`, `SELECT count(*) FROM _dlt_loads`} {
-		if res := mustQuery(t, r, q, QueryOptions{}); len(res.Provenance) != 0 {
+		if res := mustQuery(t, r, q, dataset.QueryOptions{}); len(res.Provenance) != 0 {
 			t.Errorf("%s: provenance %+v, want none", q, res.Provenance)
 		}
 	}
@@ -112,7 +113,7 @@ func TestQueryValuesAreJSONFriendly(t *testing.T) {
 		1.50::DECIMAL(10,2) AS dec, 170141183460469231731687303715884105727::HUGEINT AS h,
 		'\xAA\xBB'::BLOB AS b, '6ba7b810-9dad-11d1-80b4-00c04fd430c8'::UUID AS u,
 		[1, 2] AS l, {'a': 1, 'b': 'x'} AS s, MAP {'k': 'v'} AS m, MAP {1: 'one'} AS mi,
-		'nan'::DOUBLE AS f, INTERVAL 1 DAY AS i, NULL AS n, 'é' AS txt`, QueryOptions{})
+		'nan'::DOUBLE AS f, INTERVAL 1 DAY AS i, NULL AS n, 'é' AS txt`, dataset.QueryOptions{})
 	want := `[["2024-01-02T03:04:05.5Z","2024-01-02","10:11:12","1.5","170141183460469231731687303715884105727",` +
 		`"qrs=","6ba7b810-9dad-11d1-80b4-00c04fd430c8",[1,2],{"a":1,"b":"x"},{"k":"v"},[{"key":1,"value":"one"}],` +
 		`"NaN",{"days":1,"micros":0,"months":0},null,"é"]]`
@@ -127,8 +128,8 @@ func TestQueryValuesAreJSONFriendly(t *testing.T) {
 func TestQueryCapsTruncateHugeResults(t *testing.T) {
 	r := openReader(t, newFixture(t))
 
-	res := mustQuery(t, r, `SELECT * FROM range(10000000)`, QueryOptions{})
-	if res.RowCount != DefaultMaxRows || len(res.Rows) != DefaultMaxRows || !res.Truncated {
+	res := mustQuery(t, r, `SELECT * FROM range(10000000)`, dataset.QueryOptions{})
+	if res.RowCount != dataset.DefaultMaxRows || len(res.Rows) != dataset.DefaultMaxRows || !res.Truncated {
 		t.Fatalf("row cap: %d rows, truncated %v", res.RowCount, res.Truncated)
 	}
 	if !strings.Contains(res.Hint, "row cap") || !strings.Contains(res.Hint, "LIMIT") {
@@ -138,21 +139,21 @@ func TestQueryCapsTruncateHugeResults(t *testing.T) {
 		t.Errorf("last row %s", got)
 	}
 
-	res = mustQuery(t, r, `SELECT * FROM range(10) LIMIT 3`, QueryOptions{MaxRows: 3})
+	res = mustQuery(t, r, `SELECT * FROM range(10) LIMIT 3`, dataset.QueryOptions{MaxRows: 3})
 	if res.Truncated || res.RowCount != 3 {
 		t.Errorf("exactly max rows: truncated %v count %d", res.Truncated, res.RowCount)
 	}
 
 	// 100 rows of 5000 characters: each is cut to 2000, and the byte cap stops the rest.
-	res = mustQuery(t, r, `SELECT range AS i, repeat('x', 5000) AS s FROM range(100)`, QueryOptions{})
+	res = mustQuery(t, r, `SELECT range AS i, repeat('x', 5000) AS s FROM range(100)`, dataset.QueryOptions{})
 	if !res.Truncated || res.RowCount == 0 || res.RowCount >= 100 {
 		t.Fatalf("byte cap: %d rows, truncated %v", res.RowCount, res.Truncated)
 	}
-	if n := len(asJSON(t, res.Rows)); n > DefaultMaxBytes {
-		t.Errorf("rows encode to %d bytes, cap %d", n, DefaultMaxBytes)
+	if n := len(asJSON(t, res.Rows)); n > dataset.DefaultMaxBytes {
+		t.Errorf("rows encode to %d bytes, cap %d", n, dataset.DefaultMaxBytes)
 	}
 	s := res.Rows[0][1].(string)
-	if !strings.HasPrefix(s, strings.Repeat("x", DefaultMaxStringLen)+"…[cut: 3000 more characters]") {
+	if !strings.HasPrefix(s, strings.Repeat("x", dataset.DefaultMaxStringLen)+"…[cut: 3000 more characters]") {
 		t.Errorf("cut string %q...", s[:40])
 	}
 	if !strings.Contains(res.Hint, "KiB output cap") || !strings.Contains(res.Hint, "substr") {
@@ -165,7 +166,7 @@ func TestQueryTimeoutInterruptsDuckDB(t *testing.T) {
 	slow := `SELECT count(*) FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = 7`
 	done := make(chan error, 1)
 	go func() {
-		_, err := r.Query(context.Background(), slow, QueryOptions{Timeout: 200 * time.Millisecond})
+		_, err := r.Query(context.Background(), slow, dataset.QueryOptions{Timeout: 200 * time.Millisecond})
 		done <- err
 	}()
 	select {
@@ -179,7 +180,7 @@ func TestQueryTimeoutInterruptsDuckDB(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
-	_, err := r.Query(ctx, slow, QueryOptions{})
+	_, err := r.Query(ctx, slow, dataset.QueryOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled query: err = %v", err)
 	}
@@ -217,7 +218,7 @@ func TestInfo(t *testing.T) {
 	if len(info.PipelineStates) != 2 {
 		t.Fatalf("states %+v", info.PipelineStates)
 	}
-	byName := map[string]PipelineState{}
+	byName := map[string]dataset.PipelineState{}
 	for _, p := range info.PipelineStates {
 		byName[p.PipelineName] = p
 	}
@@ -257,7 +258,7 @@ func TestDescribeShowsJoinsAndPrimaryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := asJSON(t, []*Join{ti.Parent, ti.Root}); got != `[{"table":"builds__annotations","on":"builds__annotations__values._dlt_parent_id = builds__annotations._dlt_id"},`+
+	if got := asJSON(t, []*dataset.Join{ti.Parent, ti.Root}); got != `[{"table":"builds__annotations","on":"builds__annotations__values._dlt_parent_id = builds__annotations._dlt_id"},`+
 		`{"table":"builds","on":"builds__annotations__values._dlt_root_id = builds._dlt_id"}]` {
 		t.Errorf("grandchild joins %s", got)
 	}
@@ -268,13 +269,13 @@ func TestDescribeShowsJoinsAndPrimaryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := `SELECT b.id, a.key FROM builds__annotations JOIN builds ON ` + mid.Parent.On + ` JOIN builds__annotations a ON a._dlt_id = builds__annotations._dlt_id ORDER BY a.key`
-	res := mustQuery(t, r, strings.ReplaceAll(q, "b.id", "builds.id"), QueryOptions{})
+	res := mustQuery(t, r, strings.ReplaceAll(q, "b.id", "builds.id"), dataset.QueryOptions{})
 	if got := asJSON(t, res.Rows); got != `[["b1","env"],["b1","team"]]` {
 		t.Errorf("join rows %s", got)
 	}
 
 	_, err = r.Describe(ctx, "nope")
-	var nf *TableNotFoundError
+	var nf *dataset.TableNotFoundError
 	if !errors.As(err, &nf) || !strings.Contains(err.Error(), "table nope not found in dataset codefresh_data; tables: _dlt_loads") {
 		t.Errorf("unknown table: %v", err)
 	}
@@ -285,42 +286,29 @@ func TestNoDataYet(t *testing.T) {
 	path := filepath.Join(dir, "codefresh.duckdb")
 	r := openReader(t, path)
 	ctx := context.Background()
-	_, err := r.Query(ctx, "SELECT 1", QueryOptions{})
-	if !errors.Is(err, ErrNoData) || !strings.Contains(err.Error(), "codefresh-mcp load") {
+	_, err := r.Query(ctx, "SELECT 1", dataset.QueryOptions{})
+	if !errors.Is(err, dataset.ErrNoData) || !strings.Contains(err.Error(), "codefresh-mcp load") {
 		t.Errorf("Query: %v", err)
 	}
 	_, err = r.Info(ctx)
-	if !errors.Is(err, ErrNoData) || !strings.Contains(err.Error(), "no load has run yet") {
+	if !errors.Is(err, dataset.ErrNoData) || !strings.Contains(err.Error(), "no load has run yet") {
 		t.Errorf("Info: %v", err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("reading created %v", entries)
 	}
 
-	other, err := OpenDuckDB(ctx, newFixture(t), "other_data", DuckDBOptions{})
+	other, err := OpenReader(ctx, newFixture(t), "other_data", ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = other.Info(ctx)
-	if !errors.Is(err, ErrNoData) || !strings.Contains(err.Error(), "has no schema other_data (schemas: codefresh_data)") {
+	if !errors.Is(err, dataset.ErrNoData) || !strings.Contains(err.Error(), "has no schema other_data (schemas: codefresh_data)") {
 		t.Errorf("missing dataset: %v", err)
 	}
 
-	if _, err := OpenDuckDB(ctx, path, "x'; DROP", DuckDBOptions{}); err == nil {
+	if _, err := OpenReader(ctx, path, "x'; DROP", ReaderOptions{}); err == nil {
 		t.Error("a dataset name that is not an identifier was accepted")
-	}
-}
-
-func TestParseDltSchemaToleratesShapes(t *testing.T) {
-	s := parseDltSchema(`{"tables":[{"name":"a","parent":"p","columns":[{"name":"id","primary_key":true},{"name":"x"}]}]}`)
-	if s["a"].parent != "p" || !s["a"].pk["id"] || s["a"].pk["x"] {
-		t.Errorf("array form: %+v", s)
-	}
-	if s := parseDltSchema(`{"tables":{"a":{"columns":{"k":{"primary_key":true}}}}}`); !s["a"].pk["k"] {
-		t.Errorf("keyed form without names: %+v", s)
-	}
-	if s := parseDltSchema(`not json`); len(s) != 0 {
-		t.Errorf("garbage: %+v", s)
 	}
 }
 
@@ -333,7 +321,7 @@ func mustTime(t *testing.T, s string) time.Time {
 	return ts
 }
 
-func sameRefs(got, want []LoadRef) bool {
+func sameRefs(got, want []dataset.LoadRef) bool {
 	if len(got) != len(want) {
 		return false
 	}

@@ -1,9 +1,8 @@
-package dataset
+package duckdb
 
 import (
 	"context"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,12 +10,8 @@ import (
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
-)
 
-// Provenance caps: tables looked at per query, load ids listed per table.
-const (
-	provenanceTables = 20
-	provenanceLoads  = 5
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
 // Query runs one untrusted statement. The engine enforces every limit: the
@@ -24,10 +19,10 @@ const (
 // configuration locked; the statement is prepared alone (more than one is
 // refused) and run only when DuckDB types it SELECT and its syntax tree
 // calls no table function outside a short list.
-func (r *duckReader) Query(ctx context.Context, query string, opts QueryOptions) (*Result, error) {
-	opts = opts.withDefaults()
+func (r *Reader) Query(ctx context.Context, query string, opts dataset.QueryOptions) (*dataset.Result, error) {
+	opts = opts.WithDefaults()
 	if strings.TrimSpace(query) == "" {
-		return nil, &RefusedError{Reason: "empty query: give one SELECT statement"}
+		return nil, &dataset.RefusedError{Reason: "empty query: give one SELECT statement"}
 	}
 	s, err := r.open(ctx)
 	if err != nil {
@@ -48,7 +43,7 @@ func (r *duckReader) Query(ctx context.Context, query string, opts QueryOptions)
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("query canceled: %w", ctx.Err())
 		case errors.Is(qctx.Err(), context.DeadlineExceeded):
-			return nil, &TimeoutError{Timeout: opts.Timeout}
+			return nil, &dataset.TimeoutError{Timeout: opts.Timeout}
 		}
 		return nil, r.damaged(err)
 	}
@@ -76,8 +71,8 @@ func (s *session) parse(ctx context.Context, query string) (map[string]any, erro
 // run prepares and runs the statement on the driver's own connection:
 // database/sql would execute every statement but the last before
 // preparing, while duckdb.Conn.Prepare refuses more than one.
-func (s *session) run(ctx context.Context, query string, ast map[string]any, opts QueryOptions) (*Result, error) {
-	var res *Result
+func (s *session) run(ctx context.Context, query string, ast map[string]any, opts dataset.QueryOptions) (*dataset.Result, error) {
+	var res *dataset.Result
 	err := s.conn.Raw(func(dc any) error {
 		conn, ok := dc.(*duckdb.Conn)
 		if !ok {
@@ -94,13 +89,13 @@ func (s *session) run(ctx context.Context, query string, ast map[string]any, opt
 			return fmt.Errorf("statement type: %w", err)
 		}
 		if typ != duckdb.STATEMENT_TYPE_SELECT {
-			return &RefusedError{Reason: fmt.Sprintf("only a single SELECT statement is allowed (got %s)", stmtTypeName(typ))}
+			return &dataset.RefusedError{Reason: fmt.Sprintf("only a single SELECT statement is allowed (got %s)", stmtTypeName(typ))}
 		}
 		if err := checkTableFunctions(ast); err != nil {
 			return err
 		}
 		if stmt.NumInput() > 0 {
-			return &RefusedError{Reason: "query parameters ($1, ?) are not supported: write the values into the SELECT"}
+			return &dataset.RefusedError{Reason: "query parameters ($1, ?) are not supported: write the values into the SELECT"}
 		}
 		rows, err := stmt.QueryContext(ctx, nil)
 		if err != nil {
@@ -114,7 +109,7 @@ func (s *session) run(ctx context.Context, query string, ast map[string]any, opt
 }
 
 // readRows converts rows until a cap: MaxRows rows or MaxBytes of JSON.
-func readRows(rows driver.Rows, opts QueryOptions) (*Result, error) {
+func readRows(rows driver.Rows, opts dataset.QueryOptions) (*dataset.Result, error) {
 	cols := rows.Columns()
 	types := make([]string, len(cols))
 	if tn, ok := rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
@@ -123,7 +118,7 @@ func readRows(rows driver.Rows, opts QueryOptions) (*Result, error) {
 		}
 	}
 	dest := make([]driver.Value, len(cols))
-	return fillResult(cols, types, types, opts, func() ([]any, bool, error) {
+	return dataset.FillResult(cols, types, types, opts, func() ([]any, bool, error) {
 		if err := rows.Next(dest); err == io.EOF {
 			return nil, false, nil
 		} else if err != nil {
@@ -137,75 +132,6 @@ func readRows(rows driver.Rows, opts QueryOptions) (*Result, error) {
 	})
 }
 
-// fillResult reads rows from next (a fresh slice of driver values each,
-// ok false after the last) until a cap: MaxRows rows or MaxBytes of JSON.
-// convTypes are the columns' types as the converter knows them.
-func fillResult(cols, types, convTypes []string, opts QueryOptions, next func() (row []any, ok bool, err error)) (*Result, error) {
-	res := &Result{Columns: cols, Types: types, Rows: [][]any{}}
-	limit := opts.MaxStringLen
-	if opts.WideStringLen > 0 && len(cols) > 1 {
-		limit = opts.WideStringLen
-	}
-	conv := &converter{maxStringLen: limit, summarize: opts.SummarizeDocuments && len(cols) > 1}
-	cut, summarized := map[int]bool{}, map[int]bool{}
-	size := 0
-	for {
-		row, ok, err := next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		if len(res.Rows) == opts.MaxRows {
-			res.Truncated = true
-			res.Hint = fmt.Sprintf("only the first %d rows are shown (the row cap): aggregate (COUNT, GROUP BY), filter with WHERE, or page with LIMIT/OFFSET", opts.MaxRows)
-			break
-		}
-		for i, v := range row {
-			conv.cut, conv.summarized = false, false
-			row[i] = conv.cell(v, convTypes[i])
-			cut[i] = cut[i] || conv.cut
-			summarized[i] = summarized[i] || conv.summarized
-		}
-		b, err := json.Marshal(row)
-		if err != nil {
-			return nil, fmt.Errorf("encode row %d: %w", len(res.Rows)+1, err)
-		}
-		if size+len(b)+1 > opts.MaxBytes {
-			res.Truncated = true
-			res.Hint = fmt.Sprintf("only the first %d rows are shown: the result passed the %d KiB output cap; select fewer columns, aggregate, or add LIMIT", len(res.Rows), opts.MaxBytes>>10)
-			break
-		}
-		size += len(b) + 1
-		res.Rows = append(res.Rows, row)
-	}
-	res.RowCount = len(res.Rows)
-	var notes []string
-	if res.Hint != "" {
-		notes = append(notes, res.Hint)
-	}
-	if names := colNames(cols, summarized); names != "" {
-		notes = append(notes, fmt.Sprintf("JSON/YAML values of %s are summarised (as [yaml: N lines, M chars]); select such a column alone to read it whole", names))
-	}
-	if names := colNames(cols, cut); names != "" {
-		notes = append(notes, fmt.Sprintf("text of %s longer than %d characters was cut (marked …[cut: N more characters]); select the column alone (or raise max_value_chars) to read it whole, or a part with substr(column, start, length)", names, limit))
-	}
-	res.Hint = strings.Join(notes, "; ")
-	return res, nil
-}
-
-// colNames lists the columns marked in set, in result order.
-func colNames(cols []string, set map[int]bool) string {
-	var names []string
-	for i, c := range cols {
-		if set[i] {
-			names = append(names, c)
-		}
-	}
-	return strings.Join(names, ", ")
-}
-
 // prepareError explains why a statement could not be prepared.
 func prepareError(err error) error {
 	var de *duckdb.Error
@@ -217,9 +143,9 @@ func prepareError(err error) error {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "multi-statement"):
-		return &RefusedError{Reason: "only a single SELECT statement is allowed (got more than one statement)"}
+		return &dataset.RefusedError{Reason: "only a single SELECT statement is allowed (got more than one statement)"}
 	case strings.Contains(msg, "empty query"):
-		return &RefusedError{Reason: "empty query: give one SELECT statement"}
+		return &dataset.RefusedError{Reason: "empty query: give one SELECT statement"}
 	}
 	return fmt.Errorf("prepare query: %w", err)
 }
@@ -230,13 +156,13 @@ func engineError(err error) error {
 	var de *duckdb.Error
 	if errors.As(err, &de) && de.Type == duckdb.ErrorTypePermission {
 		msg, _, _ := strings.Cut(de.Msg, "\n")
-		return &RefusedError{Reason: "only the dataset's tables can be read: file, network and extension access is disabled (" + msg + ")"}
+		return &dataset.RefusedError{Reason: "only the dataset's tables can be read: file, network and extension access is disabled (" + msg + ")"}
 	}
 	if errors.As(err, &de) && de.Type == duckdb.ErrorTypeCatalog {
 		// FROM 'path' is a file read DuckDB only tries when external access
 		// is on; with it off the path is reported as a missing table.
 		if name, ok := missingTable(de.Msg); ok && strings.ContainsAny(name, `/\:`) {
-			return &RefusedError{Reason: fmt.Sprintf("only the dataset's tables can be read: %q is a file or URL, and file, network and extension access is disabled", name)}
+			return &dataset.RefusedError{Reason: fmt.Sprintf("only the dataset's tables can be read: %q is a file or URL, and file, network and extension access is disabled", name)}
 		}
 	}
 	return fmt.Errorf("query failed: %w", err)
@@ -274,9 +200,9 @@ func stmtTypeName(t duckdb.StmtType) string {
 // provenance names the latest loads present in each dataset table the
 // query reads, found in DuckDB's syntax tree of it; a table without
 // _dlt_load_id, or a CTE name, contributes nothing.
-func (s *session) provenance(ctx context.Context, ast map[string]any) ([]LoadRef, error) {
+func (s *session) provenance(ctx context.Context, ast map[string]any) ([]dataset.LoadRef, error) {
 	refs := map[string]bool{}
-	walk(ast, func(m map[string]any) {
+	dataset.WalkJSON(ast, func(m map[string]any) {
 		if m["type"] != "BASE_TABLE" {
 			return
 		}
@@ -298,25 +224,25 @@ func (s *session) provenance(ctx context.Context, ast map[string]any) ([]LoadRef
 	if err != nil {
 		return nil, fmt.Errorf("provenance tables: %w", err)
 	}
-	var out []LoadRef
+	var out []dataset.LoadRef
 	n := 0
 	for _, table := range loaded {
 		if !refs[strings.ToLower(table)] {
 			continue
 		}
-		if n++; n > provenanceTables {
+		if n++; n > dataset.ProvenanceTables {
 			break
 		}
-		ds := quoteIdent(s.dataset)
+		ds := dataset.QuoteIdent(s.dataset)
 		rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`
 			SELECT l.load_id, l.inserted_at FROM %s._dlt_loads l
 			WHERE l.load_id IN (SELECT DISTINCT _dlt_load_id FROM %s.%s)
-			ORDER BY l.inserted_at DESC, l.load_id DESC LIMIT %d`, ds, ds, quoteIdent(table), provenanceLoads))
+			ORDER BY l.inserted_at DESC, l.load_id DESC LIMIT %d`, ds, ds, dataset.QuoteIdent(table), dataset.ProvenanceLoads))
 		if err != nil {
 			return out, fmt.Errorf("provenance of %s: %w", table, err)
 		}
 		for rows.Next() {
-			ref := LoadRef{Table: table}
+			ref := dataset.LoadRef{Table: table}
 			if err := rows.Scan(&ref.LoadID, &ref.LoadedAt); err != nil {
 				rows.Close()
 				return out, fmt.Errorf("provenance of %s: %w", table, err)
@@ -354,10 +280,10 @@ var tableFunctions = map[string]bool{
 // could not be inspected) or one calling a table function not listed above.
 func checkTableFunctions(ast map[string]any) error {
 	if ast == nil {
-		return &RefusedError{Reason: "only a single plain SELECT statement is allowed (PRAGMA shorthands too: use SHOW TABLES, DESCRIBE t or SELECT * FROM pragma_table_info('t'))"}
+		return &dataset.RefusedError{Reason: "only a single plain SELECT statement is allowed (PRAGMA shorthands too: use SHOW TABLES, DESCRIBE t or SELECT * FROM pragma_table_info('t'))"}
 	}
 	var bad string
-	walk(ast, func(m map[string]any) {
+	dataset.WalkJSON(ast, func(m map[string]any) {
 		if m["type"] != "TABLE_FUNCTION" || bad != "" {
 			return
 		}
@@ -368,22 +294,7 @@ func checkTableFunctions(ast map[string]any) error {
 		}
 	})
 	if bad != "" {
-		return &RefusedError{Reason: fmt.Sprintf("table function %s is not allowed: a query reads the dataset's tables and may use range, generate_series, unnest, json_each and the duckdb_* catalog functions", bad)}
+		return &dataset.RefusedError{Reason: fmt.Sprintf("table function %s is not allowed: a query reads the dataset's tables and may use range, generate_series, unnest, json_each and the duckdb_* catalog functions", bad)}
 	}
 	return nil
-}
-
-// walk calls fn on every object in a decoded JSON tree.
-func walk(v any, fn func(map[string]any)) {
-	switch x := v.(type) {
-	case map[string]any:
-		fn(x)
-		for _, c := range x {
-			walk(c, fn)
-		}
-	case []any:
-		for _, c := range x {
-			walk(c, fn)
-		}
-	}
 }

@@ -1,4 +1,4 @@
-package dataset
+package duckdb
 
 import (
 	"context"
@@ -12,47 +12,49 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 )
 
-// DuckDBOptions tune a DuckDB reader; zero fields take defaults.
-type DuckDBOptions struct {
+// ReaderOptions tune a DuckDB reader; zero fields take defaults.
+type ReaderOptions struct {
 	// LockWait bounds the retry while a load holds the file (duckfile.DefaultWait when 0).
 	LockWait time.Duration
 	// MemoryLimit is DuckDB's memory_limit for each call ("1GB" when empty):
 	// results are materialised, so this bounds what one query can take.
 	MemoryLimit string
 	// Handles, when set, keeps the file open between calls (a server).
-	Handles *Handles
+	Handles *dataset.Handles
+	// Open, when set, gives the database to read instead of the file at
+	// path: the Parquet reader's in-memory database of views, its
+	// configuration locked. The reader checks the sandbox all the same.
+	Open func(ctx context.Context) (conn *sql.Conn, release func() error, err error)
 }
 
-const defaultMemoryLimit = "1GB"
+// DefaultMemoryLimit is a reader's memory_limit when its options name none.
+const DefaultMemoryLimit = "1GB"
 
-// recentLoads is how many _dlt_loads rows Info returns.
-const recentLoads = 10
-
-var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 var memoryRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*[A-Za-z]*$`)
 
-type duckReader struct {
+// Reader reads a dataset (a schema) of a DuckDB database.
+type Reader struct {
 	path    string
 	dataset string
-	opts    DuckDBOptions
-	// openSession, when set, gives the session instead of opening the
-	// file: the Parquet reader's in-memory database of views.
-	openSession func(ctx context.Context) (*session, error)
+	opts    ReaderOptions
 }
 
-// OpenDuckDB returns a reader of dataset (a schema) in the DuckDB file at
+var _ dataset.Isolatable = (*Reader)(nil)
+
+// OpenReader returns a reader of dataset (a schema) in the DuckDB file at
 // path. The file is not held: every call opens it read-only, hardened, and
 // closes it again, so a load in another process can take the write lock
 // between calls. ctx is unused today; readers of servers will need it.
-func OpenDuckDB(_ context.Context, path, dataset string, opts DuckDBOptions) (Reader, error) {
-	if !identRe.MatchString(dataset) {
-		return nil, fmt.Errorf("dataset name %q: use letters, digits and underscores", dataset)
+func OpenReader(_ context.Context, path, ds string, opts ReaderOptions) (*Reader, error) {
+	if err := dataset.CheckName(ds); err != nil {
+		return nil, err
 	}
 	if opts.MemoryLimit == "" {
-		opts.MemoryLimit = defaultMemoryLimit
+		opts.MemoryLimit = DefaultMemoryLimit
 	}
 	if !memoryRe.MatchString(opts.MemoryLimit) {
 		return nil, fmt.Errorf("memory limit %q: give a size such as 1GB", opts.MemoryLimit)
@@ -61,10 +63,15 @@ func OpenDuckDB(_ context.Context, path, dataset string, opts DuckDBOptions) (Re
 	if err != nil {
 		return nil, fmt.Errorf("duckdb path %s: %w", path, err)
 	}
-	return &duckReader{path: abs, dataset: dataset, opts: opts}, nil
+	return &Reader{path: abs, dataset: ds, opts: opts}, nil
 }
 
-func (r *duckReader) Close() error { return nil }
+func (r *Reader) Close() error { return nil }
+
+// Target implements dataset.Isolatable.
+func (r *Reader) Target() dataset.Target {
+	return dataset.Target{Kind: "duckdb", Path: r.path, Dataset: r.dataset}
+}
 
 // session is one brief read-only open of the file.
 type session struct {
@@ -82,12 +89,21 @@ func (s *session) Close() error {
 // loosen it), checks the dataset exists and points search_path at it.
 // Within one process DuckDB shares one instance per file among handles of
 // the same configuration, so concurrent calls are fine.
-func (r *duckReader) open(ctx context.Context) (*session, error) {
-	if r.openSession != nil {
-		return r.openSession(ctx)
+func (r *Reader) open(ctx context.Context) (*session, error) {
+	if r.opts.Open != nil {
+		conn, release, err := r.opts.Open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s := &session{conn: conn, release: release, dataset: r.dataset}
+		if err := s.prepare(ctx, r.path); err != nil {
+			s.Close()
+			return nil, err
+		}
+		return s, nil
 	}
 	if _, err := os.Stat(r.path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s does not exist; load data first with `codefresh-mcp load`", ErrNoData, r.path)
+		return nil, fmt.Errorf("%w: %s does not exist; load data first with `codefresh-mcp load`", dataset.ErrNoData, r.path)
 	}
 	openFile := func(ctx context.Context) (*sql.DB, error) {
 		return duckfile.Open(ctx, r.path, true, r.opts.LockWait,
@@ -104,7 +120,7 @@ func (r *duckReader) open(ctx context.Context) (*session, error) {
 	if h := r.opts.Handles; h != nil {
 		var done func()
 		var err error
-		if db, done, err = h.acquire(ctx, r.path+"?memory_limit="+r.opts.MemoryLimit, r.path, r.opts.LockWait, openFile); err != nil {
+		if db, done, err = h.Acquire(ctx, r.path+"?memory_limit="+r.opts.MemoryLimit, r.path, r.opts.LockWait, openFile); err != nil {
 			return nil, err
 		}
 		release = func() error { done(); return nil }
@@ -150,7 +166,7 @@ func (s *session) prepare(ctx context.Context, path string) error {
 	}
 	if !found {
 		return fmt.Errorf("%w into dataset %s: %s has no schema %s (schemas: %s); run `codefresh-mcp load` or check the dataset name",
-			ErrNoData, s.dataset, path, s.dataset, strings.Join(schemas, ", "))
+			dataset.ErrNoData, s.dataset, path, s.dataset, strings.Join(schemas, ", "))
 	}
 	// search_path is per connection and stays settable under the lock; the
 	// dataset name is a checked identifier, so quoting it is enough.
@@ -165,8 +181,8 @@ func (s *session) prepare(ctx context.Context, path string) error {
 const relations = `(SELECT database_name, schema_name, table_name FROM duckdb_tables()
 	UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal)`
 
-// catalog lists the dataset's tables and their columns, in column order.
-func (s *session) catalog(ctx context.Context) (names []string, cols map[string][]ColumnInfo, err error) {
+// Tables lists the dataset's tables and their columns, in column order.
+func (s *session) Tables(ctx context.Context) (names []string, cols map[string][]dataset.ColumnInfo, err error) {
 	rows, err := s.conn.QueryContext(ctx, `
 		SELECT c.table_name, c.column_name, c.data_type, c.is_nullable
 		FROM duckdb_columns() c JOIN `+relations+` t
@@ -177,134 +193,84 @@ func (s *session) catalog(ctx context.Context) (names []string, cols map[string]
 		return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
 	}
 	defer rows.Close()
-	return scanCatalog(rows, s.dataset)
+	return dataset.ScanCatalog(rows, s.dataset)
 }
 
-func (s *session) rowCount(ctx context.Context, table string) (int64, error) {
+func (s *session) RowCount(ctx context.Context, table string) (int64, error) {
 	var n int64
-	err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(s.dataset)+`.`+quoteIdent(table)).Scan(&n)
+	err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM `+dataset.QuoteIdent(s.dataset)+`.`+dataset.QuoteIdent(table)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count rows of %s: %w", table, err)
 	}
 	return n, nil
 }
 
-func (r *duckReader) Info(ctx context.Context) (*Info, error) {
+func (r *Reader) Info(ctx context.Context) (*dataset.Info, error) {
 	s, err := r.open(ctx)
 	if err != nil {
 		return nil, r.damaged(err)
 	}
 	defer s.Close()
-	info, err := readInfo(ctx, s, &Info{Destination: "duckdb", Location: r.path, Dataset: r.dataset})
+	info, err := dataset.ReadInfo(ctx, s, &dataset.Info{Destination: "duckdb", Location: r.path, Dataset: r.dataset})
 	return info, r.damaged(err)
 }
 
 // damaged names a file that DuckDB finds damaged only once a query reads a
 // bad block (the Parquet reader's in-memory database has no file).
-func (r *duckReader) damaged(err error) error {
-	if r.openSession != nil {
+func (r *Reader) damaged(err error) error {
+	if r.opts.Open != nil {
 		return err
 	}
 	return duckfile.Damaged(r.path, err)
 }
 
-func (s *session) loads(ctx context.Context) ([]Load, error) {
+func (s *session) Loads(ctx context.Context) ([]dataset.Load, error) {
 	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`
 		SELECT load_id, schema_name, status, inserted_at, schema_version_hash
-		FROM %s._dlt_loads ORDER BY inserted_at DESC, load_id DESC LIMIT %d`, quoteIdent(s.dataset), recentLoads))
+		FROM %s._dlt_loads ORDER BY inserted_at DESC, load_id DESC LIMIT %d`, dataset.QuoteIdent(s.dataset), dataset.RecentLoads))
 	if err != nil {
 		return nil, fmt.Errorf("read _dlt_loads: %w", err)
 	}
 	defer rows.Close()
-	return scanLoads(rows)
+	return dataset.ScanLoads(rows)
 }
 
-// pipelineStates returns the newest state row of each pipeline.
-func (s *session) pipelineStates(ctx context.Context) ([]PipelineState, error) {
+// PipelineStates returns the newest state row of each pipeline.
+func (s *session) PipelineStates(ctx context.Context) ([]dataset.PipelineState, error) {
 	rows, err := s.conn.QueryContext(ctx, `
 		SELECT pipeline_name, version, engine_version, created_at, _dlt_load_id, state
-		FROM `+quoteIdent(s.dataset)+`._dlt_pipeline_state
+		FROM `+dataset.QuoteIdent(s.dataset)+`._dlt_pipeline_state
 		QUALIFY row_number() OVER (PARTITION BY pipeline_name ORDER BY version DESC, created_at DESC) = 1
 		ORDER BY pipeline_name`)
 	if err != nil {
 		return nil, fmt.Errorf("read _dlt_pipeline_state: %w", err)
 	}
 	defer rows.Close()
-	return scanPipelineStates(rows)
+	return dataset.ScanPipelineStates(rows)
 }
 
-// schemaVersions returns the newest _dlt_version row of each schema, and its parsed body.
-func (s *session) schemaVersions(ctx context.Context) ([]SchemaVersion, []dltSchema, error) {
+// SchemaVersions returns the newest _dlt_version row of each schema, and its body.
+func (s *session) SchemaVersions(ctx context.Context) ([]dataset.SchemaVersion, []string, error) {
 	rows, err := s.conn.QueryContext(ctx, `
 		SELECT schema_name, version, engine_version, version_hash, inserted_at, schema
-		FROM `+quoteIdent(s.dataset)+`._dlt_version
+		FROM `+dataset.QuoteIdent(s.dataset)+`._dlt_version
 		QUALIFY row_number() OVER (PARTITION BY schema_name ORDER BY version DESC, inserted_at DESC) = 1
 		ORDER BY schema_name`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read _dlt_version: %w", err)
 	}
 	defer rows.Close()
-	return scanSchemaVersions(rows)
+	return dataset.ScanSchemaVersions(rows)
 }
 
-func (r *duckReader) Describe(ctx context.Context, table string) (*TableInfo, error) {
+func (r *Reader) Describe(ctx context.Context, table string) (*dataset.TableInfo, error) {
 	s, err := r.open(ctx)
 	if err != nil {
 		return nil, r.damaged(err)
 	}
 	defer s.Close()
-	info, err := describe(ctx, s, r.dataset, table)
+	info, err := dataset.Describe(ctx, s, r.dataset, table)
 	return info, r.damaged(err)
-}
-
-// parentTables maps each child table to its parent: from the dlt schema
-// when it says, else the longest existing prefix before a "__" of a table
-// that has _dlt_parent_id.
-func parentTables(names []string, cols map[string][]ColumnInfo, schemas []dltSchema) map[string]string {
-	parents := map[string]string{}
-	for _, name := range names {
-		if p := schemaParent(schemas, name); p != "" {
-			parents[name] = p
-			continue
-		}
-		if !hasColumn(cols[name], "_dlt_parent_id") {
-			continue
-		}
-		for i := strings.LastIndex(name, "__"); i > 0; i = strings.LastIndex(name[:i], "__") {
-			if _, ok := cols[name[:i]]; ok {
-				parents[name] = name[:i]
-				break
-			}
-		}
-	}
-	return parents
-}
-
-func hasColumn(cols []ColumnInfo, name string) bool {
-	for _, c := range cols {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func joinOn(child, col, parent string) string {
-	return sqlName(child) + "." + col + " = " + sqlName(parent) + "._dlt_id"
-}
-
-func isSystem(table string) bool { return strings.HasPrefix(table, "_dlt_") }
-
-// sqlName writes a name bare when it can be, quoted otherwise.
-func sqlName(name string) string {
-	if identRe.MatchString(name) && strings.ToLower(name) == name {
-		return name
-	}
-	return quoteIdent(name)
-}
-
-func quoteIdent(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 func queryStrings(ctx context.Context, conn *sql.Conn, query string, args ...any) ([]string, error) {

@@ -1,7 +1,9 @@
-package dataset
+package parquet
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -9,67 +11,79 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	ddb "github.com/cfmcp/codefresh-mcp/pipeline/destination/duckdb"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 )
 
-// ParquetOptions tune a Parquet reader; zero fields take defaults.
-type ParquetOptions struct {
+// ReaderOptions tune a Parquet reader; zero fields take defaults.
+type ReaderOptions struct {
 	// MemoryLimit is DuckDB's memory_limit for each call ("1GB" when empty).
 	MemoryLimit string
 }
 
-// parquetReader reads a Parquet dataset folder with the DuckDB reader's
+// Reader reads a Parquet dataset folder with the DuckDB reader's
 // sandbox: every call opens an in-memory DuckDB holding one view per
 // table over its committed files, then shuts file access to all but those
 // files and locks the configuration before any query runs.
-type parquetReader struct {
-	*duckReader
-	root string
-	dir  string
+type Reader struct {
+	*ddb.Reader
+	root        string
+	dir         string
+	dataset     string
+	memoryLimit string
 }
 
-// OpenParquet returns a reader of the dataset folder root/dataset written
+var _ dataset.Isolatable = (*Reader)(nil)
+
+// OpenReader returns a reader of the dataset folder root/dataset written
 // by the Parquet destination. Nothing is held between calls, so a load may
 // commit in between; each call reads the files committed when it starts.
-func OpenParquet(ctx context.Context, root, dataset string, opts ParquetOptions) (Reader, error) {
-	inner, err := OpenDuckDB(ctx, root, dataset, DuckDBOptions{MemoryLimit: opts.MemoryLimit})
+func OpenReader(ctx context.Context, root, ds string, opts ReaderOptions) (*Reader, error) {
+	abs, err := filepath.Abs(root)
 	if err != nil {
+		return nil, fmt.Errorf("duckdb path %s: %w", root, err)
+	}
+	r := &Reader{root: abs, dir: filepath.Join(abs, ds), dataset: ds, memoryLimit: cmp.Or(opts.MemoryLimit, ddb.DefaultMemoryLimit)}
+	// The DuckDB reader names r.dir in its errors and reads the views
+	// r.session makes instead of a file.
+	if r.Reader, err = ddb.OpenReader(ctx, r.dir, ds, ddb.ReaderOptions{MemoryLimit: opts.MemoryLimit, Open: r.session}); err != nil {
 		return nil, err
 	}
-	d := inner.(*duckReader)
-	r := &parquetReader{duckReader: d, root: d.path, dir: filepath.Join(d.path, dataset)}
-	d.openSession = r.session
 	return r, nil
 }
 
+// Target implements dataset.Isolatable.
+func (r *Reader) Target() dataset.Target {
+	return dataset.Target{Kind: "parquet", Path: r.root, Dataset: r.dataset}
+}
+
 // session builds the in-memory database of views and locks it down.
-func (r *parquetReader) session(ctx context.Context) (*session, error) {
-	l, err := parquet.Scan(r.root, r.dataset)
+func (r *Reader) session(ctx context.Context) (*sql.Conn, func() error, error) {
+	l, err := Scan(r.root, r.dataset)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(l.Tables) == 0 {
-		return nil, fmt.Errorf("%w: %s holds no loaded tables; load data first with `codefresh-mcp load`", ErrNoData, r.dir)
+		return nil, nil, fmt.Errorf("%w: %s holds no loaded tables; load data first with `codefresh-mcp load`", dataset.ErrNoData, r.dir)
 	}
 	db, err := duckfile.Open(ctx, "", false, 0,
 		"autoinstall_known_extensions=false",
 		"autoload_known_extensions=false",
 		"allow_community_extensions=false",
-		"memory_limit="+r.opts.MemoryLimit,
+		"memory_limit="+r.memoryLimit,
 	)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("parquet %s: connection: %w", r.dir, err)
+		return nil, nil, fmt.Errorf("parquet %s: connection: %w", r.dir, err)
 	}
-	s := &session{conn: conn, release: db.Close, dataset: r.dataset}
 	// The dataset name is a checked identifier; table names are folder
 	// names the destination checked, quoted all the same.
-	stmts := []string{"CREATE SCHEMA " + quoteIdent(r.dataset)}
+	stmts := []string{"CREATE SCHEMA " + dataset.QuoteIdent(r.dataset)}
 	var all []string
 	for _, name := range l.TableNames() {
 		files := make([]string, len(l.Tables[name]))
@@ -78,7 +92,7 @@ func (r *parquetReader) session(ctx context.Context) (*session, error) {
 		}
 		all = append(all, files...)
 		stmts = append(stmts, fmt.Sprintf("CREATE VIEW %s.%s AS SELECT * FROM read_parquet([%s], union_by_name = true)",
-			quoteIdent(r.dataset), quoteIdent(name), strings.Join(files, ", ")))
+			dataset.QuoteIdent(r.dataset), dataset.QuoteIdent(name), strings.Join(files, ", ")))
 	}
 	// Only the committed files can be opened: not the folder's others
 	// (a crashed load's, superseded ones), not anything beside it.
@@ -89,32 +103,29 @@ func (r *parquetReader) session(ctx context.Context) (*session, error) {
 	)
 	for _, stmt := range stmts {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("parquet %s: %w", r.dir, err)
+			conn.Close()
+			db.Close()
+			return nil, nil, fmt.Errorf("parquet %s: %w", r.dir, err)
 		}
 	}
-	if err := s.prepare(ctx, r.dir); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	return conn, db.Close, nil
 }
 
 // Query runs one statement as the DuckDB reader does. A file that a load
 // removed between listing and reading (replace, merge) fails the read:
 // it is read again once from the new files.
-func (r *parquetReader) Query(ctx context.Context, query string, opts QueryOptions) (*Result, error) {
-	res, err := r.duckReader.Query(ctx, query, opts)
+func (r *Reader) Query(ctx context.Context, query string, opts dataset.QueryOptions) (*dataset.Result, error) {
+	res, err := r.Reader.Query(ctx, query, opts)
 	var de *duckdb.Error
 	if err != nil && errors.As(err, &de) && de.Type == duckdb.ErrorTypeIO && strings.Contains(de.Msg, r.dir) {
-		return r.duckReader.Query(ctx, query, opts)
+		return r.Reader.Query(ctx, query, opts)
 	}
 	return res, err
 }
 
 // Info is the DuckDB reader's summary, naming the folder.
-func (r *parquetReader) Info(ctx context.Context) (*Info, error) {
-	info, err := r.duckReader.Info(ctx)
+func (r *Reader) Info(ctx context.Context) (*dataset.Info, error) {
+	info, err := r.Reader.Info(ctx)
 	if err != nil {
 		return nil, err
 	}
