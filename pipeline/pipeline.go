@@ -3,7 +3,6 @@
 package pipeline
 
 import (
-	"context"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
@@ -69,5 +68,3 @@ type Options struct {
 	// file. Without it a bounded record is kept only when the load fails.
 	Record string
 }
-
-var _ = context.Background

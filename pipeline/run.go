@@ -586,10 +586,10 @@ func (r *run) extract(ctx context.Context, res codefresh.Resource) (ri ResourceI
 		ri.Records = r.records.Load() - recsBefore
 	}()
 	r.progress(ctx, "extract", res.Name)
-	switch {
-	case res.Parent != "":
+	switch res.Strategy {
+	case codefresh.StrategyPerParent:
 		err = r.extractDetails(ctx, res)
-	case res.IncrementalCursor != "" && res.Paginator == codefresh.PaginatorPageCursor:
+	case codefresh.StrategyBuildWindows:
 		err = r.extractBuilds(ctx, res)
 	default:
 		err = r.client.Pages(ctx, res, r.pageOptions(res), func(pg *codefresh.Page) error {
