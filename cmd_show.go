@@ -15,6 +15,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/server/dashboard"
 )
 
@@ -171,7 +172,7 @@ func dashboardTraces(p *pipeline.Project) ([]dashboard.LoadTrace, error) {
 	return out, nil
 }
 
-func dashboardError(e *pipeline.TraceError) *dashboard.TraceError {
+func dashboardError(e *trace.Error) *dashboard.TraceError {
 	if e == nil {
 		return nil
 	}

@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // Job states.
@@ -44,13 +46,11 @@ type JobStatus struct {
 	Ended    time.Time `json:"ended,omitzero"`
 }
 
-// JobOpts is the part of Options a status shows.
-type JobOpts struct {
-	Resources   []string `json:"resources,omitempty"`
-	MaxPages    int      `json:"max_pages,omitempty"`
-	FullRefresh bool     `json:"full_refresh,omitempty"`
-	DryRun      bool     `json:"dry_run,omitempty"`
-	Record      string   `json:"record,omitempty"`
+// JobOpts is the part of Options a status shows: the same as a load's trace.
+type JobOpts = trace.Options
+
+func jobOpts(o Options) JobOpts {
+	return JobOpts{Resources: slices.Clone(o.Resources), MaxPages: o.MaxPages, FullRefresh: o.FullRefresh, DryRun: o.DryRun, Record: o.Record}
 }
 
 // Done reports whether the job has finished, whatever the outcome.

@@ -7,7 +7,23 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
+
+// Load outcomes, in a trace and a LoadInfo.
+const (
+	LoadSucceeded          = "succeeded"
+	LoadCompletedWithError = "completed_with_errors" // some resources failed, the others committed
+	LoadFailed             = "failed"
+	LoadCancelled          = "cancelled"
+)
+
+// TraceError is the trace's error with its cause, under the name the
+// classifier (explain) uses.
+type TraceError = trace.Error
+
+// UnreadableTraceError is the trace store's, under the name tools/errors.go uses.
+type UnreadableTraceError = trace.UnreadableError
 
 // Progress is reported while a load runs.
 type Progress struct {

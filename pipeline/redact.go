@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -44,7 +45,7 @@ func redactNested(red *secrets.Redactor, v any) {
 
 // redactTrace is t with the key removed from every text in it (error
 // messages quote what servers said), in any spelling.
-func redactTrace(t *Trace, red *secrets.Redactor) *Trace {
+func redactTrace(t *trace.Trace, red *secrets.Redactor) *trace.Trace {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return t
@@ -53,7 +54,7 @@ func redactTrace(t *Trace, red *secrets.Redactor) *Trace {
 	if &clean[0] == &b[0] {
 		return t
 	}
-	var out Trace
+	var out trace.Trace
 	if err := json.Unmarshal(clean, &out); err != nil {
 		return t
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -41,7 +42,7 @@ type run struct {
 	client *codefresh.Client
 	state  *State
 	log    *slog.Logger
-	trace  *tracer
+	trace  *trace.Collector
 	red    *secrets.Redactor // the key, in every spelling, out of records
 
 	// Pages arrive from several goroutines; one goroutine (normalizeLoop)
@@ -89,7 +90,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		}
 	}
 	loadID := newLoadID(start)
-	tr := newTracer(loadID, cfg.Pipeline(), start, opts, names)
+	tr := trace.NewCollector(loadID, cfg.Pipeline(), start, jobOpts(opts), names)
 	p.removeStaleTemps()
 	rec, err := p.createRecord(loadID, names, opts, creds.APIKey())
 	var noRecord error // why this load has no debug record
@@ -99,9 +100,9 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	observe := tr.observe
+	observe := tr.Observe
 	if rec != nil {
-		observe = func(ex codefresh.Exchange) { tr.observe(ex); rec.Observe(ex) }
+		observe = func(ex codefresh.Exchange) { tr.Observe(ex); rec.Observe(ex) }
 	}
 	co := creds.ClientOptions()
 	co.Logger, co.RatePerSecond, co.RetryBaseWait, co.HTTPClient, co.Observe = p.logger(), p.ratePerSecond(), p.RetryBaseWait, p.HTTPClient, observe
@@ -112,7 +113,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	}
 	// A key the API echoes back, in any spelling, goes before anything is stored.
 	red := secrets.NewRedactor(creds.APIKey())
-	info, err := p.run(ctx, opts, loadID, names, client, creds, tr, red)
+	info, err := p.run(ctx, opts, start, loadID, names, client, creds, tr, red)
 	// Classified once the staging folder is gone, so a full disk is named by
 	// the folder that remains (TMPDIR), not the one removed.
 	err = projectfs.AsDiskFull(red.Error(err), p.destinationDir(), "")
@@ -135,17 +136,17 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if recErr != nil {
 		p.logger().Warn("debug record not kept", "error", recErr)
 	}
-	trace := redactTrace(tr.done(status, explain(err), recordPath), red)
+	kept := redactTrace(tr.Done(status, explain(err), recordPath), red)
 	if recErr != nil {
-		trace.RecordDropped = recErr.Error()
+		kept.RecordDropped = recErr.Error()
 	}
-	traceErr := p.saveTrace(trace)
+	traceErr := p.saveTrace(kept)
 	if traceErr != nil {
 		p.logger().Warn("load trace not saved", "error", traceErr)
 	}
 	if info != nil {
 		info.Record = recordPath
-		info.Warnings = trace.Warnings
+		info.Warnings = kept.Warnings
 		for i := range info.Resources {
 			info.Resources[i].Reason = red.Redact(info.Resources[i].Reason)
 		}
@@ -154,7 +155,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		if status == LoadFailed {
 			err = fmt.Errorf("%w (%s)", err, keptNote(recordPath, recErr, traceErr))
 		}
-		return &LoadInfo{LoadID: loadID, Status: status, Pipeline: cfg.Pipeline(), Record: recordPath, Started: start, Warnings: trace.Warnings}, err
+		return &LoadInfo{LoadID: loadID, Status: status, Pipeline: cfg.Pipeline(), Record: recordPath, Started: start, Warnings: kept.Warnings}, err
 	}
 	if opts.Record == "" {
 		recErr = nil // the project's own record of a load that did not fail: nothing was asked for
@@ -190,8 +191,7 @@ func keptNote(recordPath string, recErr, traceErr error) string {
 }
 
 // run is Run after the client and the trace are set up.
-func (p *Project) run(ctx context.Context, opts Options, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *tracer, red *secrets.Redactor) (*LoadInfo, error) {
-	start := tr.t.Started
+func (p *Project) run(ctx context.Context, opts Options, start time.Time, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *trace.Collector, red *secrets.Redactor) (*LoadInfo, error) {
 	cfg := &p.Config
 	dest, err := p.Destination()
 	if err != nil {
@@ -252,7 +252,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 		if res.Parent != "" && failed[res.Parent] {
 			ri := ResourceInfo{Name: name, Status: StatusSkipped, Reason: "not read: its parent resource " + res.Parent + " failed"}
 			info.Resources = append(info.Resources, ri)
-			tr.finish(ri, nil)
+			finish(tr, ri, nil)
 			continue
 		}
 		schema.EnsureRoot(res.Name, res.Name, cfg.Disposition(res), res.PrimaryKey)
@@ -265,19 +265,19 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 				r.log.Warn("resource skipped", "resource", name, "reason", reason)
 				ri.Status, ri.Reason = StatusSkipped, reason
 				info.Resources = append(info.Resources, ri)
-				tr.finish(ri, explain(err))
+				finish(tr, ri, explain(err))
 				continue
 			}
 			if codefresh.IsStatus(err, http.StatusUnauthorized) {
 				// `secrets set` alone does not help while a source that wins over it holds the bad key.
 				err = fmt.Errorf("load %s: %w (the key came from %s, fingerprint %s: fix or unset it there; `codefresh-mcp secrets check` shows every source)",
 					name, err, creds.Source, creds.Fingerprint)
-				tr.finish(ResourceInfo{Name: name, Status: StatusFailed, Pages: ri.Pages, Records: ri.Records}, explain(err))
+				finish(tr, ResourceInfo{Name: name, Status: StatusFailed, Pages: ri.Pages, Records: ri.Records}, explain(err))
 				return nil, err
 			}
 			why := explain(err)
 			ri.Status, ri.Reason, ri.Cause, ri.NextStep = StatusFailed, err.Error(), why.Cause, why.NextStep
-			tr.finish(ri, why)
+			finish(tr, ri, why)
 			if cfg.Resources[name].Required || r.failed() != nil {
 				// A required resource, or the normalizer (shared by all) broke.
 				return nil, fmt.Errorf("load %s: %w", name, err)
@@ -292,12 +292,12 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 			// A quick look must not cut a replaced table down to its first pages.
 			ri.Status, ri.Reason = StatusPreviewed, "read with max_pages: a replace resource is committed only by a full read"
 			info.Resources = append(info.Resources, ri)
-			tr.finish(ri, nil)
+			finish(tr, ri, nil)
 			continue
 		}
 		ri.Status = StatusLoaded
 		info.Resources = append(info.Resources, ri)
-		tr.finish(ri, nil)
+		finish(tr, ri, nil)
 		done = append(done, name)
 	}
 	if len(failed) > 0 && len(done) == 0 {
@@ -351,6 +351,13 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	info.Duration = time.Since(start)
 	r.progress(ctx, "done", "")
 	return info, nil
+}
+
+// finish records a resource's outcome in the load's trace. An auth, scope or
+// not-found error is the key's or the account's, not its last request's.
+func finish(tr *trace.Collector, ri ResourceInfo, why *TraceError) {
+	blameLast := why != nil && why.Cause != CauseAuth && why.Cause != CauseScope && why.Cause != CauseNotFound
+	tr.Finish(ri.Name, ri.Status, ri.Pages, ri.Records, why, blameLast)
 }
 
 // dedup drops the staged records whose primary key a later record of the
@@ -574,7 +581,7 @@ func (r *run) pageOptions(res codefresh.Resource) codefresh.PageOptions {
 // deviate records a workaround of the client or the listing as a warning.
 func (r *run) deviate(d codefresh.Deviation) {
 	r.log.Warn("the API differs from the catalog; worked around", "resource", d.Resource, "kind", d.Kind, "expected", d.Expected, "got", d.Got, "action", d.Action)
-	r.trace.deviate(d)
+	r.trace.Deviate(d)
 }
 
 // extract reads one resource into the stage.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // ExplainLoadIn is explain_load's input.
@@ -20,9 +21,9 @@ type ExplainLoadIn struct {
 
 // ExplainLoadOut is explain_load's result.
 type ExplainLoadOut struct {
-	Trace    *pipeline.Trace           `json:"trace"`
-	Problems []*pipeline.ResourceTrace `json:"problems,omitempty"` // failed or skipped resources, with cause and next step
-	Next     string                    `json:"next"`
+	Trace    *trace.Trace      `json:"trace"`
+	Problems []*trace.Resource `json:"problems,omitempty"` // failed or skipped resources, with cause and next step
+	Next     string            `json:"next"`
 	// Truncated says the trace passed explainMaxBytes and parts were left
 	// out; Hint says which and where the whole trace is.
 	Truncated bool   `json:"truncated,omitempty"`
@@ -69,7 +70,7 @@ func explainLoad(d *Deps) Tool {
 				return ExplainLoadOut{}, err
 			}
 			t, err := p.Trace(loadID)
-			if ute := (*pipeline.UnreadableTraceError)(nil); errors.As(err, &ute) {
+			if ute := (*trace.UnreadableError)(nil); errors.As(err, &ute) {
 				return ExplainLoadOut{}, err // its own next step: the load before it
 			}
 			if err != nil {
@@ -88,8 +89,8 @@ func explainLoad(d *Deps) Tool {
 }
 
 // notable drops resources the load never reached and that made no request.
-func notable(rs []*pipeline.ResourceTrace) []*pipeline.ResourceTrace {
-	var out []*pipeline.ResourceTrace
+func notable(rs []*trace.Resource) []*trace.Resource {
+	var out []*trace.Resource
 	for _, r := range rs {
 		if r.Requests > 0 || r.Status != "not_reached" {
 			out = append(out, r)
@@ -98,7 +99,7 @@ func notable(rs []*pipeline.ResourceTrace) []*pipeline.ResourceTrace {
 	return out
 }
 
-func traceNext(t *pipeline.Trace) string {
+func traceNext(t *trace.Trace) string {
 	switch {
 	case t.Error != nil:
 		return "the load failed and committed nothing: " + t.Error.NextStep
@@ -179,7 +180,7 @@ func cutMessages(out *ExplainLoadOut) bool {
 			*s, cut = codefresh.CutText(*s, explainMaxText), true
 		}
 	}
-	traceErr := func(e *pipeline.TraceError) {
+	traceErr := func(e *trace.Error) {
 		if e == nil {
 			return
 		}

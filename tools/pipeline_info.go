@@ -9,6 +9,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // PipelineInfoIn is pipeline_info's input.
@@ -128,9 +129,9 @@ func (d *Deps) addJobs(out *PipelineInfoOut, cfg *pipeline.Config) {
 // lastLoad summarizes the project's latest load trace (nil: none yet).
 func lastLoad(dir string, cfg *pipeline.Config) *LastLoadSummary {
 	t, err := (&pipeline.Project{Dir: dir, Config: *cfg}).Trace("")
-	if ute := (*pipeline.UnreadableTraceError)(nil); errors.As(err, &ute) {
+	if ute := (*trace.UnreadableError)(nil); errors.As(err, &ute) {
 		// Said as such, not replaced by the load before it.
-		return &LastLoadSummary{LoadID: ute.LoadID, Status: pipeline.TraceUnreadable, Next: ute.Error()}
+		return &LastLoadSummary{LoadID: ute.LoadID, Status: trace.StatusUnreadable, Next: ute.Error()}
 	}
 	if err != nil {
 		return nil
