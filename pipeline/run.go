@@ -8,17 +8,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
+	"github.com/cfmcp/codefresh-mcp/pipeline/extract"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
 	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
@@ -33,35 +32,6 @@ const (
 	StatusPreviewed = "previewed"
 	StatusFailed    = "failed"
 )
-
-// run is the state of one load while it extracts and normalizes.
-type run struct {
-	p      *Project
-	cfg    *Config
-	opts   Options
-	client *codefresh.Client
-	state  *State
-	log    *slog.Logger
-	trace  *trace.Collector
-	red    *secrets.Redactor // the key, in every spelling, out of records
-
-	// Pages arrive from several goroutines; one goroutine (normalizeLoop)
-	// owns norm, sink and parent, fed through queue.
-	queue   chan queued
-	errMu   sync.Mutex
-	normErr error
-	norm    *normalize.Normalizer
-	sink    *stage.Async        // writes rows into the stage beside the normalizer
-	parent  map[string][]string // detail resource -> its parents' values seen this run (path parameters)
-	// details lists, per parent resource, the detail resources of this run:
-	// looked up once, not per record.
-	details map[string][]codefresh.Resource
-
-	progressMu sync.Mutex
-
-	pages   atomic.Int64
-	records atomic.Int64
-}
 
 // Run runs one load and returns what it did. It is safe to cancel ctx: the
 // destination is then exactly as before and incremental cursors unmoved.
@@ -113,7 +83,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	}
 	// A key the API echoes back, in any spelling, goes before anything is stored.
 	red := secrets.NewRedactor(creds.APIKey())
-	info, err := p.run(ctx, opts, start, loadID, names, client, creds, tr, red)
+	info, err := p.load(ctx, opts, start, loadID, names, client, creds, tr, red)
 	// Classified once the staging folder is gone, so a full disk is named by
 	// the folder that remains (TMPDIR), not the one removed.
 	err = projectfs.AsDiskFull(red.Error(err), p.destinationDir(), "")
@@ -190,9 +160,11 @@ func keptNote(recordPath string, recErr, traceErr error) string {
 	return strings.Join(parts, "; ")
 }
 
-// run is Run after the client and the trace are set up.
-func (p *Project) run(ctx context.Context, opts Options, start time.Time, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *trace.Collector, red *secrets.Redactor) (*LoadInfo, error) {
+// load is Run after the client and the trace are set up: it extracts the
+// resources into a stage and commits them to the destination.
+func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *trace.Collector, red *secrets.Redactor) (*LoadInfo, error) {
 	cfg := &p.Config
+	log := p.logger()
 	dest, err := p.Destination()
 	if err != nil {
 		return nil, err
@@ -221,25 +193,22 @@ func (p *Project) run(ctx context.Context, opts Options, start time.Time, loadID
 	}
 	defer stg.Close()
 
-	r := &run{
-		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(), trace: tr, red: red,
-		norm:    normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)}),
-		sink:    stage.NewAsync(stg),
-		parent:  map[string][]string{},
-		details: map[string][]codefresh.Resource{},
+	deviate := func(d codefresh.Deviation) {
+		log.Warn("the API differs from the catalog; worked around", "resource", d.Resource, "kind", d.Kind, "expected", d.Expected, "got", d.Got, "action", d.Action)
+		tr.Deviate(d)
 	}
-	for _, name := range names {
-		if res, _ := codefresh.Lookup(name); res.Parent != "" {
-			r.details[res.Parent] = append(r.details[res.Parent], res)
-		}
-	}
-	// A few pages of slack let fetchers run ahead of the normalizer while
-	// memory stays bounded.
-	r.queue = make(chan queued, 16)
-	loopDone := make(chan struct{})
-	go func() { r.normalizeLoop(ctx); close(loopDone) }()
-	stopLoop := sync.OnceFunc(func() { close(r.queue); <-loopDone })
-	defer stopLoop() // every sender has returned by then: extract waits for its goroutines
+	report := &progress{report: opts.Progress}
+	norm := normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)})
+	x := extract.Start(ctx, extract.Config{
+		Client: client, Normalizer: norm, Sink: stage.NewAsync(stg), Redactor: red,
+		Cursors: state, Settings: p.extractSettings(), Resources: lookupAll(names),
+		Lookback: cfg.Lookback(), Concurrency: p.concurrency(), MaxPages: opts.MaxPages, FullRefresh: opts.FullRefresh,
+		OnDeviation: deviate,
+		Progress: func(resource string, pages int, rows int64) {
+			report.send("extract", resource, pages, rows)
+		},
+	})
+	defer x.Stop() // every sender has returned by then: Resource waits for its goroutines
 
 	info := &LoadInfo{
 		LoadID: loadID, Status: LoadSucceeded, Pipeline: cfg.Pipeline(), Destination: dest.Kind(),
@@ -256,13 +225,14 @@ func (p *Project) run(ctx context.Context, opts Options, start time.Time, loadID
 			continue
 		}
 		schema.EnsureRoot(res.Name, res.Name, cfg.Disposition(res), res.PrimaryKey)
-		ri, err := r.extract(ctx, res)
+		pages, records, err := x.Resource(ctx, res)
+		ri := ResourceInfo{Name: name, Pages: pages, Records: records}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("load cancelled while reading %s: %w", name, ctx.Err())
 			}
 			if skip, reason := skippable(err); skip && !cfg.Resources[name].Required {
-				r.log.Warn("resource skipped", "resource", name, "reason", reason)
+				log.Warn("resource skipped", "resource", name, "reason", reason)
 				ri.Status, ri.Reason = StatusSkipped, reason
 				info.Resources = append(info.Resources, ri)
 				finish(tr, ri, explain(err))
@@ -278,11 +248,11 @@ func (p *Project) run(ctx context.Context, opts Options, start time.Time, loadID
 			why := explain(err)
 			ri.Status, ri.Reason, ri.Cause, ri.NextStep = StatusFailed, err.Error(), why.Cause, why.NextStep
 			finish(tr, ri, why)
-			if cfg.Resources[name].Required || r.failed() != nil {
+			if cfg.Resources[name].Required || x.Failed() != nil {
 				// A required resource, or the normalizer (shared by all) broke.
 				return nil, fmt.Errorf("load %s: %w", name, err)
 			}
-			r.log.Warn("resource failed; the others go on", "resource", name, "cause", why.Cause, "error", err)
+			log.Warn("resource failed; the others go on", "resource", name, "cause", why.Cause, "error", err)
 			info.Resources = append(info.Resources, ri)
 			info.Status = LoadCompletedWithError
 			failed[name] = true
@@ -309,8 +279,7 @@ func (p *Project) run(ctx context.Context, opts Options, start time.Time, loadID
 		}
 		return nil, fmt.Errorf("every resource failed: %s", strings.Join(msgs, "; "))
 	}
-	stopLoop()
-	if err := r.failed(); err != nil {
+	if err := x.Stop(); err != nil {
 		return nil, fmt.Errorf("stage rows: %w", err)
 	}
 	if err := stg.Flush(ctx); err != nil {
@@ -320,12 +289,12 @@ func (p *Project) run(ctx context.Context, opts Options, start time.Time, loadID
 		LoadID: loadID, PipelineName: cfg.Pipeline(), Dataset: cfg.Dataset(),
 		Schema: schema, Stage: stg, Resources: done,
 	}
-	if err := r.dedup(ctx, pkg); err != nil {
+	if err := dedup(ctx, pkg, deviate); err != nil {
 		return nil, err
 	}
-	info.Pages = int(r.pages.Load())
+	info.Pages = x.Pages()
 	info.Requests, info.Retries = int(client.Stats().Requests), int(client.Stats().Retries)
-	info.NewTables, info.NewColumns = schemaChanges(stored, r.norm.NewColumns())
+	info.NewTables, info.NewColumns = schemaChanges(stored, norm.NewColumns())
 	if opts.DryRun {
 		info.Tables = map[string]destination.TableStats{}
 		for t, n := range stg.Counts() {
@@ -339,7 +308,7 @@ func (p *Project) run(ctx context.Context, opts Options, start time.Time, loadID
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
 	rawState = red.RedactBytes(rawState)
-	r.progress(ctx, "commit", "")
+	report.send("commit", "", x.Pages(), x.Records())
 	pkg.State = rawState
 	stats, err := dest.Commit(ctx, pkg)
 	if err != nil {
@@ -349,7 +318,7 @@ func (p *Project) run(ctx context.Context, opts Options, start time.Time, loadID
 	}
 	info.Tables = stats.Tables
 	info.Duration = time.Since(start)
-	r.progress(ctx, "done", "")
+	report.send("done", "", x.Pages(), x.Records())
 	return info, nil
 }
 
@@ -363,7 +332,7 @@ func finish(tr *trace.Collector, ri ResourceInfo, why *TraceError) {
 // dedup drops the staged records whose primary key a later record of the
 // same resource repeats, and warns with the count: no table may hold a key
 // twice, whatever its disposition.
-func (r *run) dedup(ctx context.Context, pkg *destination.Package) error {
+func dedup(ctx context.Context, pkg *destination.Package, deviate func(codefresh.Deviation)) error {
 	dups, err := pkg.Dedup(ctx)
 	if err != nil {
 		return fmt.Errorf("flush staging area: drop repeated records: %w", err)
@@ -374,7 +343,7 @@ func (r *run) dedup(ctx context.Context, pkg *destination.Package) error {
 			noun = "record"
 		}
 		keys := strings.Join(d.Keys, ", ")
-		r.deviate(codefresh.Deviation{Resource: d.Table, Kind: codefresh.DeviationDuplicates,
+		deviate(codefresh.Deviation{Resource: d.Table, Kind: codefresh.DeviationDuplicates,
 			Expected: "each " + keys + " once in a listing",
 			Got:      fmt.Sprintf("%d %s whose %s came again later in the same load (the listing shifted while it was read)", d.Rows, noun, keys),
 			Action:   fmt.Sprintf("kept the last copy of each: %d %s dropped", d.Rows, noun)})
@@ -459,154 +428,36 @@ func (p *Project) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// progress reports where the run is. Calls are serialized: the normalizer
-// goroutine and the extracting one both report.
-func (r *run) progress(_ context.Context, phase, resource string) {
-	if r.opts.Progress != nil {
-		r.progressMu.Lock()
-		defer r.progressMu.Unlock()
-		r.opts.Progress(Progress{Phase: phase, Resource: resource, Pages: int(r.pages.Load()), Rows: r.records.Load()})
+// progress reports where a load is. Calls are serialized: the normalizer
+// goroutine and the loading one both report.
+type progress struct {
+	mu     sync.Mutex
+	report func(Progress) // nil: nobody asked
+}
+
+func (pr *progress) send(phase, resource string, pages int, rows int64) {
+	if pr.report != nil {
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		pr.report(Progress{Phase: phase, Resource: resource, Pages: pages, Rows: rows})
 	}
 }
 
-// queued is a page waiting for the normalizer, or a barrier to drain.
-type queued struct {
-	res     codefresh.Resource
-	recs    []map[string]any
-	barrier chan error
+// lookupAll is the catalog entries of names (every one known: selectResources checked).
+func lookupAll(names []string) []codefresh.Resource {
+	out := make([]codefresh.Resource, 0, len(names))
+	for _, name := range names {
+		res, _ := codefresh.Lookup(name)
+		out = append(out, res)
+	}
+	return out
 }
 
-// emit hands one page's records (already prepared by the client) to the
-// normalizer goroutine and returns at once, so the fetching goroutine has its
-// next request in flight while this page is normalized. Safe for concurrent
-// use; an earlier normalizing error stops every fetcher.
-func (r *run) emit(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
-	if err := r.failed(); err != nil {
-		return err
+// extractSettings are the pipeline file's choices per resource, as extraction reads them.
+func (p *Project) extractSettings() map[string]extract.Settings {
+	out := make(map[string]extract.Settings, len(p.Config.Resources))
+	for name, rc := range p.Config.Resources {
+		out[name] = extract.Settings{Params: rc.Params, PageSize: rc.PageSize, InitialValue: rc.InitialValue}
 	}
-	for _, rec := range recs {
-		redactRecord(r.red, rec)
-	}
-	select {
-	case r.queue <- queued{res: res, recs: recs}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// drain waits until every page emitted so far is normalized and returns the
-// normalizer's error, if any.
-func (r *run) drain(ctx context.Context) error {
-	done := make(chan error, 1)
-	select {
-	case r.queue <- queued{barrier: done}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (r *run) failed() error {
-	r.errMu.Lock()
-	defer r.errMu.Unlock()
-	return r.normErr
-}
-
-// normalizeLoop is the one goroutine that normalizes pages into the stage and
-// keeps what detail resources need of them; it ends when the queue closes.
-func (r *run) normalizeLoop(ctx context.Context) {
-	defer func() {
-		if err := r.sink.Close(); err != nil {
-			r.setFailed(err)
-		}
-	}()
-	for q := range r.queue {
-		if q.barrier != nil {
-			if r.failed() == nil {
-				if err := r.sink.Wait(ctx); err != nil {
-					r.setFailed(fmt.Errorf("stage rows: %w", err))
-				}
-			}
-			q.barrier <- r.failed()
-			continue
-		}
-		if r.failed() != nil {
-			continue // drain what is left after a failure
-		}
-		if err := r.normalizePage(ctx, q.res, q.recs); err != nil {
-			r.setFailed(err)
-		}
-	}
-}
-
-func (r *run) setFailed(err error) {
-	r.errMu.Lock()
-	defer r.errMu.Unlock()
-	if r.normErr == nil {
-		r.normErr = err
-	}
-}
-
-func (r *run) normalizePage(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
-	for _, rec := range recs {
-		for _, d := range r.details[res.Name] {
-			r.parent[d.Name] = append(r.parent[d.Name], d.ParentValues(rec)...)
-		}
-		if err := r.norm.Normalize(res.Name, rec, r.sink); err != nil {
-			return fmt.Errorf("normalize %s: %w", res.Name, err)
-		}
-	}
-	r.pages.Add(1)
-	r.records.Add(int64(len(recs)))
-	r.progress(ctx, "extract", res.Name)
-	return nil
-}
-
-// pageOptions builds the request options of a resource from the pipeline file.
-func (r *run) pageOptions(res codefresh.Resource) codefresh.PageOptions {
-	rc := r.cfg.Resources[res.Name]
-	q := url.Values{}
-	for k, v := range rc.Params {
-		q.Set(k, v)
-	}
-	return codefresh.PageOptions{Query: q, PageSize: rc.PageSize, MaxPages: r.opts.MaxPages, OnDeviation: r.deviate}
-}
-
-// deviate records a workaround of the client or the listing as a warning.
-func (r *run) deviate(d codefresh.Deviation) {
-	r.log.Warn("the API differs from the catalog; worked around", "resource", d.Resource, "kind", d.Kind, "expected", d.Expected, "got", d.Got, "action", d.Action)
-	r.trace.Deviate(d)
-}
-
-// extract reads one resource into the stage.
-func (r *run) extract(ctx context.Context, res codefresh.Resource) (ri ResourceInfo, err error) {
-	ri.Name = res.Name
-	pagesBefore, recsBefore := r.pages.Load(), r.records.Load()
-	defer func() {
-		ri.Pages = int(r.pages.Load() - pagesBefore)
-		ri.Records = r.records.Load() - recsBefore
-	}()
-	r.progress(ctx, "extract", res.Name)
-	switch res.Strategy {
-	case codefresh.StrategyPerParent:
-		err = r.extractDetails(ctx, res)
-	case codefresh.StrategyBuildWindows:
-		err = r.extractBuilds(ctx, res)
-	default:
-		err = r.client.Pages(ctx, res, r.pageOptions(res), func(pg *codefresh.Page) error {
-			return r.emit(ctx, res, pg.Records)
-		})
-	}
-	// Every page of this resource is normalized before the next one starts
-	// (details read their parents' values) and before the counts are taken.
-	if derr := r.drain(ctx); err == nil {
-		err = derr
-	}
-	return ri, err
+	return out
 }

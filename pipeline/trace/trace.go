@@ -1,7 +1,7 @@
-// Package trace is what one load did, kept in the project for `info`, the
-// dashboard and the explain_load tool: the trace types, the collector that
-// builds a trace from the client's exchanges while a load runs, and the store
-// that keeps the last traces in the project folder.
+// Package trace is what one load did, kept in the project so people and
+// agents can tell why a load went as it did: the trace types, the collector
+// that builds a trace from the client's exchanges while a load runs, and the
+// store that keeps the last traces in the project folder.
 package trace
 
 import (
