@@ -99,7 +99,7 @@ func writeTrace(w io.Writer, t *trace.Trace) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  RESOURCE\tSTATUS\tPAGES\tROWS\tREQUESTS\tRETRIES\tHTTP")
 	for _, r := range t.Resources {
-		if r.Requests == 0 && r.Status == "not_reached" {
+		if r.Requests == 0 && r.Status == trace.StatusNotReached {
 			continue
 		}
 		var codes []string

@@ -104,7 +104,7 @@ of stdin is read, e.g.  pass show codefresh | codefresh-mcp secrets set`,
 			creds, err := secrets.Resolve(cmd.Context(), opts)
 			var ue *secrets.UntrustedURLError
 			if errors.As(err, &ue) {
-				fmt.Fprintf(out, "Note: a load of this project will not use it yet: %v\n%s\n", ue, cliAdvice(ue))
+				fmt.Fprintf(out, "Note: a load of this project will not use it yet: %v\n%s\n", ue, nextStep(ue))
 				return nil
 			}
 			if err != nil {
@@ -160,16 +160,16 @@ func newSecretsCheckCmd(a *app) *cobra.Command {
 			}
 			red := secrets.NewRedactor()
 			log := slog.New(red.Handler(a.logger().Handler()))
-			var res *secrets.CheckResult
+			var res *pipeline.CheckResult
 			creds, err := secrets.Resolve(cmd.Context(), opts)
 			switch {
-			case secrets.ResolveFailure(err) != nil:
-				res = secrets.ResolveFailure(err)
+			case pipeline.ResolveFailure(err) != nil:
+				res = pipeline.ResolveFailure(err)
 			case err != nil:
 				return err
 			default:
 				red.Add(creds.APIKey())
-				res, err = secrets.Check(cmd.Context(), creds, secrets.CheckOptions{Logger: log, Offline: offline})
+				res, err = pipeline.Check(cmd.Context(), creds, pipeline.CheckOptions{Logger: log, Offline: offline})
 				if err != nil {
 					return red.Error(err)
 				}
@@ -192,13 +192,13 @@ func newSecretsCheckCmd(a *app) *cobra.Command {
 				fmt.Fprint(out, red.Redact(sb.String()))
 			}
 			switch res.Status {
-			case secrets.CheckOK, secrets.CheckOffline:
+			case pipeline.CheckOK, pipeline.CheckOffline:
 				return nil
-			case secrets.CheckKeyInvalid:
+			case pipeline.CheckKeyInvalid:
 				return errors.New("the API key is invalid: store a valid one with `codefresh-mcp secrets set`")
-			case secrets.CheckNoKey:
+			case pipeline.CheckNoKey:
 				return errors.New("no API key found: store one with `codefresh-mcp secrets set`")
-			case secrets.CheckUntrustedURL:
+			case pipeline.CheckUntrustedURL:
 				return fmt.Errorf("the key was not sent to %s (%s): it is not trusted for this key; if you trust that host, run `%s`",
 					res.BaseURL, res.BaseURLSource, res.TrustCommand)
 			}
@@ -320,15 +320,4 @@ func newSecretsUntrustCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// cliAdvice is what a person can do about an error, or "". Error texts keep
-// the facts; advice per audience lives here (people) and in tools (agents).
-func cliAdvice(err error) string {
-	var ue *secrets.UntrustedURLError
-	if errors.As(err, &ue) {
-		return fmt.Sprintf("If you trust %s with this key, run:\n  %s\nOtherwise remove base_url from %s, or choose the URL yourself with --base-url or %s.",
-			ue.URL, ue.TrustCommand(), ue.URLSource, secrets.EnvBaseURL)
-	}
-	return ""
 }

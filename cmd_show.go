@@ -146,7 +146,7 @@ func dashboardTraces(p *pipeline.Project) ([]dashboard.LoadTrace, error) {
 	}
 	out := make([]dashboard.LoadTrace, 0, len(ts))
 	for _, t := range ts {
-		lt := dashboard.LoadTrace{LoadID: t.LoadID, Status: t.Status, Started: t.Started,
+		lt := dashboard.LoadTrace{LoadID: t.LoadID, Status: string(t.Status), Started: t.Started,
 			Finished: t.Started.Add(time.Duration(t.Duration) * time.Millisecond), Error: dashboardError(t.Error)}
 		byRes := map[string][]string{}
 		for _, d := range t.Warnings {
@@ -158,11 +158,11 @@ func dashboardTraces(p *pipeline.Project) ([]dashboard.LoadTrace, error) {
 			lt.Warnings = append(lt.Warnings, "debug record kept at "+t.Record)
 		}
 		for _, r := range t.Resources {
-			if r.Requests == 0 && r.Status == "not_reached" {
+			if r.Requests == 0 && r.Status == trace.StatusNotReached {
 				continue
 			}
 			lt.Resources = append(lt.Resources, dashboard.ResourceTrace{
-				Resource: r.Name, Status: r.Status, Duration: time.Duration(r.Time) * time.Millisecond,
+				Resource: r.Name, Status: string(r.Status), Duration: time.Duration(r.Time) * time.Millisecond,
 				Requests: r.Requests, Pages: r.Pages, Retries: r.Retries, Rows: map[string]int64{r.Name: r.Rows},
 				Warnings: byRes[r.Name], Error: dashboardError(r.Error),
 			})
@@ -180,5 +180,5 @@ func dashboardError(e *trace.Error) *dashboard.TraceError {
 	if q := e.Request; q != nil {
 		msg += fmt.Sprintf(" (last failing request: %s %s?%s -> %d)", q.Method, q.Path, q.Query, q.Status)
 	}
-	return &dashboard.TraceError{Message: msg, Cause: e.Cause, Next: e.NextStep}
+	return &dashboard.TraceError{Message: msg, Cause: string(e.Cause), Next: e.NextStep}
 }

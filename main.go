@@ -140,9 +140,6 @@ func main() {
 	a := &app{stdout: os.Stdout, stderr: os.Stderr}
 	if err := newRootCmd(a).ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, errorText(err))
-		if advice := cliAdvice(err); advice != "" {
-			fmt.Fprintln(os.Stderr, advice)
-		}
 		var ee *exitError
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -357,10 +358,10 @@ func (rc ResourceConfig) check(name string) error {
 }
 
 // Pipeline, Dataset, DestinationType and DestinationPath give the effective values.
-func (c *Config) Pipeline() string { return or(c.PipelineName, DefaultPipelineName) }
-func (c *Config) Dataset() string  { return or(c.DatasetName, DefaultDatasetName) }
+func (c *Config) Pipeline() string { return cmp.Or(c.PipelineName, DefaultPipelineName) }
+func (c *Config) Dataset() string  { return cmp.Or(c.DatasetName, DefaultDatasetName) }
 func (c *Config) DestinationType() string {
-	return or(c.Destination.Type, "duckdb")
+	return cmp.Or(c.Destination.Type, "duckdb")
 }
 
 // DestinationPath is the DuckDB file or Parquet folder, absolute under dir.
@@ -416,11 +417,4 @@ func ConfigSchema() ([]byte, error) {
 	s := r.Reflect(&Config{})
 	s.Title = "codefresh-mcp pipeline file (" + ConfigFile + ")"
 	return json.MarshalIndent(s, "", "  ")
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

@@ -282,9 +282,9 @@ func TestUnreadableNewestTraceIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ts) != 2 || ts[0].LoadID != second.LoadID || ts[0].Status != trace.StatusUnreadable || ts[0].Error.Cause != pipeline.CauseTrace ||
+	if len(ts) != 2 || ts[0].LoadID != second.LoadID || ts[0].Status != trace.Unreadable || ts[0].Error.Cause != trace.CauseTrace ||
 		ts[0].Error.Message != strings.TrimSuffix(want, fmt.Sprintf("; the trace before it is load %s's", first.LoadID)) ||
-		ts[1].LoadID != first.LoadID || ts[1].Status != pipeline.LoadSucceeded {
+		ts[1].LoadID != first.LoadID || ts[1].Status != trace.LoadSucceeded {
 		t.Errorf("Traces: %+v", ts)
 	}
 }
@@ -307,7 +307,7 @@ func TestLowDiskDropsTheDebugRecord(t *testing.T) {
 		info, err := f.proj.Run(context.Background(), onlyPipelines)
 		dropped := fmt.Sprintf("debug record not kept: the disk holding %s has 10.0 MiB free, less than the 64.0 MiB kept free for loads",
 			filepath.Join(f.proj.Dir, ".codefresh-mcp", "records"))
-		if err == nil || !strings.HasSuffix(err.Error(), " ("+dropped+"; `codefresh-mcp info` and explain_load show the trace)") {
+		if err == nil || !strings.HasSuffix(err.Error(), " ("+dropped+"; `codefresh-mcp info` shows the trace)") {
 			t.Fatalf("load: %v\nwant it to end with %s", err, dropped)
 		}
 		if info.Record != "" || len(records(f)) != 0 {

@@ -14,16 +14,6 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
-// Job states.
-const (
-	JobRunning   = "running"
-	JobSucceeded = "succeeded"
-	// JobCompletedWithErrors: some resources failed, the others were committed.
-	JobCompletedWithErrors = "completed_with_errors"
-	JobFailed              = "failed"
-	JobCancelled           = "cancelled"
-)
-
 // keepFinished bounds how many finished jobs Jobs remembers.
 const keepFinished = 50
 
@@ -34,16 +24,16 @@ const MaxWaiters = 64
 
 // JobStatus is a snapshot of one load job.
 type JobStatus struct {
-	ID       string    `json:"job_id"`
-	State    string    `json:"state"`
-	Project  string    `json:"project"`
-	Options  JobOpts   `json:"options"`
-	Progress Progress  `json:"progress"`
-	Info     *LoadInfo `json:"load_info,omitempty"`
-	LoadID   string    `json:"load_id,omitempty"` // of a failed load, whose trace explain_load shows
-	Error    string    `json:"error,omitempty"`
-	Started  time.Time `json:"started"`
-	Ended    time.Time `json:"ended,omitzero"`
+	ID       string           `json:"job_id"`
+	State    trace.LoadStatus `json:"state"`
+	Project  string           `json:"project"`
+	Options  JobOpts          `json:"options"`
+	Progress Progress         `json:"progress"`
+	Info     *LoadInfo        `json:"load_info,omitempty"`
+	LoadID   string           `json:"load_id,omitempty"` // of a failed load, whose trace explain_load shows
+	Error    string           `json:"error,omitempty"`
+	Started  time.Time        `json:"started"`
+	Ended    time.Time        `json:"ended,omitzero"`
 }
 
 // JobOpts is the part of Options a status shows: the same as a load's trace.
@@ -54,7 +44,7 @@ func jobOpts(o Options) JobOpts {
 }
 
 // Done reports whether the job has finished, whatever the outcome.
-func (s JobStatus) Done() bool { return s.State != JobRunning }
+func (s JobStatus) Done() bool { return s.State != trace.LoadRunning }
 
 // Job is one load running in the background.
 type Job struct {
@@ -101,7 +91,7 @@ type runner interface {
 type BusyError struct{ JobID string }
 
 func (e *BusyError) Error() string {
-	return fmt.Sprintf("load job %s is already running on this database: watch it with load_status or stop it with cancel_load", e.JobID)
+	return fmt.Sprintf("load job %s is already running on this database", e.JobID)
 }
 
 // Jobs runs loads in the background, at most one per database.
@@ -162,10 +152,10 @@ func (js *Jobs) start(r runner, project string, opts Options) (*Job, error) {
 		done:   make(chan struct{}),
 		status: JobStatus{
 			ID:       id,
-			State:    JobRunning,
+			State:    trace.LoadRunning,
 			Project:  project,
 			Options:  jobOpts(opts),
-			Progress: Progress{Phase: "starting"},
+			Progress: Progress{Phase: PhaseStarting},
 			Started:  time.Now().UTC(),
 		},
 	}
@@ -200,23 +190,23 @@ func (js *Jobs) finish(j *Job, ctx context.Context, info *LoadInfo, err error) {
 	j.mu.Lock()
 	j.status.Ended = time.Now().UTC()
 	switch {
-	case err == nil && info != nil && info.Status == LoadCompletedWithError:
-		j.status.State = JobCompletedWithErrors
+	case err == nil && info != nil && info.Status == trace.LoadCompletedWithErrors:
+		j.status.State = trace.LoadCompletedWithErrors
 		j.status.Info = info
-		j.status.Progress.Phase = "done"
+		j.status.Progress.Phase = PhaseDone
 	case err == nil:
-		j.status.State = JobSucceeded
+		j.status.State = trace.LoadSucceeded
 		j.status.Info = info
-		j.status.Progress.Phase = "done"
+		j.status.Progress.Phase = PhaseDone
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		j.status.State = JobCancelled
+		j.status.State = trace.LoadCancelled
 		j.status.Error = "cancelled: nothing was committed by this job"
 	case ctx.Err() != nil:
 		// Cancelled, but Run reported its own error while stopping.
-		j.status.State = JobCancelled
+		j.status.State = trace.LoadCancelled
 		j.status.Error = codefresh.CutText(js.redact("cancelled: "+err.Error()), maxErrorText)
 	default:
-		j.status.State = JobFailed
+		j.status.State = trace.LoadFailed
 		j.status.Error = codefresh.CutText(js.redact(err.Error()), maxErrorText)
 	}
 	if err != nil && info != nil {

@@ -10,24 +10,9 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
-// Load outcomes, in a trace and a LoadInfo.
-const (
-	LoadSucceeded          = "succeeded"
-	LoadCompletedWithError = "completed_with_errors" // some resources failed, the others committed
-	LoadFailed             = "failed"
-	LoadCancelled          = "cancelled"
-)
-
-// TraceError is the trace's error with its cause, under the name the
-// classifier (explain) uses.
-type TraceError = trace.Error
-
-// UnreadableTraceError is the trace store's, under the name tools/errors.go uses.
-type UnreadableTraceError = trace.UnreadableError
-
 // Progress is reported while a load runs.
 type Progress struct {
-	Phase    string `json:"phase"`    // "extract", "commit", "done"
+	Phase    Phase  `json:"phase"`
 	Resource string `json:"resource"` // the resource being extracted
 	Pages    int    `json:"pages"`    // pages fetched so far, all resources
 	Rows     int64  `json:"rows"`     // records extracted so far, all resources
@@ -35,22 +20,22 @@ type Progress struct {
 
 // ResourceInfo is what a load did for one resource.
 type ResourceInfo struct {
-	Name   string `json:"name"`
-	Status string `json:"status"` // "loaded", "skipped", "failed", "previewed"
-	Reason string `json:"reason,omitempty"`
-	// Cause and NextStep classify a failure (see the Cause* constants).
-	Cause    string `json:"cause,omitempty"`
-	NextStep string `json:"next_step,omitempty"`
-	Pages    int    `json:"pages"`
-	Records  int64  `json:"records"`
+	Name   string               `json:"name"`
+	Status trace.ResourceStatus `json:"status"`
+	Reason string               `json:"reason,omitempty"`
+	// Cause and NextStep classify a failure (see trace.Cause).
+	Cause    trace.Cause `json:"cause,omitempty"`
+	NextStep string      `json:"next_step,omitempty"`
+	Pages    int         `json:"pages"`
+	Records  int64       `json:"records"`
 }
 
 // LoadInfo is a load's result, like dlt's load_info.
 type LoadInfo struct {
 	LoadID string `json:"load_id"`
-	// Status is LoadSucceeded, or LoadCompletedWithError when some resources
+	// Status is trace.LoadSucceeded, or trace.LoadCompletedWithErrors when some resources
 	// failed and the others were committed.
-	Status      string                            `json:"status"`
+	Status      trace.LoadStatus                  `json:"status"`
 	Pipeline    string                            `json:"pipeline"`
 	Destination string                            `json:"destination"`
 	Location    string                            `json:"location"` // file, folder or DSN without password

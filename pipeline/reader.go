@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // Reader opens the sandboxed reader of the project's loaded data on the
@@ -48,10 +48,10 @@ func (p *Project) Reader(ctx context.Context) (dataset.Reader, error) {
 // postgresCredentials says where the PostgreSQL connection comes from: the
 // pipeline file's [destination] fields, then .dlt/secrets.toml and the
 // environment; the password is found when a connection is first made.
-func (p *Project) postgresCredentials() postgres.CredentialOptions {
+func (p *Project) postgresCredentials() secrets.PostgresOptions {
 	d := p.Config.Destination
-	return postgres.CredentialOptions{
-		Settings:   postgres.Settings{Host: d.Host, Port: d.Port, Database: d.Database, User: d.User, SSLMode: d.SSLMode},
+	return secrets.PostgresOptions{
+		Settings:   secrets.PostgresSettings{Host: d.Host, Port: d.Port, Database: d.Database, User: d.User, SSLMode: d.SSLMode},
 		ProjectDir: p.Dir,
 		Env:        p.Env,
 	}
@@ -60,7 +60,7 @@ func (p *Project) postgresCredentials() postgres.CredentialOptions {
 // PostgresLocation is the PostgreSQL DSN without its password, or why it
 // cannot be made from the settings.
 func (p *Project) PostgresLocation() (string, error) {
-	s, err := postgres.ResolveSettings(p.postgresCredentials())
+	s, err := secrets.ResolvePostgresSettings(p.postgresCredentials())
 	if err != nil {
 		return "", err
 	}

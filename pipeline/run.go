@@ -24,21 +24,12 @@ import (
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
-// Run status of a resource.
-const (
-	StatusLoaded  = "loaded"
-	StatusSkipped = "skipped"
-	// StatusPreviewed: read but not committed (a partial read of a replace resource).
-	StatusPreviewed = "previewed"
-	StatusFailed    = "failed"
-)
-
 // Run runs one load and returns what it did. It is safe to cancel ctx: the
 // destination is then exactly as before and incremental cursors unmoved.
 //
 // A resource that fails (after the client's retries, or on a shape it cannot
 // read) is reported and the others still commit, unless the pipeline file
-// marks it required; the info's Status then says LoadCompletedWithError.
+// marks it required; the info's Status then says trace.LoadCompletedWithErrors.
 // Every load leaves a trace in the project (Traces); a failed one keeps a
 // debug record of its HTTP exchanges too. On an error the info, when not nil,
 // has the load id and the record.
@@ -74,7 +65,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if rec != nil {
 		observe = func(ex codefresh.Exchange) { tr.Observe(ex); rec.Observe(ex) }
 	}
-	co := creds.ClientOptions()
+	co := codefresh.OptionsFor(creds)
 	co.Logger, co.RatePerSecond, co.RetryBaseWait, co.HTTPClient, co.Observe = p.logger(), p.ratePerSecond(), p.RetryBaseWait, p.HTTPClient, observe
 	client, err := codefresh.New(co)
 	if err != nil {
@@ -88,16 +79,16 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	// the folder that remains (TMPDIR), not the one removed.
 	err = projectfs.AsDiskFull(red.Error(err), p.destinationDir(), "")
 
-	status := LoadSucceeded
+	status := trace.LoadSucceeded
 	switch {
 	case err != nil && ctx.Err() != nil:
-		status = LoadCancelled
+		status = trace.LoadCancelled
 	case err != nil:
-		status = LoadFailed
-	case info.Status == LoadCompletedWithError:
-		status = LoadCompletedWithError
+		status = trace.LoadFailed
+	case info.Status == trace.LoadCompletedWithErrors:
+		status = trace.LoadCompletedWithErrors
 	}
-	keep := opts.Record != "" || status == LoadFailed || status == LoadCompletedWithError
+	keep := opts.Record != "" || status == trace.LoadFailed || status == trace.LoadCompletedWithErrors
 	// The record goes first: dropping it frees the space the trace needs.
 	recordPath, recErr := p.finishRecord(rec, keep)
 	if recErr == nil && keep {
@@ -122,7 +113,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		}
 	}
 	if err != nil {
-		if status == LoadFailed {
+		if status == trace.LoadFailed {
 			err = fmt.Errorf("%w (%s)", err, keptNote(recordPath, recErr, traceErr))
 		}
 		return &LoadInfo{LoadID: loadID, Status: status, Pipeline: cfg.Pipeline(), Record: recordPath, Started: start, Warnings: kept.Warnings}, err
@@ -153,7 +144,7 @@ func keptNote(recordPath string, recErr, traceErr error) string {
 		parts = append(parts, recErr.Error())
 	}
 	if traceErr == nil {
-		parts = append(parts, "`codefresh-mcp info` and explain_load show the trace")
+		parts = append(parts, "`codefresh-mcp info` shows the trace")
 	} else {
 		parts = append(parts, "no trace saved: "+traceErr.Error())
 	}
@@ -205,13 +196,13 @@ func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadI
 		Lookback: cfg.Lookback(), Concurrency: p.concurrency(), MaxPages: opts.MaxPages, FullRefresh: opts.FullRefresh,
 		OnDeviation: deviate,
 		Progress: func(resource string, pages int, rows int64) {
-			report.send("extract", resource, pages, rows)
+			report.send(PhaseExtract, resource, pages, rows)
 		},
 	})
 	defer x.Stop() // every sender has returned by then: Resource waits for its goroutines
 
 	info := &LoadInfo{
-		LoadID: loadID, Status: LoadSucceeded, Pipeline: cfg.Pipeline(), Destination: dest.Kind(),
+		LoadID: loadID, Status: trace.LoadSucceeded, Pipeline: cfg.Pipeline(), Destination: dest.Kind(),
 		Location: p.DestinationLocation(), Dataset: cfg.Dataset(), DryRun: opts.DryRun, Started: start,
 	}
 	var done []string
@@ -219,7 +210,7 @@ func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadI
 	for _, name := range names {
 		res, _ := codefresh.Lookup(name)
 		if res.Parent != "" && failed[res.Parent] {
-			ri := ResourceInfo{Name: name, Status: StatusSkipped, Reason: "not read: its parent resource " + res.Parent + " failed"}
+			ri := ResourceInfo{Name: name, Status: trace.StatusSkipped, Reason: "not read: its parent resource " + res.Parent + " failed"}
 			info.Resources = append(info.Resources, ri)
 			finish(tr, ri, nil)
 			continue
@@ -233,7 +224,7 @@ func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadI
 			}
 			if skip, reason := skippable(err); skip && !cfg.Resources[name].Required {
 				log.Warn("resource skipped", "resource", name, "reason", reason)
-				ri.Status, ri.Reason = StatusSkipped, reason
+				ri.Status, ri.Reason = trace.StatusSkipped, reason
 				info.Resources = append(info.Resources, ri)
 				finish(tr, ri, explain(err))
 				continue
@@ -242,11 +233,11 @@ func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadI
 				// `secrets set` alone does not help while a source that wins over it holds the bad key.
 				err = fmt.Errorf("load %s: %w (the key came from %s, fingerprint %s: fix or unset it there; `codefresh-mcp secrets check` shows every source)",
 					name, err, creds.Source, creds.Fingerprint)
-				finish(tr, ResourceInfo{Name: name, Status: StatusFailed, Pages: ri.Pages, Records: ri.Records}, explain(err))
+				finish(tr, ResourceInfo{Name: name, Status: trace.StatusFailed, Pages: ri.Pages, Records: ri.Records}, explain(err))
 				return nil, err
 			}
 			why := explain(err)
-			ri.Status, ri.Reason, ri.Cause, ri.NextStep = StatusFailed, err.Error(), why.Cause, why.NextStep
+			ri.Status, ri.Reason, ri.Cause, ri.NextStep = trace.StatusFailed, err.Error(), why.Cause, why.NextStep
 			finish(tr, ri, why)
 			if cfg.Resources[name].Required || x.Failed() != nil {
 				// A required resource, or the normalizer (shared by all) broke.
@@ -254,18 +245,18 @@ func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadI
 			}
 			log.Warn("resource failed; the others go on", "resource", name, "cause", why.Cause, "error", err)
 			info.Resources = append(info.Resources, ri)
-			info.Status = LoadCompletedWithError
+			info.Status = trace.LoadCompletedWithErrors
 			failed[name] = true
 			continue
 		}
 		if opts.MaxPages > 0 && cfg.Disposition(res) == codefresh.Replace {
 			// A quick look must not cut a replaced table down to its first pages.
-			ri.Status, ri.Reason = StatusPreviewed, "read with max_pages: a replace resource is committed only by a full read"
+			ri.Status, ri.Reason = trace.StatusPreviewed, "read with max_pages: a replace resource is committed only by a full read"
 			info.Resources = append(info.Resources, ri)
 			finish(tr, ri, nil)
 			continue
 		}
-		ri.Status = StatusLoaded
+		ri.Status = trace.StatusLoaded
 		info.Resources = append(info.Resources, ri)
 		finish(tr, ri, nil)
 		done = append(done, name)
@@ -273,7 +264,7 @@ func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadI
 	if len(failed) > 0 && len(done) == 0 {
 		var msgs []string
 		for _, ri := range info.Resources {
-			if ri.Status == StatusFailed {
+			if ri.Status == trace.StatusFailed {
 				msgs = append(msgs, ri.Reason)
 			}
 		}
@@ -283,7 +274,7 @@ func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadI
 		return nil, fmt.Errorf("stage rows: %w", err)
 	}
 	if err := stg.Flush(ctx); err != nil {
-		return nil, fmt.Errorf("flush staging area: %w", err)
+		return nil, &CommitError{Step: "flush staging area", Err: err}
 	}
 	pkg := &destination.Package{
 		LoadID: loadID, PipelineName: cfg.Pipeline(), Dataset: cfg.Dataset(),
@@ -308,24 +299,24 @@ func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadI
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
 	rawState = red.RedactBytes(rawState)
-	report.send("commit", "", x.Pages(), x.Records())
+	report.send(PhaseCommit, "", x.Pages(), x.Records())
 	pkg.State = rawState
 	stats, err := dest.Commit(ctx, pkg)
 	if err != nil {
 		// A commit writes the staged rows (several times over) into the destination.s folder.
 		err = projectfs.AsDiskFull(err, p.destinationDir(), "committing "+projectfs.Bytes(stg.DiskSize())+" of staged rows")
-		return nil, fmt.Errorf("commit load %s: %w", loadID, err)
+		return nil, &CommitError{Step: "commit load " + loadID, Err: err}
 	}
 	info.Tables = stats.Tables
 	info.Duration = time.Since(start)
-	report.send("done", "", x.Pages(), x.Records())
+	report.send(PhaseDone, "", x.Pages(), x.Records())
 	return info, nil
 }
 
 // finish records a resource's outcome in the load's trace. An auth, scope or
 // not-found error is the key's or the account's, not its last request's.
-func finish(tr *trace.Collector, ri ResourceInfo, why *TraceError) {
-	blameLast := why != nil && why.Cause != CauseAuth && why.Cause != CauseScope && why.Cause != CauseNotFound
+func finish(tr *trace.Collector, ri ResourceInfo, why *trace.Error) {
+	blameLast := why != nil && why.Cause != trace.CauseAuth && why.Cause != trace.CauseScope && why.Cause != trace.CauseNotFound
 	tr.Finish(ri.Name, ri.Status, ri.Pages, ri.Records, why, blameLast)
 }
 
@@ -335,7 +326,7 @@ func finish(tr *trace.Collector, ri ResourceInfo, why *TraceError) {
 func dedup(ctx context.Context, pkg *destination.Package, deviate func(codefresh.Deviation)) error {
 	dups, err := pkg.Dedup(ctx)
 	if err != nil {
-		return fmt.Errorf("flush staging area: drop repeated records: %w", err)
+		return &CommitError{Step: "flush staging area: drop repeated records", Err: err}
 	}
 	for _, d := range dups {
 		noun := "records"
@@ -435,7 +426,7 @@ type progress struct {
 	report func(Progress) // nil: nobody asked
 }
 
-func (pr *progress) send(phase, resource string, pages int, rows int64) {
+func (pr *progress) send(phase Phase, resource string, pages int, rows int64) {
 	if pr.report != nil {
 		pr.mu.Lock()
 		defer pr.mu.Unlock()

@@ -89,18 +89,18 @@ func (p *Project) saveTrace(t *trace.Trace) error {
 
 // Traces returns the project's kept load traces, newest first, at most n
 // (0: all). A trace that cannot be read is listed as such (status
-// trace.StatusUnreadable, the reason as its error), never left out.
+// trace.Unreadable, the reason as its error), never left out.
 func (p *Project) Traces(n int) ([]*trace.Trace, error) {
 	s, err := p.traces()
 	if err != nil {
 		return nil, fmt.Errorf("read load traces: %w", err)
 	}
-	return s.List(n, func(ute *trace.UnreadableError) *TraceError {
-		return &TraceError{Message: ute.Error(), Cause: CauseTrace, NextStep: unreadableTraceNext}
+	return s.List(n, func(ute *trace.UnreadableError) *trace.Error {
+		return &trace.Error{Message: ute.Error(), Cause: trace.CauseTrace, NextStep: unreadableTraceNext}
 	})
 }
 
-const unreadableTraceNext = "this load's trace file is damaged (or from another version), so its outcome is unknown here; pipeline_info shows what the database committed; remove the file to list the traces before it"
+const unreadableTraceNext = "this load's trace file is damaged (or from another version), so its outcome is unknown here; the database itself shows what was committed; remove the file to list the traces before it"
 
 // Trace returns the kept trace of a load id ("" = the latest). When the
 // latest cannot be read that is the error (a *trace.UnreadableError): an

@@ -22,12 +22,12 @@ var errKeyringNotFound = keyring.ErrNotFound
 // the BSDs go-keyring talks to the Secret Service over the D-Bus session
 // bus; with no bus, godbus would run dbus-launch and leave a daemon behind,
 // so a box without one is reported unavailable before any call.
-func keyringUsable(opts Options) error {
+func keyringUsable(env func(string) string) error {
 	switch runtime.GOOS {
 	case "darwin", "windows", "ios":
 		return nil
 	}
-	if opts.Env("DBUS_SESSION_BUS_ADDRESS") != "" {
+	if env("DBUS_SESSION_BUS_ADDRESS") != "" {
 		return nil
 	}
 	if _, err := os.Stat("/run/user/" + strconv.Itoa(os.Getuid()) + "/bus"); err == nil {
@@ -36,12 +36,17 @@ func keyringUsable(opts Options) error {
 	return errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset), so no Secret Service")
 }
 
-// keyringCall runs f with a deadline. On timeout the goroutine is left to
-// finish on its own: go-keyring calls take no context.
+// keyringCall runs f with a deadline, on a machine with a keyring.
 func keyringCall(ctx context.Context, opts Options, f func() (string, error)) (string, error) {
-	if err := keyringUsable(opts); err != nil {
+	if err := keyringUsable(opts.Env); err != nil {
 		return "", err
 	}
+	return keyringDeadline(ctx, func(context.Context) (string, error) { return f() })
+}
+
+// keyringDeadline runs f with a deadline. On timeout the goroutine is left
+// to finish on its own: go-keyring calls take no context.
+func keyringDeadline(ctx context.Context, f func(context.Context) (string, error)) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, keyringTimeout)
 	defer cancel()
 	type result struct {
@@ -50,7 +55,7 @@ func keyringCall(ctx context.Context, opts Options, f func() (string, error)) (s
 	}
 	ch := make(chan result, 1)
 	go func() {
-		v, err := f()
+		v, err := f(ctx)
 		ch <- result{v, err}
 	}()
 	select {

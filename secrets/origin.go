@@ -3,8 +3,6 @@ package secrets
 import (
 	"fmt"
 	"strings"
-
-	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
 // SourcePipelineFile names the pipeline file's base_url: a request for a
@@ -62,7 +60,7 @@ func requestURL(opts Options, file, cfc found) (urlRequest, []string, error) {
 	switch {
 	case r.session != "":
 		r.lookup, r.lookupSource = r.session, r.sessionSource
-		if r.project != "" && codefresh.OriginOf(r.project) != codefresh.OriginOf(r.session) {
+		if r.project != "" && OriginOf(r.project) != OriginOf(r.session) {
 			warnings = append(warnings, fmt.Sprintf("%s base_url %s ignored: %s sets %s", r.projectSource, r.project, r.sessionSource, r.session))
 		}
 	case r.project != "":
@@ -98,7 +96,7 @@ type urlChoice struct {
 }
 
 // chooseURL decides where the winning key goes. This is the one place that
-// decides it: Resolve (and so load, preview, check_credentials and `secrets
+// decides it: Resolve (and so load, preview, the credential check and `secrets
 // check`) all go through it. A project file's URL is used only when it has
 // the key's own origin or the owner trusted that origin for the key and
 // project with `secrets trust-url`; otherwise it is an *UntrustedURLError.
@@ -109,10 +107,10 @@ func chooseURL(opts Options, r urlRequest, win found, reports []SourceReport) (u
 		return urlChoice{r.session, r.sessionSource, why}, nil
 	case r.project == "":
 		return urlChoice{home, homeSource(win, r), why}, nil
-	case codefresh.OriginOf(r.project) == codefresh.OriginOf(home):
+	case OriginOf(r.project) == OriginOf(home):
 		return urlChoice{r.project, r.projectSource, "same origin as the key's URL " + home + " (" + why + ")"}, nil
 	}
-	origin := codefresh.OriginOf(r.project)
+	origin := OriginOf(r.project)
 	t, err := findTrust(opts, win.report.Fingerprint, origin)
 	if err != nil {
 		return urlChoice{}, err
@@ -162,16 +160,6 @@ func (e *UntrustedURLError) Error() string {
 // go to e.URL for this project.
 func (e *UntrustedURLError) TrustCommand() string {
 	return "codefresh-mcp --project " + shellQuote(e.ProjectDir) + " secrets trust-url " + shellQuote(e.URL)
-}
-
-// Result is the check result for an untrusted URL: nothing was sent.
-func (e *UntrustedURLError) Result(warnings []string) *CheckResult {
-	return &CheckResult{
-		Status: CheckUntrustedURL, Message: e.Error(), Source: e.KeySource, Fingerprint: e.Fingerprint,
-		BaseURL: e.URL, BaseURLSource: e.URLSource, Sources: e.Sources, Warnings: warnings,
-		TrustCommand:  e.TrustCommand(),
-		BaseURLReason: "not trusted for this key, which belongs to " + e.KeyURL + " (" + e.KeyURLReason + ")",
-	}
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -3,7 +3,6 @@ package secrets
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/zalando/go-keyring"
 
@@ -49,95 +47,6 @@ func trustOpts(t *testing.T, vars map[string]string) Options {
 }
 
 func yes(*TrustResult) error { return nil }
-
-// quickCheck sends GET /user and GET /auth/keys only.
-var quickCheck = CheckOptions{RetryBaseWait: time.Millisecond, SkipMatrix: true}
-
-// For every key source, a pipeline file naming another listener gets no
-// request at all, and the refusal names the key's source, its own URL and
-// why; once the user trusts the origin for the key and project, it is used.
-func TestProjectURLRefusedForEachKeySource(t *testing.T) {
-	cases := []struct {
-		name, source, keyURL, why string
-		setup                     func(t *testing.T, o Options, vars map[string]string)
-	}{
-		{"env", "env:CF_API_KEY", DefaultBaseURL, "default: no CODEFRESH_BASE_URL is set beside the key", func(t *testing.T, o Options, vars map[string]string) {
-			vars[EnvAPIKey] = canary
-		}},
-		{"env dlt", "env:SOURCES__CODEFRESH_SOURCE__API_KEY", DefaultBaseURL, "default: no CODEFRESH_BASE_URL is set beside the key", func(t *testing.T, o Options, vars map[string]string) {
-			vars[EnvDltAPIKey] = canary
-		}},
-		{"secrets.toml", SourceSecretsTOML, "https://onprem.example.com/api", "stored with the key in .dlt/secrets.toml", func(t *testing.T, o Options, vars map[string]string) {
-			writeSecrets(t, o, "[sources.codefresh_source]\napi_key = \""+canary+"\"\nbase_url = \"https://onprem.example.com/api/\"\n")
-		}},
-		{"secrets.toml without url", SourceSecretsTOML, DefaultBaseURL, "default: no URL is stored with the key in .dlt/secrets.toml", func(t *testing.T, o Options, vars map[string]string) {
-			writeSecrets(t, o, "[sources.codefresh_source]\napi_key = \""+canary+"\"\n")
-		}},
-		{"cfconfig", SourceCFConfig, "https://g.codefresh.io/api", "stored with the key in ~/.cfconfig", func(t *testing.T, o Options, vars map[string]string) {
-			writeCFConfig(t, o, fmt.Sprintf(cfconfigFmt, "https://g.codefresh.io", canary, "prod"))
-		}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			vars := map[string]string{}
-			o := trustOpts(t, vars)
-			tc.setup(t, o, vars)
-			l := newListener(t)
-			o.ProjectBaseURL = l.url + "/"
-
-			res, creds, err := ResolveAndCheck(context.Background(), o, quickCheck)
-			if err != nil || creds != nil {
-				t.Fatalf("err %v, creds %v", err, creds)
-			}
-			fp := Fingerprint(canary)
-			wantMsg := fmt.Sprintf("refused to send the API key from %s (fingerprint %s) to %s, which codefresh_pipeline.toml base_url asks for: "+
-				"the key belongs to %s (%s), another origin; nothing was sent", tc.source, fp, l.url, tc.keyURL, tc.why)
-			if res.Status != CheckUntrustedURL || res.Message != wantMsg || res.BaseURL != l.url || res.BaseURLSource != SourcePipelineFile ||
-				res.Source != tc.source || res.Fingerprint != fp {
-				t.Fatalf("result %+v\nwant message %s", res, wantMsg)
-			}
-			wantCmd := "codefresh-mcp --project " + o.ProjectDir + " secrets trust-url " + l.url
-			if res.TrustCommand != wantCmd {
-				t.Fatalf("trust command %q, want %q", res.TrustCommand, wantCmd)
-			}
-			if n := l.all.Load(); n != 0 {
-				t.Fatalf("the untrusted listener got %d requests", n)
-			}
-			_, err = Resolve(context.Background(), o)
-			var ue *UntrustedURLError
-			if !errors.As(err, &ue) || ue.Error() != wantMsg {
-				t.Fatalf("Resolve: %v", err)
-			}
-
-			// The user trusts it outside the project: the key goes there.
-			tr, err := Trust(context.Background(), o, l.url, yes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tr.Fingerprint != fp || tr.KeySource != tc.source || tr.Origin != strings.TrimSuffix(l.url, "/api") || tr.AlreadyAllowed != "" {
-				t.Fatalf("trust %+v", tr)
-			}
-			res, _, err = ResolveAndCheck(context.Background(), o, quickCheck)
-			if err != nil || res.Status != CheckOK || res.BaseURL != l.url {
-				t.Fatalf("after trust: %v %+v", err, res)
-			}
-			if !strings.HasPrefix(res.BaseURLReason, tr.Origin+" trusted for this key and project with `codefresh-mcp secrets trust-url` on ") {
-				t.Fatalf("reason %q", res.BaseURLReason)
-			}
-			if l.withKey.Load() == 0 {
-				t.Fatal("trusted listener got no request with the key")
-			}
-
-			// untrust-url takes it back.
-			if _, err := Untrust(o, l.url); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := Resolve(context.Background(), o); !errors.As(err, &ue) {
-				t.Fatalf("after untrust: %v", err)
-			}
-		})
-	}
-}
 
 // A keyring entry is looked up under the URL asked for: the key stored for
 // the default URL is not found for another one (nothing sent), and a key
@@ -235,7 +144,7 @@ func TestResolveRefusesDangerousURLs(t *testing.T) {
 	o := trustOpts(t, vars)
 	o.BaseURL = "http://169.254.169.254/api"
 	c, err := Resolve(context.Background(), o)
-	if err != nil || !c.ClientOptions().AllowLinkLocal {
+	if err != nil || !c.AllowLinkLocal() {
 		t.Fatalf("allowed link-local: %v", err)
 	}
 }

@@ -12,8 +12,6 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"gopkg.in/yaml.v3"
-
-	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
 // Names of the places a key or a base URL can come from.
@@ -99,10 +97,10 @@ func Resolve(ctx context.Context, opts Options) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := codefresh.CheckBaseURL(choice.url, allowLinkLocal(opts)); err != nil {
+	if _, err := CheckBaseURL(choice.url, allowLinkLocal(opts)); err != nil {
 		return nil, fmt.Errorf("%s: %w", choice.source, err)
 	}
-	if win.url != "" && codefresh.OriginOf(win.url) != codefresh.OriginOf(choice.url) {
+	if win.url != "" && OriginOf(win.url) != OriginOf(choice.url) {
 		warnings = append(warnings, fmt.Sprintf("the key from %s was stored for %s but the base URL is %s (from %s)",
 			win.report.Source, win.url, choice.url, choice.source))
 	}
@@ -122,7 +120,7 @@ func Resolve(ctx context.Context, opts Options) (*Credentials, error) {
 // allowLinkLocal is the owner's explicit permission (env only) to use a
 // link-local or cloud metadata address as the base URL.
 func allowLinkLocal(opts Options) bool {
-	return opts.Env(codefresh.EnvAllowLinkLocal) == "1"
+	return opts.Env(EnvAllowLinkLocal) == "1"
 }
 
 // ResolveBaseURL resolves the owner's base URL, where `secrets set` stores
@@ -149,7 +147,7 @@ func (o Options) withDefaults() Options {
 // /api path that the Codefresh CLI's host-only URLs leave out.
 func normalizeBaseURL(raw string, hostOnly bool) (string, error) {
 	// Link-local addresses are checked on the URL finally chosen.
-	u, err := codefresh.CheckBaseURL(raw, true)
+	u, err := CheckBaseURL(raw, true)
 	if err != nil {
 		return "", err
 	}
@@ -238,11 +236,20 @@ func readSecretsTOML(projectDir string) found {
 // tomlErrorReason describes a TOML error by line only: parser messages can
 // quote the text around the error, which may be the key.
 func tomlErrorReason(err error) string {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Sprintf("not valid TOML (line %d)", pe.Position.Line)
+	if line, ok := tomlErrorLine(err); ok {
+		return fmt.Sprintf("not valid TOML (line %d)", line)
 	}
 	return "not valid TOML, or [sources.codefresh_source] api_key/base_url are not strings"
+}
+
+// tomlErrorLine is the line of a TOML syntax error, the only part of it
+// that is safe to show.
+func tomlErrorLine(err error) (int, bool) {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return pe.Position.Line, true
+	}
+	return 0, false
 }
 
 var yamlLine = regexp.MustCompile(`line \d+`)

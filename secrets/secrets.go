@@ -1,12 +1,11 @@
-// Package secrets finds the Codefresh API key where users keep it, checks it
-// without revealing it, and redacts it from everything the process writes.
+// Package secrets finds the secrets where users keep them (the Codefresh API
+// key), decides where the key may be sent, and redacts it from everything the
+// process writes. It imports nothing else from the project.
 package secrets
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
 // Options tell Resolve where to look. Zero values mean the real environment.
@@ -51,15 +50,12 @@ type Credentials struct {
 	Sources       []SourceReport `json:"sources"`
 	Warnings      []string       `json:"warnings,omitempty"`
 
-	allowLinkLocal bool // the owner's codefresh.EnvAllowLinkLocal
+	allowLinkLocal bool // the owner's EnvAllowLinkLocal
 }
 
-// ClientOptions are the options of a Codefresh client that sends this key:
-// every client with a resolved key starts from them, so that the base URL
-// and its address policy cannot be set apart from the key.
-func (c *Credentials) ClientOptions() codefresh.Options {
-	return codefresh.Options{BaseURL: c.BaseURL, APIKey: c.key, AllowLinkLocal: c.allowLinkLocal}
-}
+// AllowLinkLocal is the owner's permission (EnvAllowLinkLocal) to send
+// this key to a link-local or cloud metadata address.
+func (c *Credentials) AllowLinkLocal() bool { return c.allowLinkLocal }
 
 // APIKey returns the key for the Authorization header. Never log or return it.
 func (c *Credentials) APIKey() string { return c.key }

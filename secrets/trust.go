@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
-
-	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
 // The trust file lives in the user's configuration folder, outside every
@@ -183,14 +181,14 @@ func trustTarget(opts Options, rawURL string) (*TrustResult, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := codefresh.CheckBaseURL(u, allowLinkLocal(opts)); err != nil {
+	if _, err := CheckBaseURL(u, allowLinkLocal(opts)); err != nil {
 		return nil, "", err
 	}
 	path, err := TrustPath(opts)
 	if err != nil {
 		return nil, "", err
 	}
-	return &TrustResult{URL: u, Origin: codefresh.OriginOf(u), Project: projectKey(opts.ProjectDir), Path: path}, u, nil
+	return &TrustResult{URL: u, Origin: OriginOf(u), Project: projectKey(opts.ProjectDir), Path: path}, u, nil
 }
 
 // editTrust rewrites the trust file (mode 0600, folder 0700) with edit applied.

@@ -1,10 +1,16 @@
 package tools_test
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 	"github.com/cfmcp/codefresh-mcp/tools"
@@ -21,17 +27,18 @@ func capability(out tools.CheckCredentialsOut, resource string) string {
 
 // By default the check is one round trip (GET /user and GET /auth/keys at
 // once); probe=true probes every resource, concurrently. The simulator
-// answers each request after 400 ms: the old serial matrix took 9 of them.
+// answers each request after 400 ms, so requests sent at once overlap at a
+// server in front that counts them.
 func TestCheckCredentials(t *testing.T) {
 	const latency = 400 * time.Millisecond
-	e := newEnv(t, envOpts{sim: cfsim.Config{Latency: latency}})
+	var seen inFlight
+	e := newEnv(t, envOpts{sim: cfsim.Config{Latency: latency}, front: seen.front(t)})
 	var out tools.CheckCredentialsOut
-	start := time.Now()
 	e.ok("check_credentials", nil, &out)
-	if took := time.Since(start); took > 2*latency+300*time.Millisecond {
-		t.Errorf("default check took %s at %s a request, want one round trip", took, latency)
+	if total, most := seen.take(); total != 2 || most != 2 {
+		t.Errorf("default check: %d requests, at most %d at once; want 2, both at once", total, most)
 	}
-	if out.Status != secrets.CheckOK || out.Source != "env:"+secrets.EnvAPIKey || out.Fingerprint == "" || out.BaseURL != e.base {
+	if out.Status != pipeline.CheckOK || out.Source != "env:"+secrets.EnvAPIKey || out.Fingerprint == "" || out.BaseURL != e.base {
 		t.Fatalf("check = %+v", out.CheckResult)
 	}
 	if out.User == nil || out.User.Name == "" {
@@ -43,15 +50,14 @@ func TestCheckCredentials(t *testing.T) {
 		t.Fatalf("default check: matrix %q, %d capabilities, next %q", out.Matrix, len(out.Capabilities), out.Next)
 	}
 
-	start = time.Now()
 	e.ok("check_credentials", map[string]any{"probe": true}, &out)
-	if took := time.Since(start); took > 5*latency+500*time.Millisecond {
-		t.Errorf("probe took %s at %s a request, want concurrent probes", took, latency)
+	if total, most := seen.take(); most < 2 {
+		t.Errorf("probe: %d requests, at most %d at once; want them concurrent", total, most)
 	}
-	if got := capability(out, "builds"); got != secrets.CapLoadable || out.Matrix != secrets.MatrixProbed {
+	if got := capability(out, "builds"); got != pipeline.CapLoadable || out.Matrix != pipeline.MatrixProbed {
 		t.Fatalf("builds capability = %q, matrix %q", got, out.Matrix)
 	}
-	if len(out.Capabilities) != out.Summary[secrets.CapLoadable] || !strings.Contains(out.Next, "preview_endpoint") {
+	if len(out.Capabilities) != out.Summary[pipeline.CapLoadable] || !strings.Contains(out.Next, "preview_endpoint") {
 		t.Fatalf("summary %v, next %q", out.Summary, out.Next)
 	}
 }
@@ -60,10 +66,10 @@ func TestCheckCredentialsMissingScope(t *testing.T) {
 	e := newEnv(t, envOpts{sim: cfsim.Config{Scopes: []string{"pipeline:read", "project:read"}}})
 	var out tools.CheckCredentialsOut
 	e.ok("check_credentials", map[string]any{"resources": []string{"builds", "pipelines"}}, &out)
-	if got := capability(out, "builds"); !strings.HasPrefix(got, secrets.CapMissingScope) || !strings.Contains(got, "build:read") {
+	if got := capability(out, "builds"); !strings.HasPrefix(got, pipeline.CapMissingScope) || !strings.Contains(got, "build:read") {
 		t.Fatalf("builds = %q, want missing_scope:build:read", got)
 	}
-	if got := capability(out, "pipelines"); got != secrets.CapLoadable {
+	if got := capability(out, "pipelines"); got != pipeline.CapLoadable {
 		t.Fatalf("pipelines = %q", got)
 	}
 	if len(out.Capabilities) != 2 {
@@ -76,7 +82,7 @@ func TestCheckCredentialsWrongKey(t *testing.T) {
 	e := newEnv(t, envOpts{sim: cfsim.Config{APIKey: "cfk-the-right-one-0123456789"}})
 	var out tools.CheckCredentialsOut
 	e.ok("check_credentials", nil, &out)
-	if out.Status != secrets.CheckKeyInvalid || !strings.Contains(out.Next, "secrets set") {
+	if out.Status != pipeline.CheckKeyInvalid || !strings.Contains(out.Next, "secrets set") {
 		t.Fatalf("check = %+v next %q", out.CheckResult, out.Next)
 	}
 }
@@ -85,10 +91,52 @@ func TestCheckCredentialsNoKey(t *testing.T) {
 	e := newEnv(t, envOpts{noKey: true})
 	var out tools.CheckCredentialsOut
 	e.ok("check_credentials", nil, &out)
-	if out.Status != secrets.CheckNoKey || !strings.Contains(out.Next, "codefresh-mcp secrets set") {
+	if out.Status != pipeline.CheckNoKey || !strings.Contains(out.Next, "codefresh-mcp secrets set") {
 		t.Fatalf("check = %+v next %q", out.CheckResult, out.Next)
 	}
 	if len(out.Sources) == 0 {
 		t.Fatal("no source report")
 	}
+}
+
+// inFlight is a server in front of the simulator counting the requests it
+// passes on and how many were in flight at once.
+type inFlight struct {
+	mu        sync.Mutex
+	now, most int
+	total     int
+}
+
+func (f *inFlight) front(t *testing.T) func(string) string {
+	return func(simBase string) string {
+		u, err := url.Parse(simBase)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f.mu.Lock()
+			f.now++
+			f.total++
+			f.most = max(f.most, f.now)
+			f.mu.Unlock()
+			defer func() {
+				f.mu.Lock()
+				f.now--
+				f.mu.Unlock()
+			}()
+			proxy.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL + "/api"
+	}
+}
+
+// take returns the counts since the last take and starts again.
+func (f *inFlight) take() (total, most int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	total, most = f.total, f.most
+	f.total, f.most = 0, 0
+	return total, most
 }

@@ -55,7 +55,7 @@ func explainLoad(d *Deps) Tool {
 				}
 				s := j.Status()
 				switch {
-				case s.State == pipeline.JobRunning:
+				case s.State == trace.LoadRunning:
 					return ExplainLoadOut{}, errorf("call load_status with wait_seconds 30 until it ends, then explain_load", "job %s is still running: its trace is written when it ends", in.JobID)
 				case s.Info != nil:
 					loadID = s.Info.LoadID
@@ -92,7 +92,7 @@ func explainLoad(d *Deps) Tool {
 func notable(rs []*trace.Resource) []*trace.Resource {
 	var out []*trace.Resource
 	for _, r := range rs {
-		if r.Requests > 0 || r.Status != "not_reached" {
+		if r.Requests > 0 || r.Status != trace.StatusNotReached {
 			out = append(out, r)
 		}
 	}
@@ -103,11 +103,11 @@ func traceNext(t *trace.Trace) string {
 	switch {
 	case t.Error != nil:
 		return "the load failed and committed nothing: " + t.Error.NextStep
-	case t.Status == pipeline.LoadCompletedWithError:
+	case t.Status == trace.LoadCompletedWithErrors:
 		return "some resources failed (see problems and their next_step); the others were committed: query them, and start_load with the failed resources once fixed"
 	case len(t.Warnings) > 0:
 		return "loaded, working around how this API differs from the catalog (warnings): the data is complete; query it"
-	case t.Status == pipeline.LoadSucceeded:
+	case t.Status == trace.LoadSucceeded:
 		return "loaded: pipeline_info, describe_table, then query"
 	}
 	return "start_load to load again"

@@ -76,7 +76,7 @@ func previewEndpoint(d *Deps) Tool {
 			if err != nil {
 				return PreviewEndpointOut{}, err
 			}
-			co := p.Credentials.ClientOptions()
+			co := codefresh.OptionsFor(p.Credentials)
 			co.HTTPClient, co.Logger, co.MaxAttempts, co.RetryBaseWait, co.MaxRetryWait = d.HTTPClient, d.Logger, 2, 250*time.Millisecond, 5*time.Second
 			client, err := codefresh.New(co)
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // StartLoadIn is start_load's input.
@@ -23,7 +24,7 @@ type StartLoadIn struct {
 // StartLoadOut is start_load's result.
 type StartLoadOut struct {
 	JobID   string             `json:"job_id"`
-	State   string             `json:"state"`
+	State   trace.LoadStatus   `json:"state"`
 	Project string             `json:"project"`
 	Options pipeline.JobOpts   `json:"options"`
 	Next    string             `json:"next"`
@@ -131,7 +132,7 @@ func (d *Deps) reportProgress(ctx context.Context, token mcp.ProgressToken, job 
 
 func phaseText(p pipeline.Progress) string {
 	if p.Resource != "" {
-		return p.Phase + " " + p.Resource
+		return string(p.Phase) + " " + p.Resource
 	}
-	return p.Phase
+	return string(p.Phase)
 }

@@ -26,7 +26,7 @@ func TestUnreadableNewestTraceReported(t *testing.T) {
 	}
 	var info tools.PipelineInfoOut
 	e.ok("pipeline_info", map[string]any{}, &info)
-	if l := info.LastLoad; l == nil || l.LoadID != second.LoadID || l.Status != trace.StatusUnreadable || l.Next != cause {
+	if l := info.LastLoad; l == nil || l.LoadID != second.LoadID || l.Status != trace.Unreadable || l.Next != cause {
 		t.Errorf("pipeline_info last_load: %+v", l)
 	}
 	e.assertNoCanary()

@@ -256,9 +256,9 @@ type phases struct {
 
 func (ph *phases) observe(p pipeline.Progress) {
 	switch p.Phase {
-	case "extract":
+	case pipeline.PhaseExtract:
 		ph.lastPage = time.Now()
-	case "commit":
+	case pipeline.PhaseCommit:
 		ph.commit = time.Now()
 	}
 }
@@ -396,13 +396,14 @@ func loadRSS(ctx context.Context, bin string, builds int) (int64, time.Duration,
 }
 
 // processProject makes a temp project folder for a `load` or `serve`
-// process of its own, with no pacing: the simulator is on loopback.
+// process of its own, paced at the pipeline file's highest rate: the
+// simulator is on loopback.
 func processProject(prefix string) (string, error) {
 	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, pipeline.ConfigFile), []byte("requests_per_second = 100000\nconcurrency = 4\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, pipeline.ConfigFile), []byte("requests_per_second = 1000\nconcurrency = 4\n"), 0o644); err != nil {
 		os.RemoveAll(dir)
 		return "", err
 	}

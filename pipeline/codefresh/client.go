@@ -1,6 +1,7 @@
 package codefresh
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // DefaultBaseURL is Codefresh SaaS.
@@ -67,6 +70,13 @@ type Options struct {
 	// Observe, when set, hears every HTTP attempt (the load trace and the
 	// debug record). It is called from the requesting goroutine.
 	Observe func(Exchange)
+}
+
+// OptionsFor are the options of a client that sends this key: every client
+// with a resolved key starts from them, so that the base URL and its address
+// policy cannot be set apart from the key.
+func OptionsFor(c *secrets.Credentials) Options {
+	return Options{BaseURL: c.BaseURL, APIKey: c.APIKey(), AllowLinkLocal: c.AllowLinkLocal()}
 }
 
 // Exchange is one HTTP attempt as the trace and the debug record see it. It
@@ -128,7 +138,7 @@ type Response struct {
 
 // New checks the options and builds a Client.
 func New(opts Options) (*Client, error) {
-	base, err := CheckBaseURL(strings.TrimRight(or(opts.BaseURL, DefaultBaseURL), "/"), opts.AllowLinkLocal)
+	base, err := secrets.CheckBaseURL(strings.TrimRight(cmp.Or(opts.BaseURL, DefaultBaseURL), "/"), opts.AllowLinkLocal)
 	if err != nil {
 		return nil, err
 	}
@@ -144,11 +154,11 @@ func New(opts Options) (*Client, error) {
 		hc:        httpClient(opts.HTTPClient, base, opts.AllowLinkLocal),
 		log:       opts.Logger,
 		ua:        opts.UserAgent,
-		timeout:   or(opts.Timeout, DefaultTimeout),
-		attempts:  or(opts.MaxAttempts, DefaultMaxAttempts),
-		retryWait: or(opts.MaxRetryWait, DefaultMaxRetryWait),
-		baseWait:  or(opts.RetryBaseWait, DefaultRetryBaseWait),
-		maxPages:  or(opts.MaxPages, DefaultMaxPages),
+		timeout:   cmp.Or(opts.Timeout, DefaultTimeout),
+		attempts:  cmp.Or(opts.MaxAttempts, DefaultMaxAttempts),
+		retryWait: cmp.Or(opts.MaxRetryWait, DefaultMaxRetryWait),
+		baseWait:  cmp.Or(opts.RetryBaseWait, DefaultRetryBaseWait),
+		maxPages:  cmp.Or(opts.MaxPages, DefaultMaxPages),
 		observe:   opts.Observe,
 	}
 	if c.log == nil {
@@ -171,14 +181,6 @@ func New(opts Options) (*Client, error) {
 		c.limiter = rate.NewLimiter(rate.Limit(rps), burst)
 	}
 	return c, nil
-}
-
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // Stats returns the counters so far.

@@ -216,7 +216,7 @@ func TestAuthErrorsTypedNoRetry(t *testing.T) {
 		t.Fatalf("err = %#v", err)
 	}
 	noCanary(t, err)
-	if !strings.Contains(ae.Message, "is not valid") || !strings.Contains(err.Error(), "codefresh-mcp secrets set") {
+	if !strings.Contains(ae.Message, "is not valid") || !strings.Contains(err.Error(), "HTTP 401 UNAUTHORIZED_ERROR") {
 		t.Errorf("401 message: %v", err)
 	}
 	builds, _ := codefresh.Lookup("builds")

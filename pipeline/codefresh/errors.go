@@ -30,6 +30,10 @@ type APIError struct {
 	WaitBudget time.Duration
 }
 
+// NotInRecord is the error name a replayed debug record answers with for a
+// request it does not hold.
+const NotInRecord = "NOT_IN_RECORD"
+
 // RetryAfterTooLong reports a Retry-After that the client would not wait:
 // the request gave up because the server asked for more than its budget.
 func (e *APIError) RetryAfterTooLong() bool {
@@ -45,33 +49,28 @@ func (e *APIError) Error() string {
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	}
-	if h := e.Hint(); h != "" {
-		b.WriteString(" — " + h)
+	if f := e.facts(); f != "" {
+		b.WriteString(" — " + f)
 	}
 	return b.String()
 }
 
-// Hint says what to do about the error.
-func (e *APIError) Hint() string {
+// facts is what the status alone does not say: the scope the endpoint
+// needs, the attempts and backoff spent, the wait the API asked for. What
+// to do about it is each front end's to say.
+func (e *APIError) facts() string {
 	switch {
-	case e.Status == 401:
-		return "the API key is invalid or missing: set it with `codefresh-mcp secrets set`"
 	case e.Status == 403 && e.Scope != "":
-		return fmt.Sprintf("the API key lacks the %s scope, or the key is restricted (Codefresh restricts keys after unusual activity), or the user may not read this: use a key with the %s scope", e.Scope, e.Scope)
-	case e.Status == 403:
-		return "the API key is restricted or the user may not read this (admin-only endpoint?)"
-	case e.Status == 404:
-		return "not found: check the id or name (this Codefresh installation may not have the endpoint)"
+		return fmt.Sprintf("the endpoint needs the %s scope", e.Scope)
 	case e.RetryAfterTooLong():
-		return fmt.Sprintf("the API asked to retry after %s, more than the %s a request may wait: try again after that (a lower request rate does not shorten it)",
-			e.RetryAfter, e.WaitBudget)
+		return fmt.Sprintf("the API asked to retry after %s, more than the %s a request may wait", e.RetryAfter, e.WaitBudget)
 	case e.Status == 429 && e.RetryAfter > 0:
-		return fmt.Sprintf("rate limited after %d attempts (%s of backoff; the API asked to retry after %s): retry after that, or lower the request rate",
+		return fmt.Sprintf("rate limited after %d attempts (%s of backoff; the API asked to retry after %s)",
 			e.Attempts, e.Waited.Round(time.Millisecond), e.RetryAfter)
 	case e.Status == 429:
-		return fmt.Sprintf("rate limited after %d attempts (%s of backoff): wait a minute and retry, or lower the request rate", e.Attempts, e.Waited.Round(time.Millisecond))
+		return fmt.Sprintf("rate limited after %d attempts (%s of backoff)", e.Attempts, e.Waited.Round(time.Millisecond))
 	case e.Status >= 500:
-		return fmt.Sprintf("Codefresh server error after %d attempts: retry later", e.Attempts)
+		return fmt.Sprintf("Codefresh server error after %d attempts", e.Attempts)
 	}
 	return ""
 }
@@ -239,7 +238,7 @@ type TransportError struct {
 }
 
 func (e *TransportError) Error() string {
-	return fmt.Sprintf("%s %s: %s (after %d attempts): check the base URL and the network", e.Method, e.URL, e.msg, e.Attempts)
+	return fmt.Sprintf("%s %s: %s (after %d attempts)", e.Method, e.URL, e.msg, e.Attempts)
 }
 
 func (e *TransportError) Unwrap() error { return e.Err }

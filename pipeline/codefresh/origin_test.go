@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // A base URL that could hand the key to something else than an HTTP API
@@ -30,7 +31,7 @@ func TestBaseURLRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := codefresh.New(codefresh.Options{BaseURL: tc.url, APIKey: canary})
-		var be *codefresh.BaseURLError
+		var be *secrets.BaseURLError
 		if !errors.As(err, &be) || err.Error() != tc.want {
 			t.Errorf("%s:\n got %v\nwant %s", tc.url, err, tc.want)
 		}
@@ -124,7 +125,7 @@ func TestRetryAfter28Hours(t *testing.T) {
 	})
 	c, _ := newClient(t, base)
 	_, err := c.Get(context.Background(), "/agents", nil)
-	want := "GET /agents: HTTP 429: slow down — the API asked to retry after 28h0m0s, more than the 5s a request may wait: try again after that (a lower request rate does not shorten it)"
+	want := "GET /agents: HTTP 429: slow down — the API asked to retry after 28h0m0s, more than the 5s a request may wait"
 	var ae *codefresh.APIError
 	if !errors.As(err, &ae) || err.Error() != want {
 		t.Fatalf("\n got %v\nwant %s", err, want)

@@ -2,6 +2,7 @@ package codefresh
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -63,7 +64,7 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 	for k, vs := range opt.Query {
 		q[k] = slices.Clone(vs)
 	}
-	size := or(opt.PageSize, or(r.PageSize, DefaultPageSize))
+	size := cmp.Or(opt.PageSize, cmp.Or(r.PageSize, DefaultPageSize))
 	var hdr http.Header
 	if r.Paginator == PaginatorPageCursor {
 		// One fresh cursor per listing, so concurrent listings do not share it.

@@ -13,12 +13,13 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // PostgresOptions say how to reach the server; the password is resolved
 // as for loads (env, keyring, .dlt/secrets.toml) and never shown.
 type PostgresOptions struct {
-	Credentials postgres.CredentialOptions
+	Credentials secrets.PostgresOptions
 }
 
 // pgReader reads a dataset (schema) of a PostgreSQL database. Every call
@@ -35,7 +36,7 @@ func OpenPostgres(_ context.Context, dataset string, opts PostgresOptions) (Read
 	if !identRe.MatchString(dataset) {
 		return nil, fmt.Errorf("dataset name %q: use letters, digits and underscores", dataset)
 	}
-	if _, err := postgres.ResolveSettings(opts.Credentials); err != nil {
+	if _, err := secrets.ResolvePostgresSettings(opts.Credentials); err != nil {
 		return nil, err
 	}
 	return &pgReader{dest: postgres.New(postgres.Options{Dataset: dataset, Credentials: opts.Credentials}), dataset: dataset}, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/conformance"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // loadFixture commits the conformance loads into d.
@@ -37,7 +38,7 @@ func pgFixture(t *testing.T) (Reader, string, string) {
 	t.Helper()
 	dsn := pgtest.DSN(t)
 	ds := pgtest.Dataset(t, dsn)
-	creds := postgres.CredentialOptions{Env: pgtest.Env(dsn)}
+	creds := secrets.PostgresOptions{Env: pgtest.Env(dsn)}
 	loadFixture(t, postgres.New(postgres.Options{Dataset: ds, Credentials: creds}), ds)
 	r, err := OpenPostgres(context.Background(), ds, PostgresOptions{Credentials: creds})
 	if err != nil {
@@ -218,7 +219,7 @@ func TestPostgresInfoDescribeAndNoData(t *testing.T) {
 	if _, err := r.Describe(ctx, "nope"); !errors.As(err, &nf) || !strings.Contains(err.Error(), "builds") {
 		t.Fatalf("unknown table: %v", err)
 	}
-	empty, err := OpenPostgres(ctx, "no_such_dataset", PostgresOptions{Credentials: postgres.CredentialOptions{Env: pgtest.Env(dsn)}})
+	empty, err := OpenPostgres(ctx, "no_such_dataset", PostgresOptions{Credentials: secrets.PostgresOptions{Env: pgtest.Env(dsn)}})
 	if err != nil {
 		t.Fatal(err)
 	}

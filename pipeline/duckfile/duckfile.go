@@ -4,6 +4,7 @@
 package duckfile
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -18,17 +19,19 @@ import (
 // DefaultWait is how long Open retries while another process holds the lock.
 const DefaultWait = 10 * time.Second
 
-// LockedError says another process holds the file; Holder is DuckDB's own
-// words about it (program and PID).
+// LockedError says another process holds a lock this one waited for: a
+// DuckDB file's, or a Parquet dataset folder's (the parquet destination's
+// lock file). Holder is what the lock says about its holder (program, PID).
 type LockedError struct {
 	Path   string
+	What   string // what Path is: "database" when empty, or e.g. "parquet dataset"
 	Holder string
 	Waited time.Duration
 }
 
 func (e *LockedError) Error() string {
-	return fmt.Sprintf("database %s is locked by another process (%s); waited %s: let that process finish (a load holds the lock only while committing) or stop it",
-		e.Path, e.Holder, e.Waited.Round(time.Millisecond))
+	return fmt.Sprintf("%s %s is locked by another process (%s); waited %s",
+		cmp.Or(e.What, "database"), e.Path, e.Holder, e.Waited.Round(time.Millisecond))
 }
 
 var holderRe = regexp.MustCompile(`Conflicting lock is held in (.*?\(PID \d+\))`)

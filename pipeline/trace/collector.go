@@ -105,7 +105,7 @@ func (c *Collector) Deviate(d codefresh.Deviation) {
 // Finish sets a resource's outcome. An error is given the request it came
 // from: the resource's last failed attempt, else, when blameLast says the
 // error is about a request at all, the latest attempt.
-func (c *Collector) Finish(name, status string, pages int, rows int64, err *Error, blameLast bool) {
+func (c *Collector) Finish(name string, status ResourceStatus, pages int, rows int64, err *Error, blameLast bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rt := c.resource(name)
@@ -126,7 +126,7 @@ func (c *Collector) Finish(name, status string, pages int, rows int64, err *Erro
 }
 
 // Done ends the trace.
-func (c *Collector) Done(status string, loadErr *Error, record string) *Trace {
+func (c *Collector) Done(status LoadStatus, loadErr *Error, record string) *Trace {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t.Status, c.t.Error, c.t.Record = status, loadErr, record

@@ -106,7 +106,7 @@ func (s *Store) read(loadID string) (*Trace, error) {
 }
 
 // List returns the kept traces, newest first, at most n (0: all). A trace
-// that cannot be read is listed as such (status StatusUnreadable, the error
+// that cannot be read is listed as such (status Unreadable, the error
 // explain makes of why), never left out.
 func (s *Store) List(n int, explain func(*UnreadableError) *Error) ([]*Trace, error) {
 	ids, err := s.ids()
@@ -120,7 +120,7 @@ func (s *Store) List(n int, explain func(*UnreadableError) *Error) ([]*Trace, er
 	for _, id := range ids {
 		t, err := s.read(id)
 		if err != nil {
-			t = &Trace{LoadID: id, Status: StatusUnreadable, Error: explain(&UnreadableError{LoadID: id, Path: s.root.Path(s.name(id)), Err: err})}
+			t = &Trace{LoadID: id, Status: Unreadable, Error: explain(&UnreadableError{LoadID: id, Path: s.root.Path(s.name(id)), Err: err})}
 		}
 		out = append(out, t)
 	}

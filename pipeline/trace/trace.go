@@ -10,21 +10,13 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
-// Statuses a trace gives beyond a load's outcome and a resource's.
-const (
-	// StatusNotReached: a resource the load ended before.
-	StatusNotReached = "not_reached"
-	// StatusUnreadable: a kept trace whose file cannot be read.
-	StatusUnreadable = "unreadable"
-)
-
 // Trace is what one load did, kept in the project (the last few loads): per
 // resource the requests, their outcome, the workarounds taken and the error
 // with its cause. It holds no header value, key or record body.
 type Trace struct {
 	LoadID    string                `json:"load_id"`
 	Pipeline  string                `json:"pipeline"`
-	Status    string                `json:"status"`
+	Status    LoadStatus            `json:"status"`
 	Started   time.Time             `json:"started"`
 	Duration  Millis                `json:"duration_ms"`
 	Options   Options               `json:"options"`
@@ -51,7 +43,7 @@ type Options struct {
 // Resource is one resource's part of a load.
 type Resource struct {
 	Name     string         `json:"name"`
-	Status   string         `json:"status"` // loaded, skipped, failed, previewed, not_reached
+	Status   ResourceStatus `json:"status"`
 	Pages    int            `json:"pages"`
 	Rows     int64          `json:"rows"`
 	Requests int            `json:"requests"`
@@ -86,7 +78,7 @@ type Request struct {
 // Error is an error with its cause and what to do about it.
 type Error struct {
 	Message  string   `json:"message"`
-	Cause    string   `json:"cause"`
+	Cause    Cause    `json:"cause"`
 	NextStep string   `json:"next_step"`
 	Request  *Request `json:"request,omitempty"` // the last failed attempt of the resource
 }

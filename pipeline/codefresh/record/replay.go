@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/localapi"
 )
 
@@ -95,7 +96,7 @@ func (rp *Replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusNotImplemented)
 		msg, _ := json.Marshal(fmt.Sprintf("%s is not in the debug record: this load asked for something the recorded one did not", strings.TrimSuffix(k, "?")))
-		fmt.Fprintf(w, `{"status":501,"code":"5010","name":"NOT_IN_RECORD","message":%s}`, msg)
+		fmt.Fprintf(w, `{"status":501,"code":"5010","name":"`+codefresh.NotInRecord+`","message":%s}`, msg)
 		return
 	}
 	i := min(rp.next[k], len(list)-1)

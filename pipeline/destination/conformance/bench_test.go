@@ -12,6 +12,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // BenchmarkCommit commits one staged load of build records (each with
@@ -39,7 +40,7 @@ func BenchmarkCommit(b *testing.B) {
 		},
 		"postgres": func(b *testing.B) destination.Destination {
 			dsn := pgtest.DSN(b)
-			return postgres.New(postgres.Options{Dataset: pgtest.Dataset(b, dsn), Credentials: postgres.CredentialOptions{Env: pgtest.Env(dsn)}})
+			return postgres.New(postgres.Options{Dataset: pgtest.Dataset(b, dsn), Credentials: secrets.PostgresOptions{Env: pgtest.Env(dsn)}})
 		},
 	}
 	for _, kind := range []string{"duckdb", "parquet", "postgres"} {

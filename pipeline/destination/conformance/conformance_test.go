@@ -16,6 +16,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/parquet"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // target is one destination and the reader of what it holds.
@@ -50,7 +51,7 @@ func targets(t *testing.T, ds string) []target {
 		t.Logf("postgres left out: %s", why)
 		return out
 	}
-	creds := postgres.CredentialOptions{Env: pgtest.Env(dsn)}
+	creds := secrets.PostgresOptions{Env: pgtest.Env(dsn)}
 	pg, err := dataset.OpenPostgres(ctx, ds, dataset.PostgresOptions{Credentials: creds})
 	if err != nil {
 		t.Fatal(err)

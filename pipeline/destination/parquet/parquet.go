@@ -67,18 +67,6 @@ type Destination struct {
 
 var _ destination.Destination = (*Destination)(nil)
 
-// LockedError says another process is committing to the dataset folder.
-type LockedError struct {
-	Dir    string
-	Holder string // what the lock file says about the holder
-	Waited time.Duration
-}
-
-func (e *LockedError) Error() string {
-	return fmt.Sprintf("parquet dataset %s is being written by another load (%s); waited %s: let it finish",
-		e.Dir, e.Holder, e.Waited.Round(time.Millisecond))
-}
-
 // New returns the destination writing under root (a folder; created on
 // the first commit).
 func New(root string, opts Options) *Destination {
@@ -256,7 +244,7 @@ func (d *Destination) lock(ctx context.Context, dir string) (release func(), err
 		if waited+delay > d.wait {
 			holder, _ := os.ReadFile(path)
 			f.Close()
-			return nil, &LockedError{Dir: dir, Holder: strings.TrimSpace(string(holder)), Waited: waited}
+			return nil, &duckfile.LockedError{Path: dir, What: "parquet dataset", Holder: strings.TrimSpace(string(holder)), Waited: waited}
 		}
 		select {
 		case <-ctx.Done():

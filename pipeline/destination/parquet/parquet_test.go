@@ -560,7 +560,7 @@ func TestLockedByAnotherCommit(t *testing.T) {
 	}
 	s := orderSchema("append")
 	_, err = d.Commit(context.Background(), pkgFor(s, stageOrders(t, s, load1, order{1, "a", nil}), load1, ""))
-	var locked *LockedError
+	var locked *duckfile.LockedError
 	if !errors.As(err, &locked) || !strings.Contains(err.Error(), fmt.Sprintf("PID %d", os.Getpid())) {
 		t.Fatalf("err = %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // Options configure a Destination.
@@ -26,18 +27,18 @@ type Options struct {
 	// Dataset is the schema LastState and StoredSchema read; "" = destination.DefaultDataset.
 	// Commit writes to the package's Dataset (this one when that is empty).
 	Dataset     string
-	Credentials CredentialOptions
-	Logger      *slog.Logger // nil = discard
+	Credentials secrets.PostgresOptions // where the connection and its password are found
+	Logger      *slog.Logger            // nil = discard
 }
 
 // Destination writes loads into a PostgreSQL database.
 type Destination struct {
 	dataset string
-	opts    CredentialOptions
+	opts    secrets.PostgresOptions
 	log     *slog.Logger
 
 	mu    sync.Mutex
-	creds *Credentials // resolved on first use
+	creds *secrets.PostgresCredentials // resolved on first use
 	// afterStep, when set (tests), runs after each commit step.
 	afterStep func(step string)
 }
@@ -63,7 +64,7 @@ func (d *Destination) Kind() string { return "postgres" }
 // Location is the DSN without the password ("" when the settings are
 // incomplete; Commit then says what is missing).
 func (d *Destination) Location() string {
-	s, err := ResolveSettings(d.opts)
+	s, err := secrets.ResolvePostgresSettings(d.opts)
 	if err != nil {
 		return ""
 	}
@@ -84,7 +85,7 @@ func (d *Destination) Connect(ctx context.Context) (*pgx.Conn, error) {
 	creds := d.creds
 	d.mu.Unlock()
 	if creds == nil {
-		c, err := Resolve(ctx, d.opts)
+		c, err := secrets.ResolvePostgres(ctx, d.opts)
 		if err != nil {
 			return nil, err
 		}
@@ -97,8 +98,8 @@ func (d *Destination) Connect(ctx context.Context) (*pgx.Conn, error) {
 
 // Connect opens a connection with these credentials; its errors never
 // carry the password.
-func Connect(ctx context.Context, c *Credentials) (*pgx.Conn, error) {
-	cfg, err := c.ConnConfig()
+func Connect(ctx context.Context, c *secrets.PostgresCredentials) (*pgx.Conn, error) {
+	cfg, err := connConfig(c)
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +108,9 @@ func Connect(ctx context.Context, c *Credentials) (*pgx.Conn, error) {
 		hint := ""
 		if c.PasswordSource == "" {
 			hint = fmt.Sprintf("; if the server wants a password, set it in env %s, the keyring (service %s, user %s) or .dlt/secrets.toml [destination.postgres.credentials]",
-				EnvCredentials, KeyringService, c.KeyringUser())
+				secrets.EnvPostgresCredentials, secrets.KeyringService, c.KeyringUser())
 		}
-		return nil, fmt.Errorf("connect to postgres %s: %w%s", c.Location(), c.redact(err), hint)
+		return nil, fmt.Errorf("connect to postgres %s: %w%s", c.Location(), redactPassword(c, err), hint)
 	}
 	return conn, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 const (
@@ -87,7 +88,7 @@ func newDest(t *testing.T) *fixture {
 	t.Helper()
 	dsn := pgtest.DSN(t)
 	ds := pgtest.Dataset(t, dsn)
-	return &fixture{d: New(Options{Dataset: ds, Credentials: CredentialOptions{Env: pgtest.Env(dsn)}}), dsn: dsn, dataset: ds}
+	return &fixture{d: New(Options{Dataset: ds, Credentials: secrets.PostgresOptions{Env: pgtest.Env(dsn)}}), dsn: dsn, dataset: ds}
 }
 
 func (f *fixture) pkg(s *normalize.Schema, st *stage.Stage, loadID, state string) *destination.Package {
@@ -462,7 +463,7 @@ func TestCancelledCommitChangesNothing(t *testing.T) {
 
 func TestCommitRejectsBadPackages(t *testing.T) {
 	// No server needed: these fail before connecting.
-	d := New(Options{Credentials: CredentialOptions{Settings: Settings{Host: "127.0.0.1", Port: 1, Database: "x", User: "u"}}})
+	d := New(Options{Credentials: secrets.PostgresOptions{Settings: secrets.PostgresSettings{Host: "127.0.0.1", Port: 1, Database: "x", User: "u"}}})
 	for _, p := range []*destination.Package{nil, {LoadID: load1, PipelineName: pipelineName}, {Schema: orderSchema("append"), PipelineName: pipelineName}} {
 		if _, err := d.Commit(context.Background(), p); err == nil || strings.Contains(err.Error(), "connect") {
 			t.Fatalf("package %+v: err = %v", p, err)

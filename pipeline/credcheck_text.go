@@ -1,6 +1,7 @@
-package secrets
+package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"sort"
@@ -17,7 +18,7 @@ func (res *CheckResult) WriteText(w io.Writer) error {
 		CheckError: "ERROR", CheckNoKey: "NOT FOUND", CheckOffline: "not checked (offline)",
 		CheckUntrustedURL: "NOT SENT (base URL not trusted for this key)",
 	}[res.Status]
-	fmt.Fprintf(tw, "Codefresh API key:\t%s\n", or(verdict, res.Status))
+	fmt.Fprintf(tw, "Codefresh API key:\t%s\n", cmp.Or(verdict, res.Status))
 	if res.Source != "" {
 		fmt.Fprintf(tw, "source:\t%s (fingerprint %s)\n", res.Source, res.Fingerprint)
 	}
@@ -30,7 +31,7 @@ func (res *CheckResult) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "why this URL:\t%s\n", res.BaseURLReason)
 	}
 	if u := res.User; u != nil {
-		fmt.Fprintf(tw, "user:\t%s, active account %s", or(u.Name, "?"), or(u.ActiveAccount, "?"))
+		fmt.Fprintf(tw, "user:\t%s, active account %s", cmp.Or(u.Name, "?"), cmp.Or(u.ActiveAccount, "?"))
 		if u.AccountID != "" {
 			fmt.Fprintf(tw, " (%s)", u.AccountID)
 		}

@@ -1,6 +1,7 @@
-package secrets
+package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // Check statuses: the verdict on the key as a whole.
@@ -63,21 +65,21 @@ type CheckOptions struct {
 
 // CheckResult is what Check found. It never holds the key or a part of it.
 type CheckResult struct {
-	Status        string         `json:"status"`
-	Message       string         `json:"message,omitempty"` // what happened and what to do, when not ok
-	Source        string         `json:"source,omitempty"`
-	Fingerprint   string         `json:"fingerprint,omitempty"`
-	BaseURL       string         `json:"base_url"`
-	BaseURLSource string         `json:"base_url_source,omitempty"`
-	BaseURLReason string         `json:"base_url_reason,omitempty"` // why the key may (or may not) go there
-	TrustCommand  string         `json:"trust_command,omitempty"`   // untrusted_url: what the user runs to allow it
-	Sources       []SourceReport `json:"sources"`
-	Warnings      []string       `json:"warnings,omitempty"`
-	User          *UserInfo      `json:"user,omitempty"`
-	Key           *KeyInfo       `json:"key,omitempty"`
-	Capabilities  []Capability   `json:"capabilities,omitempty"`
-	Matrix        string         `json:"matrix,omitempty"`  // how the capabilities were found: probed or from_scopes
-	Summary       map[string]int `json:"summary,omitempty"` // capability status (scope dropped) -> count
+	Status        string                 `json:"status"`
+	Message       string                 `json:"message,omitempty"` // what happened and what to do, when not ok
+	Source        string                 `json:"source,omitempty"`
+	Fingerprint   string                 `json:"fingerprint,omitempty"`
+	BaseURL       string                 `json:"base_url"`
+	BaseURLSource string                 `json:"base_url_source,omitempty"`
+	BaseURLReason string                 `json:"base_url_reason,omitempty"` // why the key may (or may not) go there
+	TrustCommand  string                 `json:"trust_command,omitempty"`   // untrusted_url: what the user runs to allow it
+	Sources       []secrets.SourceReport `json:"sources"`
+	Warnings      []string               `json:"warnings,omitempty"`
+	User          *UserInfo              `json:"user,omitempty"`
+	Key           *KeyInfo               `json:"key,omitempty"`
+	Capabilities  []Capability           `json:"capabilities,omitempty"`
+	Matrix        string                 `json:"matrix,omitempty"`  // how the capabilities were found: probed or from_scopes
+	Summary       map[string]int         `json:"summary,omitempty"` // capability status (scope dropped) -> count
 }
 
 // UserInfo is who the key belongs to (GET /user).
@@ -108,8 +110,8 @@ type Capability struct {
 // ResolveAndCheck resolves the key and checks it. With no key anywhere it
 // returns a result with status no_key (and nil credentials), not an error;
 // with a URL the key may not go to, status untrusted_url, nothing sent.
-func ResolveAndCheck(ctx context.Context, opts Options, copts CheckOptions) (*CheckResult, *Credentials, error) {
-	creds, err := Resolve(ctx, opts)
+func ResolveAndCheck(ctx context.Context, opts secrets.Options, copts CheckOptions) (*CheckResult, *secrets.Credentials, error) {
+	creds, err := secrets.Resolve(ctx, opts)
 	if res := ResolveFailure(err); res != nil {
 		return res, nil, nil
 	}
@@ -123,20 +125,30 @@ func ResolveAndCheck(ctx context.Context, opts Options, copts CheckOptions) (*Ch
 // ResolveFailure is the check result of a Resolve error that is a finding
 // rather than a failure (no key, an untrusted URL), else nil.
 func ResolveFailure(err error) *CheckResult {
-	var nk *NoKeyError
-	var ue *UntrustedURLError
+	var nk *secrets.NoKeyError
+	var ue *secrets.UntrustedURLError
 	switch {
 	case errors.As(err, &nk):
-		return nk.Result()
+		return noKeyResult(nk)
 	case errors.As(err, &ue):
-		return ue.Result(nil)
+		return untrustedURLResult(ue)
 	}
 	return nil
 }
 
-// Result is the check result for no key: status no_key, every source's report.
-func (e *NoKeyError) Result() *CheckResult {
+// noKeyResult is the check result for no key: status no_key, every source's report.
+func noKeyResult(e *secrets.NoKeyError) *CheckResult {
 	return &CheckResult{Status: CheckNoKey, Message: e.Error(), BaseURL: e.BaseURL, Sources: slices.Clone(e.Sources)}
+}
+
+// untrustedURLResult is the check result for an untrusted URL: nothing was sent.
+func untrustedURLResult(e *secrets.UntrustedURLError) *CheckResult {
+	return &CheckResult{
+		Status: CheckUntrustedURL, Message: e.Error(), Source: e.KeySource, Fingerprint: e.Fingerprint,
+		BaseURL: e.URL, BaseURLSource: e.URLSource, Sources: e.Sources,
+		TrustCommand:  e.TrustCommand(),
+		BaseURLReason: "not trusted for this key, which belongs to " + e.KeyURL + " (" + e.KeyURLReason + ")",
+	}
 }
 
 // Check reports where the key came from and what it can do: GET /user (who,
@@ -144,7 +156,7 @@ func (e *NoKeyError) Result() *CheckResult {
 // its public prefix: the key is never sent anywhere but in the header), and a
 // limit=1 probe of every catalog listing. 401, 403, network errors are
 // results, not errors; the error is for a cancelled context or bad options.
-func Check(ctx context.Context, creds *Credentials, opts CheckOptions) (*CheckResult, error) {
+func Check(ctx context.Context, creds *secrets.Credentials, opts CheckOptions) (*CheckResult, error) {
 	if creds == nil || creds.APIKey() == "" {
 		return nil, errors.New("check: no credentials")
 	}
@@ -157,16 +169,16 @@ func Check(ctx context.Context, creds *Credentials, opts CheckOptions) (*CheckRe
 		res.Status = CheckOffline
 		return res, nil
 	}
-	red := NewRedactor(creds.APIKey())
+	red := secrets.NewRedactor(creds.APIKey())
 	defer res.redact(red)
 
 	client := opts.Client
 	if client == nil {
-		co := creds.ClientOptions()
+		co := codefresh.OptionsFor(creds)
 		co.HTTPClient, co.Logger = opts.HTTPClient, opts.Logger
-		co.MaxAttempts = or(opts.MaxAttempts, 2)
-		co.RetryBaseWait = or(opts.RetryBaseWait, 250*time.Millisecond)
-		co.MaxRetryWait = or(opts.MaxRetryWait, 5*time.Second)
+		co.MaxAttempts = cmp.Or(opts.MaxAttempts, 2)
+		co.RetryBaseWait = cmp.Or(opts.RetryBaseWait, 250*time.Millisecond)
+		co.MaxRetryWait = cmp.Or(opts.MaxRetryWait, 5*time.Second)
 		c, err := codefresh.New(co)
 		if err != nil {
 			res.Status, res.Message = CheckError, red.Redact(err.Error())
@@ -182,7 +194,7 @@ func Check(ctx context.Context, creds *Credentials, opts CheckOptions) (*CheckRe
 	// GET /user and GET /auth/keys at once, then the probes, all within the
 	// time limit: the default check costs one round trip. The probes wait
 	// for GET /user: with a rejected key every one of them would be a 401.
-	pctx, cancel := context.WithTimeout(ctx, or(opts.ProbeTimeout, 30*time.Second))
+	pctx, cancel := context.WithTimeout(ctx, cmp.Or(opts.ProbeTimeout, 30*time.Second))
 	defer cancel()
 	keyc := make(chan *KeyInfo, 1)
 	go func() { keyc <- matchKey(ctx, client, creds.APIKey()) }()
@@ -201,7 +213,7 @@ func Check(ctx context.Context, creds *Credentials, opts CheckOptions) (*CheckRe
 		res.User = parseUser(user.Body)
 	}
 	if !opts.SkipMatrix {
-		res.Capabilities = probeAll(pctx, client, resources, or(opts.Parallel, 16))
+		res.Capabilities = probeAll(pctx, client, resources, cmp.Or(opts.Parallel, 16))
 		res.Matrix = MatrixProbed
 	}
 	res.Key = <-keyc
@@ -240,15 +252,7 @@ func fromScopes(resources []codefresh.Resource, scopes []string) []Capability {
 	return caps
 }
 
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
-func classifyUserError(err error, creds *Credentials) (status, msg string) {
+func classifyUserError(err error, creds *secrets.Credentials) (status, msg string) {
 	var ae *codefresh.APIError
 	var te *codefresh.TransportError
 	switch {
@@ -259,7 +263,7 @@ func classifyUserError(err error, creds *Credentials) (status, msg string) {
 			creds.BaseURL, creds.Source, creds.Fingerprint, creds.Source)
 	case errors.As(err, &te):
 		return CheckUnreachable, fmt.Sprintf("could not reach %s (base URL from %s; change it with --base-url or %s): %v",
-			creds.BaseURL, creds.BaseURLSource, EnvBaseURL, err)
+			creds.BaseURL, creds.BaseURLSource, secrets.EnvBaseURL, err)
 	default:
 		return CheckError, fmt.Sprintf("GET /user at %s failed: %v", creds.BaseURL, err)
 	}
@@ -281,7 +285,7 @@ func parseUser(body []byte) *UserInfo {
 	info := &UserInfo{Name: u.UserName, ActiveAccount: u.ActiveAccountName}
 	for _, a := range u.Account {
 		if a.Name == u.ActiveAccountName && u.ActiveAccountName != "" {
-			info.AccountID = or(a.ID, a.OID)
+			info.AccountID = cmp.Or(a.ID, a.OID)
 			break
 		}
 	}
@@ -405,7 +409,7 @@ func classifyProbe(r codefresh.Resource, err error) (status, msg string) {
 		}
 		switch {
 		case ae.Status == http.StatusForbidden:
-			return CapMissingScope + ":" + or(r.Scope, "unknown"), msg
+			return CapMissingScope + ":" + cmp.Or(r.Scope, "unknown"), msg
 		case ae.Status == http.StatusNotFound:
 			return CapNotFound, msg
 		case ae.RetryAfterTooLong():
@@ -419,7 +423,7 @@ func classifyProbe(r codefresh.Resource, err error) (status, msg string) {
 }
 
 // redact scrubs every free-text field, in case a server echoed the key.
-func (res *CheckResult) redact(r *Redactor) {
+func (res *CheckResult) redact(r *secrets.Redactor) {
 	res.Message = r.Redact(res.Message)
 	for i := range res.Warnings {
 		res.Warnings[i] = r.Redact(res.Warnings[i])

@@ -1,4 +1,4 @@
-package secrets
+package pipeline
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // fakeAPI answers every catalog listing with an empty body of the right
@@ -98,9 +99,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, emptyBody(res.DataSelector))
 }
 
-func fakeCreds(key, baseURL string) *Credentials {
-	return &Credentials{key: key, Source: SourceKeyring, BaseURL: baseURL, BaseURLSource: SourceFlag,
-		Fingerprint: Fingerprint(key), Sources: []SourceReport{{Source: SourceKeyring, Status: StatusFound}}}
+func fakeCreds(key, baseURL string) *secrets.Credentials {
+	return secrets.Static(key, baseURL, secrets.SourceKeyring)
 }
 
 var fastCheck = CheckOptions{RetryBaseWait: time.Millisecond}
@@ -215,7 +215,7 @@ func TestCheckKeyInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.Status != CheckKeyInvalid || !strings.Contains(res.Message, "codefresh-mcp secrets set") ||
-		!strings.Contains(res.Message, Fingerprint(wrong)) {
+		!strings.Contains(res.Message, secrets.Fingerprint(wrong)) {
 		t.Fatalf("got %s: %s", res.Status, res.Message)
 	}
 	// GET /auth/keys goes out with GET /user; no probe follows a 401.
@@ -314,7 +314,7 @@ func TestMatchKey(t *testing.T) {
 }
 
 func TestResolveAndCheckNoKey(t *testing.T) {
-	o := testOpts(t, map[string]string{})
+	o := secretsWorld(t, map[string]string{})
 	res, creds, err := ResolveAndCheck(context.Background(), o, CheckOptions{})
 	if err != nil || creds != nil {
 		t.Fatal(err, creds)
@@ -326,7 +326,7 @@ func TestResolveAndCheckNoKey(t *testing.T) {
 
 func TestCheckOfflineAndCancel(t *testing.T) {
 	res, err := Check(context.Background(), fakeCreds(canary, "http://127.0.0.1:1/api"), CheckOptions{Offline: true})
-	if err != nil || res.Status != CheckOffline || res.Source != SourceKeyring {
+	if err != nil || res.Status != CheckOffline || res.Source != secrets.SourceKeyring {
 		t.Fatalf("%v %+v", err, res)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
