@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +15,7 @@ import (
 
 func newBenchCmd(a *app) *cobra.Command {
 	var o bench.Options
-	var cpuProfile string
+	var cpuProfile, readme string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure the load engine against the simulator (P1 CPU, P2 network, P3 incremental, P4 memory, P5 MCP latency)",
@@ -34,7 +37,15 @@ func newBenchCmd(a *app) *cobra.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
-			return bench.Run(cmd.Context(), o)
+			figures, err := bench.Run(cmd.Context(), o)
+			if err != nil || readme == "" {
+				return err
+			}
+			if err := rewriteReadme(readme, map[string]string{"bench": benchMarkdown(figures, time.Now())}); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stderr, "wrote the figures of this run into the bench section of %s\n", readme)
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -48,5 +59,25 @@ func newBenchCmd(a *app) *cobra.Command {
 	f.IntSliceVar(&o.P4Sizes, "p4-sizes", []int{10_000, 1_000_000}, "build counts for P4")
 	f.StringSliceVar(&o.Destinations, "destinations", nil, "P1 also into these: parquet, postgres (postgres reads CODEFRESH_MCP_BENCH_PG_DSN)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	f.StringVar(&readme, "write-readme", "", "after the run, put its figures between the bench markers of this README")
 	return cmd
 }
+
+// benchHeader is the table benchMarkdown writes; the README test checks it.
+const benchHeader = "| bench | goal | last run |\n|---|---|---|\n"
+
+// benchMarkdown is the README's bench section: the figures of one run. The
+// machine is named because figures compare only within one.
+func benchMarkdown(figures []bench.Figure, at time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nThe last run (%s, %s/%s, %d cores); `bench --write-readme README.md` replaces it:\n\n",
+		at.Format(time.DateOnly), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	b.WriteString(benchHeader)
+	for _, f := range figures {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(f.Bench), cell(f.Goal), cell(f.Value))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func cell(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s) }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -13,8 +15,12 @@ func TestBenchRunsEveryBenchmarkSmall(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
+	readme := filepath.Join(t.TempDir(), "README.md")
+	if err := os.WriteFile(readme, []byte("# x\n<!-- bench:start -->\n<!-- bench:end -->\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "bench", "--p1-builds", "2000", "--p2-builds", "2000", "--p2-latency", "5ms",
-		"--p3-builds", "2000", "--p4-sizes", "500,1000", "--p5-builds", "3000")
+		"--p3-builds", "2000", "--p4-sizes", "500,1000", "--p5-builds", "3000", "--write-readme", readme)
 	cmd.Env = append(cmd.Environ(), "HOME="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -28,5 +34,13 @@ func TestBenchRunsEveryBenchmarkSmall(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out)
 		}
+	}
+	b, _ := os.ReadFile(readme)
+	section, err := readmeSection(string(b), "bench")
+	if err == nil {
+		err = checkBenchSection(section)
+	}
+	if err != nil || strings.Count(section, "\n| P") != 7 {
+		t.Errorf("--write-readme wrote %v:\n%s", err, b)
 	}
 }

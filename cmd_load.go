@@ -59,7 +59,7 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 			// Log lines and the progress line share stderr: on a terminal a
 			// log line clears the progress line and redraws it after itself.
 			screen := newStatusLine(a.stderr, term.IsTerminal(int(a.stderr.Fd())))
-			p.BaseURLFlag, p.Logger = a.baseURL, a.loggerTo(screen)
+			p.OwnerBaseURL, p.Logger = a.baseURL, a.loggerTo(screen)
 			if destType != "" {
 				p.Config.Destination.Type = destType
 				if err := p.Config.Validate(); err != nil {

@@ -69,8 +69,8 @@ func serve(ctx context.Context, a *app, readOnly bool) error {
 // least 4, so that a tool call's goroutines get a thread at once while a
 // load keeps every core busy and the kernel, which favours threads that
 // just woke, shares the cores between them. With one P per core a call
-// waited behind load goroutines at each hop: P5 query p99 during a load
-// fell from 111-125 ms to 74-98 ms. GOMAXPROCS in the environment wins (0).
+// waited behind load goroutines at each hop (bench P5 measures query
+// latency during a load). GOMAXPROCS in the environment wins (0).
 func serveProcs(env func(string) string, cores int) int {
 	if env("GOMAXPROCS") != "" {
 		return 0

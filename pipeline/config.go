@@ -247,7 +247,7 @@ func checkName(key, name string) error {
 	if name == "" {
 		return nil
 	}
-	if norm := normalize.NormalizeIdentifier(name); norm != name || len(name) > maxNameLen {
+	if norm := normalize.Identifier(name); norm != name || len(name) > maxNameLen {
 		return keyError([]string{key}, "%q: use lowercase letters, digits and underscores, at most %d, such as %q", name, maxNameLen, norm[:min(len(norm), maxNameLen)])
 	}
 	return nil

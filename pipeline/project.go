@@ -25,11 +25,13 @@ const DefaultConcurrency = 4
 
 // Project is a project folder: its pipeline file, its data and how to reach Codefresh.
 type Project struct {
-	Dir         string              // absolute project folder
-	Config      Config              // the pipeline file as written (defaults not filled in)
-	BaseURLFlag string              // --base-url: the owner's URL, wins over every other source
-	Env         func(string) string // nil = os.Getenv
-	Logger      *slog.Logger        // nil = discard
+	Dir    string // absolute project folder
+	Config Config // the pipeline file as written (defaults not filled in)
+	// OwnerBaseURL is the owner's URL (--base-url of load or serve): it wins
+	// over every other source; the pipeline file's base_url is only a request.
+	OwnerBaseURL string
+	Env          func(string) string // nil = os.Getenv
+	Logger       *slog.Logger        // nil = discard
 	// Credentials, when set, are used instead of resolving them (demo, tests).
 	Credentials *secrets.Credentials
 	// Tuning; zero values take the defaults.
@@ -66,7 +68,7 @@ func OpenProject(dir string) (*Project, error) {
 // file's base_url is only a request (secrets.Options.ProjectBaseURL): an
 // agent or a cloned repository may have written it.
 func (p *Project) SecretsOptions() secrets.Options {
-	return secrets.Options{ProjectDir: p.Dir, BaseURL: p.BaseURLFlag, ProjectBaseURL: p.Config.BaseURL, Env: p.Env}
+	return secrets.Options{ProjectDir: p.Dir, BaseURL: p.OwnerBaseURL, ProjectBaseURL: p.Config.BaseURL, Env: p.Env}
 }
 
 // DatabaseKey identifies the destination a load writes to; one load at a time per key.

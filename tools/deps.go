@@ -71,7 +71,7 @@ func (d *Deps) project(ctx context.Context, withCreds bool) (*pipeline.Project, 
 	if err != nil {
 		return nil, withNext(err, "fix the pipeline file with configure_pipeline (or by hand): "+pipeline.ConfigFile)
 	}
-	p.BaseURLFlag, p.Env, p.Logger, p.HTTPClient, p.Handles = d.BaseURL, d.Env, d.Logger, d.HTTPClient, d.Handles
+	p.OwnerBaseURL, p.Env, p.Logger, p.HTTPClient, p.Handles = d.BaseURL, d.Env, d.Logger, d.HTTPClient, d.Handles
 	if withCreds {
 		creds, err := d.credentials(ctx)
 		if err != nil {

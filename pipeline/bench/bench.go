@@ -44,6 +44,18 @@ type Options struct {
 	PGDSN        string
 	Out          io.Writer
 	Only         string // "p1".."p5" or "" for all
+
+	figures *[]Figure // what Run returns
+}
+
+// Figure is one measured result against its goal, as the README's benchmark
+// section shows the last run.
+type Figure struct {
+	Bench, Goal, Value string
+}
+
+func (o Options) figure(bench, goal, format string, args ...any) {
+	*o.figures = append(*o.figures, Figure{Bench: bench, Goal: goal, Value: fmt.Sprintf(format, args...)})
 }
 
 func (o *Options) defaults() {
@@ -73,9 +85,12 @@ func (o *Options) defaults() {
 	}
 }
 
-// Run runs the benchmarks and prints their figures.
-func Run(ctx context.Context, o Options) error {
+// Run runs the benchmarks, prints their figures as it goes and returns the
+// main ones, those that have a goal.
+func Run(ctx context.Context, o Options) ([]Figure, error) {
 	o.defaults()
+	var figures []Figure
+	o.figures = &figures
 	steps := []struct {
 		name string
 		fn   func(context.Context, Options) error
@@ -85,10 +100,10 @@ func Run(ctx context.Context, o Options) error {
 			continue
 		}
 		if err := s.fn(ctx, o); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+			return figures, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	return nil
+	return figures, nil
 }
 
 // project makes a temp project pointed at a simulator serving cfg.
@@ -133,8 +148,8 @@ func p1(ctx context.Context, o Options) error {
 		return err
 	}
 	defer db.Close()
-	// The best of two runs: the machine's steal time swings single runs by
-	// half, and the faster read_json is the harder one to match.
+	// The best of two runs: the machine's steal time swings single runs
+	// widely, and the faster read_json is the harder one to match.
 	var rj time.Duration
 	for i := range 2 {
 		start := time.Now()
@@ -148,6 +163,8 @@ func p1(ctx context.Context, o Options) error {
 	theirs := float64(o.P1Builds) / rj.Seconds()
 	fmt.Fprintf(o.Out, "  DuckDB read_json of the same records (best of 2): %.2fs, %.0f builds/s\n", rj.Seconds(), theirs)
 	fmt.Fprintf(o.Out, "  ratio ours/read_json = %.2fx (goal >= 0.5x)\n", ours/theirs)
+	o.figure(fmt.Sprintf("P1 ours / `read_json`, %d builds", o.P1Builds), ">= 0.5x", "%.2fx (%.1f s vs %.1f s)",
+		ours/theirs, float64(o.P1Builds)/ours, rj.Seconds())
 	for _, d := range o.Destinations {
 		if d == "duckdb" {
 			continue
@@ -245,6 +262,8 @@ func p2(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "  wall %.2fs, %d requests (%d pages of records); bound = %.0f pages / %d x %s = %.2fs; ratio %.2fx (goal <= 1.2x)\n",
 		info.Duration.Seconds(), info.Requests, info.Pages, pages, o.Concurrency, o.P2Latency, bound.Seconds(), info.Duration.Seconds()/bound.Seconds())
 	fmt.Fprintf(o.Out, "  %s\n", ph)
+	o.figure(fmt.Sprintf("P2 wall / bound, %d builds at %s", o.P2Builds, o.P2Latency), "<= 1.2x", "%.2fx (%.1f s, bound %.2f s)",
+		info.Duration.Seconds()/bound.Seconds(), info.Duration.Seconds(), bound.Seconds())
 	return nil
 }
 
@@ -294,6 +313,9 @@ func p3(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "  full: %d requests %.2fs; incremental: %d requests %.2fs = %.2f%% of the full run's requests (goal <= 2%%)\n",
 		full.Requests, full.Duration.Seconds(), inc.Requests, inc.Duration.Seconds(), 100*float64(inc.Requests)/float64(full.Requests))
 	fmt.Fprintf(o.Out, "  %d builds were not final before; after the incremental run %d of %d builds differ from the simulator's status\n", running, stale, total)
+	o.figure(fmt.Sprintf("P3 incremental / full requests, %d builds", o.P3Builds), "<= 2%", "%.2f%% (%d of %d)",
+		100*float64(inc.Requests)/float64(full.Requests), inc.Requests, full.Requests)
+	o.figure("P3 builds stale after the incremental run", "0", "%d of %d", stale, total)
 	return nil
 }
 
@@ -336,7 +358,10 @@ func p4(ctx context.Context, o Options) error {
 		fmt.Fprintf(o.Out, "  %9d builds: peak RSS %.0f MB, %.1fs\n", n, float64(kb)/1024, dur.Seconds())
 	}
 	if len(rss) >= 2 {
-		fmt.Fprintf(o.Out, "  growth %.2fx from the smallest to the largest (goal <= 1.3x, < 200 MB)\n", float64(rss[len(rss)-1])/float64(rss[0]))
+		growth := float64(rss[len(rss)-1]) / float64(rss[0])
+		fmt.Fprintf(o.Out, "  growth %.2fx from the smallest to the largest (goal <= 1.3x, < 200 MB)\n", growth)
+		o.figure(fmt.Sprintf("P4 peak RSS, %d -> %d builds", o.P4Sizes[0], o.P4Sizes[len(o.P4Sizes)-1]), "< 200 MB, <= 1.3x",
+			"%.0f -> %.0f MB (%.2fx)", float64(rss[0])/1024, float64(rss[len(rss)-1])/1024, growth)
 	}
 	return nil
 }

@@ -68,6 +68,7 @@ func p5(ctx context.Context, o Options) error {
 		list = append(list, time.Since(start))
 	}
 	fmt.Fprintf(o.Out, "  tools/list: %s over %d calls (goal p99 < 50ms)\n", percentiles(list), len(list))
+	o.figure("P5 `tools/list`", "p99 < 50 ms", "%s over %d calls", percentiles(list), len(list))
 
 	var idle []time.Duration
 	for i := range 40 {
@@ -118,6 +119,8 @@ func p5(ctx context.Context, o Options) error {
 	}
 	fmt.Fprintf(o.Out, "  query during the load (%.1fs): %s over %d calls, %d over 100ms (goal p99 < 100ms)\n",
 		time.Since(loadStart).Seconds(), percentiles(during), len(during), slow)
+	o.figure(fmt.Sprintf("P5 `query` during a load of %d builds", o.P5Builds), "p99 < 100 ms", "%s over %d calls, %d over 100ms",
+		percentiles(during), len(during), slow)
 	if len(during) < 200 {
 		fmt.Fprintf(o.Out, "  note: fewer than 200 queries fit in the load\n")
 	}

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/jsonpage"
 )
 
 // SessionHeader keeps one server-side cursor per listing (builds, images).
@@ -286,8 +288,8 @@ func decodePage(r Resource, body []byte) (*Page, *bool, []json.RawMessage, error
 // about the listing.
 func decodeListing(r Resource, selectors []string, body []byte) (page *Page, meta pageMeta, raws []json.RawMessage, err error) {
 	meta.total = -1
-	d := newPageDecoder(r, selectors)
-	root, err := d.decode(body)
+	d := jsonpage.New(r.SecretFields, selectors)
+	root, err := d.Decode(body)
 	if err != nil {
 		if jerr := validJSON(body); jerr != nil {
 			err = jerr // encoding/json's words for it
@@ -318,7 +320,7 @@ func decodeListing(r Resource, selectors []string, body []byte) (page *Page, met
 			}
 			raw := json.RawMessage(bytes.TrimSpace(body))
 			page.Selector, page.Records = sel, []map[string]any{top}
-			page.Raw = []json.RawMessage{stripRaw(raw, r.SecretFields)}
+			page.Raw = []json.RawMessage{jsonpage.Strip(raw, r.SecretFields)}
 			return page, meta, []json.RawMessage{raw}, nil
 		case "$":
 			arr, ok := root.([]any)
@@ -341,8 +343,8 @@ func decodeListing(r Resource, selectors []string, body []byte) (page *Page, met
 			}
 			items = arr
 		}
-		t := d.targetAt(sel)
-		if t == nil || len(t.raws) != len(items) { // cannot happen: the decoder keeps both
+		received, stripped, ok := d.Records(sel)
+		if !ok || len(received) != len(items) { // cannot happen: the decoder keeps both
 			return nil, meta, nil, fmt.Errorf("%s: decoding %s lost track of the raw records", r.Name, sel)
 		}
 		page.Selector = sel
@@ -354,8 +356,8 @@ func decodeListing(r Resource, selectors []string, body []byte) (page *Page, met
 				page.Records[i] = map[string]any{"value": v} // as dlt does
 			}
 		}
-		page.Raw = t.stripped
-		return page, meta, t.raws, nil
+		page.Raw = stripped
+		return page, meta, received, nil
 	}
 	return nil, meta, nil, &ShapeError{Resource: r.Name, Expected: selectors, Got: describe(body)}
 }
@@ -376,8 +378,7 @@ func lookupObject(m map[string]any, path []string) (any, bool) {
 }
 
 func describe(body []byte) string {
-	var keys []string
-	if members(body, func(k string, _, _ []byte) { keys = append(keys, k) }) {
+	if keys, ok := jsonpage.Keys(body); ok {
 		slices.Sort(keys)
 		if len(keys) > 10 {
 			keys = append(keys[:10], "…")

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/jsonpage"
 )
 
 // Prepare makes a decoded record ready to store, in place: it drops every
@@ -36,7 +38,8 @@ func (r Resource) Prepare(rec map[string]any, raw json.RawMessage) {
 		if !ok {
 			continue
 		}
-		parent[last] = keyedToList(obj, objectKeyOrder(raw, segs))
+		order, _ := jsonpage.Keys(raw, segs...)
+		parent[last] = keyedToList(obj, order)
 	}
 }
 

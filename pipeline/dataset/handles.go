@@ -10,11 +10,12 @@ import (
 )
 
 // Handles keeps a DuckDB file's sandboxed read-only database open between
-// the calls of one long-lived process (the MCP server), so a query costs
-// about a millisecond instead of the ~50 ms of opening the file. A handle is
-// let go as soon as anyone waits for the file (duckfile.Waiting: a load about
-// to commit, in this process or another) and after Idle without calls, so
-// the write lock stays within reach. The zero value is not usable: NewHandles.
+// the calls of one long-lived process (the MCP server), so a query does not
+// pay for opening the file, which costs far more than the query (bench P5).
+// A handle is let go as soon as anyone waits for the file (duckfile.Waiting:
+// a load about to commit, in this process or another) and after Idle without
+// calls, so the write lock stays within reach. The zero value is not usable:
+// NewHandles.
 type Handles struct {
 	idle time.Duration
 

@@ -263,8 +263,8 @@ func (x *Extractor) listWindows(ctx context.Context, res codefresh.Resource, opt
 	// least lag back found nothing older. The same data gives the same
 	// requests whatever order responses come in (a replayed record matches).
 	// Two windows per worker of lag keep the planner from waiting on a slow
-	// window while other workers idle (benchmark P2), for up to 2*conc-1
-	// cheap empty windows at the end of the history.
+	// window while other workers idle (bench P2), for up to 2*conc-1 cheap
+	// empty windows at the end of the history.
 	lag := 2 * conc
 	var plan []*window
 	windows := make(chan *window)

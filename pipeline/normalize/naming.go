@@ -27,11 +27,11 @@ const (
 	emptyKey = "_empty" // what dlt names an empty or blank source key
 )
 
-// NormalizeIdentifier normalizes one source key or resource name the way
+// Identifier normalizes one source key or resource name the way
 // dlt does for a table or column: the name is broken at "__", each part is
 // put into snake_case and the path is shortened when too long.
 // It returns "_empty" for an empty or blank name.
-func NormalizeIdentifier(name string) string {
+func Identifier(name string) string {
 	return normalizeKey(name, DefaultMaxIdentifierLength)
 }
 

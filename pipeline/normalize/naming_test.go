@@ -9,7 +9,7 @@ import (
 // Cases from dlt's tests/common/normalizers/test_naming_snake_case.py.
 // dlt's normalize_identifier works on one identifier; keys go through
 // normalize_path, which also breaks them at "__".
-func TestNormalizeIdentifierDltCases(t *testing.T) {
+func TestIdentifierDltCases(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"event_value", "event_value"},
 		{"event value", "event_value"},
@@ -54,8 +54,8 @@ func TestNormalizeKeys(t *testing.T) {
 		{"select", "select"}, // reserved words stay: destinations quote identifiers
 	}
 	for _, c := range cases {
-		if got := NormalizeIdentifier(c.in); got != c.want {
-			t.Errorf("NormalizeIdentifier(%q) = %q, want %q", c.in, got, c.want)
+		if got := Identifier(c.in); got != c.want {
+			t.Errorf("Identifier(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -86,7 +86,8 @@ func (w *jw) kempty(k string) { w.key(k); w.b = append(w.b, '[', ']') }
 func (w *jw) kobj0(k string) { w.key(k); w.b = append(w.b, '{', '}') }
 
 // appendISO formats Unix milliseconds as 2006-01-02T15:04:05.000Z by hand:
-// it runs three times per build and time.AppendFormat is several times slower.
+// it runs three times per build and time.AppendFormat is several times
+// slower (BenchmarkListBuilds).
 func appendISO(b []byte, ms int64) []byte {
 	t := time.UnixMilli(ms).UTC()
 	y, mo, d := t.Date()

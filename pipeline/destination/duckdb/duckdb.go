@@ -232,9 +232,9 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 }
 
 // commitMemory is DuckDB's memory budget while committing a load. DuckDB's
-// bulk insert peaks near twice it: 160 MB keeps a 1M-build load at ~490 MB
-// (256 MB: ~560 MB) at the same speed, and merges 1M builds over 1M; at
-// 100 MB a 1M-build merge ran out of memory.
+// bulk insert peaks near twice it: a larger budget raised a load's peak RSS
+// (bench P4) for no speed, a smaller one ran out of memory merging 1M builds
+// over 1M.
 const commitMemory = "160MB"
 
 // connect takes one connection of db and the name of its catalog.

@@ -9,7 +9,7 @@ import (
 
 // Async writes rows to a Stage on a goroutine of its own, so the normalizer
 // goes on with the next record while DuckDB's appender copies and compresses
-// this one (P1: the appender was 9.8 of the normalizer goroutine's 14 s).
+// this one: the appender was most of the normalizer goroutine's time (bench P1).
 // It implements normalize.Sink for one caller; an error of the stage comes
 // back from a later Write, Wait or Close.
 type Async struct {

@@ -1,0 +1,460 @@
+// Package jsonpage decodes the body of one API page in a single strict pass:
+// the values, as encoding/json would build them; the records the selectors
+// name, as received and minus the secret paths. Loads spend most of their
+// CPU here, so the decoder is hand-written (BenchmarkPagesBuilds in
+// pipeline/codefresh measures it). Paths the decoder leaves to others
+// (records with whitespace, key order, shape errors) are in walk.go.
+//
+// A path is a dot-separated list of object keys; "*" is every key or
+// element, and a named key applied to a list applies to each element (the
+// syntax of the catalog's SecretFields). A selector is such a path to the
+// array that holds a page's records, "$" for a bare array, or "" for a body
+// that is one record.
+package jsonpage
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Decoder reads a page body in one strict pass: it checks the whole body
+// as json.Valid does, builds every value as encoding/json with UseNumber does
+// (objects map[string]any, arrays []any, numbers json.Number; invalid UTF-8
+// and lone surrogates become U+FFFD; the last of repeated keys wins), and
+// notes where the elements of the arrays the selectors name lie in the body
+// and what the secret paths cut out of each. On malformed input it reports
+// an error, never panics. A Decoder is not safe for concurrent use.
+type Decoder struct {
+	b     []byte
+	i     int
+	depth int
+	keys  map[string]string // object keys, interned: every record repeats them
+	hints [hintDepth]int    // size of the last object seen at each depth
+	buf   []byte            // unescaping scratch
+	long  map[string]string // long strings decoded so far, by their raw text
+
+	path    []string  // object keys from the top, while only objects were crossed
+	targets []*target // arrays at selector paths: their elements are records
+
+	secretPaths []string
+	secrets     [][]string // secretPaths split
+
+	// the record being read
+	spaced bool  // whitespace between its tokens
+	cuts   []cut // what its secret paths drop, in body order
+}
+
+const (
+	maxDepth  = 10000 // as encoding/json
+	hintDepth = 16
+	maxKeys   = 4096
+)
+
+// target collects the records of the array at one selector path: the last
+// such array in the body, as the decoded tree holds the last repeated key.
+type target struct {
+	path     []string
+	raws     []json.RawMessage // as received
+	stripped []json.RawMessage // minus the secret paths
+}
+
+// cut is a span of the body a secret path removes; null ones become null.
+type cut struct {
+	start, end int
+	null       bool
+}
+
+// syntaxError is a body that is not JSON.
+type syntaxError struct {
+	msg string
+	off int
+}
+
+func (e *syntaxError) Error() string { return fmt.Sprintf("%s (offset %d)", e.msg, e.off) }
+
+// New returns a decoder that cuts secretPaths out of the records it finds
+// at selectors.
+func New(secretPaths, selectors []string) *Decoder {
+	d := &Decoder{keys: map[string]string{}, secretPaths: secretPaths}
+	for _, p := range secretPaths {
+		d.secrets = append(d.secrets, splitPath(p))
+	}
+	for _, sel := range selectors {
+		switch sel {
+		case "":
+		case "$":
+			d.targets = append(d.targets, &target{path: []string{}})
+		default:
+			d.targets = append(d.targets, &target{path: splitPath(sel)})
+		}
+	}
+	return d
+}
+
+func splitPath(p string) []string { return strings.Split(p, ".") }
+
+// Decode parses body and returns its value; Records then has the records
+// each selector found in it.
+func (d *Decoder) Decode(body []byte) (any, error) {
+	d.b, d.i, d.depth, d.path = body, 0, 0, d.path[:0]
+	for _, t := range d.targets {
+		t.raws, t.stripped = nil, nil
+	}
+	v, err := d.value(nil, true)
+	if err != nil {
+		return nil, err
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return nil, d.errf("invalid character %q after top-level value", d.b[d.i])
+	}
+	return v, nil
+}
+
+// Records returns the elements of the array the last Decode found at
+// selector sel ("$" or a path), as received (raws, slices of the body) and
+// minus the secret paths (stripped, slices of the body where nothing was
+// cut). ok is false if sel was not given to New.
+func (d *Decoder) Records(sel string) (raws, stripped []json.RawMessage, ok bool) {
+	path := []string{}
+	if sel != "$" {
+		path = splitPath(sel)
+	}
+	for _, t := range d.targets {
+		if slices.Equal(t.path, path) {
+			return t.raws, t.stripped, true
+		}
+	}
+	return nil, nil, false
+}
+
+// target returns the target whose path is the current path, if any.
+func (d *Decoder) target() *target {
+	for _, t := range d.targets {
+		if slices.Equal(t.path, d.path) {
+			return t
+		}
+	}
+	return nil
+}
+
+func (d *Decoder) errf(format string, args ...any) error {
+	return &syntaxError{msg: fmt.Sprintf(format, args...), off: d.i}
+}
+
+func (d *Decoder) eof() error {
+	return &syntaxError{msg: "unexpected end of JSON input", off: d.i}
+}
+
+func (d *Decoder) ws() {
+	i := d.i
+	for i < len(d.b) && (d.b[i] == ' ' || d.b[i] == '\n' || d.b[i] == '\r' || d.b[i] == '\t') {
+		i++
+	}
+	if i != d.i {
+		d.spaced = true
+		d.i = i
+	}
+}
+
+// value reads one value. active are the secret paths still to apply at this
+// position inside a record (nil elsewhere); onPath says only objects were
+// crossed from the top.
+func (d *Decoder) value(active [][]string, onPath bool) (any, error) {
+	d.ws()
+	if d.i >= len(d.b) {
+		return nil, d.eof()
+	}
+	switch c := d.b[d.i]; c {
+	case '{':
+		return d.object(active, onPath)
+	case '[':
+		return d.array(active, onPath)
+	case '"':
+		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case 't':
+		return true, d.literal("true")
+	case 'f':
+		return false, d.literal("false")
+	case 'n':
+		return nil, d.literal("null")
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			return d.number()
+		}
+		return nil, d.errf("invalid character %q looking for beginning of value", c)
+	}
+}
+
+func (d *Decoder) literal(lit string) error {
+	if len(d.b)-d.i < len(lit) {
+		if string(d.b[d.i:]) == lit[:len(d.b)-d.i] {
+			return d.eof()
+		}
+		return d.errf("invalid literal")
+	}
+	if string(d.b[d.i:d.i+len(lit)]) != lit {
+		return d.errf("invalid literal")
+	}
+	d.i += len(lit)
+	return nil
+}
+
+func (d *Decoder) number() (any, error) {
+	b, i := d.b, d.i
+	start := i
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		d.i = i
+		return nil, d.eof()
+	case b[i] == '0':
+		i++
+	case b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		d.i = i
+		return nil, d.errf("invalid character %q in numeric literal", b[i])
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			d.i = i
+			return nil, d.errf("invalid numeric literal: no digit after decimal point")
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			d.i = i
+			return nil, d.errf("invalid numeric literal: no digit in exponent")
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	d.i = i
+	return json.Number(b[start:i]), nil
+}
+
+func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
+	d.i++ // '{'
+	if d.depth++; d.depth > maxDepth {
+		return nil, d.errf("exceeded max depth")
+	}
+	hint := 0
+	if d.depth < hintDepth {
+		hint = d.hints[d.depth]
+	}
+	m := make(map[string]any, hint)
+	// Members the secret paths drop are cut with the comma that joins them
+	// to a kept member, so what is left is still JSON.
+	lastKept, dropFrom, dropEnd := -1, -1, -1
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		d.depth--
+		return m, nil
+	}
+	for {
+		d.ws()
+		if d.i >= len(d.b) {
+			return nil, d.eof()
+		}
+		if d.b[d.i] != '"' {
+			return nil, d.errf("invalid character %q looking for beginning of object key string", d.b[d.i])
+		}
+		start := d.i
+		k, err := d.key()
+		if err != nil {
+			return nil, err
+		}
+		d.ws()
+		if d.i >= len(d.b) {
+			return nil, d.eof()
+		}
+		if d.b[d.i] != ':' {
+			return nil, d.errf("invalid character %q after object key", d.b[d.i])
+		}
+		d.i++
+		var next [][]string
+		drop := false
+		for _, p := range active {
+			if p[0] != "*" && p[0] != k {
+				continue
+			}
+			if len(p) == 1 {
+				drop = true
+				break
+			}
+			next = append(next, p[1:])
+		}
+		if drop {
+			next = nil
+			if dropFrom < 0 {
+				dropFrom = start
+			}
+		} else if dropFrom >= 0 {
+			d.cuts = append(d.cuts, cut{start: dropFrom, end: start})
+			dropFrom = -1
+		}
+		if onPath {
+			d.path = append(d.path, k)
+		}
+		v, err := d.value(next, onPath)
+		if err != nil {
+			return nil, err
+		}
+		if onPath {
+			d.path = d.path[:len(d.path)-1]
+		}
+		m[k] = v
+		if drop {
+			dropEnd = d.i
+		} else {
+			lastKept = d.i
+		}
+		more, err := d.separator('}', "object key:value pair")
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			break
+		}
+	}
+	if dropFrom >= 0 { // a run of dropped members ends the object
+		from := dropFrom
+		if lastKept >= 0 {
+			from = lastKept
+		}
+		d.cuts = append(d.cuts, cut{start: from, end: dropEnd})
+	}
+	if d.depth < hintDepth {
+		d.hints[d.depth] = len(m)
+	}
+	d.depth--
+	return m, nil
+}
+
+// separator steps over what follows an object member or array element: a comma
+// (more is true) or the closing bracket (more is false).
+func (d *Decoder) separator(closing byte, after string) (more bool, err error) {
+	d.ws()
+	if d.i >= len(d.b) {
+		return false, d.eof()
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i++
+		return true, nil
+	case closing:
+		d.i++
+		return false, nil
+	}
+	return false, d.errf("invalid character %q after %s", d.b[d.i], after)
+}
+
+func (d *Decoder) array(active [][]string, onPath bool) (any, error) {
+	d.i++ // '['
+	if d.depth++; d.depth > maxDepth {
+		return nil, d.errf("exceeded max depth")
+	}
+	var t *target
+	if onPath {
+		if t = d.target(); t != nil {
+			t.raws, t.stripped = nil, nil
+		}
+	}
+	// A named key applies to each element of a list; "*" is every element,
+	// and "*" last keeps the slot but not the value.
+	var next [][]string
+	nullAll := false
+	for _, p := range active {
+		switch {
+		case p[0] != "*":
+			next = append(next, p)
+		case len(p) == 1:
+			nullAll = true
+		default:
+			next = append(next, p[1:])
+		}
+	}
+	out := []any{}
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == ']' {
+		d.i++
+		d.depth--
+		return out, nil
+	}
+	for {
+		d.ws()
+		start := d.i
+		var v any
+		var err error
+		switch {
+		case t != nil:
+			d.spaced, d.cuts = false, d.cuts[:0]
+			if v, err = d.value(d.secrets, false); err == nil {
+				t.add(d, start)
+			}
+		case nullAll:
+			if v, err = d.value(nil, false); err == nil {
+				d.cuts = append(d.cuts, cut{start: start, end: d.i, null: true})
+			}
+		default:
+			v, err = d.value(next, false)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		more, err := d.separator(']', "array element")
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			break
+		}
+	}
+	d.depth--
+	return out, nil
+}
+
+// add keeps the record that ends at d.i, as received and minus its secrets.
+func (t *target) add(d *Decoder, start int) {
+	raw := json.RawMessage(d.b[start:d.i])
+	t.raws = append(t.raws, raw)
+	switch {
+	case len(d.secrets) == 0 || len(d.cuts) == 0 && !d.spaced:
+		t.stripped = append(t.stripped, raw)
+	case d.spaced: // Strip drops the whitespace inside what a path goes into; cuts would keep it
+		t.stripped = append(t.stripped, Strip(raw, d.secretPaths))
+	default:
+		out := make([]byte, 0, len(raw))
+		pos := start
+		for _, c := range d.cuts {
+			out = append(out, d.b[pos:c.start]...)
+			if c.null {
+				out = append(out, "null"...)
+			}
+			pos = c.end
+		}
+		t.stripped = append(t.stripped, append(out, d.b[pos:d.i]...))
+	}
+}
