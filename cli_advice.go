@@ -7,6 +7,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -30,13 +31,13 @@ func nextStep(err error) string {
 }
 
 // advice is what a person does about each cause, from the facts the error carries.
-var advice = map[pipeline.Cause]func(error) string{
-	pipeline.CauseDamaged: func(err error) string {
+var advice = map[trace.Cause]func(error) string{
+	trace.CauseDamaged: func(err error) string {
 		dmg := as[*duckfile.DamagedError](err)
 		return fmt.Sprintf("move the damaged file aside (mv %q %q); the next `codefresh-mcp load` rebuilds it from Codefresh, reading everything again (its incremental cursors were in the file)",
 			dmg.Path, dmg.Path+".damaged")
 	},
-	pipeline.CauseUntrustedURL: func(err error) string {
+	trace.CauseUntrustedURL: func(err error) string {
 		ue := as[*secrets.UntrustedURLError](err)
 		if ue == nil {
 			return ""
@@ -44,22 +45,22 @@ var advice = map[pipeline.Cause]func(error) string{
 		return fmt.Sprintf("If you trust %s with this key, run:\n  %s\nOtherwise remove base_url from %s, or choose the URL yourself with --base-url or %s.",
 			ue.URL, ue.TrustCommand(), ue.URLSource, secrets.EnvBaseURL)
 	},
-	pipeline.CauseAuth: func(err error) string {
+	trace.CauseAuth: func(err error) string {
 		if as[*codefresh.APIError](err) == nil {
 			return "" // no key: the error says where it looked and how to store one
 		}
 		return "the API key is invalid or revoked: store a valid one with `codefresh-mcp secrets set`; `codefresh-mcp secrets check` shows where the key came from"
 	},
-	pipeline.CauseScope: func(err error) string {
+	trace.CauseScope: func(err error) string {
 		if scope := as[*codefresh.APIError](err).Scope; scope != "" {
 			return fmt.Sprintf("the API key lacks the %s scope, or the key is restricted (Codefresh restricts keys after unusual activity), or the user may not read this: use a key with the %s scope", scope, scope)
 		}
 		return "the API key is restricted or the user may not read this (admin-only endpoint?)"
 	},
-	pipeline.CauseNotFound: func(error) string {
+	trace.CauseNotFound: func(error) string {
 		return "check the id or name (this Codefresh installation may not have the endpoint)"
 	},
-	pipeline.CauseRateLimit: func(err error) string {
+	trace.CauseRateLimit: func(err error) string {
 		switch api := as[*codefresh.APIError](err); {
 		case api.RetryAfterTooLong():
 			return fmt.Sprintf("try again after %s (a lower request rate does not shorten it)", api.RetryAfter)
@@ -68,16 +69,16 @@ var advice = map[pipeline.Cause]func(error) string{
 		}
 		return "wait a minute and retry, or lower requests_per_second in " + pipeline.ConfigFile
 	},
-	pipeline.CauseServer: func(err error) string {
+	trace.CauseServer: func(err error) string {
 		if api := as[*codefresh.APIError](err); api != nil && api.Status >= 500 {
 			return "try again later"
 		}
 		return ""
 	},
-	pipeline.CauseNetwork: func(error) string {
+	trace.CauseNetwork: func(error) string {
 		return "check the base URL (`codefresh-mcp secrets check` shows it and where it comes from) and the network"
 	},
-	pipeline.CauseLock: func(error) string {
+	trace.CauseLock: func(error) string {
 		return "let the other process finish (a load holds the lock only while committing) or stop it, then try again"
 	},
 }

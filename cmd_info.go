@@ -16,6 +16,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 func newInfoCmd(a *app) *cobra.Command {
@@ -35,7 +36,7 @@ cursors) and the schema version.`,
 			// The last load's trace shows even where nothing was ever
 			// committed (a first load that failed).
 			last, terr := p.Trace("")
-			if ute := (*pipeline.UnreadableTraceError)(nil); errors.As(terr, &ute) {
+			if ute := (*trace.UnreadableError)(nil); errors.As(terr, &ute) {
 				last = unreadableTrace(p) // said as such, not replaced by the load before it
 			}
 			info, dsErr := readInfo(cmd.Context(), a)
@@ -45,8 +46,8 @@ cursors) and the schema version.`,
 			if asJSON {
 				out := struct {
 					*dataset.Info
-					Error    string          `json:"error,omitempty"`
-					LastLoad *pipeline.Trace `json:"last_load,omitempty"`
+					Error    string       `json:"error,omitempty"`
+					LastLoad *trace.Trace `json:"last_load,omitempty"`
 				}{Info: info, LastLoad: compact(last)}
 				if dsErr != nil {
 					out.Error = dsErr.Error()
@@ -80,7 +81,7 @@ func readInfo(ctx context.Context, a *app) (*dataset.Info, error) {
 	return r.Info(ctx)
 }
 
-func compact(t *pipeline.Trace) *pipeline.Trace {
+func compact(t *trace.Trace) *trace.Trace {
 	if t == nil {
 		return nil
 	}
@@ -89,7 +90,7 @@ func compact(t *pipeline.Trace) *pipeline.Trace {
 
 // writeTrace prints what the last load did: outcome, per-resource requests,
 // workarounds, and each failure with its next step.
-func writeTrace(w io.Writer, t *pipeline.Trace) {
+func writeTrace(w io.Writer, t *trace.Trace) {
 	fmt.Fprintf(w, "\nLast load %s: %s in %.1fs, %d HTTP requests, %d retries\n",
 		t.LoadID, t.Status, float64(t.Duration)/1000, t.Requests, t.Retries)
 	if t.Error != nil {
@@ -98,7 +99,7 @@ func writeTrace(w io.Writer, t *pipeline.Trace) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  RESOURCE\tSTATUS\tPAGES\tROWS\tREQUESTS\tRETRIES\tHTTP")
 	for _, r := range t.Resources {
-		if r.Requests == 0 && r.Status == pipeline.StatusNotReached {
+		if r.Requests == 0 && r.Status == trace.StatusNotReached {
 			continue
 		}
 		var codes []string
@@ -128,7 +129,7 @@ func writeTrace(w io.Writer, t *pipeline.Trace) {
 }
 
 // unreadableTrace is the newest trace listed as unreadable, with why.
-func unreadableTrace(p *pipeline.Project) *pipeline.Trace {
+func unreadableTrace(p *pipeline.Project) *trace.Trace {
 	ts, _ := p.Traces(1)
 	if len(ts) == 0 {
 		return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/record"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -104,7 +105,7 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 			} else {
 				printLoadInfo(cmd.OutOrStdout(), info)
 			}
-			if info.Status == pipeline.LoadCompletedWithErrors {
+			if info.Status == trace.LoadCompletedWithErrors {
 				return &exitError{code: exitCompletedWithErrors, err: fmt.Errorf("load %s completed with errors: %s (`codefresh-mcp info` shows the trace)", info.LoadID, failedNames(info))}
 			}
 			return nil
@@ -129,7 +130,7 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 func failedNames(info *pipeline.LoadInfo) string {
 	var out []string
 	for _, r := range info.Resources {
-		if r.Status == pipeline.StatusFailed {
+		if r.Status == trace.StatusFailed {
 			out = append(out, r.Name+" ("+string(r.Cause)+")")
 		}
 	}
@@ -247,7 +248,7 @@ func printLoadInfo(w io.Writer, info *pipeline.LoadInfo) {
 		fmt.Fprintf(w, "Pipeline %s load step completed in %.2f seconds\n", info.Pipeline, info.Duration.Seconds())
 		fmt.Fprintf(w, "1 load package(s) were loaded to destination %s and into dataset %s\n", info.Destination, info.Dataset)
 		fmt.Fprintf(w, "The %s destination used %s location to store data\n", info.Destination, info.Location)
-		if info.Status == pipeline.LoadCompletedWithErrors {
+		if info.Status == trace.LoadCompletedWithErrors {
 			fmt.Fprintf(w, "Load package %s is LOADED and contains failed jobs: %s\n", info.LoadID, failedNames(info))
 		} else {
 			fmt.Fprintf(w, "Load package %s is LOADED and contains no failed jobs\n", info.LoadID)
@@ -264,7 +265,7 @@ func printLoadInfo(w io.Writer, info *pipeline.LoadInfo) {
 		fmt.Fprintf(w, "%-45s %10d %10d\n", t, st.Inserted, st.Deleted)
 	}
 	for _, r := range info.Resources {
-		if r.Status != pipeline.StatusLoaded {
+		if r.Status != trace.StatusLoaded {
 			fmt.Fprintf(w, "\n%s %s: %s", r.Status, r.Name, r.Reason)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // A load where one resource fails exits 3, commits the others, and `info`
@@ -49,7 +50,7 @@ func TestLoadDeviationsRecordReplay(t *testing.T) {
 	for _, w := range info.Warnings {
 		kinds[w.Kind] = true
 	}
-	if info.Status != pipeline.LoadSucceeded || !kinds["date_filters"] || !kinds["envelope"] || !kinds["page_size"] ||
+	if info.Status != trace.LoadSucceeded || !kinds["date_filters"] || !kinds["envelope"] || !kinds["page_size"] ||
 		info.Tables["builds"].Inserted != 400 || info.Record != file {
 		t.Fatalf("status %s, warnings %+v, builds %d, record %q", info.Status, info.Warnings, info.Tables["builds"].Inserted, info.Record)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/server/dashboard"
 )
 
@@ -157,7 +158,7 @@ func dashboardTraces(p *pipeline.Project) ([]dashboard.LoadTrace, error) {
 			lt.Warnings = append(lt.Warnings, "debug record kept at "+t.Record)
 		}
 		for _, r := range t.Resources {
-			if r.Requests == 0 && r.Status == pipeline.StatusNotReached {
+			if r.Requests == 0 && r.Status == trace.StatusNotReached {
 				continue
 			}
 			lt.Resources = append(lt.Resources, dashboard.ResourceTrace{
@@ -171,7 +172,7 @@ func dashboardTraces(p *pipeline.Project) ([]dashboard.LoadTrace, error) {
 	return out, nil
 }
 
-func dashboardError(e *pipeline.TraceError) *dashboard.TraceError {
+func dashboardError(e *trace.Error) *dashboard.TraceError {
 	if e == nil {
 		return nil
 	}

@@ -8,43 +8,15 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
-// Cause is the kind of a failure. Errors carry the facts (status, scope,
-// PID, path); Classify names their kind once, and each audience's advice
-// table (people at the CLI, agents in tools) keys on it.
-type Cause string
-
-// The causes. A trace and a load's info keep the value.
-const (
-	CauseAuth      Cause = "auth"       // no key, or Codefresh refused it (401)
-	CauseScope     Cause = "scope"      // 403: a scope the key lacks, or a restricted key
-	CauseNotFound  Cause = "not_found"  // 404
-	CauseRateLimit Cause = "rate_limit" // 429 after every retry, or a Retry-After too long to wait
-	// CauseServer: Codefresh answered an error that is none of the above,
-	// or nothing more specific is known about the failure.
-	CauseServer      Cause = "server"
-	CauseNetwork     Cause = "network" // no HTTP answer after every retry
-	CauseShape       Cause = "shape"   // a body that is not JSON, or records not where the catalog says
-	CausePaging      Cause = "paging"  // a listing that does not end
-	CauseDestination Cause = "destination"
-	CauseLock        Cause = "lock"
-	CauseBusy        Cause = "busy" // a load already runs on this database
-	CauseConfig      Cause = "config"
-	CauseCancelled   Cause = "cancelled"
-	CauseReplay      Cause = "replay"
-	// CauseUntrustedURL: the key would have gone to an origin its owner did
-	// not choose (a project file's base_url, a redirect, a metadata address).
-	CauseUntrustedURL Cause = "untrusted_url"
-	CauseDiskFull     Cause = "disk_full"
-	CauseTrace        Cause = "trace" // a kept trace that cannot be read
-	CauseDamaged      Cause = "damaged_database"
-)
-
 // Classify says what kind of failure err is, from the typed errors it
-// wraps; an error of no known kind is CauseServer.
-func Classify(err error) Cause {
+// wraps; an error of no known kind is trace.CauseServer. The kind is
+// defined in trace, which keeps it; the classifying is here, where the
+// errors are known.
+func Classify(err error) trace.Cause {
 	var (
 		ae *codefresh.APIError
 		ce *ConfigError
@@ -53,57 +25,57 @@ func Classify(err error) Cause {
 	case err == nil:
 		return ""
 	case isA[*projectfs.DiskFullError](err):
-		return CauseDiskFull
+		return trace.CauseDiskFull
 	case isA[*DestinationRefusedError](err), isA[*projectfs.LinkError](err):
-		return CauseConfig
+		return trace.CauseConfig
 	case errors.Is(err, context.Canceled):
-		return CauseCancelled
+		return trace.CauseCancelled
 	case isA[*secrets.NoKeyError](err):
-		return CauseAuth
+		return trace.CauseAuth
 	case isA[*secrets.UntrustedURLError](err), isA[*codefresh.RedirectError](err),
 		isA[*codefresh.AddressError](err), isA[*secrets.BaseURLError](err):
-		return CauseUntrustedURL
+		return trace.CauseUntrustedURL
 	case isA[*BusyError](err):
-		return CauseBusy
-	case isA[*UnreadableTraceError](err):
-		return CauseTrace
+		return trace.CauseBusy
+	case isA[*trace.UnreadableError](err):
+		return trace.CauseTrace
 	case errors.As(err, &ae):
 		return apiCause(ae)
 	case isA[*codefresh.TransportError](err):
-		return CauseNetwork
+		return trace.CauseNetwork
 	case isA[*codefresh.DecodeError](err), isA[*codefresh.ShapeError](err):
-		return CauseShape
+		return trace.CauseShape
 	case isA[*codefresh.LoopError](err):
-		return CausePaging
+		return trace.CausePaging
 	case isA[*duckfile.DamagedError](err):
-		return CauseDamaged
+		return trace.CauseDamaged
 	case isA[*duckfile.LockedError](err):
-		return CauseLock
+		return trace.CauseLock
 	case errors.As(err, &ce), isA[*codefresh.RefusedError](err):
-		return CauseConfig
+		return trace.CauseConfig
 	case isA[*CommitError](err):
-		return CauseDestination
+		return trace.CauseDestination
 	}
-	return CauseServer
+	return trace.CauseServer
 }
 
 // apiCause is the kind of an HTTP error answer.
-func apiCause(ae *codefresh.APIError) Cause {
+func apiCause(ae *codefresh.APIError) trace.Cause {
 	switch {
 	case ae.RetryAfterTooLong():
-		return CauseRateLimit
+		return trace.CauseRateLimit
 	case ae.Name == codefresh.NotInRecord:
-		return CauseReplay
+		return trace.CauseReplay
 	case ae.Status == http.StatusUnauthorized:
-		return CauseAuth
+		return trace.CauseAuth
 	case ae.Status == http.StatusForbidden:
-		return CauseScope
+		return trace.CauseScope
 	case ae.Status == http.StatusNotFound:
-		return CauseNotFound
+		return trace.CauseNotFound
 	case ae.Status == http.StatusTooManyRequests:
-		return CauseRateLimit
+		return trace.CauseRateLimit
 	}
-	return CauseServer
+	return trace.CauseServer
 }
 
 // isA reports whether err wraps an error of type T.

@@ -17,6 +17,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // outsideFolder makes a folder beyond the project holding n files named as
@@ -272,7 +273,7 @@ func TestUnreadableNewestTraceIsReported(t *testing.T) {
 	want := fmt.Sprintf("the trace of load %s (%s) cannot be read: not a load trace: unexpected end of JSON input; the trace before it is load %s's", second.LoadID, path, first.LoadID)
 	for _, id := range []string{"", second.LoadID} {
 		_, err := f.proj.Trace(id)
-		var ute *pipeline.UnreadableTraceError
+		var ute *trace.UnreadableError
 		if !errors.As(err, &ute) || err.Error() != want {
 			t.Errorf("Trace(%q): %v\nwant %s", id, err, want)
 		}
@@ -281,9 +282,9 @@ func TestUnreadableNewestTraceIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ts) != 2 || ts[0].LoadID != second.LoadID || ts[0].Status != pipeline.TraceUnreadable || ts[0].Error.Cause != pipeline.CauseTrace ||
+	if len(ts) != 2 || ts[0].LoadID != second.LoadID || ts[0].Status != trace.Unreadable || ts[0].Error.Cause != trace.CauseTrace ||
 		ts[0].Error.Message != strings.TrimSuffix(want, fmt.Sprintf("; the trace before it is load %s's", first.LoadID)) ||
-		ts[1].LoadID != first.LoadID || ts[1].Status != pipeline.LoadSucceeded {
+		ts[1].LoadID != first.LoadID || ts[1].Status != trace.LoadSucceeded {
 		t.Errorf("Traces: %+v", ts)
 	}
 }

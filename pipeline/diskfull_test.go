@@ -13,6 +13,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // tmpfsEnv names the small tmpfs TestFullDiskForReal runs its project on,
@@ -55,7 +56,7 @@ func TestFullDiskForReal(t *testing.T) {
 		t.Errorf("message: %s", msg)
 	}
 	tr, terr := f.proj.Trace("")
-	if terr != nil || tr.Error == nil || tr.Error.Cause != pipeline.CauseDiskFull || tr.Record != "" ||
+	if terr != nil || tr.Error == nil || tr.Error.Cause != trace.CauseDiskFull || tr.Record != "" ||
 		!strings.Contains(tr.RecordDropped, "less than the 64.0 MiB kept free for loads") {
 		t.Fatalf("trace %+v (%v)", tr, terr)
 	}

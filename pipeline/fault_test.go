@@ -18,6 +18,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/record"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -164,7 +165,7 @@ func TestFaultSuite(t *testing.T) {
 			}
 			failed := 0
 			for _, r := range info.Resources {
-				if r.Status == pipeline.StatusFailed {
+				if r.Status == trace.StatusFailed {
 					failed++
 					if r.Cause == "" || r.NextStep == "" {
 						t.Errorf("%s failed without cause or next step: %+v", r.Name, r)
@@ -175,11 +176,11 @@ func TestFaultSuite(t *testing.T) {
 					}
 				}
 			}
-			if (failed > 0) != (info.Status == pipeline.LoadCompletedWithErrors) {
+			if (failed > 0) != (info.Status == trace.LoadCompletedWithErrors) {
 				t.Errorf("status %s with %d failed resources", info.Status, failed)
 			}
 			if tc.tolerate {
-				if failed > 0 || info.Status != pipeline.LoadSucceeded {
+				if failed > 0 || info.Status != trace.LoadSucceeded {
 					t.Fatalf("a tolerated deviation failed resources: %+v", info.Resources)
 				}
 				if !slices.ContainsFunc(info.Warnings, func(d codefresh.Deviation) bool { return d.Kind == tc.warn }) {
@@ -198,7 +199,7 @@ func TestFaultSuite(t *testing.T) {
 			f.proj.HTTPClient = nil
 			f.srv.Config.Handler = f.sim.Handler()
 			info = f.run(pipeline.Options{})
-			if info.Status != pipeline.LoadSucceeded {
+			if info.Status != trace.LoadSucceeded {
 				t.Fatalf("clean rerun: %s %+v", info.Status, info.Resources)
 			}
 			f.consistent(t, resources, true)
@@ -220,16 +221,16 @@ func TestFailingResourceDoesNotFailTheOthers(t *testing.T) {
 		})
 	})
 	info := f.run(pipeline.Options{})
-	if info.Status != pipeline.LoadCompletedWithErrors {
+	if info.Status != trace.LoadCompletedWithErrors {
 		t.Fatalf("status %s", info.Status)
 	}
 	for _, r := range info.Resources {
 		switch {
 		case r.Name == "step_types":
-			if r.Status != pipeline.StatusFailed || r.Cause != pipeline.CauseServer || !strings.Contains(r.Reason, "HTTP 503") {
+			if r.Status != trace.StatusFailed || r.Cause != trace.CauseServer || !strings.Contains(r.Reason, "HTTP 503") {
 				t.Errorf("step_types: %+v", r)
 			}
-		case r.Status != pipeline.StatusLoaded:
+		case r.Status != trace.StatusLoaded:
 			t.Errorf("%s: %s %s", r.Name, r.Status, r.Reason)
 		}
 	}

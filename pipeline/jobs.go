@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // keepFinished bounds how many finished jobs Jobs remembers.
@@ -22,29 +24,27 @@ const MaxWaiters = 64
 
 // JobStatus is a snapshot of one load job.
 type JobStatus struct {
-	ID       string     `json:"job_id"`
-	State    LoadStatus `json:"state"`
-	Project  string     `json:"project"`
-	Options  JobOpts    `json:"options"`
-	Progress Progress   `json:"progress"`
-	Info     *LoadInfo  `json:"load_info,omitempty"`
-	LoadID   string     `json:"load_id,omitempty"` // of a failed load, whose trace explain_load shows
-	Error    string     `json:"error,omitempty"`
-	Started  time.Time  `json:"started"`
-	Ended    time.Time  `json:"ended,omitzero"`
+	ID       string           `json:"job_id"`
+	State    trace.LoadStatus `json:"state"`
+	Project  string           `json:"project"`
+	Options  JobOpts          `json:"options"`
+	Progress Progress         `json:"progress"`
+	Info     *LoadInfo        `json:"load_info,omitempty"`
+	LoadID   string           `json:"load_id,omitempty"` // of a failed load, whose trace explain_load shows
+	Error    string           `json:"error,omitempty"`
+	Started  time.Time        `json:"started"`
+	Ended    time.Time        `json:"ended,omitzero"`
 }
 
-// JobOpts is the part of Options a status shows.
-type JobOpts struct {
-	Resources   []string `json:"resources,omitempty"`
-	MaxPages    int      `json:"max_pages,omitempty"`
-	FullRefresh bool     `json:"full_refresh,omitempty"`
-	DryRun      bool     `json:"dry_run,omitempty"`
-	Record      string   `json:"record,omitempty"`
+// JobOpts is the part of Options a status shows: the same as a load's trace.
+type JobOpts = trace.Options
+
+func jobOpts(o Options) JobOpts {
+	return JobOpts{Resources: slices.Clone(o.Resources), MaxPages: o.MaxPages, FullRefresh: o.FullRefresh, DryRun: o.DryRun, Record: o.Record}
 }
 
 // Done reports whether the job has finished, whatever the outcome.
-func (s JobStatus) Done() bool { return s.State != LoadRunning }
+func (s JobStatus) Done() bool { return s.State != trace.LoadRunning }
 
 // Job is one load running in the background.
 type Job struct {
@@ -152,7 +152,7 @@ func (js *Jobs) start(r runner, project string, opts Options) (*Job, error) {
 		done:   make(chan struct{}),
 		status: JobStatus{
 			ID:       id,
-			State:    LoadRunning,
+			State:    trace.LoadRunning,
 			Project:  project,
 			Options:  jobOpts(opts),
 			Progress: Progress{Phase: PhaseStarting},
@@ -190,23 +190,23 @@ func (js *Jobs) finish(j *Job, ctx context.Context, info *LoadInfo, err error) {
 	j.mu.Lock()
 	j.status.Ended = time.Now().UTC()
 	switch {
-	case err == nil && info != nil && info.Status == LoadCompletedWithErrors:
-		j.status.State = LoadCompletedWithErrors
+	case err == nil && info != nil && info.Status == trace.LoadCompletedWithErrors:
+		j.status.State = trace.LoadCompletedWithErrors
 		j.status.Info = info
 		j.status.Progress.Phase = PhaseDone
 	case err == nil:
-		j.status.State = LoadSucceeded
+		j.status.State = trace.LoadSucceeded
 		j.status.Info = info
 		j.status.Progress.Phase = PhaseDone
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		j.status.State = LoadCancelled
+		j.status.State = trace.LoadCancelled
 		j.status.Error = "cancelled: nothing was committed by this job"
 	case ctx.Err() != nil:
 		// Cancelled, but Run reported its own error while stopping.
-		j.status.State = LoadCancelled
+		j.status.State = trace.LoadCancelled
 		j.status.Error = codefresh.CutText(js.redact("cancelled: "+err.Error()), maxErrorText)
 	default:
-		j.status.State = LoadFailed
+		j.status.State = trace.LoadFailed
 		j.status.Error = codefresh.CutText(js.redact(err.Error()), maxErrorText)
 	}
 	if err != nil && info != nil {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // fakeRun is a controllable runner: it reports progress, then waits for
@@ -65,7 +67,7 @@ func TestJobSucceedsWithProgressAndInfo(t *testing.T) {
 	}
 	<-f.started
 	s := j.Status()
-	if s.State != LoadRunning || s.Progress.Pages != 3 || s.Progress.Rows != 300 || s.Progress.Resource != "builds" {
+	if s.State != trace.LoadRunning || s.Progress.Pages != 3 || s.Progress.Rows != 300 || s.Progress.Resource != "builds" {
 		t.Fatalf("running status = %+v", s)
 	}
 	if !strings.HasPrefix(s.ID, "load_") || s.Options.MaxPages != 3 || s.Options.Resources[0] != "builds" {
@@ -73,7 +75,7 @@ func TestJobSucceedsWithProgressAndInfo(t *testing.T) {
 	}
 	close(f.release)
 	s = waitDone(t, j)
-	if s.State != LoadSucceeded || s.Info == nil || s.Info.LoadID != "1749667187.541553" || s.Error != "" {
+	if s.State != trace.LoadSucceeded || s.Info == nil || s.Info.LoadID != "1749667187.541553" || s.Error != "" {
 		t.Fatalf("final status = %+v", s)
 	}
 	if s.Ended.Before(s.Started) {
@@ -134,7 +136,7 @@ func TestCancelStopsJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.State != LoadCancelled || s.Info != nil || s.Ended.IsZero() {
+	if s.State != trace.LoadCancelled || s.Info != nil || s.Ended.IsZero() {
 		t.Fatalf("after cancel: %+v", s)
 	}
 	if _, ok := js.Running("k"); ok {
@@ -142,7 +144,7 @@ func TestCancelStopsJob(t *testing.T) {
 	}
 	// Cancelling a finished job changes nothing.
 	s2, err := js.Cancel(j.ID(), time.Second)
-	if err != nil || s2.State != LoadCancelled {
+	if err != nil || s2.State != trace.LoadCancelled {
 		t.Fatalf("second cancel: %+v, %v", s2, err)
 	}
 	if _, err := js.Cancel("load_nope", time.Second); !errors.Is(err, ErrNoJob) {
@@ -161,7 +163,7 @@ func TestFailedJobErrorIsRedacted(t *testing.T) {
 	}
 	close(f.release)
 	s := waitDone(t, j)
-	if s.State != LoadFailed || s.Error != "GET /workflow: 401 with key [REDACTED]" {
+	if s.State != trace.LoadFailed || s.Error != "GET /workflow: 401 with key [REDACTED]" {
 		t.Fatalf("failed status = %+v", s)
 	}
 }
@@ -178,7 +180,7 @@ func TestCloseCancelsRunningJobs(t *testing.T) {
 	if err := js.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if s := j.Status(); s.State != LoadCancelled {
+	if s := j.Status(); s.State != trace.LoadCancelled {
 		t.Fatalf("after Close: %+v", s)
 	}
 }
@@ -230,7 +232,7 @@ func TestJobsConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 	for _, s := range js.List() {
-		if s.State != LoadCancelled {
+		if s.State != trace.LoadCancelled {
 			t.Fatalf("job %s is %s", s.ID, s.State)
 		}
 	}
@@ -268,7 +270,7 @@ func TestCancelAllCancelsWithoutWaiting(t *testing.T) {
 	}
 	<-f.started
 	js.CancelAll()
-	if s := waitDone(t, j); s.State != LoadCancelled {
+	if s := waitDone(t, j); s.State != trace.LoadCancelled {
 		t.Fatalf("state = %s", s.State)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -119,7 +120,7 @@ func TestLoadAfterTrust(t *testing.T) {
 		t.Fatal(err)
 	}
 	info, err := p.Run(context.Background(), pipeline.Options{Resources: []string{"pipelines"}})
-	if err != nil || info.Status != pipeline.LoadSucceeded {
+	if err != nil || info.Status != trace.LoadSucceeded {
 		t.Fatalf("trusted load: %v", err)
 	}
 	if other.withKey.Load() == 0 {
@@ -164,7 +165,7 @@ func TestLoadDoesNotFollowRedirectToAnotherPort(t *testing.T) {
 		if r.Name != "pipelines" {
 			continue
 		}
-		if r.Status != pipeline.StatusFailed || r.Cause != pipeline.CauseUntrustedURL || !strings.Contains(r.Reason, "redirect from "+f.srv.URL+"/api/pipelines to "+other.url+"/pipelines not followed") {
+		if r.Status != trace.StatusFailed || r.Cause != trace.CauseUntrustedURL || !strings.Contains(r.Reason, "redirect from "+f.srv.URL+"/api/pipelines to "+other.url+"/pipelines not followed") {
 			t.Fatalf("pipelines: %+v", r)
 		}
 	}
@@ -191,7 +192,7 @@ func TestLoadRetryAfter28Hours(t *testing.T) {
 			continue
 		}
 		wantStep := "Codefresh asked to wait 28h0m0s before the next request, longer than a load waits: load again after that (the cursor did not move); a lower request rate does not shorten it"
-		if r.Status != pipeline.StatusFailed || r.Cause != pipeline.CauseRateLimit || r.NextStep != wantStep ||
+		if r.Status != trace.StatusFailed || r.Cause != trace.CauseRateLimit || r.NextStep != wantStep ||
 			!strings.Contains(r.Reason, "the API asked to retry after 28h0m0s, more than the 2m0s a request may wait") {
 			t.Fatalf("pipelines: %+v", r)
 		}

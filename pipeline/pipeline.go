@@ -3,11 +3,11 @@
 package pipeline
 
 import (
-	"context"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // Progress is reported while a load runs.
@@ -20,22 +20,22 @@ type Progress struct {
 
 // ResourceInfo is what a load did for one resource.
 type ResourceInfo struct {
-	Name   string         `json:"name"`
-	Status ResourceStatus `json:"status"`
-	Reason string         `json:"reason,omitempty"`
-	// Cause and NextStep classify a failure (see the Cause* constants).
-	Cause    Cause  `json:"cause,omitempty"`
-	NextStep string `json:"next_step,omitempty"`
-	Pages    int    `json:"pages"`
-	Records  int64  `json:"records"`
+	Name   string               `json:"name"`
+	Status trace.ResourceStatus `json:"status"`
+	Reason string               `json:"reason,omitempty"`
+	// Cause and NextStep classify a failure (see trace.Cause).
+	Cause    trace.Cause `json:"cause,omitempty"`
+	NextStep string      `json:"next_step,omitempty"`
+	Pages    int         `json:"pages"`
+	Records  int64       `json:"records"`
 }
 
 // LoadInfo is a load's result, like dlt's load_info.
 type LoadInfo struct {
 	LoadID string `json:"load_id"`
-	// Status is LoadSucceeded, or LoadCompletedWithErrors when some resources
+	// Status is trace.LoadSucceeded, or trace.LoadCompletedWithErrors when some resources
 	// failed and the others were committed.
-	Status      LoadStatus                        `json:"status"`
+	Status      trace.LoadStatus                  `json:"status"`
 	Pipeline    string                            `json:"pipeline"`
 	Destination string                            `json:"destination"`
 	Location    string                            `json:"location"` // file, folder or DSN without password
@@ -69,5 +69,3 @@ type Options struct {
 	// file. Without it a bounded record is kept only when the load fails.
 	Record string
 }
-
-var _ = context.Background

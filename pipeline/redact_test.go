@@ -9,6 +9,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -61,7 +62,7 @@ func TestEchoedKeyStoredNowhere(t *testing.T) {
 	if b, err := os.ReadFile(rec); err != nil || !strings.Contains(string(b), `\"echo_escaped\":\"`+secrets.Redacted+`\"`) {
 		t.Fatalf("the record lacks the redacted echo (%v): %.2000s", err, b)
 	}
-	if tr, err := f.proj.Trace(info.LoadID); err != nil || tr.Status != pipeline.LoadSucceeded {
+	if tr, err := f.proj.Trace(info.LoadID); err != nil || tr.Status != trace.LoadSucceeded {
 		t.Fatalf("trace = %+v, %v", tr, err)
 	}
 }

@@ -8,57 +8,28 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
+	"github.com/cfmcp/codefresh-mcp/pipeline/extract"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
-
-// run is the state of one load while it extracts and normalizes.
-type run struct {
-	p      *Project
-	cfg    *Config
-	opts   Options
-	client *codefresh.Client
-	state  *State
-	log    *slog.Logger
-	trace  *tracer
-	red    *secrets.Redactor // the key, in every spelling, out of records
-
-	// Pages arrive from several goroutines; one goroutine (normalizeLoop)
-	// owns norm, sink and parent, fed through queue.
-	queue   chan queued
-	errMu   sync.Mutex
-	normErr error
-	norm    *normalize.Normalizer
-	sink    *stage.Async        // writes rows into the stage beside the normalizer
-	parent  map[string][]string // detail resource -> its parents' values seen this run (path parameters)
-	// details lists, per parent resource, the detail resources of this run:
-	// looked up once, not per record.
-	details map[string][]codefresh.Resource
-
-	progressMu sync.Mutex
-
-	pages   atomic.Int64
-	records atomic.Int64
-}
 
 // Run runs one load and returns what it did. It is safe to cancel ctx: the
 // destination is then exactly as before and incremental cursors unmoved.
 //
 // A resource that fails (after the client's retries, or on a shape it cannot
 // read) is reported and the others still commit, unless the pipeline file
-// marks it required; the info's Status then says LoadCompletedWithErrors.
+// marks it required; the info's Status then says trace.LoadCompletedWithErrors.
 // Every load leaves a trace in the project (Traces); a failed one keeps a
 // debug record of its HTTP exchanges too. On an error the info, when not nil,
 // has the load id and the record.
@@ -80,7 +51,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		}
 	}
 	loadID := newLoadID(start)
-	tr := newTracer(loadID, cfg.Pipeline(), start, opts, names)
+	tr := trace.NewCollector(loadID, cfg.Pipeline(), start, jobOpts(opts), names)
 	p.removeStaleTemps()
 	rec, err := p.createRecord(loadID, names, opts, creds.APIKey())
 	var noRecord error // why this load has no debug record
@@ -90,9 +61,9 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	observe := tr.observe
+	observe := tr.Observe
 	if rec != nil {
-		observe = func(ex codefresh.Exchange) { tr.observe(ex); rec.Observe(ex) }
+		observe = func(ex codefresh.Exchange) { tr.Observe(ex); rec.Observe(ex) }
 	}
 	co := codefresh.OptionsFor(creds)
 	co.Logger, co.RatePerSecond, co.RetryBaseWait, co.HTTPClient, co.Observe = p.logger(), p.ratePerSecond(), p.RetryBaseWait, p.HTTPClient, observe
@@ -103,21 +74,21 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	}
 	// A key the API echoes back, in any spelling, goes before anything is stored.
 	red := secrets.NewRedactor(creds.APIKey())
-	info, err := p.run(ctx, opts, loadID, names, client, creds, tr, red)
+	info, err := p.load(ctx, opts, start, loadID, names, client, creds, tr, red)
 	// Classified once the staging folder is gone, so a full disk is named by
 	// the folder that remains (TMPDIR), not the one removed.
 	err = projectfs.AsDiskFull(red.Error(err), p.destinationDir(), "")
 
-	status := LoadSucceeded
+	status := trace.LoadSucceeded
 	switch {
 	case err != nil && ctx.Err() != nil:
-		status = LoadCancelled
+		status = trace.LoadCancelled
 	case err != nil:
-		status = LoadFailed
-	case info.Status == LoadCompletedWithErrors:
-		status = LoadCompletedWithErrors
+		status = trace.LoadFailed
+	case info.Status == trace.LoadCompletedWithErrors:
+		status = trace.LoadCompletedWithErrors
 	}
-	keep := opts.Record != "" || status == LoadFailed || status == LoadCompletedWithErrors
+	keep := opts.Record != "" || status == trace.LoadFailed || status == trace.LoadCompletedWithErrors
 	// The record goes first: dropping it frees the space the trace needs.
 	recordPath, recErr := p.finishRecord(rec, keep)
 	if recErr == nil && keep {
@@ -126,26 +97,26 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	if recErr != nil {
 		p.logger().Warn("debug record not kept", "error", recErr)
 	}
-	trace := redactTrace(tr.done(status, explain(err), recordPath), red)
+	kept := redactTrace(tr.Done(status, explain(err), recordPath), red)
 	if recErr != nil {
-		trace.RecordDropped = recErr.Error()
+		kept.RecordDropped = recErr.Error()
 	}
-	traceErr := p.saveTrace(trace)
+	traceErr := p.saveTrace(kept)
 	if traceErr != nil {
 		p.logger().Warn("load trace not saved", "error", traceErr)
 	}
 	if info != nil {
 		info.Record = recordPath
-		info.Warnings = trace.Warnings
+		info.Warnings = kept.Warnings
 		for i := range info.Resources {
 			info.Resources[i].Reason = red.Redact(info.Resources[i].Reason)
 		}
 	}
 	if err != nil {
-		if status == LoadFailed {
+		if status == trace.LoadFailed {
 			err = fmt.Errorf("%w (%s)", err, keptNote(recordPath, recErr, traceErr))
 		}
-		return &LoadInfo{LoadID: loadID, Status: status, Pipeline: cfg.Pipeline(), Record: recordPath, Started: start, Warnings: trace.Warnings}, err
+		return &LoadInfo{LoadID: loadID, Status: status, Pipeline: cfg.Pipeline(), Record: recordPath, Started: start, Warnings: kept.Warnings}, err
 	}
 	if opts.Record == "" {
 		recErr = nil // the project's own record of a load that did not fail: nothing was asked for
@@ -180,10 +151,11 @@ func keptNote(recordPath string, recErr, traceErr error) string {
 	return strings.Join(parts, "; ")
 }
 
-// run is Run after the client and the trace are set up.
-func (p *Project) run(ctx context.Context, opts Options, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *tracer, red *secrets.Redactor) (*LoadInfo, error) {
-	start := tr.t.Started
+// load is Run after the client and the trace are set up: it extracts the
+// resources into a stage and commits them to the destination.
+func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *trace.Collector, red *secrets.Redactor) (*LoadInfo, error) {
 	cfg := &p.Config
+	log := p.logger()
 	dest, err := p.Destination()
 	if err != nil {
 		return nil, err
@@ -212,28 +184,25 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	}
 	defer stg.Close()
 
-	r := &run{
-		p: p, cfg: cfg, opts: opts, client: client, state: state, log: p.logger(), trace: tr, red: red,
-		norm:    normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)}),
-		sink:    stage.NewAsync(stg),
-		parent:  map[string][]string{},
-		details: map[string][]codefresh.Resource{},
+	deviate := func(d codefresh.Deviation) {
+		log.Warn("the API differs from the catalog; worked around", "resource", d.Resource, "kind", d.Kind, "expected", d.Expected, "got", d.Got, "action", d.Action)
+		tr.Deviate(d)
 	}
-	for _, name := range names {
-		if res, _ := codefresh.Lookup(name); res.Parent != "" {
-			r.details[res.Parent] = append(r.details[res.Parent], res)
-		}
-	}
-	// A few pages of slack let fetchers run ahead of the normalizer while
-	// memory stays bounded.
-	r.queue = make(chan queued, 16)
-	loopDone := make(chan struct{})
-	go func() { r.normalizeLoop(ctx); close(loopDone) }()
-	stopLoop := sync.OnceFunc(func() { close(r.queue); <-loopDone })
-	defer stopLoop() // every sender has returned by then: extract waits for its goroutines
+	report := &progress{report: opts.Progress}
+	norm := normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)})
+	x := extract.Start(ctx, extract.Config{
+		Client: client, Normalizer: norm, Sink: stage.NewAsync(stg), Redactor: red,
+		Cursors: state, Settings: p.extractSettings(), Resources: lookupAll(names),
+		Lookback: cfg.Lookback(), Concurrency: p.concurrency(), MaxPages: opts.MaxPages, FullRefresh: opts.FullRefresh,
+		OnDeviation: deviate,
+		Progress: func(resource string, pages int, rows int64) {
+			report.send(PhaseExtract, resource, pages, rows)
+		},
+	})
+	defer x.Stop() // every sender has returned by then: Resource waits for its goroutines
 
 	info := &LoadInfo{
-		LoadID: loadID, Status: LoadSucceeded, Pipeline: cfg.Pipeline(), Destination: dest.Kind(),
+		LoadID: loadID, Status: trace.LoadSucceeded, Pipeline: cfg.Pipeline(), Destination: dest.Kind(),
 		Location: p.DestinationLocation(), Dataset: cfg.Dataset(), DryRun: opts.DryRun, Started: start,
 	}
 	var done []string
@@ -241,67 +210,67 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	for _, name := range names {
 		res, _ := codefresh.Lookup(name)
 		if res.Parent != "" && failed[res.Parent] {
-			ri := ResourceInfo{Name: name, Status: StatusSkipped, Reason: "not read: its parent resource " + res.Parent + " failed"}
+			ri := ResourceInfo{Name: name, Status: trace.StatusSkipped, Reason: "not read: its parent resource " + res.Parent + " failed"}
 			info.Resources = append(info.Resources, ri)
-			tr.finish(ri, nil)
+			finish(tr, ri, nil)
 			continue
 		}
 		schema.EnsureRoot(res.Name, res.Name, cfg.Disposition(res), res.PrimaryKey)
-		ri, err := r.extract(ctx, res)
+		pages, records, err := x.Resource(ctx, res)
+		ri := ResourceInfo{Name: name, Pages: pages, Records: records}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("load cancelled while reading %s: %w", name, ctx.Err())
 			}
 			if skip, reason := skippable(err); skip && !cfg.Resources[name].Required {
-				r.log.Warn("resource skipped", "resource", name, "reason", reason)
-				ri.Status, ri.Reason = StatusSkipped, reason
+				log.Warn("resource skipped", "resource", name, "reason", reason)
+				ri.Status, ri.Reason = trace.StatusSkipped, reason
 				info.Resources = append(info.Resources, ri)
-				tr.finish(ri, explain(err))
+				finish(tr, ri, explain(err))
 				continue
 			}
 			if codefresh.IsStatus(err, http.StatusUnauthorized) {
 				// `secrets set` alone does not help while a source that wins over it holds the bad key.
 				err = fmt.Errorf("load %s: %w (the key came from %s, fingerprint %s: fix or unset it there; `codefresh-mcp secrets check` shows every source)",
 					name, err, creds.Source, creds.Fingerprint)
-				tr.finish(ResourceInfo{Name: name, Status: StatusFailed, Pages: ri.Pages, Records: ri.Records}, explain(err))
+				finish(tr, ResourceInfo{Name: name, Status: trace.StatusFailed, Pages: ri.Pages, Records: ri.Records}, explain(err))
 				return nil, err
 			}
 			why := explain(err)
-			ri.Status, ri.Reason, ri.Cause, ri.NextStep = StatusFailed, err.Error(), why.Cause, why.NextStep
-			tr.finish(ri, why)
-			if cfg.Resources[name].Required || r.failed() != nil {
+			ri.Status, ri.Reason, ri.Cause, ri.NextStep = trace.StatusFailed, err.Error(), why.Cause, why.NextStep
+			finish(tr, ri, why)
+			if cfg.Resources[name].Required || x.Failed() != nil {
 				// A required resource, or the normalizer (shared by all) broke.
 				return nil, fmt.Errorf("load %s: %w", name, err)
 			}
-			r.log.Warn("resource failed; the others go on", "resource", name, "cause", why.Cause, "error", err)
+			log.Warn("resource failed; the others go on", "resource", name, "cause", why.Cause, "error", err)
 			info.Resources = append(info.Resources, ri)
-			info.Status = LoadCompletedWithErrors
+			info.Status = trace.LoadCompletedWithErrors
 			failed[name] = true
 			continue
 		}
 		if opts.MaxPages > 0 && cfg.Disposition(res) == codefresh.Replace {
 			// A quick look must not cut a replaced table down to its first pages.
-			ri.Status, ri.Reason = StatusPreviewed, "read with max_pages: a replace resource is committed only by a full read"
+			ri.Status, ri.Reason = trace.StatusPreviewed, "read with max_pages: a replace resource is committed only by a full read"
 			info.Resources = append(info.Resources, ri)
-			tr.finish(ri, nil)
+			finish(tr, ri, nil)
 			continue
 		}
-		ri.Status = StatusLoaded
+		ri.Status = trace.StatusLoaded
 		info.Resources = append(info.Resources, ri)
-		tr.finish(ri, nil)
+		finish(tr, ri, nil)
 		done = append(done, name)
 	}
 	if len(failed) > 0 && len(done) == 0 {
 		var msgs []string
 		for _, ri := range info.Resources {
-			if ri.Status == StatusFailed {
+			if ri.Status == trace.StatusFailed {
 				msgs = append(msgs, ri.Reason)
 			}
 		}
 		return nil, fmt.Errorf("every resource failed: %s", strings.Join(msgs, "; "))
 	}
-	stopLoop()
-	if err := r.failed(); err != nil {
+	if err := x.Stop(); err != nil {
 		return nil, fmt.Errorf("stage rows: %w", err)
 	}
 	if err := stg.Flush(ctx); err != nil {
@@ -311,12 +280,12 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 		LoadID: loadID, PipelineName: cfg.Pipeline(), Dataset: cfg.Dataset(),
 		Schema: schema, Stage: stg, Resources: done,
 	}
-	if err := r.dedup(ctx, pkg); err != nil {
+	if err := dedup(ctx, pkg, deviate); err != nil {
 		return nil, err
 	}
-	info.Pages = int(r.pages.Load())
+	info.Pages = x.Pages()
 	info.Requests, info.Retries = int(client.Stats().Requests), int(client.Stats().Retries)
-	info.NewTables, info.NewColumns = schemaChanges(stored, r.norm.NewColumns())
+	info.NewTables, info.NewColumns = schemaChanges(stored, norm.NewColumns())
 	if opts.DryRun {
 		info.Tables = map[string]destination.TableStats{}
 		for t, n := range stg.Counts() {
@@ -330,7 +299,7 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
 	rawState = red.RedactBytes(rawState)
-	r.progress(ctx, PhaseCommit, "")
+	report.send(PhaseCommit, "", x.Pages(), x.Records())
 	pkg.State = rawState
 	stats, err := dest.Commit(ctx, pkg)
 	if err != nil {
@@ -340,14 +309,21 @@ func (p *Project) run(ctx context.Context, opts Options, loadID string, names []
 	}
 	info.Tables = stats.Tables
 	info.Duration = time.Since(start)
-	r.progress(ctx, PhaseDone, "")
+	report.send(PhaseDone, "", x.Pages(), x.Records())
 	return info, nil
+}
+
+// finish records a resource's outcome in the load's trace. An auth, scope or
+// not-found error is the key's or the account's, not its last request's.
+func finish(tr *trace.Collector, ri ResourceInfo, why *trace.Error) {
+	blameLast := why != nil && why.Cause != trace.CauseAuth && why.Cause != trace.CauseScope && why.Cause != trace.CauseNotFound
+	tr.Finish(ri.Name, ri.Status, ri.Pages, ri.Records, why, blameLast)
 }
 
 // dedup drops the staged records whose primary key a later record of the
 // same resource repeats, and warns with the count: no table may hold a key
 // twice, whatever its disposition.
-func (r *run) dedup(ctx context.Context, pkg *destination.Package) error {
+func dedup(ctx context.Context, pkg *destination.Package, deviate func(codefresh.Deviation)) error {
 	dups, err := pkg.Dedup(ctx)
 	if err != nil {
 		return &CommitError{Step: "flush staging area: drop repeated records", Err: err}
@@ -358,7 +334,7 @@ func (r *run) dedup(ctx context.Context, pkg *destination.Package) error {
 			noun = "record"
 		}
 		keys := strings.Join(d.Keys, ", ")
-		r.deviate(codefresh.Deviation{Resource: d.Table, Kind: codefresh.DeviationDuplicates,
+		deviate(codefresh.Deviation{Resource: d.Table, Kind: codefresh.DeviationDuplicates,
 			Expected: "each " + keys + " once in a listing",
 			Got:      fmt.Sprintf("%d %s whose %s came again later in the same load (the listing shifted while it was read)", d.Rows, noun, keys),
 			Action:   fmt.Sprintf("kept the last copy of each: %d %s dropped", d.Rows, noun)})
@@ -443,154 +419,36 @@ func (p *Project) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// progress reports where the run is. Calls are serialized: the normalizer
-// goroutine and the extracting one both report.
-func (r *run) progress(_ context.Context, phase Phase, resource string) {
-	if r.opts.Progress != nil {
-		r.progressMu.Lock()
-		defer r.progressMu.Unlock()
-		r.opts.Progress(Progress{Phase: phase, Resource: resource, Pages: int(r.pages.Load()), Rows: r.records.Load()})
+// progress reports where a load is. Calls are serialized: the normalizer
+// goroutine and the loading one both report.
+type progress struct {
+	mu     sync.Mutex
+	report func(Progress) // nil: nobody asked
+}
+
+func (pr *progress) send(phase Phase, resource string, pages int, rows int64) {
+	if pr.report != nil {
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		pr.report(Progress{Phase: phase, Resource: resource, Pages: pages, Rows: rows})
 	}
 }
 
-// queued is a page waiting for the normalizer, or a barrier to drain.
-type queued struct {
-	res     codefresh.Resource
-	recs    []map[string]any
-	barrier chan error
+// lookupAll is the catalog entries of names (every one known: selectResources checked).
+func lookupAll(names []string) []codefresh.Resource {
+	out := make([]codefresh.Resource, 0, len(names))
+	for _, name := range names {
+		res, _ := codefresh.Lookup(name)
+		out = append(out, res)
+	}
+	return out
 }
 
-// emit hands one page's records (already prepared by the client) to the
-// normalizer goroutine and returns at once, so the fetching goroutine has its
-// next request in flight while this page is normalized. Safe for concurrent
-// use; an earlier normalizing error stops every fetcher.
-func (r *run) emit(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
-	if err := r.failed(); err != nil {
-		return err
+// extractSettings are the pipeline file's choices per resource, as extraction reads them.
+func (p *Project) extractSettings() map[string]extract.Settings {
+	out := make(map[string]extract.Settings, len(p.Config.Resources))
+	for name, rc := range p.Config.Resources {
+		out[name] = extract.Settings{Params: rc.Params, PageSize: rc.PageSize, InitialValue: rc.InitialValue}
 	}
-	for _, rec := range recs {
-		redactRecord(r.red, rec)
-	}
-	select {
-	case r.queue <- queued{res: res, recs: recs}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// drain waits until every page emitted so far is normalized and returns the
-// normalizer's error, if any.
-func (r *run) drain(ctx context.Context) error {
-	done := make(chan error, 1)
-	select {
-	case r.queue <- queued{barrier: done}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (r *run) failed() error {
-	r.errMu.Lock()
-	defer r.errMu.Unlock()
-	return r.normErr
-}
-
-// normalizeLoop is the one goroutine that normalizes pages into the stage and
-// keeps what detail resources need of them; it ends when the queue closes.
-func (r *run) normalizeLoop(ctx context.Context) {
-	defer func() {
-		if err := r.sink.Close(); err != nil {
-			r.setFailed(err)
-		}
-	}()
-	for q := range r.queue {
-		if q.barrier != nil {
-			if r.failed() == nil {
-				if err := r.sink.Wait(ctx); err != nil {
-					r.setFailed(fmt.Errorf("stage rows: %w", err))
-				}
-			}
-			q.barrier <- r.failed()
-			continue
-		}
-		if r.failed() != nil {
-			continue // drain what is left after a failure
-		}
-		if err := r.normalizePage(ctx, q.res, q.recs); err != nil {
-			r.setFailed(err)
-		}
-	}
-}
-
-func (r *run) setFailed(err error) {
-	r.errMu.Lock()
-	defer r.errMu.Unlock()
-	if r.normErr == nil {
-		r.normErr = err
-	}
-}
-
-func (r *run) normalizePage(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
-	for _, rec := range recs {
-		for _, d := range r.details[res.Name] {
-			r.parent[d.Name] = append(r.parent[d.Name], d.ParentValues(rec)...)
-		}
-		if err := r.norm.Normalize(res.Name, rec, r.sink); err != nil {
-			return fmt.Errorf("normalize %s: %w", res.Name, err)
-		}
-	}
-	r.pages.Add(1)
-	r.records.Add(int64(len(recs)))
-	r.progress(ctx, PhaseExtract, res.Name)
-	return nil
-}
-
-// pageOptions builds the request options of a resource from the pipeline file.
-func (r *run) pageOptions(res codefresh.Resource) codefresh.PageOptions {
-	rc := r.cfg.Resources[res.Name]
-	q := url.Values{}
-	for k, v := range rc.Params {
-		q.Set(k, v)
-	}
-	return codefresh.PageOptions{Query: q, PageSize: rc.PageSize, MaxPages: r.opts.MaxPages, OnDeviation: r.deviate}
-}
-
-// deviate records a workaround of the client or the listing as a warning.
-func (r *run) deviate(d codefresh.Deviation) {
-	r.log.Warn("the API differs from the catalog; worked around", "resource", d.Resource, "kind", d.Kind, "expected", d.Expected, "got", d.Got, "action", d.Action)
-	r.trace.deviate(d)
-}
-
-// extract reads one resource into the stage.
-func (r *run) extract(ctx context.Context, res codefresh.Resource) (ri ResourceInfo, err error) {
-	ri.Name = res.Name
-	pagesBefore, recsBefore := r.pages.Load(), r.records.Load()
-	defer func() {
-		ri.Pages = int(r.pages.Load() - pagesBefore)
-		ri.Records = r.records.Load() - recsBefore
-	}()
-	r.progress(ctx, PhaseExtract, res.Name)
-	switch {
-	case res.Parent != "":
-		err = r.extractDetails(ctx, res)
-	case res.IncrementalCursor != "" && res.Paginator == codefresh.PaginatorPageCursor:
-		err = r.extractBuilds(ctx, res)
-	default:
-		err = r.client.Pages(ctx, res, r.pageOptions(res), func(pg *codefresh.Page) error {
-			return r.emit(ctx, res, pg.Records)
-		})
-	}
-	// Every page of this resource is normalized before the next one starts
-	// (details read their parents' values) and before the counts are taken.
-	if derr := r.drain(ctx); err == nil {
-		err = derr
-	}
-	return ri, err
+	return out
 }

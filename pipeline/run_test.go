@@ -19,6 +19,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -137,7 +138,7 @@ func TestRunLoadsEveryDefaultResource(t *testing.T) {
 		t.Fatalf("info = %+v", info)
 	}
 	for _, r := range info.Resources {
-		if r.Status != pipeline.StatusLoaded {
+		if r.Status != trace.StatusLoaded {
 			t.Errorf("%s: %s %s", r.Name, r.Status, r.Reason)
 			continue
 		}
@@ -254,7 +255,7 @@ func TestFailedRunLeavesDatabaseAsBefore(t *testing.T) {
 		t.Fatalf("failed load info %+v: no debug record named in %v", info, err)
 	}
 	tr, terr := f.proj.Trace("")
-	if terr != nil || tr.LoadID != info.LoadID || tr.Status != pipeline.LoadFailed || tr.Error == nil || tr.Error.Cause != pipeline.CauseServer {
+	if terr != nil || tr.LoadID != info.LoadID || tr.Status != trace.LoadFailed || tr.Error == nil || tr.Error.Cause != trace.CauseServer {
 		t.Fatalf("trace of the failed load: %+v (%v)", tr, terr)
 	}
 	delete(f.proj.Config.Resources, "step_types")
@@ -279,7 +280,7 @@ func TestSkipsForbiddenResourceUnlessRequired(t *testing.T) {
 	info := f.run(pipeline.Options{Resources: []string{"pipelines", "builds"}})
 	var skipped []string
 	for _, r := range info.Resources {
-		if r.Status == pipeline.StatusSkipped {
+		if r.Status == trace.StatusSkipped {
 			skipped = append(skipped, r.Name)
 			if !strings.Contains(r.Reason, "403") && !strings.Contains(strings.ToLower(r.Reason), "forbidden") {
 				t.Errorf("reason %q", r.Reason)
@@ -391,10 +392,10 @@ func TestMaxPagesNeverCutsAReplacedTable(t *testing.T) {
 	}
 	info := f.run(pipeline.Options{Resources: []string{"images", "builds"}, MaxPages: 1})
 	for _, r := range info.Resources {
-		if r.Name == "images" && r.Status != pipeline.StatusPreviewed {
+		if r.Name == "images" && r.Status != trace.StatusPreviewed {
 			t.Errorf("images: %s", r.Status)
 		}
-		if r.Name == "builds" && r.Status != pipeline.StatusLoaded {
+		if r.Name == "builds" && r.Status != trace.StatusLoaded {
 			t.Errorf("builds: %s", r.Status)
 		}
 	}
@@ -447,7 +448,7 @@ func TestBuildListingThatIgnoresDatesFallsBack(t *testing.T) {
 			if d := f.count(`SELECT count(*) - count(DISTINCT id) FROM codefresh_data.builds`); d != 0 {
 				t.Fatalf("%d duplicate builds", d)
 			}
-			if info.Status != pipeline.LoadSucceeded || len(info.Warnings) != 1 || info.Warnings[0].Kind != "date_filters" ||
+			if info.Status != trace.LoadSucceeded || len(info.Warnings) != 1 || info.Warnings[0].Kind != "date_filters" ||
 				info.Warnings[0].Resource != "builds" || !strings.Contains(info.Warnings[0].Action, "without date filters") {
 				t.Fatalf("status %s, warnings %+v", info.Status, info.Warnings)
 			}

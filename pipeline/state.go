@@ -3,6 +3,8 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/extract"
 )
 
 // sourceName is the dlt source (and schema) name, as the seed's
@@ -23,15 +25,7 @@ type SourceState struct {
 
 // ResourceState holds a resource's incremental cursors by cursor field.
 type ResourceState struct {
-	Incremental map[string]Cursor `json:"incremental,omitempty"`
-}
-
-// Cursor is an incremental cursor: the highest value loaded, and the records
-// loaded while not yet final (running builds), fetched again next time.
-type Cursor struct {
-	InitialValue string   `json:"initial_value,omitempty"`
-	LastValue    string   `json:"last_value,omitempty"`
-	PendingIDs   []string `json:"pending_ids,omitempty"`
+	Incremental map[string]extract.Cursor `json:"incremental,omitempty"`
 }
 
 func parseState(raw json.RawMessage, pipeline string) (*State, error) {
@@ -50,19 +44,20 @@ func parseState(raw json.RawMessage, pipeline string) (*State, error) {
 	return st, nil
 }
 
-// cursor returns a resource's cursor (zero if none).
-func (s *State) cursor(resource, field string) Cursor {
+// Cursor returns a resource's incremental cursor (zero if none).
+func (s *State) Cursor(resource, field string) extract.Cursor {
 	return s.Sources[sourceName].Resources[resource].Incremental[field]
 }
 
-func (s *State) setCursor(resource, field string, c Cursor) {
+// SetCursor moves a resource's incremental cursor.
+func (s *State) SetCursor(resource, field string, c extract.Cursor) {
 	src := s.Sources[sourceName]
 	if src.Resources == nil {
 		src.Resources = map[string]ResourceState{}
 	}
 	rs := src.Resources[resource]
 	if rs.Incremental == nil {
-		rs.Incremental = map[string]Cursor{}
+		rs.Incremental = map[string]extract.Cursor{}
 	}
 	rs.Incremental[field] = c
 	src.Resources[resource] = rs
@@ -70,8 +65,8 @@ func (s *State) setCursor(resource, field string, c Cursor) {
 }
 
 // Cursors lists every incremental cursor as "resource.field" -> cursor, for reports.
-func (s *State) Cursors() map[string]Cursor {
-	out := map[string]Cursor{}
+func (s *State) Cursors() map[string]extract.Cursor {
+	out := map[string]extract.Cursor{}
 	for res, rs := range s.Sources[sourceName].Resources {
 		for f, c := range rs.Incremental {
 			out[res+"."+f] = c

@@ -18,13 +18,14 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset/datasettest"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // statusOut is the part of load_status's and cancel_load's results these tests read.
 type statusOut struct {
 	Job struct {
-		ID    string              `json:"job_id"`
-		State pipeline.LoadStatus `json:"state"`
+		ID    string           `json:"job_id"`
+		State trace.LoadStatus `json:"state"`
 	} `json:"job"`
 	Next string `json:"next"`
 }
@@ -78,7 +79,7 @@ func TestStdioWaitsDoNotStarveOtherCalls(t *testing.T) {
 	p := newStdioPeer(t, cfsim.Config{Seed: 3, Builds: 300, Pipelines: 6, Projects: 2}, nil)
 	job := p.startLoad(1, map[string]any{})
 	p.call(2, "load_status", map[string]any{"job_id": job, "wait_seconds": 50})
-	if st := decodeStatus(t, p.await("2")); st.Job.State != pipeline.LoadSucceeded {
+	if st := decodeStatus(t, p.await("2")); st.Job.State != trace.LoadSucceeded {
 		t.Fatalf("first load = %+v", st)
 	}
 
@@ -107,7 +108,7 @@ func TestStdioWaitsDoNotStarveOtherCalls(t *testing.T) {
 	for _, m := range p.responses(waitIDs) {
 		st := decodeStatus(t, m)
 		want := fmt.Sprintf("answered without waiting: %d load_status calls already wait on jobs, the most the server holds open; still running:", pipeline.MaxWaiters)
-		if st.Job.State != pipeline.LoadRunning || !strings.HasPrefix(st.Next, want) {
+		if st.Job.State != trace.LoadRunning || !strings.HasPrefix(st.Next, want) {
 			t.Fatalf("a wait beyond the limit answered %+v", st)
 		}
 	}
@@ -125,7 +126,7 @@ func TestStdioWaitsDoNotStarveOtherCalls(t *testing.T) {
 	if text, isErr := list.toolText(t); isErr || !strings.Contains(text, `"name":"pipelines"`) {
 		t.Fatalf("list_endpoints = %s", text)
 	}
-	if st := decodeStatus(t, cancel); st.Job.State != pipeline.LoadCancelled {
+	if st := decodeStatus(t, cancel); st.Job.State != trace.LoadCancelled {
 		t.Fatalf("cancel_load = %+v, want the load cancelled before it finished", st)
 	}
 
@@ -140,7 +141,7 @@ func TestStdioWaitsDoNotStarveOtherCalls(t *testing.T) {
 			continue
 		}
 		blocked++
-		if st.Job.State != pipeline.LoadCancelled {
+		if st.Job.State != trace.LoadCancelled {
 			t.Fatalf("a blocked wait answered %+v, want the cancelled job", st)
 		}
 		if m.seq < ping.seq || m.seq < list.seq {
@@ -178,7 +179,7 @@ func TestStdioAnswersEveryCallReadBeforeStdinCloses(t *testing.T) {
 	if isErr || !strings.Contains(text, `"rows":[[1]]`) {
 		t.Fatalf("query after stdin closed = %s", text)
 	}
-	if st := decodeStatus(t, p.await("21")); st.Job.State != pipeline.LoadCancelled {
+	if st := decodeStatus(t, p.await("21")); st.Job.State != trace.LoadCancelled {
 		t.Fatalf("wait on a load when stdin closed = %+v", st)
 	}
 	if text, isErr := p.await("22").toolText(t); isErr || !strings.Contains(text, `"name":"pipelines"`) {
@@ -275,7 +276,7 @@ func TestStdioProgressPrecedesTheAnswer(t *testing.T) {
 	job := p.startLoad(1, map[string]any{})
 	p.send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"_meta":{"progressToken":"tok"},"name":"load_status","arguments":{"job_id":"` + job + `","wait_seconds":50}}}`)
 	answer := p.await("2")
-	if st := decodeStatus(t, answer); st.Job.State != pipeline.LoadSucceeded {
+	if st := decodeStatus(t, answer); st.Job.State != trace.LoadSucceeded {
 		t.Fatalf("load = %+v", st)
 	}
 	p.mu.Lock()
@@ -301,10 +302,10 @@ func TestStdioCancelledNotificationEndsAWait(t *testing.T) {
 		t.Fatal("the wait never blocked")
 	}
 	p.send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2,"reason":"test"}}`)
-	if st := decodeStatus(t, p.await("2")); st.Job.State != pipeline.LoadRunning {
+	if st := decodeStatus(t, p.await("2")); st.Job.State != trace.LoadRunning {
 		t.Fatalf("cancelled wait = %+v", st)
 	}
-	if st := decodeStatus(t, p.await(fmt.Sprint(p.cancelLoad(3, job)))); st.Job.State != pipeline.LoadCancelled {
+	if st := decodeStatus(t, p.await(fmt.Sprint(p.cancelLoad(3, job)))); st.Job.State != trace.LoadCancelled {
 		t.Fatalf("cancel_load = %+v", st)
 	}
 }
@@ -328,10 +329,10 @@ func TestStdioSignalCancelsCallsWhichStillAnswer(t *testing.T) {
 	if p.serveErr != nil {
 		t.Fatalf("ServeStdio = %v", p.serveErr)
 	}
-	if st := decodeStatus(t, p.await("2")); st.Job.State != pipeline.LoadRunning {
+	if st := decodeStatus(t, p.await("2")); st.Job.State != trace.LoadRunning {
 		t.Fatalf("wait cut short by the signal = %+v", st)
 	}
-	if j, _ := p.srv.jobs.Get(job); j.Status().State != pipeline.LoadCancelled {
+	if j, _ := p.srv.jobs.Get(job); j.Status().State != trace.LoadCancelled {
 		t.Fatalf("load after ServeStdio returned = %s", j.Status().State)
 	}
 }

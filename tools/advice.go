@@ -9,6 +9,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -28,7 +29,7 @@ func explain(err error) string {
 func nextStep(err error) string {
 	cause := pipeline.Classify(err)
 	var h *hinted
-	if cause != pipeline.CauseDamaged && errors.As(err, &h) && h.next != "" {
+	if cause != trace.CauseDamaged && errors.As(err, &h) && h.next != "" {
 		return h.next
 	}
 	if advise := advice[cause]; advise != nil {
@@ -39,55 +40,55 @@ func nextStep(err error) string {
 
 // advice is what an agent does about each cause, in tool words, from the
 // facts the error carries; "" when the error's own text says enough.
-var advice = map[pipeline.Cause]func(error) string{
-	pipeline.CauseDamaged: func(err error) string {
+var advice = map[trace.Cause]func(error) string{
+	trace.CauseDamaged: func(err error) string {
 		dmg := as[*duckfile.DamagedError](err)
 		return "the DuckDB file is damaged, so nothing can be read from it: ask the user to move " + dmg.Path +
 			" aside (e.g. rename it to " + filepath.Base(dmg.Path) + ".damaged); start_load then rebuilds it from Codefresh, reading everything again (its incremental cursors were in the file)"
 	},
-	pipeline.CauseUntrustedURL: func(err error) string {
+	trace.CauseUntrustedURL: func(err error) string {
 		if trust := as[*secrets.UntrustedURLError](err); trust != nil {
 			return untrustedNext(trust)
 		}
 		return "tell the user: only they can set the Codefresh URL (--base-url or CODEFRESH_BASE_URL in their own terminal or MCP configuration); do not change base_url to work around it"
 	},
-	pipeline.CauseRateLimit: func(err error) string {
+	trace.CauseRateLimit: func(err error) string {
 		if api := as[*codefresh.APIError](err); api.RetryAfterTooLong() {
 			return fmt.Sprintf("Codefresh asked to wait %s before the next request: tell the user and do not retry before then", api.RetryAfter)
 		}
 		return "Codefresh is rate limiting: wait a minute, then retry"
 	},
-	pipeline.CauseBusy: func(err error) string {
+	trace.CauseBusy: func(err error) string {
 		return "call load_status with job_id " + as[*pipeline.BusyError](err).JobID + " and wait_seconds 30, or cancel_load it"
 	},
-	pipeline.CauseAuth: func(err error) string {
+	trace.CauseAuth: func(err error) string {
 		if as[*codefresh.APIError](err) == nil {
 			return "" // no key: the error says where it looked and how to store one
 		}
 		return "call check_credentials; if the key is invalid, ask the user to run `codefresh-mcp secrets set` in a terminal (never paste the key into the chat)"
 	},
-	pipeline.CauseScope: func(error) string {
+	trace.CauseScope: func(error) string {
 		return "call check_credentials to see the key's scopes; a load skips resources it cannot read unless they are marked required"
 	},
-	pipeline.CauseNotFound: func(error) string {
+	trace.CauseNotFound: func(error) string {
 		return "check the path parameters and filters; this Codefresh installation may not have the endpoint"
 	},
-	pipeline.CauseNetwork: func(error) string {
+	trace.CauseNetwork: func(error) string {
 		return "check the base URL (check_credentials shows it and where it comes from) and the network"
 	},
-	pipeline.CauseShape: func(err error) string {
+	trace.CauseShape: func(err error) string {
 		if as[*codefresh.ShapeError](err) == nil {
 			return ""
 		}
 		return "the records were not where the catalog expects them; the error shows the shape found"
 	},
-	pipeline.CauseLock: func(error) string {
+	trace.CauseLock: func(error) string {
 		return "another process is writing the database (a load commits briefly): retry in a few seconds"
 	},
-	pipeline.CauseDiskFull: func(err error) string {
+	trace.CauseDiskFull: func(err error) string {
 		return "the disk is full and nothing was committed: tell the user which folder (" + as[*projectfs.DiskFullError](err).Dir + ") needs free space; start_load again once there is room"
 	},
-	pipeline.CauseConfig: func(err error) string {
+	trace.CauseConfig: func(err error) string {
 		switch {
 		case as[*pipeline.DestinationRefusedError](err) != nil:
 			return "destination.path must be a real file or folder inside the project: ask the user about the link or path named, or set another path with configure_pipeline"
@@ -98,8 +99,8 @@ var advice = map[pipeline.Cause]func(error) string{
 		}
 		return ""
 	},
-	pipeline.CauseTrace: func(err error) string {
-		if prev := as[*pipeline.UnreadableTraceError](err).Previous; prev != "" {
+	trace.CauseTrace: func(err error) string {
+		if prev := as[*trace.UnreadableError](err).Previous; prev != "" {
 			return "explain_load with load_id " + prev + " shows the load before it; pipeline_info shows what the database committed"
 		}
 		return "pipeline_info shows what the database committed"

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/tools"
 )
 
@@ -56,7 +56,7 @@ func TestHugeAPIErrorStaysBounded(t *testing.T) {
 	var start tools.StartLoadOut
 	e.ok("start_load", map[string]any{"resources": []string{"pipelines", "builds", "projects"}}, &start)
 	st := e.waitJob(start.JobID)
-	if st.State != pipeline.LoadCompletedWithErrors {
+	if st.State != trace.LoadCompletedWithErrors {
 		t.Fatalf("job state %s, error %.300s", st.State, st.Error)
 	}
 	cutNote := fmt.Sprintf("… (cut: the error body was %d bytes)", len(hugeError(canary)))
@@ -77,7 +77,7 @@ func TestHugeAPIErrorStaysBounded(t *testing.T) {
 	}
 	var failed []string
 	for _, p := range out.Problems {
-		if p.Error.Cause != pipeline.CauseServer || p.Error.Request == nil || p.Error.Request.Status != 400 {
+		if p.Error.Cause != trace.CauseServer || p.Error.Request == nil || p.Error.Request.Status != 400 {
 			t.Errorf("problem %s: %+v", p.Name, p.Error)
 		}
 		failed = append(failed, p.Name)
@@ -109,15 +109,15 @@ func TestHugeAPIErrorStaysBounded(t *testing.T) {
 func TestExplainLoadCapsAnOversizedTrace(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	huge := "boom " + strings.Repeat("y", 64<<10)
-	tr := pipeline.Trace{LoadID: "1700000000.000001", Pipeline: "codefresh_pipeline", Status: pipeline.LoadCompletedWithErrors}
+	tr := trace.Trace{LoadID: "1700000000.000001", Pipeline: "codefresh_pipeline", Status: trace.LoadCompletedWithErrors}
 	for i := range 40 {
-		rq := pipeline.RequestTrace{Method: "GET", Path: fmt.Sprintf("/r%d", i), Attempt: 1, Status: 500, Error: huge}
-		rt := &pipeline.ResourceTrace{Name: fmt.Sprintf("r%02d", i), Status: "failed", Requests: 1, Statuses: map[string]int{"500": 1},
-			Sample: []pipeline.RequestTrace{rq, rq, rq},
-			Error:  &pipeline.TraceError{Message: huge, Cause: pipeline.CauseServer, NextStep: "load again later", Request: &rq}}
+		rq := trace.Request{Method: "GET", Path: fmt.Sprintf("/r%d", i), Attempt: 1, Status: 500, Error: huge}
+		rt := &trace.Resource{Name: fmt.Sprintf("r%02d", i), Status: "failed", Requests: 1, Statuses: map[string]int{"500": 1},
+			Sample: []trace.Request{rq, rq, rq},
+			Error:  &trace.Error{Message: huge, Cause: trace.CauseServer, NextStep: "load again later", Request: &rq}}
 		tr.Resources = append(tr.Resources, rt)
 	}
-	tr.Resources = append(tr.Resources, &pipeline.ResourceTrace{Name: "ok", Status: "loaded", Requests: 1, Statuses: map[string]int{"200": 1}})
+	tr.Resources = append(tr.Resources, &trace.Resource{Name: "ok", Status: "loaded", Requests: 1, Statuses: map[string]int{"200": 1}})
 	dir := filepath.Join(e.dir, ".codefresh-mcp", "traces")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)

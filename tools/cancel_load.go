@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // cancelWait is how long cancel_load waits for the job to stop.
@@ -39,7 +40,7 @@ func cancelLoad(d *Deps) Tool {
 				return CancelLoadOut{}, err
 			}
 			next := statusNext(s)
-			if s.State == pipeline.LoadRunning {
+			if s.State == trace.LoadRunning {
 				next = "the job is still stopping: call load_status with wait_seconds 30"
 			}
 			return CancelLoadOut{Job: s, Next: next}, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // ExplainLoadIn is explain_load's input.
@@ -20,9 +21,9 @@ type ExplainLoadIn struct {
 
 // ExplainLoadOut is explain_load's result.
 type ExplainLoadOut struct {
-	Trace    *pipeline.Trace           `json:"trace"`
-	Problems []*pipeline.ResourceTrace `json:"problems,omitempty"` // failed or skipped resources, with cause and next step
-	Next     string                    `json:"next"`
+	Trace    *trace.Trace      `json:"trace"`
+	Problems []*trace.Resource `json:"problems,omitempty"` // failed or skipped resources, with cause and next step
+	Next     string            `json:"next"`
 	// Truncated says the trace passed explainMaxBytes and parts were left
 	// out; Hint says which and where the whole trace is.
 	Truncated bool   `json:"truncated,omitempty"`
@@ -54,7 +55,7 @@ func explainLoad(d *Deps) Tool {
 				}
 				s := j.Status()
 				switch {
-				case s.State == pipeline.LoadRunning:
+				case s.State == trace.LoadRunning:
 					return ExplainLoadOut{}, errorf("call load_status with wait_seconds 30 until it ends, then explain_load", "job %s is still running: its trace is written when it ends", in.JobID)
 				case s.Info != nil:
 					loadID = s.Info.LoadID
@@ -69,7 +70,7 @@ func explainLoad(d *Deps) Tool {
 				return ExplainLoadOut{}, err
 			}
 			t, err := p.Trace(loadID)
-			if ute := (*pipeline.UnreadableTraceError)(nil); errors.As(err, &ute) {
+			if ute := (*trace.UnreadableError)(nil); errors.As(err, &ute) {
 				return ExplainLoadOut{}, err // its own next step: the load before it
 			}
 			if err != nil {
@@ -88,25 +89,25 @@ func explainLoad(d *Deps) Tool {
 }
 
 // notable drops resources the load never reached and that made no request.
-func notable(rs []*pipeline.ResourceTrace) []*pipeline.ResourceTrace {
-	var out []*pipeline.ResourceTrace
+func notable(rs []*trace.Resource) []*trace.Resource {
+	var out []*trace.Resource
 	for _, r := range rs {
-		if r.Requests > 0 || r.Status != pipeline.StatusNotReached {
+		if r.Requests > 0 || r.Status != trace.StatusNotReached {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-func traceNext(t *pipeline.Trace) string {
+func traceNext(t *trace.Trace) string {
 	switch {
 	case t.Error != nil:
 		return "the load failed and committed nothing: " + t.Error.NextStep
-	case t.Status == pipeline.LoadCompletedWithErrors:
+	case t.Status == trace.LoadCompletedWithErrors:
 		return "some resources failed (see problems and their next_step); the others were committed: query them, and start_load with the failed resources once fixed"
 	case len(t.Warnings) > 0:
 		return "loaded, working around how this API differs from the catalog (warnings): the data is complete; query it"
-	case t.Status == pipeline.LoadSucceeded:
+	case t.Status == trace.LoadSucceeded:
 		return "loaded: pipeline_info, describe_table, then query"
 	}
 	return "start_load to load again"
@@ -179,7 +180,7 @@ func cutMessages(out *ExplainLoadOut) bool {
 			*s, cut = codefresh.CutText(*s, explainMaxText), true
 		}
 	}
-	traceErr := func(e *pipeline.TraceError) {
+	traceErr := func(e *trace.Error) {
 		if e == nil {
 			return
 		}

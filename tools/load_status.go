@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // maxWait bounds load_status's wait_seconds: clients time a call out after about 60 s.
@@ -26,11 +27,11 @@ type LoadStatusOut struct {
 
 // JobSummary is one line of the job list.
 type JobSummary struct {
-	JobID    string              `json:"job_id"`
-	State    pipeline.LoadStatus `json:"state"`
-	Progress pipeline.Progress   `json:"progress"`
-	Started  time.Time           `json:"started"`
-	Error    string              `json:"error,omitempty"`
+	JobID    string            `json:"job_id"`
+	State    trace.LoadStatus  `json:"state"`
+	Progress pipeline.Progress `json:"progress"`
+	Started  time.Time         `json:"started"`
+	Error    string            `json:"error,omitempty"`
 }
 
 func loadStatus(d *Deps) Tool {
@@ -88,9 +89,9 @@ func loadStatus(d *Deps) Tool {
 
 func statusNext(s pipeline.JobStatus) string {
 	switch s.State {
-	case pipeline.LoadRunning:
+	case trace.LoadRunning:
 		return "still running: call load_status again with wait_seconds 30, or cancel_load to stop it"
-	case pipeline.LoadSucceeded:
+	case trace.LoadSucceeded:
 		if s.Info != nil && s.Info.DryRun {
 			return "dry run: nothing was committed; start_load without dry_run to load"
 		}
@@ -98,9 +99,9 @@ func statusNext(s pipeline.JobStatus) string {
 			return "loaded, working around how this API differs from the catalog (load_info.warnings); see the tables with pipeline_info and describe_table, then query them"
 		}
 		return "loaded: see the tables with pipeline_info and describe_table, then query them"
-	case pipeline.LoadCompletedWithErrors:
+	case trace.LoadCompletedWithErrors:
 		return "completed with errors: the resources marked failed in load_info were not loaded (their reason and next_step say why), the others were committed; explain_load with this job_id shows the failing requests"
-	case pipeline.LoadCancelled:
+	case trace.LoadCancelled:
 		return "cancelled: the database is as it was before the job"
 	default:
 		return "failed: nothing was committed; explain_load with this job_id shows the failing request, its cause and the next step (check_credentials for 401/403, preview_endpoint to debug one resource)"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/tools"
 )
 
@@ -41,11 +42,11 @@ func TestStartLoadWatchedToCompletion(t *testing.T) {
 		t.Fatal(text)
 	}
 	e.decode(res, &start)
-	if start.State != pipeline.LoadRunning || !strings.HasPrefix(start.JobID, "load_") || !strings.Contains(start.Next, start.JobID) {
+	if start.State != trace.LoadRunning || !strings.HasPrefix(start.JobID, "load_") || !strings.Contains(start.Next, start.JobID) {
 		t.Fatalf("start = %+v", start)
 	}
 	st := e.waitJob(start.JobID)
-	if st.State != pipeline.LoadSucceeded || st.Info == nil {
+	if st.State != trace.LoadSucceeded || st.Info == nil {
 		t.Fatalf("job = %+v", st)
 	}
 	if got := st.Info.Tables["builds"].Inserted; got != 120 {
@@ -83,7 +84,7 @@ func TestStartLoadWatchedToCompletion(t *testing.T) {
 	// The session lists the job.
 	var list tools.LoadStatusOut
 	e.ok("load_status", nil, &list)
-	if len(list.Jobs) != 1 || list.Jobs[0].JobID != start.JobID || list.Jobs[0].State != pipeline.LoadSucceeded {
+	if len(list.Jobs) != 1 || list.Jobs[0].JobID != start.JobID || list.Jobs[0].State != trace.LoadSucceeded {
 		t.Fatalf("jobs = %+v", list.Jobs)
 	}
 }
@@ -92,7 +93,7 @@ func TestCancelLoadLeavesDatabaseAsItWas(t *testing.T) {
 	e := newEnv(t, envOpts{sim: cfsim.Config{Builds: 400}})
 	var start tools.StartLoadOut
 	e.ok("start_load", map[string]any{"resources": "pipelines"}, &start)
-	if st := e.waitJob(start.JobID); st.State != pipeline.LoadSucceeded {
+	if st := e.waitJob(start.JobID); st.State != trace.LoadSucceeded {
 		t.Fatalf("first load = %+v", st)
 	}
 	var before tools.PipelineInfoOut
@@ -127,7 +128,7 @@ func TestCancelLoadLeavesDatabaseAsItWas(t *testing.T) {
 	}
 	var cancel tools.CancelLoadOut
 	e.ok("cancel_load", map[string]any{"job_id": start.JobID}, &cancel)
-	if cancel.Job.State != pipeline.LoadCancelled || cancel.Job.Info != nil {
+	if cancel.Job.State != trace.LoadCancelled || cancel.Job.Info != nil {
 		t.Fatalf("cancel = %+v", cancel)
 	}
 	e.sim.SetFaults(cfsim.Faults{})
@@ -157,7 +158,7 @@ func TestDryRunCommitsNothing(t *testing.T) {
 	var start tools.StartLoadOut
 	e.ok("start_load", map[string]any{"dry_run": true, "max_pages": 1}, &start)
 	st := e.waitJob(start.JobID)
-	if st.State != pipeline.LoadSucceeded || st.Info == nil || !st.Info.DryRun {
+	if st.State != trace.LoadSucceeded || st.Info == nil || !st.Info.DryRun {
 		t.Fatalf("dry run = %+v", st)
 	}
 	var info tools.PipelineInfoOut
@@ -192,7 +193,7 @@ func TestFailedLoadReportsRedactedError(t *testing.T) {
 	var start tools.StartLoadOut
 	e.ok("start_load", map[string]any{"resources": []string{"pipelines"}}, &start)
 	st := e.waitJob(start.JobID)
-	if st.State != pipeline.LoadFailed || !strings.Contains(st.Error, "401") {
+	if st.State != trace.LoadFailed || !strings.Contains(st.Error, "401") {
 		t.Fatalf("job = %+v", st)
 	}
 	var info tools.PipelineInfoOut
@@ -213,7 +214,7 @@ func TestLoadStatusWaitReportsProgress(t *testing.T) {
 	}
 	var st tools.LoadStatusOut
 	e.decode(res, &st)
-	if st.Job.State != pipeline.LoadSucceeded {
+	if st.Job.State != trace.LoadSucceeded {
 		t.Fatalf("after waiting: %+v", st.Job)
 	}
 	forToken := func() []map[string]any {

@@ -9,6 +9,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // PipelineInfoIn is pipeline_info's input.
@@ -37,7 +38,7 @@ type PipelineInfoOut struct {
 // LastLoadSummary is the outcome of the project's last load, from its trace.
 type LastLoadSummary struct {
 	LoadID   string                `json:"load_id"`
-	Status   pipeline.LoadStatus   `json:"status"`
+	Status   trace.LoadStatus      `json:"status"`
 	Started  string                `json:"started"`
 	Failed   []string              `json:"failed_resources,omitempty"`
 	Warnings []codefresh.Deviation `json:"warnings,omitempty"`
@@ -115,7 +116,7 @@ func (d *Deps) addJobs(out *PipelineInfoOut, cfg *pipeline.Config) {
 		out.RunningJob = &JobSummary{JobID: s.ID, State: s.State, Progress: s.Progress, Started: s.Started}
 	}
 	for _, s := range d.Jobs.List() {
-		if s.State == pipeline.LoadFailed || s.State == pipeline.LoadCompletedWithErrors {
+		if s.State == trace.LoadFailed || s.State == trace.LoadCompletedWithErrors {
 			out.LastError = s.ID + ": " + s.Error
 			if s.Error == "" && s.Info != nil {
 				out.LastError = s.ID + ": completed with errors (explain_load)"
@@ -128,9 +129,9 @@ func (d *Deps) addJobs(out *PipelineInfoOut, cfg *pipeline.Config) {
 // lastLoad summarizes the project's latest load trace (nil: none yet).
 func lastLoad(dir string, cfg *pipeline.Config) *LastLoadSummary {
 	t, err := (&pipeline.Project{Dir: dir, Config: *cfg}).Trace("")
-	if ute := (*pipeline.UnreadableTraceError)(nil); errors.As(err, &ute) {
+	if ute := (*trace.UnreadableError)(nil); errors.As(err, &ute) {
 		// Said as such, not replaced by the load before it.
-		return &LastLoadSummary{LoadID: ute.LoadID, Status: pipeline.TraceUnreadable, Next: ute.Error()}
+		return &LastLoadSummary{LoadID: ute.LoadID, Status: trace.Unreadable, Next: ute.Error()}
 	}
 	if err != nil {
 		return nil
@@ -138,7 +139,7 @@ func lastLoad(dir string, cfg *pipeline.Config) *LastLoadSummary {
 	s := &LastLoadSummary{LoadID: t.LoadID, Status: t.Status, Started: t.Started.UTC().Format(time.RFC3339),
 		Warnings: t.Warnings, Record: t.Record, Next: "explain_load shows this load's requests, errors and next steps"}
 	for _, r := range t.Resources {
-		if r.Status == pipeline.StatusFailed {
+		if r.Status == trace.StatusFailed {
 			s.Failed = append(s.Failed, r.Name)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // StartLoadIn is start_load's input.
@@ -22,12 +23,12 @@ type StartLoadIn struct {
 
 // StartLoadOut is start_load's result.
 type StartLoadOut struct {
-	JobID   string              `json:"job_id"`
-	State   pipeline.LoadStatus `json:"state"`
-	Project string              `json:"project"`
-	Options pipeline.JobOpts    `json:"options"`
-	Next    string              `json:"next"`
-	Running *pipeline.Progress  `json:"progress,omitempty"`
+	JobID   string             `json:"job_id"`
+	State   trace.LoadStatus   `json:"state"`
+	Project string             `json:"project"`
+	Options pipeline.JobOpts   `json:"options"`
+	Next    string             `json:"next"`
+	Running *pipeline.Progress `json:"progress,omitempty"`
 }
 
 // progressEvery is how often a running job's progress is checked for MCP progress notifications.

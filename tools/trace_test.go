@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/tools"
 )
 
@@ -26,7 +26,7 @@ func TestUnreadableNewestTraceReported(t *testing.T) {
 	}
 	var info tools.PipelineInfoOut
 	e.ok("pipeline_info", map[string]any{}, &info)
-	if l := info.LastLoad; l == nil || l.LoadID != second.LoadID || l.Status != pipeline.TraceUnreadable || l.Next != cause {
+	if l := info.LastLoad; l == nil || l.LoadID != second.LoadID || l.Status != trace.Unreadable || l.Next != cause {
 		t.Errorf("pipeline_info last_load: %+v", l)
 	}
 	e.assertNoCanary()

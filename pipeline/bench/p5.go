@@ -15,7 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
 // p5Queries are the small SELECTs an agent asks while a load runs.
@@ -163,8 +163,8 @@ func waitJob(ctx context.Context, c *client.Client, id string) error {
 		}
 		var out struct {
 			Job *struct {
-				State pipeline.LoadStatus `json:"state"`
-				Error string              `json:"error"`
+				State trace.LoadStatus `json:"state"`
+				Error string           `json:"error"`
 			} `json:"job"`
 		}
 		if err := json.Unmarshal([]byte(text), &out); err != nil || out.Job == nil {
@@ -172,9 +172,9 @@ func waitJob(ctx context.Context, c *client.Client, id string) error {
 		}
 		st := out.Job
 		switch st.State {
-		case pipeline.LoadRunning:
+		case trace.LoadRunning:
 			continue
-		case pipeline.LoadSucceeded:
+		case trace.LoadSucceeded:
 			return nil
 		default:
 			return fmt.Errorf("load ended %s: %s", st.State, st.Error)

@@ -26,6 +26,23 @@ const (
 	PaginatorPage Paginator = "page"
 )
 
+// Strategy names how a load extracts a resource.
+type Strategy string
+
+const (
+	// StrategyPages: one listing, page after page, as the Paginator says.
+	// An entry that names no strategy gets this one.
+	StrategyPages Strategy = "pages"
+	// StrategyPerParent: one request (or listing) per value its parent
+	// resource's records give (Parent, ParentParam, ParentField).
+	StrategyPerParent Strategy = "per_parent"
+	// StrategyBuildWindows: incremental on IncrementalCursor, listed in
+	// parallel date windows (startDate/endDate, day granularity) of a
+	// page-cursor listing, and the records not yet final at the last load
+	// read again through the "<name>_by_id" resource.
+	StrategyBuildWindows Strategy = "build_windows"
+)
+
 // Write dispositions, as dlt names them.
 const (
 	Replace = "replace"
@@ -49,6 +66,7 @@ type Resource struct {
 	// AltSelectors are other shapes public sources report; the client accepts them too.
 	AltSelectors      []string  `json:"alt_selectors,omitempty"`
 	Paginator         Paginator `json:"paginator"`
+	Strategy          Strategy  `json:"strategy"` // how a load extracts it
 	PageSize          int       `json:"page_size,omitempty"`
 	PrimaryKey        []string  `json:"primary_key"`                  // normalized column names, e.g. ["metadata__id"]
 	IncrementalCursor string    `json:"incremental_cursor,omitempty"` // e.g. "created"
@@ -309,6 +327,9 @@ func (r Resource) clone() Resource {
 	c := r
 	if c.Method == "" {
 		c.Method = "GET" // the catalog holds only GETs; entries leave it implicit
+	}
+	if c.Strategy == "" {
+		c.Strategy = StrategyPages // most entries are plain listings and leave it implicit
 	}
 	c.AltSelectors = slices.Clone(r.AltSelectors)
 	c.PrimaryKey = slices.Clone(r.PrimaryKey)

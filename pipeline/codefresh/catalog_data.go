@@ -53,7 +53,7 @@ var catalog = []Resource{
 	},
 	{
 		Name: "builds", Path: "/workflow", DataSelector: "workflows.docs",
-		Paginator: PaginatorPageCursor, PageSize: 100,
+		Paginator: PaginatorPageCursor, Strategy: StrategyBuildWindows, PageSize: 100,
 		PrimaryKey: []string{"id"}, IncrementalCursor: "created", Scope: "build:read",
 		SecretFields:     buildSecrets,
 		WriteDisposition: Merge, Default: true,
@@ -62,7 +62,7 @@ var catalog = []Resource{
 	},
 	{
 		Name: "builds_by_id", Path: "/builds/{id}", DataSelector: "", Paginator: PaginatorNone,
-		PrimaryKey: []string{"id"}, Parent: "builds", ParentParam: "id", Scope: "build:read",
+		PrimaryKey: []string{"id"}, Parent: "builds", ParentParam: "id", Strategy: StrategyPerParent, Scope: "build:read",
 		SecretFields:     buildSecrets,
 		Params:           map[string]string{"noAccount": "false"},
 		WriteDisposition: Merge,
@@ -108,7 +108,7 @@ var catalog = []Resource{
 	// ---- more read-only resources ----
 	{
 		Name: "build_steps", Path: "/workflow/{id}/context-revision", DataSelector: "$", Paginator: PaginatorNone,
-		PrimaryKey: []string{"build_id", "name"}, Parent: "builds", ParentParam: "id", Scope: "build:read",
+		PrimaryKey: []string{"build_id", "name"}, Parent: "builds", ParentParam: "id", Strategy: StrategyPerParent, Scope: "build:read",
 		KeyedObjects: []string{"context.stepsMetadata"},
 		RowsFrom:     "context.stepsMetadata", ParentColumn: "build_id", OrderColumn: "step_order",
 		WriteDisposition: Merge,
@@ -116,7 +116,7 @@ var catalog = []Resource{
 	},
 	{
 		Name: "build_progress", Path: "/progress/{id}", DataSelector: "", Paginator: PaginatorNone,
-		PrimaryKey: []string{"id"}, Parent: "builds", ParentParam: "id", ParentField: "progress", Scope: "build:read",
+		PrimaryKey: []string{"id"}, Parent: "builds", ParentParam: "id", ParentField: "progress", Strategy: StrategyPerParent, Scope: "build:read",
 		// location.url is a temporary signed link to the build log.
 		SecretFields:     []string{"location.url"},
 		WriteDisposition: Merge,
@@ -139,7 +139,7 @@ var catalog = []Resource{
 	},
 	{
 		Name: "account_users", Path: "/accounts/{accountId}/users", DataSelector: "$", Paginator: PaginatorNone,
-		PrimaryKey: []string{"_id"}, Parent: "user", ParentParam: "accountId", ParentField: ActiveAccountID,
+		PrimaryKey: []string{"_id"}, Parent: "user", ParentParam: "accountId", ParentField: ActiveAccountID, Strategy: StrategyPerParent,
 		Scope:            "account:read",
 		SecretFields:     []string{"logins.*.personalGit.token"},
 		WriteDisposition: Replace,

@@ -79,6 +79,20 @@ func TestCatalogInvariants(t *testing.T) {
 		default:
 			t.Errorf("%s: paginator %q", r.Name, r.Paginator)
 		}
+		switch r.Strategy {
+		case codefresh.StrategyPages:
+		case codefresh.StrategyPerParent:
+		case codefresh.StrategyBuildWindows:
+			// Date windows need a time cursor and a listing the API pages with a session.
+			if r.IncrementalCursor == "" || r.Paginator != codefresh.PaginatorPageCursor {
+				t.Errorf("%s: %s needs an incremental cursor and %s paging", r.Name, r.Strategy, codefresh.PaginatorPageCursor)
+			}
+		default:
+			t.Errorf("%s: strategy %q", r.Name, r.Strategy)
+		}
+		if (r.Parent != "") != (r.Strategy == codefresh.StrategyPerParent) {
+			t.Errorf("%s: parent %q with strategy %s: a detail resource, and only one, is read per parent", r.Name, r.Parent, r.Strategy)
+		}
 		if r.DataSelector == "" && r.Paginator != codefresh.PaginatorNone {
 			t.Errorf("%s: a single object cannot be paged", r.Name)
 		}

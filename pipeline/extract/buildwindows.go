@@ -1,4 +1,4 @@
-package pipeline
+package extract
 
 import (
 	"context"
@@ -52,13 +52,14 @@ func (t *cursorTracker) observe(recs []map[string]any) {
 	}
 }
 
-// extractBuilds lists builds incrementally: from the last loaded `created`
-// minus the look-back (startDate has day granularity), in parallel date
-// windows, then fetches again the builds that were still running last time.
-func (r *run) extractBuilds(ctx context.Context, res codefresh.Resource) error {
+// buildWindows (StrategyBuildWindows) lists builds incrementally: from the
+// last loaded `created` minus the look-back (startDate has day granularity),
+// in parallel date windows, then fetches again the builds that were still
+// running last time.
+func (x *Extractor) buildWindows(ctx context.Context, res codefresh.Resource) error {
 	field := res.IncrementalCursor
-	prev := r.state.cursor(res.Name, field)
-	if r.opts.FullRefresh {
+	prev := x.cfg.Cursors.Cursor(res.Name, field)
+	if x.cfg.FullRefresh {
 		prev = Cursor{}
 	}
 	var from time.Time
@@ -67,8 +68,8 @@ func (r *run) extractBuilds(ctx context.Context, res codefresh.Resource) error {
 		if err != nil {
 			return fmt.Errorf("incremental cursor %s.%s %q: %w", res.Name, field, prev.LastValue, err)
 		}
-		from = lv.Add(-r.cfg.Lookback())
-	} else if iv := r.cfg.Resources[res.Name].InitialValue; iv != "" {
+		from = lv.Add(-x.cfg.Lookback)
+	} else if iv := x.cfg.Settings[res.Name].InitialValue; iv != "" {
 		from, _ = time.Parse("2006-01-02", iv) // validated with the config
 		prev.InitialValue = iv
 	}
@@ -83,7 +84,7 @@ func (r *run) extractBuilds(ctx context.Context, res codefresh.Resource) error {
 	emit := func(pg *codefresh.Page) error {
 		recs, older := since(pg, res.IncrementalCursor, from)
 		tr.observe(recs)
-		if err := r.emit(ctx, res, recs); err != nil {
+		if err := x.emit(ctx, res, recs); err != nil {
 			return err
 		}
 		if older {
@@ -91,32 +92,32 @@ func (r *run) extractBuilds(ctx context.Context, res codefresh.Resource) error {
 		}
 		return nil
 	}
-	opt := r.pageOptions(res)
+	opt := x.pageOptions(res)
 	if !from.IsZero() {
 		opt.Query.Set("startDate", from.UTC().Format("2006-01-02"))
 	}
-	if r.opts.MaxPages > 0 {
+	if x.cfg.MaxPages > 0 {
 		// A quick look: the newest pages only, and the cursor stays where it was,
 		// since older builds of the window were not read.
-		return r.listAll(ctx, res, opt, emit)
+		return x.listAll(ctx, res, opt, emit)
 	}
 	cov := &coverage{partial: map[string]bool{}}
-	err := r.listWindows(ctx, res, opt, from, emit, cov)
+	err := x.listWindows(ctx, res, opt, from, emit, cov)
 	var di *datesIgnoredError
 	if errors.As(err, &di) {
-		r.deviate(codefresh.Deviation{Resource: res.Name, Kind: codefresh.DeviationDateFilters,
+		x.deviate(codefresh.Deviation{Resource: res.Name, Kind: codefresh.DeviationDateFilters,
 			Expected: "only builds created between startDate and endDate", Got: di.got,
 			Action: "listed builds newest first without date filters down to " + orOldest(from) + ", skipping those already read"})
-		err = r.listSequential(ctx, res, opt, from, cov, emit)
+		err = x.listSequential(ctx, res, opt, from, cov, emit)
 	}
 	if err != nil {
 		return err
 	}
-	if err := r.refetch(ctx, res, tr); err != nil {
+	if err := x.refetch(ctx, res, tr); err != nil {
 		return err
 	}
 	slices.Sort(tr.pending)
-	r.state.setCursor(res.Name, field, Cursor{
+	x.cfg.Cursors.SetCursor(res.Name, field, Cursor{
 		InitialValue: prev.InitialValue,
 		LastValue:    tr.maxRaw,
 		PendingIDs:   slices.Compact(tr.pending),
@@ -147,8 +148,8 @@ func since(pg *codefresh.Page, field string, from time.Time) ([]map[string]any, 
 }
 
 // listAll runs one listing, treating errStopListing as its normal end.
-func (r *run) listAll(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, fn func(*codefresh.Page) error) error {
-	return endOfListing(r.client.Pages(ctx, res, opt, fn))
+func (x *Extractor) listAll(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, fn func(*codefresh.Page) error) error {
+	return endOfListing(x.cfg.Client.Pages(ctx, res, opt, fn))
 }
 
 // endOfListing turns errStopListing, a listing's normal early end, into nil.
@@ -161,7 +162,7 @@ func endOfListing(err error) error {
 
 // refetch reads again, one by one, the builds that were not final at the last
 // load and did not come back in this run's window.
-func (r *run) refetch(ctx context.Context, res codefresh.Resource, tr *cursorTracker) error {
+func (x *Extractor) refetch(ctx context.Context, res codefresh.Resource, tr *cursorTracker) error {
 	detail, ok := codefresh.Lookup(res.Name + "_by_id")
 	if !ok {
 		return nil
@@ -174,12 +175,12 @@ func (r *run) refetch(ctx context.Context, res codefresh.Resource, tr *cursorTra
 	}
 	slices.Sort(ids)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.p.concurrency())
+	g.SetLimit(x.cfg.Concurrency)
 	for _, id := range ids {
 		g.Go(func() error {
-			err := r.client.Pages(gctx, detail, codefresh.PageOptions{PathParams: map[string]string{detail.ParentParam: id}}, func(pg *codefresh.Page) error {
+			err := x.cfg.Client.Pages(gctx, detail, codefresh.PageOptions{PathParams: map[string]string{detail.ParentParam: id}}, func(pg *codefresh.Page) error {
 				tr.observe(pg.Records)
-				return r.emit(gctx, res, pg.Records)
+				return x.emit(gctx, res, pg.Records)
 			})
 			if codefresh.IsStatus(err, 404) {
 				return nil // deleted since: nothing to settle
@@ -195,7 +196,7 @@ func (r *run) refetch(ctx context.Context, res codefresh.Resource, tr *cursorTra
 // dense the history is; workers then take windows walking back in time, and
 // a window that comes back empty asks (one cheap request) whether anything
 // older exists at all.
-func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, from time.Time, emit func(*codefresh.Page) error, cov *coverage) error {
+func (x *Extractor) listWindows(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, from time.Time, emit func(*codefresh.Page) error, cov *coverage) error {
 	pageSize := opt.PageSize
 	if pageSize <= 0 {
 		pageSize = res.PageSize
@@ -206,7 +207,7 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	var first *codefresh.Page
 	probe := opt
 	probe.PageSize, probe.MaxPages = pageSize, 1
-	if err := r.client.Pages(ctx, res, probe, func(pg *codefresh.Page) error { first = pg; return nil }); err != nil {
+	if err := x.cfg.Client.Pages(ctx, res, probe, func(pg *codefresh.Page) error { first = pg; return nil }); err != nil {
 		return err
 	}
 	if first == nil {
@@ -223,7 +224,7 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	if newest.IsZero() || oldest.IsZero() || oldest.Before(oldestPossible) {
 		// No dates to window by, or dates older than any real build: one
 		// sequential listing loses nothing.
-		return r.listAll(ctx, res, opt, emit)
+		return x.listAll(ctx, res, opt, emit)
 	}
 	// Keep the records of days after the oldest day on the page: every build of
 	// those days is newer than the page's last record, so the page has them all.
@@ -252,11 +253,11 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	// them answers with a build from outside, and the fallback then starts
 	// from a state that does not depend on timing (a replay matches).
 	if probeDay := frontier.AddDate(0, 0, -1); lower.IsZero() || !probeDay.Before(lower) {
-		if _, err := r.anyBetween(ctx, res, opt, probeDay, probeDay); err != nil {
+		if _, err := x.anyBetween(ctx, res, opt, probeDay, probeDay); err != nil {
 			return err
 		}
 	}
-	conc := r.p.concurrency()
+	conc := x.cfg.Concurrency
 	// The plan is deterministic: window k is sized by window k-lag (the
 	// first lag by the first page), and the walk stops once a window at
 	// least lag back found nothing older. The same data gives the same
@@ -308,7 +309,7 @@ func (r *run) listWindows(ctx context.Context, res codefresh.Resource, opt codef
 	for i := 0; i < conc; i++ {
 		g.Go(func() error {
 			for w := range windows {
-				if err := r.listWindow(gctx, res, opt, w, lower, emit, cov); err != nil {
+				if err := x.listWindow(gctx, res, opt, w, lower, emit, cov); err != nil {
 					return err
 				}
 			}
@@ -345,14 +346,14 @@ func widthFor(pageSize int, perDay float64) int {
 
 // listWindow lists one window, then, if it was empty, asks whether anything
 // older exists at all.
-func (r *run) listWindow(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, w *window, lower time.Time, emit func(*codefresh.Page) error, cov *coverage) error {
+func (x *Extractor) listWindow(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, w *window, lower time.Time, emit func(*codefresh.Page) error, cov *coverage) error {
 	defer close(w.done)
 	q := opt
 	q.Query = cloneQuery(opt.Query)
 	q.Query.Set("startDate", w.start.Format("2006-01-02"))
 	q.Query.Set("endDate", w.end.Format("2006-01-02"))
 	var ids []string
-	err := r.listAll(ctx, res, q, func(pg *codefresh.Page) error {
+	err := x.listAll(ctx, res, q, func(pg *codefresh.Page) error {
 		w.n += len(pg.Records)
 		if out := outside(pg, res.IncrementalCursor, w.start, w.end.Add(day)); !out.IsZero() {
 			return &datesIgnoredError{got: fmt.Sprintf("a build created %s in the window %s..%s", out.Format(time.RFC3339), w.start.Format("2006-01-02"), w.end.Format("2006-01-02"))}
@@ -371,7 +372,7 @@ func (r *run) listWindow(ctx context.Context, res codefresh.Resource, opt codefr
 	case w.start.Equal(oldestPossible) && lower.IsZero():
 		// Nothing can be older than the oldest possible day; an API that
 		// still has records there is ignoring endDate.
-		more, err := r.anyUntil(ctx, res, opt, oldestPossible.AddDate(0, 0, -1))
+		more, err := x.anyUntil(ctx, res, opt, oldestPossible.AddDate(0, 0, -1))
 		if err != nil {
 			return err
 		}
@@ -380,7 +381,7 @@ func (r *run) listWindow(ctx context.Context, res codefresh.Resource, opt codefr
 		}
 		w.nothingOlder = true
 	case w.n == 0 && lower.IsZero():
-		more, err := r.anyUntil(ctx, res, opt, w.start.AddDate(0, 0, -1))
+		more, err := x.anyUntil(ctx, res, opt, w.start.AddDate(0, 0, -1))
 		if err != nil {
 			return err
 		}
@@ -397,14 +398,14 @@ const maxWindowDays = 366
 var oldestPossible = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // anyUntil asks whether any record exists up to and including day d.
-func (r *run) anyUntil(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, d time.Time) (bool, error) {
-	return r.anyBetween(ctx, res, opt, time.Time{}, d)
+func (x *Extractor) anyUntil(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, d time.Time) (bool, error) {
+	return x.anyBetween(ctx, res, opt, time.Time{}, d)
 }
 
 // anyBetween asks (one record, one request) whether any record exists from
 // day start (zero: any) to day end, both included. Its answer also tells an
 // API that ignores the dates: the record comes from outside them.
-func (r *run) anyBetween(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, start, end time.Time) (bool, error) {
+func (x *Extractor) anyBetween(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, start, end time.Time) (bool, error) {
 	q := opt
 	q.Query = cloneQuery(opt.Query)
 	q.Query.Del("startDate")
@@ -414,7 +415,7 @@ func (r *run) anyBetween(ctx context.Context, res codefresh.Resource, opt codefr
 	q.Query.Set("endDate", end.Format("2006-01-02"))
 	q.PageSize, q.MaxPages = 1, 1
 	found := false
-	err := r.client.Pages(ctx, res, q, func(pg *codefresh.Page) error {
+	err := x.cfg.Client.Pages(ctx, res, q, func(pg *codefresh.Page) error {
 		found = len(pg.Records) > 0
 		if out := outside(pg, res.IncrementalCursor, start, end.Add(day)); !out.IsZero() {
 			return &datesIgnoredError{got: fmt.Sprintf("a build created %s for startDate=%s endDate=%s", out.Format(time.RFC3339), orDash(start), end.Format("2006-01-02"))}
@@ -494,12 +495,12 @@ func (c *coverage) has(rec map[string]any, field string) bool {
 // listSequential lists every build newest first without date filters, for
 // an API that ignores them, down to from (the incremental cursor minus the
 // look-back). Builds the windows already read are skipped.
-func (r *run) listSequential(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, from time.Time, cov *coverage, emit func(*codefresh.Page) error) error {
+func (x *Extractor) listSequential(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, from time.Time, cov *coverage, emit func(*codefresh.Page) error) error {
 	q := opt
 	q.Query = cloneQuery(opt.Query)
 	q.Query.Del("startDate")
 	q.Query.Del("endDate")
-	return r.listAll(ctx, res, q, func(pg *codefresh.Page) error {
+	return x.listAll(ctx, res, q, func(pg *codefresh.Page) error {
 		fresh := *pg
 		fresh.Records = nil
 		for _, rec := range pg.Records {
@@ -529,32 +530,6 @@ func orOldest(from time.Time) string {
 func dayOf(s string) time.Time {
 	t, _ := time.Parse("2006-01-02", s)
 	return t
-}
-
-// extractDetails reads one record per parent value (builds_by_id,
-// build_steps, ...) with bounded concurrency. A parent that is gone (404) is
-// skipped.
-func (r *run) extractDetails(ctx context.Context, res codefresh.Resource) error {
-	// The parent's extraction drained the normalizer: parent is complete
-	// and no longer written.
-	values := slices.Compact(slices.Clone(r.parent[res.Name]))
-	base := r.pageOptions(res)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.p.concurrency())
-	for _, v := range values {
-		g.Go(func() error {
-			opt := base
-			opt.PathParams = map[string]string{res.ParentParam: v}
-			err := r.client.Pages(gctx, res, opt, func(pg *codefresh.Page) error {
-				return r.emit(gctx, res, res.Rows(v, pg.Records))
-			})
-			if codefresh.IsStatus(err, 404) {
-				return nil
-			}
-			return err
-		})
-	}
-	return g.Wait()
 }
 
 func recordTime(rec map[string]any, field string) time.Time {

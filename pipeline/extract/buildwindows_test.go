@@ -1,0 +1,63 @@
+package extract
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+)
+
+func TestSinceDropsOlderRecords(t *testing.T) {
+	pg := &codefresh.Page{Records: []map[string]any{
+		{"id": "3", "created": "2024-03-03T10:00:00Z"},
+		{"id": "2", "created": "2024-03-02T10:00:00Z"},
+		{"id": "1", "created": "2024-03-01T10:00:00Z"},
+	}}
+	recs, older := since(pg, "created", time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC))
+	if len(recs) != 2 || !older || recs[1]["id"] != "2" {
+		t.Errorf("since: %v, older %v", recs, older)
+	}
+	if recs, older := since(pg, "created", time.Time{}); len(recs) != 3 || older {
+		t.Errorf("since zero: %v, older %v", recs, older)
+	}
+}
+
+func TestWindowWidths(t *testing.T) {
+	for _, c := range []struct {
+		pageSize int
+		perDay   float64
+		want     int
+	}{
+		{100, 500, 1},              // a busy account: a day holds five pages
+		{100, 50, 10},              // five pages of 100 at 50 a day
+		{100, 0.01, maxWindowDays}, // a sparse history stops at the cap
+	} {
+		if got := widthFor(c.pageSize, c.perDay); got != c.want {
+			t.Errorf("widthFor(%d, %v) = %d, want %d", c.pageSize, c.perDay, got, c.want)
+		}
+	}
+	empty := &window{width: 200}
+	if got := empty.nextWidth(100); got != maxWindowDays {
+		t.Errorf("an empty window doubles up to the cap: %d", got)
+	}
+}
+
+func TestCoverageSkipsWhatWindowsRead(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2024, 3, d, 0, 0, 0, 0, time.UTC) }
+	cov := &coverage{partial: map[string]bool{}, after: day(10)}
+	cov.complete(day(3), day(5))
+	cov.abandon([]string{"x"})
+	for _, c := range []struct {
+		rec  map[string]any
+		want bool
+	}{
+		{map[string]any{"id": "a", "created": "2024-03-11T00:00:00Z"}, true}, // on the first page
+		{map[string]any{"id": "b", "created": "2024-03-04T00:00:00Z"}, true}, // in a window read whole
+		{map[string]any{"id": "c", "created": "2024-03-07T00:00:00Z"}, false},
+		{map[string]any{"id": "x", "created": "2024-03-07T00:00:00Z"}, true}, // emitted by a window that stopped
+	} {
+		if got := cov.has(c.rec, "created"); got != c.want {
+			t.Errorf("has(%v) = %v, want %v", c.rec, got, c.want)
+		}
+	}
+}
