@@ -39,9 +39,11 @@ var holderRe = regexp.MustCompile(`Conflicting lock is held in (.*?\(PID \d+\))`
 // isLockConflict tells a lock conflict from other open errors.
 func isLockConflict(err error) (holder string, ok bool) {
 	msg := err.Error()
-	if strings.Contains(msg, "same database file with a different configuration") {
+	if strings.Contains(msg, "same database file with a different configuration") ||
+		strings.Contains(msg, "Unique file handle conflict") {
 		// This process has the file open the other way (a load committing
-		// while a query reads): wait as for another process.
+		// while a query reads; DuckDB words it either way, depending on
+		// which of the two opened first): wait as for another process.
 		return "this process", true
 	}
 	if !strings.Contains(msg, "Could not set lock on file") && !strings.Contains(msg, "Conflicting lock") {
