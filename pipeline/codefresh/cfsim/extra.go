@@ -4,45 +4,6 @@ import "fmt"
 
 // The smaller endpoints the catalog also reads (API.md §3.9, §4).
 
-// hermesTypes serves GET /hermes/types: the event types of the triggers
-// (hermes pkg/model/type.go field names).
-func (c *call) hermesTypes() response {
-	var w jw
-	w.open('[')
-	for _, t := range [][4]string{
-		{"registry", "dockerhub", "registry:dockerhub:{{namespace}}:{{name}}:push:{{account}}", "Docker Hub image push"},
-		{"cron", "codefresh", "cron:codefresh:{{expression}}:{{message}}:{{account}}", "Cron timer"},
-	} {
-		w.open('{')
-		w.ks("type", t[0])
-		w.ks("kind", t[1])
-		w.ks("service-url", "http://"+t[0]+"-"+t[1]+":8080")
-		w.ks("uri-template", t[2])
-		w.ks("uri-regex", "^"+t[0]+":"+t[1]+":.+$")
-		w.ks("help-url", "https://codefresh.io/docs/docs/pipelines/triggers/")
-		w.key("config")
-		w.open('[')
-		w.open('{')
-		w.ks("name", "account")
-		w.ks("type", "string")
-		w.ks("help", "account id")
-		w.kb("required", true)
-		w.close('}')
-		w.close(']')
-		w.key("filters")
-		w.open('[')
-		w.open('{')
-		w.ks("name", "tag")
-		w.ks("type", "string")
-		w.ks("help", "a regular expression the "+t[3]+" must match")
-		w.close('}')
-		w.close(']')
-		w.close('}')
-	}
-	w.close(']')
-	return ok(w.b)
-}
-
 var executionContexts = []string{"default", "deployer", "read-only"}
 
 // executionContexts serves GET /execution-contexts: {"docs":[...]}, page and
