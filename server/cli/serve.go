@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -58,7 +58,7 @@ func serve(ctx context.Context, a *app, readOnly bool) error {
 		ProjectDir: dir,
 		BaseURL:    a.baseURL,
 		ReadOnly:   readOnly,
-		Version:    version,
+		Version:    a.version,
 		Logger:     a.logger(),
 		Redactor:   red,
 	})

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // The real agent clients, Claude Code and the Codex CLI from npm, each in a
 // project made by `init`, driven by the scripted model of modelserver_test.go:

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -23,11 +23,15 @@ import (
 
 const serveCanary = "cfk-CANARY-7f3a9d1e5b"
 
+// moduleRoot is the repository root, seen from this package's folder: the
+// binary's main package and the README live there.
+const moduleRoot = "../.."
+
 // buildBinary builds codefresh-mcp into a temp folder of the test.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "codefresh-mcp")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, moduleRoot).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin

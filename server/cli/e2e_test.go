@@ -1,4 +1,4 @@
-package main
+package cli
 
 // End-to-end tests of the built binary as a person runs it: separate
 // processes, real files, a simulator in its own process, signals and locks.
@@ -83,7 +83,7 @@ func e2eBinary(t *testing.T) string {
 			return
 		}
 		e2eBuild.bin = filepath.Join(e2eBuild.dir, "codefresh-mcp")
-		out, err := exec.Command("go", "build", "-o", e2eBuild.bin, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", e2eBuild.bin, moduleRoot).CombinedOutput()
 		if err != nil {
 			e2eBuild.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

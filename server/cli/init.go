@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -57,7 +57,7 @@ Without --agent, init uses the agents whose folders or files the project already
 			if err != nil {
 				return err
 			}
-			opts := agentinit.Options{Dir: abs, Binary: bin, AgentsMD: agentsMD, Agents: agents, AllowWrites: allowWrites}
+			opts := agentinit.Options{Dir: abs, Binary: bin, AgentsMD: a.agentsMD, Agents: agents, AllowWrites: allowWrites}
 			opts.ReadTools, opts.WriteTools = toolsByBehaviour()
 			results, err := agentinit.Run(cmd.Context(), opts)
 			out := cmd.OutOrStdout()

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // A scripted model on loopback for the real-client tests: it speaks the
 // Anthropic Messages API (Claude Code) and the OpenAI Responses API (Codex)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -12,6 +12,15 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/server/agentinit"
 )
+
+// agentsMD is the repository's AGENTS.md, which main embeds and hands to Main.
+var agentsMD = func() []byte {
+	b, err := os.ReadFile(filepath.Join(moduleRoot, "AGENTS.md"))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
 
 func TestChooseAgents(t *testing.T) {
 	empty := t.TempDir()
@@ -61,7 +70,7 @@ func TestInitCommandTwice(t *testing.T) {
 	runInit := func() string {
 		t.Helper()
 		var out bytes.Buffer
-		root := newRootCmd(&app{stdout: os.Stdout, stderr: os.Stderr})
+		root := newRootCmd(&app{stdout: os.Stdout, stderr: os.Stderr, agentsMD: agentsMD})
 		root.SetOut(&out)
 		root.SetErr(&out)
 		root.SetArgs([]string{"init", "--agent", "claude", "--dir", dir})
@@ -124,7 +133,7 @@ func TestInitPermissionRulesFollowAnnotations(t *testing.T) {
 	}
 	for _, allowWrites := range []bool{false, true} {
 		dir := t.TempDir()
-		root := newRootCmd(&app{stdout: os.Stdout, stderr: os.Stderr})
+		root := newRootCmd(&app{stdout: os.Stdout, stderr: os.Stderr, agentsMD: agentsMD})
 		var out bytes.Buffer
 		root.SetOut(&out)
 		root.SetErr(&out)
