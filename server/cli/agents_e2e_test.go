@@ -31,7 +31,7 @@ func agentClients(t *testing.T) string {
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(".ci", "agent-clients.sh"))
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(moduleRoot, ".ci", "agent-clients.sh"))
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		msg := fmt.Sprintf("real agent clients unavailable (.ci/agent-clients.sh: %v): %s", err, stderr.String())
