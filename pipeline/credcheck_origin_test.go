@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,27 +20,15 @@ import (
 // canary is a key the tests watch for: it must never leave the Authorization header.
 const canary = "cfk-CANARY-7f3a9d1e5b"
 
-// keyListener is a loopback Codefresh (the simulator, accepting the canary)
-// that counts the requests it got and those carrying the canary key.
-type keyListener struct {
-	url          string
-	all, withKey atomic.Int32
-}
-
-func newKeyListener(t *testing.T) *keyListener {
+// newKeyListener is a loopback Codefresh (the simulator, accepting the
+// canary); its KeyCount says how many requests it got and how many carried
+// the key.
+func newKeyListener(t *testing.T) (*cfsim.Server, string) {
 	t.Helper()
-	l := &keyListener{}
 	sim := cfsim.New(cfsim.Config{Seed: 3, Pipelines: 2, Builds: 4, APIKey: canary})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l.all.Add(1)
-		if strings.Contains(r.Header.Get("Authorization"), canary) {
-			l.withKey.Add(1)
-		}
-		sim.Handler().ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	l.url = srv.URL + "/api"
-	return l
+	return sim, srv.URL + "/api"
 }
 
 // secretsWorld is an isolated world for secrets.Resolve: empty project,
@@ -124,8 +110,8 @@ func TestProjectURLRefusedForEachKeySource(t *testing.T) {
 			vars := map[string]string{}
 			o := secretsWorld(t, vars)
 			tc.setup(t, o, vars)
-			l := newKeyListener(t)
-			o.ProjectBaseURL = l.url + "/"
+			sim, lurl := newKeyListener(t)
+			o.ProjectBaseURL = lurl + "/"
 
 			res, creds, err := ResolveAndCheck(context.Background(), o, quickCheck)
 			if err != nil || creds != nil {
@@ -133,16 +119,16 @@ func TestProjectURLRefusedForEachKeySource(t *testing.T) {
 			}
 			fp := secrets.Fingerprint(canary)
 			wantMsg := fmt.Sprintf("refused to send the API key from %s (fingerprint %s) to %s, which codefresh_pipeline.toml base_url asks for: "+
-				"the key belongs to %s (%s), another origin; nothing was sent", tc.source, fp, l.url, tc.keyURL, tc.why)
-			if res.Status != CheckUntrustedURL || res.Message != wantMsg || res.BaseURL != l.url || res.BaseURLSource != secrets.SourcePipelineFile ||
+				"the key belongs to %s (%s), another origin; nothing was sent", tc.source, fp, lurl, tc.keyURL, tc.why)
+			if res.Status != CheckUntrustedURL || res.Message != wantMsg || res.BaseURL != lurl || res.BaseURLSource != secrets.SourcePipelineFile ||
 				res.Source != tc.source || res.Fingerprint != fp {
 				t.Fatalf("result %+v\nwant message %s", res, wantMsg)
 			}
-			wantCmd := "codefresh-mcp --project " + o.ProjectDir + " secrets trust-url " + l.url
+			wantCmd := "codefresh-mcp --project " + o.ProjectDir + " secrets trust-url " + lurl
 			if res.TrustCommand != wantCmd {
 				t.Fatalf("trust command %q, want %q", res.TrustCommand, wantCmd)
 			}
-			if n := l.all.Load(); n != 0 {
+			if n, _ := sim.KeyCount(); n != 0 {
 				t.Fatalf("the untrusted listener got %d requests", n)
 			}
 			_, err = secrets.Resolve(context.Background(), o)
@@ -152,26 +138,26 @@ func TestProjectURLRefusedForEachKeySource(t *testing.T) {
 			}
 
 			// The user trusts it outside the project: the key goes there.
-			tr, err := secrets.Trust(context.Background(), o, l.url, trustYes)
+			tr, err := secrets.Trust(context.Background(), o, lurl, trustYes)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tr.Fingerprint != fp || tr.KeySource != tc.source || tr.Origin != strings.TrimSuffix(l.url, "/api") || tr.AlreadyAllowed != "" {
+			if tr.Fingerprint != fp || tr.KeySource != tc.source || tr.Origin != strings.TrimSuffix(lurl, "/api") || tr.AlreadyAllowed != "" {
 				t.Fatalf("trust %+v", tr)
 			}
 			res, _, err = ResolveAndCheck(context.Background(), o, quickCheck)
-			if err != nil || res.Status != CheckOK || res.BaseURL != l.url {
+			if err != nil || res.Status != CheckOK || res.BaseURL != lurl {
 				t.Fatalf("after trust: %v %+v", err, res)
 			}
 			if !strings.HasPrefix(res.BaseURLReason, tr.Origin+" trusted for this key and project with `codefresh-mcp secrets trust-url` on ") {
 				t.Fatalf("reason %q", res.BaseURLReason)
 			}
-			if l.withKey.Load() == 0 {
+			if _, withKey := sim.KeyCount(); withKey == 0 {
 				t.Fatal("trusted listener got no request with the key")
 			}
 
 			// untrust-url takes it back.
-			if _, err := secrets.Untrust(o, l.url); err != nil {
+			if _, err := secrets.Untrust(o, lurl); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := secrets.Resolve(context.Background(), o); !errors.As(err, &ue) {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/zalando/go-keyring"
@@ -19,27 +18,15 @@ import (
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
-// keyCounter is a second loopback listener standing for another host: it
-// counts every request and those that carried the canary key.
-type keyCounter struct {
-	url          string
-	all, withKey atomic.Int32
-}
-
-func newKeyCounter(t *testing.T) *keyCounter {
+// newKeyCounter is a loopback Codefresh (the simulator, accepting the
+// canary); its KeyCount says how many requests it got and how many carried
+// the key.
+func newKeyCounter(t *testing.T) (*cfsim.Server, string) {
 	t.Helper()
-	c := &keyCounter{}
 	sim := cfsim.New(cfsim.Config{Seed: 7, Pipelines: 2, Builds: 4, Projects: 1, APIKey: canary})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.all.Add(1)
-		if strings.Contains(r.Header.Get("Authorization"), canary) {
-			c.withKey.Add(1)
-		}
-		sim.Handler().ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	c.url = srv.URL + "/api"
-	return c
+	return sim, srv.URL + "/api"
 }
 
 // isolated points HOME and the configuration folder at temp folders and
@@ -73,11 +60,11 @@ func TestLoadNeverSendsTheKeyToAPipelineFileURL(t *testing.T) {
 	for name, setup := range sources {
 		t.Run(name, func(t *testing.T) {
 			home := isolated(t)
-			other := newKeyCounter(t)
+			otherSim, otherURL := newKeyCounter(t)
 			dir := t.TempDir()
 			env := map[string]string{}
 			setup(t, dir, home, env)
-			writeTestFile(t, filepath.Join(dir, pipeline.ConfigFile), "base_url = \""+other.url+"\"\n")
+			writeTestFile(t, filepath.Join(dir, pipeline.ConfigFile), "base_url = \""+otherURL+"\"\n")
 			p, err := pipeline.OpenProject(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -88,7 +75,7 @@ func TestLoadNeverSendsTheKeyToAPipelineFileURL(t *testing.T) {
 			var nk *secrets.NoKeyError
 			switch {
 			case errors.As(err, &ue):
-				if ue.URL != other.url || ue.KeyURL != secrets.DefaultBaseURL || ue.URLSource != secrets.SourcePipelineFile {
+				if ue.URL != otherURL || ue.KeyURL != secrets.DefaultBaseURL || ue.URLSource != secrets.SourcePipelineFile {
 					t.Fatalf("refusal %+v", ue)
 				}
 			case name == "keyring for another URL" && errors.As(err, &nk):
@@ -96,8 +83,8 @@ func TestLoadNeverSendsTheKeyToAPipelineFileURL(t *testing.T) {
 			default:
 				t.Fatalf("load: %v", err)
 			}
-			if n := other.all.Load(); n != 0 {
-				t.Fatalf("the pipeline file's host got %d requests (%d with the key)", n, other.withKey.Load())
+			if n, withKey := otherSim.KeyCount(); n != 0 {
+				t.Fatalf("the pipeline file's host got %d requests (%d with the key)", n, withKey)
 			}
 		})
 	}
@@ -106,24 +93,24 @@ func TestLoadNeverSendsTheKeyToAPipelineFileURL(t *testing.T) {
 // After the user trusts the origin (outside the project), the load goes there.
 func TestLoadAfterTrust(t *testing.T) {
 	isolated(t)
-	other := newKeyCounter(t)
+	otherSim, otherURL := newKeyCounter(t)
 	dir := t.TempDir()
 	env := map[string]string{secrets.EnvAPIKey: canary}
-	writeTestFile(t, filepath.Join(dir, pipeline.ConfigFile), "base_url = \""+other.url+"\"\n")
+	writeTestFile(t, filepath.Join(dir, pipeline.ConfigFile), "base_url = \""+otherURL+"\"\n")
 	p, err := pipeline.OpenProject(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Env = func(k string) string { return env[k] }
 	p.RatePerSecond = 1000
-	if _, err := secrets.Trust(context.Background(), p.SecretsOptions(), other.url, func(*secrets.TrustResult) error { return nil }); err != nil {
+	if _, err := secrets.Trust(context.Background(), p.SecretsOptions(), otherURL, func(*secrets.TrustResult) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	info, err := p.Run(context.Background(), pipeline.Options{Resources: []string{"pipelines"}})
 	if err != nil || info.Status != trace.LoadSucceeded {
 		t.Fatalf("trusted load: %v", err)
 	}
-	if other.withKey.Load() == 0 {
+	if _, withKey := otherSim.KeyCount(); withKey == 0 {
 		t.Fatal("the trusted host got no request")
 	}
 	for _, f := range []string{dir, filepath.Join(dir, ".dlt")} {
@@ -144,11 +131,11 @@ func namesOf(es []os.DirEntry) []string {
 // A simulator that redirects to another port during a load: not followed,
 // the other listener gets nothing, the resource fails with the redirect.
 func TestLoadDoesNotFollowRedirectToAnotherPort(t *testing.T) {
-	other := newKeyCounter(t)
+	otherSim, otherURL := newKeyCounter(t)
 	f := newFixture(t, cfsim.Config{Pipelines: 3, Builds: 10, Projects: 1}, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasPrefix(r.URL.Path, "/api/pipelines") {
-				http.Redirect(w, r, other.url+strings.TrimPrefix(r.URL.Path, "/api"), http.StatusTemporaryRedirect)
+				http.Redirect(w, r, otherURL+strings.TrimPrefix(r.URL.Path, "/api"), http.StatusTemporaryRedirect)
 				return
 			}
 			h.ServeHTTP(w, r)
@@ -158,14 +145,14 @@ func TestLoadDoesNotFollowRedirectToAnotherPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if other.all.Load() != 0 {
-		t.Fatalf("the other port got %d requests", other.all.Load())
+	if n, _ := otherSim.KeyCount(); n != 0 {
+		t.Fatalf("the other port got %d requests", n)
 	}
 	for _, r := range info.Resources {
 		if r.Name != "pipelines" {
 			continue
 		}
-		if r.Status != trace.StatusFailed || r.Cause != trace.CauseUntrustedURL || !strings.Contains(r.Reason, "redirect from "+f.srv.URL+"/api/pipelines to "+other.url+"/pipelines not followed") {
+		if r.Status != trace.StatusFailed || r.Cause != trace.CauseUntrustedURL || !strings.Contains(r.Reason, "redirect from "+f.srv.URL+"/api/pipelines to "+otherURL+"/pipelines not followed") {
 			t.Fatalf("pipelines: %+v", r)
 		}
 	}

@@ -3,12 +3,10 @@ package secrets
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/zalando/go-keyring"
@@ -16,27 +14,15 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 )
 
-// listener is a loopback Codefresh (the simulator, accepting the canary)
-// that counts the requests it got and those carrying the canary key.
-type listener struct {
-	url          string
-	all, withKey atomic.Int32
-}
-
-func newListener(t *testing.T) *listener {
+// newListener is a loopback Codefresh (the simulator, accepting the
+// canary); its KeyCount says how many requests it got and how many carried
+// the key.
+func newListener(t *testing.T) (*cfsim.Server, string) {
 	t.Helper()
-	l := &listener{}
 	sim := cfsim.New(cfsim.Config{Seed: 3, Pipelines: 2, Builds: 4, APIKey: canary})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l.all.Add(1)
-		if strings.Contains(r.Header.Get("Authorization"), canary) {
-			l.withKey.Add(1)
-		}
-		sim.Handler().ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	l.url = srv.URL + "/api"
-	return l
+	return sim, srv.URL + "/api"
 }
 
 // trustOpts is testOpts with a trust file folder of the test's own.
@@ -53,25 +39,25 @@ func yes(*TrustResult) error { return nil }
 // stored for the asked URL belongs there.
 func TestProjectURLWithKeyring(t *testing.T) {
 	o := trustOpts(t, map[string]string{})
-	l := newListener(t)
+	sim, lurl := newListener(t)
 	if err := keyring.Set(KeyringService, DefaultBaseURL, canary); err != nil {
 		t.Fatal(err)
 	}
-	o.ProjectBaseURL = l.url
+	o.ProjectBaseURL = lurl
 	if _, err := Resolve(context.Background(), o); !errors.As(err, new(*NoKeyError)) {
 		t.Fatalf("keyring key for the default URL, project asks another: %v", err)
 	}
-	if err := keyring.Set(KeyringService, l.url, canary); err != nil {
+	if err := keyring.Set(KeyringService, lurl, canary); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Resolve(context.Background(), o)
-	if err != nil || c.BaseURL != l.url || c.BaseURLSource != SourcePipelineFile || c.Source != SourceKeyring {
+	if err != nil || c.BaseURL != lurl || c.BaseURLSource != SourcePipelineFile || c.Source != SourceKeyring {
 		t.Fatalf("key stored for the asked URL: %v %+v", err, c)
 	}
-	if want := "same origin as the key's URL " + l.url + " (the keyring entry's user)"; c.BaseURLReason != want {
+	if want := "same origin as the key's URL " + lurl + " (the keyring entry's user)"; c.BaseURLReason != want {
 		t.Fatalf("reason %q, want %q", c.BaseURLReason, want)
 	}
-	if l.all.Load() != 0 {
+	if all, _ := sim.KeyCount(); all != 0 {
 		t.Fatal("Resolve sent a request")
 	}
 }

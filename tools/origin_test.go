@@ -2,12 +2,10 @@ package tools_test
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
@@ -23,15 +21,8 @@ import (
 func TestCheckCredentialsUntrustedPipelineURL(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	e := newEnv(t, envOpts{noBaseURL: true})
-	var all, withKey atomic.Int32
 	sim := cfsim.New(cfsim.Config{Seed: 7, Pipelines: 2, Builds: 4, Projects: 1, APIKey: canary})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		all.Add(1)
-		if strings.Contains(r.Header.Get("Authorization"), canary) {
-			withKey.Add(1)
-		}
-		sim.Handler().ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	other := srv.URL + "/api"
 	if err := os.WriteFile(filepath.Join(e.dir, pipeline.ConfigFile), []byte("base_url = \""+other+"\"\n"), 0o600); err != nil {
@@ -57,8 +48,8 @@ func TestCheckCredentialsUntrustedPipelineURL(t *testing.T) {
 			t.Fatalf("%s: %s", tool.name, text)
 		}
 	}
-	if n := all.Load(); n != 0 {
-		t.Fatalf("the pipeline file's host got %d requests (%d with the key)", n, withKey.Load())
+	if n, withKey := sim.KeyCount(); n != 0 {
+		t.Fatalf("the pipeline file's host got %d requests (%d with the key)", n, withKey)
 	}
 
 	// The user trusts it in their terminal: check_credentials and a load
@@ -76,7 +67,7 @@ func TestCheckCredentialsUntrustedPipelineURL(t *testing.T) {
 	}
 	var prev tools.PreviewEndpointOut
 	e.ok("preview_endpoint", map[string]any{"resource": "pipelines"}, &prev)
-	if !strings.HasPrefix(prev.URL, other+"/pipelines") || withKey.Load() == 0 {
-		t.Fatalf("preview went to %s; trusted host saw %d requests with the key", prev.URL, withKey.Load())
+	if _, withKey := sim.KeyCount(); !strings.HasPrefix(prev.URL, other+"/pipelines") || withKey == 0 {
+		t.Fatalf("preview went to %s; trusted host saw %d requests with the key", prev.URL, withKey)
 	}
 }

@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
@@ -20,15 +18,8 @@ import (
 func TestE2EPipelineFileCannotRedirectTheKey(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "CF_API_KEY="+e2eCanary)
-	var all, withKey atomic.Int32
 	sim := cfsim.New(cfsim.Config{Seed: 7, Pipelines: 3, Builds: 20, Projects: 1, APIKey: e2eCanary})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		all.Add(1)
-		if strings.Contains(r.Header.Get("Authorization"), e2eCanary) {
-			withKey.Add(1)
-		}
-		sim.Handler().ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	other := srv.URL + "/api"
 	dir := t.TempDir()
@@ -51,8 +42,8 @@ func TestE2EPipelineFileCannotRedirectTheKey(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "not a terminal: run this yourself in a terminal, or pass --yes to confirm") {
 		t.Fatalf("trust-url without a terminal: %s", r)
 	}
-	if n := all.Load(); n != 0 {
-		t.Fatalf("the pipeline file's host got %d requests before trust (%d with the key)", n, withKey.Load())
+	if n, withKey := sim.KeyCount(); n != 0 {
+		t.Fatalf("the pipeline file's host got %d requests before trust (%d with the key)", n, withKey)
 	}
 
 	r = e.must(dir, "secrets", "trust-url", "--yes", other)
@@ -64,18 +55,18 @@ func TestE2EPipelineFileCannotRedirectTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = e.must(dir, "load", "--resources", "pipelines")
-	if withKey.Load() == 0 {
+	if _, withKey := sim.KeyCount(); withKey == 0 {
 		t.Fatalf("trusted load sent nothing: %s", r)
 	}
 	r = e.must(dir, "secrets", "untrust-url", other)
 	if !strings.Contains(r.stdout, "Removed 1 trust entries") {
 		t.Fatalf("untrust-url: %s", r)
 	}
-	before := all.Load()
+	before, _ := sim.KeyCount()
 	if r = e.run(dir, "load", "--resources", "pipelines"); r.code != 1 || !strings.Contains(r.stderr, refusal) {
 		t.Fatalf("load after untrust: %s", r)
 	}
-	if all.Load() != before {
+	if after, _ := sim.KeyCount(); after != before {
 		t.Fatal("a request went out after untrust-url")
 	}
 	e.must(dir, "load", "--demo", "--demo-builds", "20", "--resources", "pipelines")

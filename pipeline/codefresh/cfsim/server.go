@@ -98,6 +98,7 @@ type Request struct {
 	Path      string // below the base URL, as sent (escaped), e.g. "/workflow", "/pipelines/backend%2Fbuild"
 	Query     url.Values
 	HasAuth   bool   // an Authorization header was present
+	WithKey   bool   // it carried the key the simulator accepts (Config.APIKey)
 	SessionID string // X-Pagination-Session-Id
 	Status    int
 }
@@ -278,6 +279,18 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
+// KeyCount is how many requests the simulator served, and how many of them
+// carried its key: what a test of where a key may go counts.
+func (s *Server) KeyCount() (all, withKey int) {
+	for _, r := range s.Requests() {
+		all++
+		if r.WithKey {
+			withKey++
+		}
+	}
+	return all, withKey
+}
+
 // ResetRequests forgets the recorded requests.
 func (s *Server) ResetRequests() {
 	s.rmu.Lock()
@@ -363,6 +376,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Path:      strings.TrimPrefix(r.URL.EscapedPath(), "/api"),
 		Query:     r.URL.Query(),
 		HasAuth:   r.Header.Get("Authorization") != "",
+		WithKey:   r.Header.Get("Authorization") == s.cfg.APIKey,
 		SessionID: r.Header.Get("X-Pagination-Session-Id"),
 	}
 	devs := s.deviations()
