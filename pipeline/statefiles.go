@@ -33,6 +33,9 @@ const (
 	staleTemp = 10 * time.Minute
 )
 
+// TraceFile is where the trace of loadID is kept, relative to the project folder.
+func TraceFile(loadID string) string { return trace.File(tracesFolder, loadID) }
+
 // files is the project folder's confined root: the one opened by
 // OpenProject, or a fresh one for a Project made by hand.
 func (p *Project) files() (*projectfs.Root, error) {

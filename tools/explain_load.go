@@ -146,8 +146,8 @@ func fitExplain(out *ExplainLoadOut) {
 		return
 	}
 	out.Truncated = true
-	out.Hint = fmt.Sprintf("the trace passed the %d KiB output cap: %s; the whole trace is the file .codefresh-mcp/traces/%s.json in the project folder",
-		explainMaxBytes>>10, strings.Join(notes, "; "), out.Trace.LoadID)
+	out.Hint = fmt.Sprintf("the trace passed the %d KiB output cap: %s; the whole trace is the file %s in the project folder",
+		explainMaxBytes>>10, strings.Join(notes, "; "), pipeline.TraceFile(out.Trace.LoadID))
 }
 
 func explainSize(out *ExplainLoadOut) int {

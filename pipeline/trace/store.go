@@ -38,7 +38,10 @@ func NewStore(root *projectfs.Root, dir string, makeDir func() error, log *slog.
 	return &Store{root: root, dir: dir, makeDir: makeDir, log: log}
 }
 
-func (s *Store) name(loadID string) string { return s.dir + "/" + loadID + ".json" }
+func (s *Store) name(loadID string) string { return File(s.dir, loadID) }
+
+// File is the path of loadID's trace in the folder dir.
+func File(dir, loadID string) string { return dir + "/" + loadID + ".json" }
 
 // Save writes a trace and forgets the oldest beyond the last few.
 func (s *Store) Save(t *Trace) error {
