@@ -24,27 +24,33 @@ func hugeError(key string) string {
 	return `{"status":400,"code":"4000","name":"BAD_REQUEST","message":"bad request for ` + key + " " + strings.Repeat("x", 5<<20) + `"}`
 }
 
-// hugeErrorFront puts a server in front of the simulator that answers the
-// failing paths with hugeError and passes everything else on.
-func hugeErrorFront(t *testing.T, failing ...string) func(string) string {
+// frontOf puts a server in front of the simulator (envOpts.front): serve
+// answers each request, passing it on to the simulator with sim.
+func frontOf(t *testing.T, serve func(w http.ResponseWriter, r *http.Request, sim http.Handler)) func(string) string {
 	return func(simBase string) string {
 		u, err := url.Parse(simBase)
 		if err != nil {
 			t.Fatal(err)
 		}
 		proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if slices.Contains(failing, strings.TrimPrefix(r.URL.Path, "/api")) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusBadRequest)
-				_, _ = io.WriteString(w, hugeError(r.Header.Get("Authorization")))
-				return
-			}
-			proxy.ServeHTTP(w, r)
-		}))
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, proxy) }))
 		t.Cleanup(srv.Close)
 		return srv.URL + "/api"
 	}
+}
+
+// hugeErrorFront puts a server in front of the simulator that answers the
+// failing paths with hugeError and passes everything else on.
+func hugeErrorFront(t *testing.T, failing ...string) func(string) string {
+	return frontOf(t, func(w http.ResponseWriter, r *http.Request, sim http.Handler) {
+		if slices.Contains(failing, strings.TrimPrefix(r.URL.Path, "/api")) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, hugeError(r.Header.Get("Authorization")))
+			return
+		}
+		sim.ServeHTTP(w, r)
+	})
 }
 
 // An API answering 5 MB error messages: load_status, explain_load, the

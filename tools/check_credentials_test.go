@@ -2,9 +2,6 @@ package tools_test
 
 import (
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -108,28 +105,19 @@ type inFlight struct {
 }
 
 func (f *inFlight) front(t *testing.T) func(string) string {
-	return func(simBase string) string {
-		u, err := url.Parse(simBase)
-		if err != nil {
-			t.Fatal(err)
-		}
-		proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return frontOf(t, func(w http.ResponseWriter, r *http.Request, sim http.Handler) {
+		f.mu.Lock()
+		f.now++
+		f.total++
+		f.most = max(f.most, f.now)
+		f.mu.Unlock()
+		defer func() {
 			f.mu.Lock()
-			f.now++
-			f.total++
-			f.most = max(f.most, f.now)
+			f.now--
 			f.mu.Unlock()
-			defer func() {
-				f.mu.Lock()
-				f.now--
-				f.mu.Unlock()
-			}()
-			proxy.ServeHTTP(w, r)
-		}))
-		t.Cleanup(srv.Close)
-		return srv.URL + "/api"
-	}
+		}()
+		sim.ServeHTTP(w, r)
+	})
 }
 
 // take returns the counts since the last take and starts again.
