@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -44,14 +45,14 @@ func EditConfig(text []byte, before, after Config, remove []string) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range sortedKeys(old) {
+	for _, k := range slices.Sorted(maps.Keys(old)) {
 		if _, kept := next[k]; !kept {
 			if _, err := doc.Delete(old[k].path); err != nil {
 				return nil, editError(fmt.Errorf("remove %s: %w", k, err))
 			}
 		}
 	}
-	for _, k := range sortedKeys(next) {
+	for _, k := range slices.Sorted(maps.Keys(next)) {
 		if v, had := old[k]; had && reflect.DeepEqual(v.value, next[k].value) {
 			continue
 		}
@@ -170,13 +171,4 @@ func tableOf(path []string) []string {
 		return path[:1]
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
