@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/explain"
 )
@@ -324,4 +323,3 @@ func hasPrefix(list []string, prefix string) bool {
 	return false
 }
 
-var _ = time.Second

@@ -162,5 +162,3 @@ func str(v any) string {
 	}
 	return fmt.Sprint(v)
 }
-
-
