@@ -80,4 +80,3 @@ func TestExplainBuild(t *testing.T) {
 		t.Fatalf("no arguments: %q", msg)
 	}
 }
-

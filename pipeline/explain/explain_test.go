@@ -322,4 +322,3 @@ func hasPrefix(list []string, prefix string) bool {
 	}
 	return false
 }
-

@@ -3,10 +3,13 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/pipeline/explain"
 	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
@@ -24,6 +27,9 @@ func errorText(err error) string {
 // words; "" when the error's own message says enough. Error texts keep the
 // facts; the advice for agents is the tools package's.
 func nextStep(err error) string {
+	if next := explainErrorNext(err); next != "" {
+		return next
+	}
 	if advise := advice[pipeline.Classify(err)]; advise != nil {
 		return advise(err)
 	}
@@ -89,3 +95,63 @@ func as[T error](err error) T {
 	errors.As(err, &target)
 	return target
 }
+
+// explainErrorNext is what a person does about an explain error.
+func explainErrorNext(err error) string {
+	switch {
+	case as[*explain.InvalidRequestError](err) != nil:
+		return "run `codefresh-mcp explain BUILD_ID`, or `codefresh-mcp explain --pipeline PROJECT/PIPELINE [--branch BRANCH]`"
+	case as[*explain.BuildNotFoundError](err) != nil:
+		return "check the id; a build newer than the last load needs `codefresh-mcp load` first"
+	case as[*explain.NoFailedBuildError](err) != nil && as[*explain.NoFailedBuildError](err).Builds == 0:
+		return "use a loaded pipeline's name; `codefresh-mcp query \"SELECT DISTINCT pipeline_name FROM builds\"` lists them"
+	case as[*explain.NoBuildsError](err) != nil:
+		return "load builds first: `codefresh-mcp load`"
+	}
+	return ""
+}
+
+// explainNext is the next step after an explanation, in command words,
+// from the report's facts (ids only where they look like ids).
+func explainNext(r *explain.Report) string {
+	var next []string
+	h := r.History
+	switch r.Situation {
+	case explain.Flaky:
+		next = append(next, "the same commit passed on a later build"+idOf(h.SameRevision.PassedLater)+": the failure is likely flaky, not caused by the change; compare the two runs' logs of the failing step")
+	case explain.NewFailure:
+		if h.LastSuccess != nil {
+			next = append(next, "this is the first failure since build"+idOf(h.LastSuccess)+" passed: look at what changed between its commit and this one, starting from the error lines")
+		} else {
+			next = append(next, "no earlier build of this pipeline and branch passed in the loaded data: start from the error lines")
+		}
+	case explain.FailingStreak:
+		next = append(next, "the branch has been failing since build"+idOf(h.FailingSince)+": look at what that build's commit changed")
+	case explain.Succeeded:
+		next = append(next, "this build passed; `codefresh-mcp explain --pipeline P` explains a pipeline's latest failure")
+	case explain.InProgress:
+		next = append(next, "the build has not finished: run `codefresh-mcp load` later and explain it again")
+	case explain.Cancelled:
+		next = append(next, "the build was cancelled, not failed by its steps")
+	}
+	if r.Situation != explain.Succeeded && r.Situation != explain.InProgress {
+		for _, m := range []struct{ source, resource string }{{r.Sources.Logs, "build_logs"}, {r.Sources.Steps, "build_steps"}} {
+			switch m.source {
+			case explain.SourceNotLoaded:
+				next = append(next, m.resource+" is not loaded for this build: enable it in "+pipeline.ConfigFile+" and run `codefresh-mcp load`")
+			case explain.SourceLiveFailed:
+				next = append(next, m.resource+" is not loaded and fetching it live failed")
+			}
+		}
+	}
+	return strings.Join(next, "; ")
+}
+
+func idOf(b *explain.BuildBrief) string {
+	if b == nil || !plainID.MatchString(b.ID) {
+		return ""
+	}
+	return " " + b.ID
+}
+
+var plainID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

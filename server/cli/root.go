@@ -118,6 +118,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newEndpointsCmd,
 		newSecretsCmd,
 		newQueryCmd, newInfoCmd,
+		newExplainCmd,
 		newServeCmd, newDocsCmd,
 		newSimulateCmd,
 		newShowCmd,
