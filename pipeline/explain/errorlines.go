@@ -6,17 +6,18 @@ import "regexp"
 // matches names the line's rule. They are case-aware on purpose: "ERROR"
 // and "FAILED" in capitals are what tools print on failure, while "error"
 // or "failed" in lower case is as often a count ("0 errors") or a name.
+// Specific rules come first (a Go panic reads "panic: runtime error: ...").
 // Lines are only matched, never run or interpreted.
 var errorRules = []struct {
 	name string
 	re   *regexp.Regexp
 }{
+	{"panic:", regexp.MustCompile(`\bpanic:`)},
+	{"Traceback", regexp.MustCompile(`\bTraceback \(most recent call last\)`)},
 	{"npm ERR!", regexp.MustCompile(`npm ERR!`)},
 	{"error:", regexp.MustCompile(`(?i)\berror(\[[^\]]{1,20}\])?:`)}, // error: / Error: / error[E0308]:
 	{"ERROR", regexp.MustCompile(`\bERROR\b`)},
 	{"FAILED", regexp.MustCompile(`\bFAIL(ED|URE)?\b`)}, // go test's FAIL, pytest's FAILED
-	{"panic:", regexp.MustCompile(`\bpanic:`)},
-	{"Traceback", regexp.MustCompile(`\bTraceback \(most recent call last\)`)},
 	{"exception", regexp.MustCompile(`\b[A-Z][A-Za-z0-9]*(Error|Exception)(:|\s|$)`)}, // TypeError: / NullPointerException
 	{"exit code", regexp.MustCompile(`(?i)\bexit(ed)?( with)? (code|status):? ?[1-9][0-9]*`)},
 	{"fatal:", regexp.MustCompile(`(?i)\bfatal:|\bFATAL\b`)},
