@@ -17,7 +17,7 @@ var errorRules = []struct {
 	{"npm ERR!", regexp.MustCompile(`npm ERR!`)},
 	{"error:", regexp.MustCompile(`(?i)\berror(\[[^\]]{1,20}\])?:`)}, // error: / Error: / error[E0308]:
 	{"ERROR", regexp.MustCompile(`\bERROR\b`)},
-	{"FAILED", regexp.MustCompile(`\bFAIL(ED|URE)?\b`)}, // go test's FAIL, pytest's FAILED
+	{"FAILED", regexp.MustCompile(`\bFAIL(ED|URE)?\b`)},                               // go test's FAIL, pytest's FAILED
 	{"exception", regexp.MustCompile(`\b[A-Z][A-Za-z0-9]*(Error|Exception)(:|\s|$)`)}, // TypeError: / NullPointerException
 	{"exit code", regexp.MustCompile(`(?i)\bexit(ed)?( with)? (code|status):? ?[1-9][0-9]*`)},
 	{"fatal:", regexp.MustCompile(`(?i)\bfatal:|\bFATAL\b`)},
