@@ -29,6 +29,7 @@ const (
 type pendingRerun struct {
 	idx  uint32
 	pass bool
+	at   int64 // when the rerun is due; 0 until the first check
 }
 
 // lanes is what links builds to the ones before them; history builds it
@@ -91,7 +92,13 @@ func (ln *lanes) takeDue(g *gen, prev []build, created int64) (pendingRerun, boo
 			k--
 			continue
 		}
-		if created >= prev[r.idx].finishedAt()+g.rerunDelay(uint64(r.idx)) {
+		if r.at == 0 {
+			// Computed at the first check, not when the failure is
+			// recorded: history settles a build's times after shaping it.
+			r.at = prev[r.idx].finishedAt() + g.rerunDelay(uint64(r.idx))
+			ln.due[k].at = r.at
+		}
+		if created >= r.at {
 			ln.due = slices.Delete(ln.due, k, k+1)
 			return r, true
 		}

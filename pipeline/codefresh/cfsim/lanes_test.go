@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // apiBuild is what these tests read of a listed build.
@@ -193,5 +194,13 @@ func TestHistoryDeterministic(t *testing.T) {
 	}
 	if bytes.Equal(a, c) {
 		t.Fatal("different seeds, same bytes")
+	}
+}
+
+// TestBuildRecordSize: linking builds costs the record no bytes, so a
+// million builds still fit in a few tens of megabytes.
+func TestBuildRecordSize(t *testing.T) {
+	if n := unsafe.Sizeof(build{}); n != 24 {
+		t.Fatalf("build record is %d bytes, want 24", n)
 	}
 }
