@@ -35,6 +35,7 @@ func newLoadCmd(a *app) *cobra.Command {
 		destType                  string
 		demoBuilds                int
 		record, replay, devs      string
+		demoNow                   string
 	)
 	cmd := &cobra.Command{
 		Use:   "load",
@@ -72,13 +73,20 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 			if devs != "" && !demo {
 				return errors.New("--demo-deviations needs --demo")
 			}
+			if demoNow != "" && !demo {
+				return errors.New("--demo-now needs --demo")
+			}
 			switch {
 			case demo:
 				d, err := cfsim.ParseDeviations(devs)
 				if err != nil {
 					return err
 				}
-				stop, err := startDemo(ctx, p, demoBuilds, d)
+				now, err := simClock("demo-now", demoNow)
+				if err != nil {
+					return err
+				}
+				stop, err := startDemo(ctx, p, cfsim.Config{Builds: demoBuilds, Now: now, Deviations: d})
 				if err != nil {
 					return err
 				}
@@ -114,6 +122,7 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 	f := cmd.Flags()
 	f.BoolVar(&demo, "demo", false, "load from a Codefresh simulator started in this process (no key needed)")
 	f.IntVar(&demoBuilds, "demo-builds", 2000, "builds the --demo simulator holds")
+	f.StringVar(&demoNow, "demo-now", "", "with --demo: the simulator's clock, RFC 3339; its 90 days of history end there (default: the current hour)")
 	f.StringSliceVar(&resources, "resources", nil, "resources to load (default: the pipeline file's enabled set)")
 	f.IntVar(&maxPages, "max-pages", 0, "at most this many pages per resource (a quick look: cursors do not move, replace resources are not committed)")
 	f.BoolVar(&fullRefresh, "full-refresh", false, "ignore incremental cursors and load everything")
@@ -151,9 +160,11 @@ func startReplay(ctx context.Context, p *pipeline.Project, path string) (stop fu
 	return func() { rp.Close() }, nil
 }
 
-// startDemo starts the simulator on loopback and points the project at it.
-func startDemo(ctx context.Context, p *pipeline.Project, builds int, devs cfsim.Deviations) (stop func(), err error) {
-	sim := cfsim.New(cfsim.Config{Seed: 42, Pipelines: 12, Projects: 4, Builds: builds, APIKey: demoKey, Deviations: devs})
+// startDemo starts the simulator on loopback and points the project at it;
+// cfg brings the builds, the clock and the deviations.
+func startDemo(ctx context.Context, p *pipeline.Project, cfg cfsim.Config) (stop func(), err error) {
+	cfg.Seed, cfg.Pipelines, cfg.Projects, cfg.APIKey = 42, 12, 4, demoKey
+	sim := cfsim.New(cfg)
 	base, err := sim.Start(ctx, "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("start demo simulator: %w", err)

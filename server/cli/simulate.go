@@ -35,6 +35,7 @@ CODEFRESH_BASE_URL at it. The accepted key is --api-key, else $` + secrets.EnvAP
   codefresh-mcp simulate --addr 127.0.0.1:0 --rate-429 0.1 --latency 50ms --tick 10s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
 			if replay != "" {
@@ -56,14 +57,8 @@ CODEFRESH_BASE_URL at it. The accepted key is --api-key, else $` + secrets.EnvAP
 				cfg.APIKey = cfsim.DemoAPIKey
 				fmt.Fprintf(stderr, "simulate: accepting the demo key %q (not a secret)\n", cfsim.DemoAPIKey)
 			}
-			if now != "" {
-				t, err := time.Parse(time.RFC3339, now)
-				if err != nil {
-					return fmt.Errorf("--now: want RFC 3339 like 2024-05-06T08:00:00Z: %w", err)
-				}
-				cfg.Now = t
-			} else {
-				cfg.Now = time.Now().UTC().Truncate(time.Second)
+			if cfg.Now, err = simClock("now", now); err != nil {
+				return err
 			}
 			sim := cfsim.New(cfg)
 			base, err := sim.Start(ctx, addr)
@@ -104,7 +99,7 @@ CODEFRESH_BASE_URL at it. The accepted key is --api-key, else $` + secrets.EnvAP
 	f.DurationVar(&cfg.RetryAfter, "retry-after", time.Second, "Retry-After sent with 429s")
 	f.Float64Var(&cfg.Rate5xx, "rate-5xx", 0, "share of requests answered 500/502/503/504")
 	f.Float64Var(&cfg.TruncateRate, "truncate-rate", 0, "share of responses cut short")
-	f.StringVar(&now, "now", "", "simulated clock start, RFC 3339 (default: the current time)")
+	f.StringVar(&now, "now", "", "simulated clock start, RFC 3339; the history ends there (default: the current hour)")
 	f.BoolVar(&cfg.Deviations.IgnoreDateFilters, "ignore-date-filters", false, "deviation: /workflow ignores startDate and endDate (as older installs do)")
 	f.BoolVar(&bare, "bare-arrays", false, "deviation: every list comes as a bare array (same as --envelope bare)")
 	f.StringVar(&cfg.Deviations.Envelope, "envelope", "", "deviation: every list under this key: bare, docs, data, items or result")
@@ -115,6 +110,20 @@ CODEFRESH_BASE_URL at it. The accepted key is --api-key, else $` + secrets.EnvAP
 	f.StringVar(&replay, "replay", "", "serve this debug record (load --record) instead of synthetic data")
 	f.DurationVar(&tick, "tick", 0, "advance the simulated clock by this much every this often (new builds arrive, running ones finish); 0 freezes it")
 	return cmd
+}
+
+// simClock is the simulator's clock for simulate and load --demo: the
+// flag's RFC 3339 time, else the current hour, so the history ends today and
+// a seed gives the same data all hour.
+func simClock(flag, value string) (time.Time, error) {
+	if value == "" {
+		return time.Now().UTC().Truncate(time.Hour), nil
+	}
+	t, err := time.Parse(time.RFC3339, value)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--%s: want RFC 3339 like 2024-05-06T08:00:00Z: %w", flag, err)
+	}
+	return t, nil
 }
 
 // serveReplay serves a debug record until interrupted.

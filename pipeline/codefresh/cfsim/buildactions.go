@@ -7,8 +7,8 @@ import (
 )
 
 // rebuild serves the side-effect GET /builds/rebuild/{id}: it records the
-// call and, like Codefresh, starts a new build of the same pipeline and
-// returns its id.
+// call and, like Codefresh, starts a new build of the same pipeline, branch
+// and revision and returns its id.
 func (c *call) rebuild() response {
 	s := c.s
 	id := c.params["id"]
@@ -19,8 +19,10 @@ func (c *call) rebuild() response {
 	if !found || len(s.builds) >= maxIndex {
 		return errNotFound(fmt.Sprintf("Could not find build: %s", id))
 	}
-	nb := s.g.newBuild(uint64(len(s.builds)), s.now, len(s.g.pipelines))
-	nb.pipeline, nb.branch, nb.trig = s.builds[i].pipeline, s.builds[i].branch, trigManual
+	idx := uint64(len(s.builds))
+	nb := s.g.newBuild(idx, s.now, len(s.g.pipelines))
+	s.g.asRerun(idx, s.builds, uint64(i), &nb)
+	s.g.setRunDur(idx, &nb)
 	s.builds = append(s.builds, nb)
 	s.lastExec[nb.pipeline] = nb.created
 	var w jw

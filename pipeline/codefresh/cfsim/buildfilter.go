@@ -10,7 +10,7 @@ import (
 // buildFilter is the parsed /workflow query (API.md §3.5, §8).
 type buildFilter struct {
 	statuses  []string
-	pipelines map[uint32]bool // nil = any
+	pipelines map[uint16]bool // nil = any
 	branch    int             // -1 = any, -2 = matches nothing
 	trigger   string
 	revision  string
@@ -30,11 +30,11 @@ func (c *call) parseBuildFilter(n int, builds []build) (*buildFilter, *response)
 		}
 	}
 	if ids := c.q["pipeline"]; len(ids) > 0 {
-		f.pipelines = map[uint32]bool{}
+		f.pipelines = map[uint16]bool{}
 		for _, v := range ids {
 			for _, id := range strings.Split(v, ",") {
 				if i, ok := c.s.g.pipeByID[strings.TrimSpace(id)]; ok {
-					f.pipelines[uint32(i)] = true
+					f.pipelines[uint16(i)] = true
 				}
 			}
 		}
@@ -91,7 +91,7 @@ func (f *buildFilter) match(g *gen, builds []build, now int64, i int) bool {
 	if f.triggerID != "" && f.triggerID != g.triggerID(b) {
 		return false
 	}
-	if f.revision != "" && f.revision != string(g.appendSHA(nil, kBuild, uint64(i))) {
+	if f.revision != "" && f.revision != string(g.appendSHA(nil, kBuild, b.commit(uint64(i)))) {
 		return false
 	}
 	return true

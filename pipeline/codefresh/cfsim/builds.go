@@ -85,6 +85,7 @@ func (s *Server) appendBuild(w *jw, i int, b *build, now int64) {
 	g := s.g
 	p := &g.pipelines[b.pipeline]
 	idx := uint64(i)
+	commit := b.commit(idx) // a rerun shows the original's commit
 	status := b.status(now)
 	var started, finished int64
 	if status != "pending" {
@@ -116,10 +117,10 @@ func (s *Server) appendBuild(w *jw, i int, b *build, now int64) {
 	w.key("revision")
 	w.b = append(w.b, '"')
 	shaAt := len(w.b)
-	w.b = g.appendSHA(w.b, kBuild, idx)
+	w.b = g.appendSHA(w.b, kBuild, commit)
 	sha := w.b[shaAt:]
 	w.b = append(w.b, '"')
-	w.ks("commitMessage", pick(g.h(kBuild, idx, 21), commitMsgs))
+	w.ks("commitMessage", pick(g.h(kBuild, commit, 21), commitMsgs))
 	w.key("commitURL")
 	w.b = append(w.b, `"https://github.com/`...)
 	w.b = append(w.b, repoOwner+"/"...)
@@ -127,7 +128,7 @@ func (s *Server) appendBuild(w *jw, i int, b *build, now int64) {
 	w.b = append(w.b, "/commit/"...)
 	w.b = append(w.b, sha[:40]...)
 	w.b = append(w.b, '"')
-	committer := &g.users[g.h(kBuild, idx, 22)%uint64(len(g.users))]
+	committer := &g.users[g.h(kBuild, commit, 22)%uint64(len(g.users))]
 	initiator := committer
 	if b.trig == trigManual {
 		initiator = &g.users[g.h(kBuild, idx, 23)%uint64(len(g.users))]

@@ -419,11 +419,19 @@ type build struct {
 	created  int64  // unix ms
 	startDly uint32 // ms from created to started
 	runDur   uint32 // ms from started to finished
-	pipeline uint32 // index into gen.pipelines
+	pipeline uint16 // index into gen.pipelines (New caps the count)
+	back     uint16 // 0: a new commit; k: a rerun of build idx-k's commit
 	final    uint8  // status once the build settles
 	branch   uint8  // index into branchSet
 	trig     uint8  // trigger kind: trigGit, trigManual, trigCron
 }
+
+// maxPipelines is the most pipelines a build record can point at.
+const maxPipelines = 1<<16 - 1
+
+// commit is the index whose revision, commit message and committer build
+// idx shows: its own, or for a rerun the original build's.
+func (b *build) commit(idx uint64) uint64 { return idx - uint64(b.back) }
 
 const (
 	trigGit uint8 = iota
@@ -452,7 +460,7 @@ func (g *gen) newBuild(idx uint64, created int64, pipelines int) build {
 	if pipelines > 0 {
 		// Some pipelines run far more often than others.
 		r := frac(g.h(kBuild, idx, 1))
-		b.pipeline = uint32(math.Floor(r * r * float64(pipelines)))
+		b.pipeline = uint16(math.Floor(r * r * float64(pipelines)))
 	}
 	b.branch = uint8(g.h(kBuild, idx, 2) % uint64(len(branches)))
 	b.branch = uint8(indexOf(branchSet, branches[b.branch]))
@@ -460,11 +468,6 @@ func (g *gen) newBuild(idx uint64, created int64, pipelines int) build {
 	if g.h(kBuild, idx, 4)%40 == 0 { // queued behind concurrency limits
 		b.startDly += uint32(g.h(kBuild, idx, 5) % uint64(10*time.Minute/time.Millisecond))
 	}
-	mean := int64(5 * time.Minute / time.Millisecond)
-	if pipelines > 0 {
-		mean = g.pipelines[b.pipeline].meanRun
-	}
-	b.runDur = uint32(float64(mean) * (0.5 + frac(g.h(kBuild, idx, 6))))
 	switch r := g.h(kBuild, idx, 7) % 100; {
 	case r < 76:
 		b.final = stSuccess
@@ -472,7 +475,6 @@ func (g *gen) newBuild(idx uint64, created int64, pipelines int) build {
 		b.final = stError
 	default:
 		b.final = stTerminated
-		b.runDur /= 3
 	}
 	switch r := g.h(kBuild, idx, 8) % 10; {
 	case r < 7:
@@ -494,7 +496,21 @@ func (g *gen) newBuild(idx uint64, created int64, pipelines int) build {
 			b.branch = 0 // main
 		}
 	}
+	g.setRunDur(idx, &b)
 	return b
+}
+
+// setRunDur derives the run time from the pipeline's typical run and the
+// outcome; a terminated build stops early.
+func (g *gen) setRunDur(idx uint64, b *build) {
+	mean := int64(5 * time.Minute / time.Millisecond)
+	if len(g.pipelines) > 0 {
+		mean = g.pipelines[b.pipeline].meanRun
+	}
+	b.runDur = uint32(float64(mean) * (0.5 + frac(g.h(kBuild, idx, 6))))
+	if b.final == stTerminated {
+		b.runDur /= 3
+	}
 }
 
 func indexOf(list []string, s string) int {
@@ -506,13 +522,14 @@ func indexOf(list []string, s string) int {
 	return 0
 }
 
-// history creates n builds ending at now. The newest few are forced to be
-// in flight (pending or running) so listings show a realistic mix and
-// Advance has something to settle.
-func (g *gen) history(n int, now int64, span time.Duration) []build {
+// history creates n builds ending at now, and the lane state Advance goes
+// on from. The newest few are forced to be in flight (pending or running)
+// so listings show a realistic mix and Advance has something to settle.
+func (g *gen) history(n int, now int64, span time.Duration) ([]build, *lanes) {
 	out := make([]build, n)
+	ln := newLanes(len(g.pipelines))
 	if n == 0 {
-		return out
+		return out, ln
 	}
 	inflight := n / 50
 	if inflight > 40 {
@@ -528,6 +545,7 @@ func (g *gen) history(n int, now int64, span time.Duration) []build {
 	for i := 0; i < old; i++ {
 		t := start + int64(float64(i)*gap+frac(g.h(kBuild, uint64(i), 0))*gap*0.9)
 		b := g.newBuild(uint64(i), t, len(g.pipelines))
+		ln.shape(g, out[:i], &b)
 		if b.finishedAt() >= now { // history is settled
 			b.runDur = uint32(max(int64(1000), now-1000-b.startedAt()))
 		}
@@ -538,6 +556,7 @@ func (g *gen) history(n int, now int64, span time.Duration) []build {
 		i := old + j
 		t := now - recent + int64(j+1)*rgap - int64(g.h(kBuild, uint64(i), 0)%uint64(rgap/2+1))
 		b := g.newBuild(uint64(i), t, len(g.pipelines))
+		ln.shape(g, out[:i], &b)
 		age := now - t
 		if g.h(kBuild, uint64(i), 9)%3 == 0 { // still queued
 			b.startDly = uint32(age + 10000 + int64(g.h(kBuild, uint64(i), 10)%uint64(5*time.Minute/time.Millisecond)))
@@ -549,7 +568,7 @@ func (g *gen) history(n int, now int64, span time.Duration) []build {
 		}
 		out[i] = b
 	}
-	return out
+	return out, ln
 }
 
 // arrivalGap is the deterministic, exponentially distributed time to the

@@ -53,7 +53,7 @@ var DefaultNow = time.Date(2024, 5, 6, 8, 0, 0, 0, time.UTC)
 // negative count means none.
 type Config struct {
 	Seed        int64
-	Pipelines   int // default 20
+	Pipelines   int // default 20; at most 65,535
 	Builds      int // default 1000; at most 16,777,215 (the ObjectId counter)
 	Projects    int // default 5
 	Images      int // default Builds/4
@@ -110,6 +110,7 @@ type Server struct {
 
 	mu        sync.RWMutex // builds, clock, pipeline lastExecuted
 	builds    []build
+	lanes     *lanes // what links the next builds to earlier ones
 	now       int64
 	nextAt    int64   // when the next build arrives (Advance)
 	lastExec  []int64 // per pipeline: newest build's created, 0 if never run
@@ -165,6 +166,7 @@ func New(cfg Config) *Server {
 	if cfg.Users == 0 {
 		cfg.Users = 1 // the key's owner
 	}
+	cfg.Pipelines = min(cfg.Pipelines, maxPipelines)
 	cfg.Builds = min(cfg.Builds, maxIndex)
 	cfg.Images = min(cfg.Images, maxIndex)
 	if cfg.APIKey == "" {
@@ -197,7 +199,7 @@ func New(cfg Config) *Server {
 		scopes: cfg.Scopes,
 		devs:   cfg.Deviations,
 	}
-	s.builds = g.history(cfg.Builds, now, cfg.History)
+	s.builds, s.lanes = g.history(cfg.Builds, now, cfg.History)
 	s.lastExec = make([]int64, len(g.pipelines))
 	for i := range s.builds {
 		s.lastExec[s.builds[i].pipeline] = s.builds[i].created
@@ -229,6 +231,7 @@ func (s *Server) Advance(d time.Duration) {
 	for s.nextAt <= s.now && len(s.builds) < maxIndex && len(s.g.pipelines) > 0 {
 		idx := uint64(len(s.builds))
 		b := s.g.newBuild(idx, s.nextAt, len(s.g.pipelines))
+		s.lanes.shape(s.g, s.builds, &b)
 		s.builds = append(s.builds, b)
 		s.lastExec[b.pipeline] = b.created
 		s.nextAt += s.g.arrivalGap(idx+1, s.perHour)
