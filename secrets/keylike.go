@@ -32,7 +32,9 @@ func MaskKeyLike(s string) string {
 	for _, re := range []*regexp.Regexp{assignedSecret, flagSecret, schemeSecret} {
 		s = re.ReplaceAllStringFunc(s, func(m string) string {
 			g := re.FindStringSubmatch(m)
-			if g[2] == Redacted || strings.HasPrefix(g[2], Redacted) {
+			// Already masked, or an authorization scheme whose credentials
+			// schemeSecret masks.
+			if strings.HasPrefix(g[2], Redacted) || strings.EqualFold(g[2], "bearer") || strings.EqualFold(g[2], "basic") {
 				return m
 			}
 			return g[1] + Redacted

@@ -203,7 +203,7 @@ func (s *Server) serveStorage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) storageAnswer(r *http.Request) (status int, body []byte, location string) {
 	s.logs.mu.Lock()
-	redirect, expire := s.logs.redirectNext, s.logs.expireNext > 0
+	redirect, expire := s.logs.redirectNext, s.logs.expireNext > 0 && s.logs.redirectNext == ""
 	s.logs.redirectNext = ""
 	if expire {
 		s.logs.expireNext--
