@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
 )
 
@@ -405,4 +407,56 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// On PostgreSQL, and across a second load that reads the same builds again
+// (merge on build_id, step_order), each step is stored once with its tail.
+func TestBuildLogsOnPostgresMergedOnce(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	const tail = 100
+	f, _ := logsFixture(t, cfsim.Config{Pipelines: 3, Builds: 150, Projects: 1}, pipeline.ResourceConfig{NewestPerPipeline: 3, TailLines: tail})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	d := &f.proj.Config.Destination
+	d.Type, d.Host, d.Port, d.Database, d.User, d.SSLMode = "postgres", u.Hostname(), port, strings.TrimPrefix(u.Path, "/"), u.User.Username(), u.Query().Get("sslmode")
+	f.proj.Config.DatasetName = pgtest.Dataset(t, dsn)
+	f.proj.Env = pgtest.Env(dsn)
+	ds := f.proj.Config.DatasetName
+	for range 2 {
+		if info := f.run(pipeline.Options{Resources: []string{"builds", "build_logs"}, FullRefresh: true}); info.Status != trace.LoadSucceeded {
+			t.Fatalf("status %s: %+v", info.Status, info.Resources)
+		}
+	}
+	ids := strings.Split(answer(t, f.proj, `SELECT DISTINCT build_id FROM `+ds+`.build_logs ORDER BY 1`), ";")
+	chosen := 0
+	for _, n := range strings.Split(answer(t, f.proj, `SELECT count(*) FROM `+ds+`.builds WHERE status IN ('error', 'terminated') GROUP BY service_id`), ";") {
+		k, _ := strconv.Atoi(n)
+		chosen += min(k, 3)
+	}
+	if len(ids) != chosen || chosen < 5 {
+		t.Fatalf("logs of %d builds, want %d (the newest 3 failed per pipeline)", len(ids), chosen)
+	}
+	var steps, lines int
+	var lastLines []string
+	for _, id := range ids {
+		served := servedLog(t, f.sim, id)
+		steps += len(served)
+		for _, l := range served {
+			lines += min(len(l), tail)
+		}
+		end := served[len(served)-1]
+		lastLines = append(lastLines, end[len(end)-1])
+	}
+	want := fmt.Sprintf("%d,%d", steps, lines)
+	if got := answer(t, f.proj, `SELECT (SELECT count(*) FROM `+ds+`.build_logs), (SELECT count(*) FROM `+ds+`.build_logs__lines)`); got != want {
+		t.Fatalf("steps, lines = %s, want %s", got, want)
+	}
+	got := answer(t, f.proj, `SELECT l.value FROM `+ds+`.build_logs b JOIN `+ds+`.build_logs__lines l ON l._dlt_parent_id = b._dlt_id
+		WHERE l._dlt_list_idx + b.first_line = b.line_count AND b.step_order = (SELECT max(step_order) FROM `+ds+`.build_logs m WHERE m.build_id = b.build_id) ORDER BY b.build_id`)
+	if got != strings.Join(lastLines, ";") {
+		t.Fatalf("last lines of the failed steps:\n%s\nwant\n%s", got, strings.Join(lastLines, ";"))
+	}
 }
