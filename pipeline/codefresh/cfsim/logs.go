@@ -33,8 +33,12 @@ func (g *gen) buildLog(idx uint64, b *build, now int64, key string) []logStep {
 	p := &g.pipelines[b.pipeline]
 	status := b.status(now)
 	steps := []logStep{{name: "Initializing Process", lines: g.initLines(idx, b)}}
-	for j, name := range p.steps {
-		last := j == len(p.steps)-1
+	failAt := len(p.steps) - 1
+	if status == "error" || status == "terminated" {
+		failAt = g.failedStep(idx, p.steps) // the steps after it never ran
+	}
+	for j, name := range p.steps[:failAt+1] {
+		last := j == failAt
 		lines := g.stepLines(idx, j, name, p.repo)
 		if j == 0 && g.h(kProgress, idx, fLogKey)%6 == 0 {
 			lines = append(lines, "codefresh auth create-context ci --api-key "+key)
