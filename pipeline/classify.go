@@ -39,6 +39,8 @@ func Classify(err error) trace.Cause {
 		return trace.CauseBusy
 	case isA[*trace.UnreadableError](err):
 		return trace.CauseTrace
+	case isA[*codefresh.StorageError](err):
+		return trace.CauseLogStorage
 	case errors.As(err, &ae):
 		return apiCause(ae)
 	case isA[*codefresh.TransportError](err):

@@ -69,6 +69,11 @@ type ResourceConfig struct {
 	Params           map[string]string `toml:"params,omitempty" json:"params,omitempty" jsonschema:"description=Extra query parameters such as status or pipeline"`
 	InitialValue     string            `toml:"initial_value,omitempty" json:"initial_value,omitempty" jsonschema:"description=Start of the incremental cursor for the first load (YYYY-MM-DD)"`
 	PageSize         int               `toml:"page_size,omitempty,omitzero" json:"page_size,omitempty" jsonschema:"minimum=0,maximum=10000,description=Records per request: 1 to 10000 (default from the catalog)"`
+	// Which builds' logs load and how much of each: build_logs only.
+	Statuses          []string `toml:"statuses,omitempty" json:"statuses,omitempty" jsonschema:"description=build_logs only: build statuses whose logs load (default error and terminated)"`
+	NewestPerPipeline int      `toml:"newest_per_pipeline,omitempty,omitzero" json:"newest_per_pipeline,omitempty" jsonschema:"minimum=0,maximum=1000,description=build_logs only: logs of the newest this many chosen builds per pipeline: 1 to 1000 (default 20)"`
+	TailLines         int      `toml:"tail_lines,omitempty,omitzero" json:"tail_lines,omitempty" jsonschema:"minimum=0,maximum=10000,description=build_logs only: last lines kept per step: 1 to 10000 (default 200)"`
+	LineCap           int      `toml:"line_cap,omitempty,omitzero" json:"line_cap,omitempty" jsonschema:"minimum=0,maximum=100000,description=build_logs only: characters kept of a log line (the rest is cut and marked): 80 to 100000 (default 2000)"`
 }
 
 // Defaults applied when the pipeline file leaves a field empty.
@@ -343,6 +348,9 @@ func (rc ResourceConfig) check(name string) error {
 	}
 	if rc.PageSize < 0 || rc.PageSize > maxPageSize {
 		return keyError(key("page_size"), "use 1 to %d", maxPageSize)
+	}
+	if err := rc.checkLogs(r, key); err != nil {
+		return err
 	}
 	params := make([]string, 0, len(rc.Params))
 	for p := range rc.Params {

@@ -156,6 +156,7 @@ func TestCheckMatrix(t *testing.T) {
 		"builds":        "missing_scope:build:read",
 		"builds_by_id":  "missing_scope:build:read", // inherits
 		"build_steps":   "missing_scope:build:read",
+		"build_logs":    "missing_scope:build:read",
 		"pipelines":     CapLoadable,
 		"projects":      CapLoadable,
 		"user":          CapLoadable,
@@ -180,7 +181,7 @@ func TestCheckMatrix(t *testing.T) {
 	for _, n := range res.Summary {
 		total += n
 	}
-	if total != len(res.Capabilities) || res.Summary[CapMissingScope] != 4 { // builds + its 3 details
+	if total != len(res.Capabilities) || res.Summary[CapMissingScope] != 5 { // builds + its 4 details
 		t.Fatalf("summary %v", res.Summary)
 	}
 	// Detail resources are never requested; 429 is retried (MaxAttempts 2).

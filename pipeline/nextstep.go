@@ -92,6 +92,8 @@ func nextStep(c trace.Cause, err error) string {
 		return "the destination refused the commit and is unchanged: the message says why (disk space, permissions, server)"
 	case trace.CauseTrace:
 		return unreadableTraceNext
+	case trace.CauseLogStorage:
+		return "the build logs' storage host refused or failed the log files (the message names the host and status): load again later; other resources are committed"
 	}
 	switch {
 	case hasAPI && ae.Status >= 500:

@@ -191,7 +191,7 @@ func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadI
 	report := &progress{report: opts.Progress}
 	norm := normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)})
 	x := extract.Start(ctx, extract.Config{
-		Client: client, Normalizer: norm, Sink: stage.NewAsync(stg), Redactor: red,
+		Client: client, Storage: codefresh.NewStorageClient(p.HTTPClient, creds.AllowLinkLocal()), Normalizer: norm, Sink: stage.NewAsync(stg), Redactor: red,
 		Cursors: state, Settings: p.extractSettings(), Resources: lookupAll(names),
 		Lookback: cfg.Lookback(), Concurrency: p.concurrency(), MaxPages: opts.MaxPages, FullRefresh: opts.FullRefresh,
 		OnDeviation: deviate,
@@ -448,7 +448,8 @@ func lookupAll(names []string) []codefresh.Resource {
 func (p *Project) extractSettings() map[string]extract.Settings {
 	out := make(map[string]extract.Settings, len(p.Config.Resources))
 	for name, rc := range p.Config.Resources {
-		out[name] = extract.Settings{Params: rc.Params, PageSize: rc.PageSize, InitialValue: rc.InitialValue}
+		out[name] = extract.Settings{Params: rc.Params, PageSize: rc.PageSize, InitialValue: rc.InitialValue,
+			Logs: extract.LogSettings{Statuses: rc.Statuses, NewestPerPipeline: rc.NewestPerPipeline, TailLines: rc.TailLines, LineCap: rc.LineCap}}
 	}
 	return out
 }

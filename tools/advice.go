@@ -85,6 +85,9 @@ var advice = map[trace.Cause]func(error) string{
 		}
 		return "the records were not where the catalog expects them; the error shows the shape found"
 	},
+	trace.CauseLogStorage: func(error) string {
+		return "the log files of these builds could not be read now; the other data loaded: start_load again later, or disable build_logs with configure_pipeline"
+	},
 	trace.CauseLock: func(error) string {
 		return "another process is writing the database (a load commits briefly): retry in a few seconds"
 	},

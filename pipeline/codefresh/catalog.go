@@ -41,6 +41,10 @@ const (
 	// page-cursor listing, and the records not yet final at the last load
 	// read again through the "<name>_by_id" resource.
 	StrategyBuildWindows Strategy = "build_windows"
+	// StrategyBuildLogs: per chosen build of its parent, the progress record
+	// at Path, then the log file its signed location.url names, read
+	// without the key from the storage host (extract/buildlogs.go).
+	StrategyBuildLogs Strategy = "build_logs"
 )
 
 // Write dispositions, as dlt names them.

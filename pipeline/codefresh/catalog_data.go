@@ -124,6 +124,15 @@ var catalog = []Resource{
 		DocsURL:          opDocs + "progress-get",
 	},
 	{
+		Name: "build_logs", Path: "/progress/{id}", DataSelector: "", Paginator: PaginatorNone,
+		PrimaryKey: []string{"build_id", "step_order"}, Parent: "builds", ParentParam: "id", ParentField: "progress", Strategy: StrategyBuildLogs, Scope: "build:read",
+		// location.url is a temporary signed link: a credential.
+		SecretFields:     []string{"location.url"},
+		WriteDisposition: Merge,
+		Description:      "Log tail of chosen finished builds (default: error or terminated, newest 20 per pipeline): one row per build and step (build_id, progress_id, step_order, step_name, line_count, first_line), its last lines in build_logs__lines (value; line number = first_line + _dlt_list_idx), cut and secret-masked. Fetched from the signed log URL without the key.",
+		DocsURL:          opDocs + "progress-get",
+	},
+	{
 		Name: "teams", Path: "/team", DataSelector: "$", Paginator: PaginatorNone,
 		PrimaryKey: []string{"_id"}, Scope: "team:read",
 		WriteDisposition: Replace,

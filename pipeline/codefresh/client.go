@@ -201,6 +201,12 @@ func (c *Client) Get(ctx context.Context, path string, q url.Values) (*Response,
 	return c.get(ctx, path, q, nil, m, validJSON)
 }
 
+// GetFor is Get for a request made on behalf of res: the trace and the
+// debug record file it under res, and drop res's SecretFields from it.
+func (c *Client) GetFor(ctx context.Context, res Resource, path string, q url.Values) (*Response, error) {
+	return c.get(ctx, path, q, nil, reqMeta{resource: res.Name, scope: res.Scope}, validJSON)
+}
+
 // reqMeta is what the catalog says of a request's path.
 type reqMeta struct {
 	resource string

@@ -21,6 +21,11 @@ const (
 	// DeviationDuplicates: records with a primary key already read in the same
 	// load (a listing that shifted while it was read); the last is kept.
 	DeviationDuplicates = "duplicate_keys"
+	// DeviationLiveLogs: builds whose log is live (Firebase, a running
+	// build), skipped; DeviationLogsUnread: builds whose log file could not
+	// be read, skipped while the others load.
+	DeviationLiveLogs   = "live_logs"
+	DeviationLogsUnread = "logs_unread"
 )
 
 // fallbackSelectors are the envelopes tried after a resource's own ones:

@@ -17,12 +17,15 @@ import (
 )
 
 // simCountName maps catalog names the simulator's Count spells differently.
-var simCountName = map[string]string{}
+var simCountName = map[string]string{
+	"build_logs": "build_progress", // its requests are the progress records; its rows come from the log files
+}
 
 // simDuplicateKeys are resources where the simulator (not the API) repeats a
 // primary key; remove an entry once cfsim is fixed.
 var simDuplicateKeys = map[string]string{
 	"build_steps": "its key (build_id, name) belongs to the step rows the pipeline makes from each build's last revision, not to the revisions listed",
+	"build_logs":  "its key (build_id, step_order) belongs to the rows made from each build's log file, not to the progress records listed",
 }
 
 func startSim(t *testing.T, cfg cfsim.Config, mod ...func(*codefresh.Options)) (*cfsim.Server, *codefresh.Client) {

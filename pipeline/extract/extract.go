@@ -1,6 +1,6 @@
 // Package extract reads a load's resources from Codefresh into the stage.
 // Each resource is read by the strategy its catalog entry names (one file
-// each: pages.go, perparent.go, buildwindows.go); fetchers of any number of
+// each: pages.go, perparent.go, buildwindows.go, buildlogs.go); fetchers of any number of
 // goroutines hand pages to one normalizer goroutine through a bounded queue
 // (feed.go), which writes the rows beside it.
 package extract
@@ -38,11 +38,13 @@ type Settings struct {
 	Params       map[string]string // query parameters
 	PageSize     int               // 0: the catalog's
 	InitialValue string            // start of the incremental cursor of a first load (YYYY-MM-DD, validated)
+	Logs         LogSettings       // build_logs: which builds, how much of each
 }
 
 // Config is what an extraction reads with and writes to.
 type Config struct {
 	Client     *codefresh.Client
+	Storage    *codefresh.StorageClient // log files (build_logs): no key
 	Normalizer *normalize.Normalizer
 	Sink       *stage.Async      // writes rows into the stage beside the normalizer
 	Redactor   *secrets.Redactor // the key, in every spelling, out of every record
@@ -75,6 +77,8 @@ type Extractor struct {
 	errMu    sync.Mutex
 	normErr  error
 	parent   map[string][]string // detail resource -> its parents' values seen this load (path parameters)
+	// logBuilds: build_logs-like resource -> the builds records seen this load.
+	logBuilds map[string][]logBuild
 	// details lists, per parent resource, the detail resources of this
 	// load: looked up once, not per record.
 	details map[string][]codefresh.Resource
@@ -86,9 +90,10 @@ type Extractor struct {
 // Start starts the normalizer goroutine of a load; Stop ends it.
 func Start(ctx context.Context, cfg Config) *Extractor {
 	x := &Extractor{
-		cfg:     cfg,
-		parent:  map[string][]string{},
-		details: map[string][]codefresh.Resource{},
+		cfg:       cfg,
+		parent:    map[string][]string{},
+		logBuilds: map[string][]logBuild{},
+		details:   map[string][]codefresh.Resource{},
 		// A few pages of slack let fetchers run ahead of the normalizer
 		// while memory stays bounded.
 		queue:    make(chan queued, 16),
@@ -130,6 +135,8 @@ func (x *Extractor) Resource(ctx context.Context, res codefresh.Resource) (pages
 		err = x.perParent(ctx, res)
 	case codefresh.StrategyBuildWindows:
 		err = x.buildWindows(ctx, res)
+	case codefresh.StrategyBuildLogs:
+		err = x.buildLogs(ctx, res)
 	default:
 		err = x.listing(ctx, res)
 	}

@@ -96,6 +96,12 @@ func (x *Extractor) setFailed(err error) {
 func (x *Extractor) normalizePage(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
 	for _, rec := range recs {
 		for _, d := range x.details[res.Name] {
+			if d.Strategy == codefresh.StrategyBuildLogs {
+				if b, ok := logBuildOf(rec); ok {
+					x.logBuilds[d.Name] = append(x.logBuilds[d.Name], b)
+				}
+				continue
+			}
 			x.parent[d.Name] = append(x.parent[d.Name], d.ParentValues(rec)...)
 		}
 		if err := x.cfg.Normalizer.Normalize(res.Name, rec, x.cfg.Sink); err != nil {

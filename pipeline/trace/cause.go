@@ -30,4 +30,7 @@ const (
 	CauseDiskFull     Cause = "disk_full"
 	CauseTrace        Cause = "trace" // a kept trace that cannot be read
 	CauseDamaged      Cause = "damaged_database"
+	// CauseLogStorage: a build's log file could not be read from the storage
+	// host its signed URL names (expired again after a fresh URL, or refused).
+	CauseLogStorage Cause = "log_storage"
 )

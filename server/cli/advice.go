@@ -84,6 +84,9 @@ var advice = map[trace.Cause]func(error) string{
 	trace.CauseNetwork: func(error) string {
 		return "check the base URL (`codefresh-mcp secrets check` shows it and where it comes from) and the network"
 	},
+	trace.CauseLogStorage: func(error) string {
+		return "load again later, or disable build_logs in " + pipeline.ConfigFile
+	},
 	trace.CauseLock: func(error) string {
 		return "let the other process finish (a load holds the lock only while committing) or stop it, then try again"
 	},

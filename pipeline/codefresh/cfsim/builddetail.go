@@ -87,8 +87,9 @@ func (c *call) contextRevision() response {
 	}
 	settled := status != "running"
 	result := status
+	failAt := g.failedStep(idx, p.steps)
 	stepResult := func(j int) (string, bool) { // status, finished
-		last := j == len(p.steps)-1
+		last := j == failAt
 		switch {
 		case !settled && now < t.steps[j][1]:
 			return "running", false
@@ -180,6 +181,36 @@ func (c *call) contextRevision() response {
 	return ok(w.b)
 }
 
+// failedStep is the index of the step a build that ends in error or
+// terminated stops at (fail_fast: no later step runs): a test step most
+// often, then build or lint, never the clone.
+func (g *gen) failedStep(idx uint64, steps []string) int {
+	if len(steps) < 2 {
+		return len(steps) - 1
+	}
+	weight := func(name string) uint64 {
+		switch name {
+		case "unit_test", "integration_test":
+			return 4
+		case "build", "lint", "deploy":
+			return 2
+		}
+		return 1
+	}
+	var total uint64
+	for _, st := range steps[1:] {
+		total += weight(st)
+	}
+	r := g.h(kProgress, idx, fLogFail+1) % total
+	for j, st := range steps[1:] {
+		if r < weight(st) {
+			return j + 1
+		}
+		r -= weight(st)
+	}
+	return len(steps) - 1
+}
+
 // progress serves GET /progress/{id}: {id,status,location{type,url}}.
 func (c *call) progress() response {
 	s := c.s
@@ -202,8 +233,9 @@ func (c *call) progress() response {
 	w.ks("status", b.status(now))
 	w.key("location")
 	w.open('{')
-	w.ks("type", "s3")
-	w.ks("url", fmt.Sprintf("https://storage.example.com/logs/%s.json?signature=%016x", id, s.g.h(kProgress, idx, 1)))
+	typ, u := s.logLocation(id, idx, &b, now)
+	w.ks("type", typ)
+	w.ks("url", u)
 	w.close('}')
 	w.close('}')
 	return ok(w.b)

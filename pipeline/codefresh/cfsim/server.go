@@ -24,6 +24,7 @@ package cfsim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -131,7 +132,8 @@ type Server struct {
 	rmu      sync.Mutex
 	requests []Request
 
-	srv localapi.Server // serves it when started with Start
+	srv  localapi.Server // serves it when started with Start
+	logs logStore        // the storage host of build logs (storage.go)
 }
 
 type script struct {
@@ -363,12 +365,22 @@ func (s *Server) Handler() http.Handler { return s }
 
 // Start listens on addr (e.g. "127.0.0.1:0") and serves until ctx ends or
 // Close is called. It returns the base URL, ending in /api.
+// The storage host of build logs listens beside it (StorageURL).
 func (s *Server) Start(ctx context.Context, addr string) (string, error) {
-	return s.srv.Start(ctx, "cfsim", addr, s)
+	base, err := s.srv.Start(ctx, "cfsim", addr, s)
+	if err != nil {
+		return "", err
+	}
+	if err := s.logs.start(ctx, s, addr); err != nil {
+		return "", errors.Join(err, s.srv.Close("cfsim"))
+	}
+	return base, nil
 }
 
 // Close stops a server started with Start.
-func (s *Server) Close() error { return s.srv.Close("cfsim") }
+func (s *Server) Close() error {
+	return errors.Join(s.srv.Close("cfsim"), s.logs.srv.Close("cfsim storage"))
+}
 
 // ServeHTTP runs the request through the same checks, in the same order, as
 // the real gateway: scripted faults, latency, auth, route, scope, rate
