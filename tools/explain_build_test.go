@@ -63,9 +63,17 @@ func TestExplainBuild(t *testing.T) {
 		t.Fatalf("%d bytes, the injected line %d times", len(text), strings.Count(text, injected))
 	}
 
+	// Logs not loaded: fetched live for this one build, the storage host
+	// never seeing the key.
 	e.ok("explain_build", map[string]any{"build_id": other}, &out)
-	if out.Sources.Logs != "not_loaded" || !strings.Contains(out.Next, "build_logs not loaded for this build: enable build_logs with configure_pipeline") {
-		t.Fatalf("sources %+v, next %q", out.Sources, out.Next)
+	if out.Sources.Logs != "live" || out.FailingStep == nil || out.Log == nil || len(out.Log.ErrorLines) == 0 {
+		t.Fatalf("sources %+v, failing step %+v, log %+v", out.Sources, out.FailingStep, out.Log)
+	}
+	if last := out.Log.Tail[len(out.Log.Tail)-1]; last.N != out.Log.LineCount || !strings.Contains(last.Text, "exit code") {
+		t.Fatalf("last log line %+v of %d", last, out.Log.LineCount)
+	}
+	if all, withAuth, withKey := e.sim.StorageKeyCount(); all == 0 || withAuth != 0 || withKey != 0 {
+		t.Fatalf("storage host: %d requests, %d with Authorization, %d with the key", all, withAuth, withKey)
 	}
 	e.ok("explain_build", map[string]any{"pipeline": pipelineName}, &out)
 	if out.Build.ID != latestOfPipeline {
@@ -80,3 +88,4 @@ func TestExplainBuild(t *testing.T) {
 		t.Fatalf("no arguments: %q", msg)
 	}
 }
+

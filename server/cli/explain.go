@@ -44,7 +44,7 @@ tool returns.`,
 				return err
 			}
 			defer r.Close()
-			ex := &explain.Explainer{Reader: r, Dataset: p.Config.Dataset()}
+			ex := p.Explainer(r)
 			rep, err := ex.Explain(cmd.Context(), req)
 			if err != nil {
 				return err
