@@ -28,26 +28,21 @@ func (c *Config) checkFreshness() error {
 
 // Freshness tells, per table read, the as-of time of its data (the end of
 // the newest completed load whose rows it holds), its age and a warning when
-// it is older than staleAfter or was never loaded. staleAfter zero takes the
-// pipeline file's freshness_warning (default 24h); now nil is time.Now.
-// It works on the DuckDB, PostgreSQL and Parquet readers alike; see
-// dataset.Freshness for how as-of is found.
+// it is older than the threshold or was never loaded. opts.StaleAfter zero
+// takes the pipeline file's freshness_warning (default 24h); opts.Now nil is
+// time.Now. It works on the DuckDB, PostgreSQL and Parquet readers alike;
+// dataset.Freshness says how as-of is found.
 //
 // Example, after a tool read the builds and build_steps tables:
 //
 //	r, _ := p.Reader(ctx)
-//	fr, err := p.Freshness(ctx, r, []string{"builds", "build_steps"}, 0, nil)
+//	fr, err := pipeline.Freshness(ctx, r, &p.Config, []string{"builds", "build_steps"}, dataset.FreshnessOptions{})
 //	// fr[0].AsOf, fr[0].Age, fr[0].Warning ("stale: ..." or "never loaded: ...")
 //
 // A query's own tables are in its Result.TablesRead.
-func (p *Project) Freshness(ctx context.Context, r dataset.Reader, tables []string, staleAfter time.Duration, now func() time.Time) ([]dataset.TableFreshness, error) {
-	return Freshness(ctx, r, &p.Config, tables, staleAfter, now)
-}
-
-// Freshness is Project.Freshness for a reader and pipeline file in hand.
-func Freshness(ctx context.Context, r dataset.Reader, cfg *Config, tables []string, staleAfter time.Duration, now func() time.Time) ([]dataset.TableFreshness, error) {
-	if staleAfter <= 0 {
-		staleAfter = cfg.StaleAfter()
+func Freshness(ctx context.Context, r dataset.Reader, cfg *Config, tables []string, opts dataset.FreshnessOptions) ([]dataset.TableFreshness, error) {
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = cfg.StaleAfter()
 	}
-	return dataset.Freshness(ctx, r, tables, dataset.FreshnessOptions{StaleAfter: staleAfter, Now: now})
+	return dataset.Freshness(ctx, r, tables, opts)
 }

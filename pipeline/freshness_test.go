@@ -109,7 +109,7 @@ func TestFreshnessPerTableFromDltLoads(t *testing.T) {
 			// Between the loads' ends: builds (first load) is stale, pipelines (second) is not.
 			gap := end2.Sub(end1)
 			tables := []string{"builds", p.Config.Dataset() + ".pipelines", child, "build_steps", "_dlt_loads"}
-			fr, err := p.Freshness(ctx, r, tables, gap/2, func() time.Time { return end2 })
+			fr, err := pipeline.Freshness(ctx, r, &p.Config, tables, dataset.FreshnessOptions{StaleAfter: gap / 2, Now: func() time.Time { return end2 }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +128,7 @@ func TestFreshnessPerTableFromDltLoads(t *testing.T) {
 			// The pipeline file's threshold applies when the call gives none.
 			p.Config.FreshnessWarning = "48h"
 			for now, stale := range map[time.Time]string{end1.Add(47 * time.Hour): "", end2.Add(49 * time.Hour): "builds,pipelines"} {
-				fr, err := p.Freshness(ctx, r, []string{"builds", "pipelines"}, 0, func() time.Time { return now })
+				fr, err := pipeline.Freshness(ctx, r, &p.Config, []string{"builds", "pipelines"}, dataset.FreshnessOptions{Now: func() time.Time { return now }})
 				if err != nil {
 					t.Fatal(err)
 				}

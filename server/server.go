@@ -44,6 +44,8 @@ type Options struct {
 	// Isolation, when set, runs the query tool's SQL in worker processes
 	// of bounded memory, killed at their timeout.
 	Isolation *dataset.Isolation
+	// Now, when set, is the clock data freshness is judged by (tests).
+	Now func() time.Time
 }
 
 // Server is the MCP server of one project.
@@ -78,6 +80,7 @@ func New(opts Options) *Server {
 		HTTPClient: opts.HTTPClient,
 		Handles:    dataset.NewHandles(0),
 		Isolation:  opts.Isolation,
+		Now:        opts.Now,
 	}
 	version := opts.Version
 	if version == "" {

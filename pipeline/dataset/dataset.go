@@ -88,6 +88,9 @@ type Result struct {
 	// TablesRead are the dataset tables the statement reads (views followed
 	// to their tables), for Freshness.
 	TablesRead []string `json:"tables_read,omitempty"`
+	// Freshness is how current each table read is; readers leave it empty,
+	// front ends fill it from TablesRead with Freshness.
+	Freshness []TableFreshness `json:"freshness,omitempty"`
 	ElapsedMS  int64    `json:"elapsed_ms"`
 }
 

@@ -67,6 +67,9 @@ func Warned(fr []TableFreshness) bool {
 // rows are replaced with their parents', and an empty child of a loaded
 // root is a real zero, not a missing table.
 func Freshness(ctx context.Context, r Reader, tables []string, opts FreshnessOptions) ([]TableFreshness, error) {
+	if !slices.ContainsFunc(tables, func(t string) bool { return !isSystem(t[strings.LastIndex(t, ".")+1:]) }) {
+		return nil, nil // only bookkeeping tables, or none
+	}
 	info := opts.Info
 	if info == nil {
 		var err error
