@@ -91,7 +91,7 @@ type Result struct {
 	// Freshness is how current each table read is; readers leave it empty,
 	// front ends fill it from TablesRead with Freshness.
 	Freshness []TableFreshness `json:"freshness,omitempty"`
-	ElapsedMS  int64    `json:"elapsed_ms"`
+	ElapsedMS int64            `json:"elapsed_ms"`
 }
 
 // LoadRef names a load whose rows a query read.
