@@ -15,9 +15,10 @@ const viewDepth = 4
 // tablesRead are the dataset tables a statement reads, sorted: the base
 // tables of DuckDB's own syntax tree of it (json_serialize_sql), with views
 // outside the dataset schema (the CI views of <dataset>_ci) followed to the
-// tables their definitions read. CTE names and unknown names drop out:
-// only tables and views the dataset schema holds are kept (the Parquet
-// reader's tables are views there and are kept as they are).
+// tables their definitions read. Only names the dataset schema holds are
+// kept (the Parquet reader's tables are views there and are kept as they
+// are), so a CTE's own name drops out; a CTE named like a dataset table
+// counts as that table, which over-reports rather than miss one.
 func (s *session) tablesRead(ctx context.Context, ast map[string]any) ([]string, error) {
 	refs := map[string]bool{}
 	if err := s.collectTables(ctx, ast, refs, viewDepth); err != nil {
