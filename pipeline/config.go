@@ -38,6 +38,7 @@ type Config struct {
 	// earlier versions wrote zeros for keys the user had not set.
 	RequestsPerSecond float64                   `toml:"requests_per_second,omitempty,omitzero" json:"requests_per_second,omitempty" jsonschema:"minimum=0,maximum=1000,description=Requests per second to the Codefresh API at most: 0.01 to 1000 (default 10)"`
 	Concurrency       int                       `toml:"concurrency,omitempty,omitzero" json:"concurrency,omitempty" jsonschema:"minimum=0,maximum=32,description=Requests in flight at once: date windows of builds and detail records (default 4; at most 32)"`
+	FreshnessWarning  string                    `toml:"freshness_warning,omitempty" json:"freshness_warning,omitempty" jsonschema:"description=Age from which answers warn that a table's data is stale, as a Go duration (default 24h)"`
 	Destination       DestinationConfig         `toml:"destination,omitempty" json:"destination,omitempty" jsonschema:"description=Where loads go"`
 	Incremental       IncrementalConfig         `toml:"incremental,omitempty" json:"incremental,omitempty" jsonschema:"description=Incremental loading of builds"`
 	Resources         map[string]ResourceConfig `toml:"resources,omitempty" json:"resources,omitempty" jsonschema:"description=Per-resource overrides keyed by catalog resource name"`
@@ -222,6 +223,7 @@ func (c *Config) Validate() error {
 		c.checkPacing,
 		c.Destination.check,
 		c.Incremental.check,
+		c.checkFreshness,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 
@@ -15,7 +16,16 @@ import (
 const (
 	EndpointsURI = "codefresh://endpoints"
 	SchemaURI    = "codefresh://schema"
+	GuideURI     = "codefresh://guide"
 )
+
+// Guide is the full guide for agents: workflow in detail, dataset layout,
+// SQL examples, troubleshooting. Clients load AGENTS.md and the
+// instructions into every request, so those stay short and point here;
+// the guide is read when needed.
+//
+//go:embed guide.md
+var Guide string
 
 func addResources(s *mcpserver.MCPServer, d *tools.Deps) {
 	s.AddResource(mcp.NewResource(EndpointsURI, "endpoints",
@@ -32,6 +42,13 @@ func addResources(s *mcpserver.MCPServer, d *tools.Deps) {
 	), jsonResource(d, SchemaURI, func(ctx context.Context) (any, error) {
 		return d.Schema(ctx)
 	}))
+	s.AddResource(mcp.NewResource(GuideURI, "guide",
+		mcp.WithResourceTitle("Guide to the Codefresh data server"),
+		mcp.WithResourceDescription("How to load and query Codefresh data: the workflow in detail, dataset layout and joins, SQL examples for CI questions, troubleshooting of 401/403/404/429 and locks."),
+		mcp.WithMIMEType("text/markdown"),
+	), func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		return []mcp.ResourceContents{mcp.TextResourceContents{URI: GuideURI, MIMEType: "text/markdown", Text: Guide}}, nil
+	})
 }
 
 // jsonResource serves get's value as compact, redacted JSON.

@@ -16,6 +16,15 @@ import (
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
+// freshnessNext is what to do when a table is stale or never loaded.
+const freshnessNext = "a table is stale or was never loaded (see its warning): say so and give its as_of with the answer, " +
+	"since a zero from a table never loaded means nothing; start_load refreshes the data (configure_pipeline enables a resource never loaded)"
+
+// freshnessUnknown says that how current the data is could not be told.
+func freshnessUnknown(err error) string {
+	return "how current the tables read are is unknown (" + err.Error() + "): pipeline_info lists the last loads; say so with the answer"
+}
+
 // explain turns an error into the text a model sees: what happened, then
 // what to do next, from the error itself or from its kind.
 func explain(err error) string {
@@ -62,7 +71,7 @@ var advice = map[trace.Cause]func(error) string{
 		return "Codefresh is rate limiting: wait a minute, then retry"
 	},
 	trace.CauseBusy: func(err error) string {
-		return "call load_status with job_id " + as[*pipeline.BusyError](err).JobID + " and wait_seconds 30, or cancel_load it"
+		return "call load_status with job_id " + as[*pipeline.BusyError](err).JobID + " and wait_seconds 50, or cancel_load it"
 	},
 	trace.CauseAuth: func(err error) string {
 		if as[*codefresh.APIError](err) == nil {

@@ -41,7 +41,7 @@ func cancelLoad(d *Deps) Tool {
 			}
 			next := statusNext(s)
 			if s.State == trace.LoadRunning {
-				next = "the job is still stopping: call load_status with wait_seconds 30"
+				next = "the job is still stopping: call load_status with wait_seconds 50"
 			}
 			return CancelLoadOut{Job: s, Next: next}, nil
 		})

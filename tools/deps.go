@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
@@ -29,6 +30,8 @@ type Deps struct {
 	// Isolation, when set, runs agent SQL on a DuckDB engine in a worker
 	// process; nil runs it in this process.
 	Isolation *dataset.Isolation
+	// Now, when set, is the clock data freshness is judged by (tests).
+	Now func() time.Time
 }
 
 func (d *Deps) logger() *slog.Logger {

@@ -56,7 +56,7 @@ func explainLoad(d *Deps) Tool {
 				s := j.Status()
 				switch {
 				case s.State == trace.LoadRunning:
-					return ExplainLoadOut{}, errorf("call load_status with wait_seconds 30 until it ends, then explain_load", "job %s is still running: its trace is written when it ends", in.JobID)
+					return ExplainLoadOut{}, errorf("call load_status with wait_seconds 50 until it ends, then explain_load", "job %s is still running: its trace is written when it ends", in.JobID)
 				case s.Info != nil:
 					loadID = s.Info.LoadID
 				case s.LoadID != "":

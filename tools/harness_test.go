@@ -52,6 +52,8 @@ type envOpts struct {
 	// front, when set, is given the simulator's base URL and returns the
 	// one the server uses (a server in front that answers some paths itself).
 	front func(simBase string) string
+	// now, when set, is the server's clock for data freshness.
+	now func() time.Time
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -95,6 +97,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		ReadOnly:   o.readOnly,
 		Env:        func(k string) string { return vars[k] },
 		Logger:     logger,
+		Now:        o.now,
 	})
 	t.Cleanup(func() { e.srv.Close() })
 	c, err := client.NewInProcessClient(e.srv.MCP())

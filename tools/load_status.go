@@ -37,8 +37,8 @@ type JobSummary struct {
 func loadStatus(d *Deps) Tool {
 	return newTool(d, "load_status", "Load job status",
 		"State (running, succeeded, failed, cancelled), progress (pages, rows, resource) and, once done, the load info "+
-			"(rows per table, new columns, load id) or the error of a load job. With wait_seconds it blocks until the job ends, "+
-			"so one call replaces many polls. Without job_id it lists this session's jobs.",
+			"(rows per table, new columns, load id) or the error of a load job. Call it with wait_seconds 50: it blocks until the job "+
+			"ends (or 50 s pass), so one call replaces many polls. Without job_id it lists this session's jobs.",
 		Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false},
 		func(ctx context.Context, in LoadStatusIn) (LoadStatusOut, error) {
 			wait := min(max(in.WaitSeconds, 0), maxWait)
@@ -90,7 +90,7 @@ func loadStatus(d *Deps) Tool {
 func statusNext(s pipeline.JobStatus) string {
 	switch s.State {
 	case trace.LoadRunning:
-		return "still running: call load_status again with wait_seconds 30, or cancel_load to stop it"
+		return "still running: call load_status again with wait_seconds 50, or cancel_load to stop it"
 	case trace.LoadSucceeded:
 		if s.Info != nil && s.Info.DryRun {
 			return "dry run: nothing was committed; start_load without dry_run to load"

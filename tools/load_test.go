@@ -142,7 +142,9 @@ func TestCancelLoadLeavesDatabaseAsItWas(t *testing.T) {
 		t.Fatalf("tables changed: before %+v after %+v", before.Tables, after.Tables)
 	}
 	for i := range before.Tables {
-		if before.Tables[i] != after.Tables[i] {
+		// The same rows from the same load; only the age moves on.
+		b, a := before.Tables[i], after.Tables[i]
+		if b.TableSummary != a.TableSummary || (b.AsOf == nil) != (a.AsOf == nil) || b.AsOf != nil && !b.AsOf.Equal(*a.AsOf) {
 			t.Fatalf("table changed: %+v -> %+v", before.Tables[i], after.Tables[i])
 		}
 	}

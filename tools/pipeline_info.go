@@ -14,8 +14,9 @@ import (
 
 // PipelineInfoIn is pipeline_info's input.
 type PipelineInfoIn struct {
-	Loads        int  `json:"loads,omitempty" jsonschema:"minimum=0,maximum=50,default=5" jsonschema_description:"How many of the last loads to list (default 5; at most 50)"`
-	SystemTables bool `json:"system_tables,omitempty" jsonschema_description:"Also list dlt's bookkeeping tables (_dlt_loads and the like)"`
+	Loads           int  `json:"loads,omitempty" jsonschema:"minimum=0,maximum=50,default=5" jsonschema_description:"How many of the last loads to list (default 5; at most 50)"`
+	SystemTables    bool `json:"system_tables,omitempty" jsonschema_description:"Also list dlt's bookkeeping tables (_dlt_loads and the like)"`
+	StaleAfterHours int  `json:"stale_after_hours,omitempty" jsonschema:"minimum=0,maximum=8760" jsonschema_description:"Warn when a table is older than this many hours (default: the pipeline file's freshness_warning, else 24; at most 8760)"`
 }
 
 // PipelineInfoOut is pipeline_info's result.
@@ -25,7 +26,7 @@ type PipelineInfoOut struct {
 	Location    string                   `json:"location"`
 	Dataset     string                   `json:"dataset"`
 	Enabled     []string                 `json:"enabled_resources"`
-	Tables      []dataset.TableSummary   `json:"tables"`
+	Tables      []TableOverview          `json:"tables"`
 	Loads       []dataset.Load           `json:"last_loads"`
 	Cursors     map[string]CursorSummary `json:"incremental_cursors,omitempty"`
 	RunningJob  *JobSummary              `json:"running_job,omitempty"`
@@ -33,6 +34,16 @@ type PipelineInfoOut struct {
 	LastLoad    *LastLoadSummary         `json:"last_load,omitempty"` // from the project's load trace
 	Dashboard   string                   `json:"dashboard"`           // the running dashboard's URL, else the command that starts one
 	Next        string                   `json:"next"`
+}
+
+// TableOverview is one table with how current its data is: as_of is the
+// end of the newest load that wrote it (a child table's root's), warning
+// says when it is stale or never loaded.
+type TableOverview struct {
+	dataset.TableSummary
+	AsOf    *time.Time `json:"as_of,omitempty"`
+	Age     string     `json:"age,omitempty"`
+	Warning string     `json:"warning,omitempty"`
 }
 
 // LastLoadSummary is the outcome of the project's last load, from its trace.
@@ -56,7 +67,7 @@ type CursorSummary struct {
 func pipelineInfo(d *Deps) Tool {
 	return newTool(d, "pipeline_info", "Pipeline and dataset overview",
 		"Overview of the project's pipeline and its data: destination and file, dataset, resources a load reads, "+
-			"tables with row counts, the last loads (from _dlt_loads), incremental cursors, a running job and the last error. "+
+			"tables with row counts and as_of (end of the load that wrote them; warning when stale or never loaded), the last loads (from _dlt_loads), incremental cursors, a running job and the last error. "+
 			"Start here to see what is loaded.",
 		Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false},
 		func(ctx context.Context, in PipelineInfoIn) (PipelineInfoOut, error) {
@@ -75,7 +86,7 @@ func pipelineInfo(d *Deps) Tool {
 				Location:    cfg.DestinationPath(d.ProjectDir),
 				Dataset:     cfg.Dataset(),
 				Enabled:     cfg.EnabledResources(),
-				Tables:      []dataset.TableSummary{},
+				Tables:      []TableOverview{},
 				Loads:       []dataset.Load{},
 			}
 			d.addJobs(&out, cfg)
@@ -92,10 +103,24 @@ func pipelineInfo(d *Deps) Tool {
 			if err != nil {
 				return PipelineInfoOut{}, err
 			}
+			var names []string
 			for _, t := range info.Tables {
-				if !t.System || in.SystemTables {
-					out.Tables = append(out.Tables, t)
+				if !t.System {
+					names = append(names, t.Name)
 				}
+			}
+			fr, freshNext := d.freshness(ctx, r, cfg, names, in.StaleAfterHours, info)
+			for _, t := range info.Tables {
+				if t.System && !in.SystemTables {
+					continue
+				}
+				ov := TableOverview{TableSummary: t}
+				for _, f := range fr {
+					if f.Table == t.Name {
+						ov.AsOf, ov.Age, ov.Warning = f.AsOf, f.Age, f.Warning
+					}
+				}
+				out.Tables = append(out.Tables, ov)
 			}
 			out.Loads = info.Loads[:min(nLoads, len(info.Loads))]
 			for _, ps := range info.PipelineStates {
@@ -104,6 +129,9 @@ func pipelineInfo(d *Deps) Tool {
 				}
 			}
 			out.Next = "describe_table for columns and joins, then query with SQL (tables live in schema " + cfg.Dataset() + ")"
+			if freshNext != "" {
+				out.Next = freshNext + "; " + out.Next
+			}
 			return out, nil
 		})
 }

@@ -72,7 +72,7 @@ func startLoad(d *Deps) Tool {
 				State:   s.State,
 				Project: s.Project,
 				Options: s.Options,
-				Next:    fmt.Sprintf("call load_status with job_id %q and wait_seconds 30 until state is succeeded, completed_with_errors, failed or cancelled", s.ID),
+				Next:    fmt.Sprintf("call load_status with job_id %q and wait_seconds 50 until state is succeeded, completed_with_errors, failed or cancelled", s.ID),
 			}, nil
 		})
 }

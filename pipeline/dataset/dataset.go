@@ -49,6 +49,9 @@ type QueryOptions struct {
 	// DocumentSummaryLen by a one-line summary when the result has more than
 	// one column: a pipeline's YAML would otherwise fill a wide result alone.
 	SummarizeDocuments bool
+	// NoProvenance skips naming the tables and loads read (a statement of our own
+	// about loads, such as Freshness's, needs none).
+	NoProvenance bool
 }
 
 // DocumentSummaryLen is the length from which SummarizeDocuments summarises.
@@ -82,7 +85,13 @@ type Result struct {
 	Truncated  bool      `json:"truncated"`
 	Hint       string    `json:"hint,omitempty"`
 	Provenance []LoadRef `json:"provenance,omitempty"`
-	ElapsedMS  int64     `json:"elapsed_ms"`
+	// TablesRead are the dataset tables the statement reads (views followed
+	// to their tables), for Freshness.
+	TablesRead []string `json:"tables_read,omitempty"`
+	// Freshness is how current each table read is; readers leave it empty,
+	// front ends fill it from TablesRead with Freshness.
+	Freshness []TableFreshness `json:"freshness,omitempty"`
+	ElapsedMS int64            `json:"elapsed_ms"`
 }
 
 // LoadRef names a load whose rows a query read.

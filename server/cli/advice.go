@@ -14,6 +14,14 @@ import (
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
+// freshnessNext is what to do when a table is stale or never loaded.
+const freshnessNext = "`codefresh-mcp load` refreshes stale tables; a table never loaded needs its resource enabled in " + pipeline.ConfigFile
+
+// freshnessUnknown says that how current the data is could not be told.
+func freshnessUnknown(err error) string {
+	return "how current the tables read are is unknown (" + err.Error() + "); `codefresh-mcp info` lists the last loads"
+}
+
 // errorText is how the CLI shows a failed command: the error, then the next step.
 func errorText(err error) string {
 	text := "error: " + err.Error()

@@ -86,7 +86,7 @@ func agentScript(h []exchange) (*exchange, string) {
 			if n > 20 {
 				return nil, "stopped: the load did not end"
 			}
-			return call("load_status", map[string]any{"job_id": st.JobID, "wait_seconds": 30})
+			return call("load_status", map[string]any{"job_id": st.JobID, "wait_seconds": 50})
 		}
 		return call("query", map[string]any{"sql": "SELECT count(*) AS builds FROM codefresh_data.builds"})
 	case h[n-1].Tool == "query" && h[n-2].Tool != "query":

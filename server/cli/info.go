@@ -21,12 +21,15 @@ import (
 
 func newInfoCmd(a *app) *cobra.Command {
 	var asJSON bool
+	var staleAfter time.Duration
 	cmd := &cobra.Command{
 		Use:   "info",
 		Short: "Show the loaded data: tables, row counts, recent loads, pipeline state",
 		Long: `Show where the project's data is loaded, its tables with row counts and parent
-tables, the most recent loads, each pipeline's latest state (the incremental
-cursors) and the schema version.`,
+tables and each table's as-of time (the end of the load that last wrote it,
+with a warning when older than --stale-after or never loaded), the most
+recent loads, each pipeline's latest state (the incremental cursors) and the
+schema version.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := a.openProject()
@@ -39,16 +42,17 @@ cursors) and the schema version.`,
 			if ute := (*trace.UnreadableError)(nil); errors.As(terr, &ute) {
 				last = unreadableTrace(p) // said as such, not replaced by the load before it
 			}
-			info, dsErr := readInfo(cmd.Context(), a)
+			info, fr, dsErr := readInfo(cmd.Context(), a, p, staleAfter)
 			if dsErr != nil && last == nil {
 				return dsErr
 			}
 			if asJSON {
 				out := struct {
 					*dataset.Info
-					Error    string       `json:"error,omitempty"`
-					LastLoad *trace.Trace `json:"last_load,omitempty"`
-				}{Info: info, LastLoad: compact(last)}
+					Freshness []dataset.TableFreshness `json:"freshness,omitempty"`
+					Error     string                   `json:"error,omitempty"`
+					LastLoad  *trace.Trace             `json:"last_load,omitempty"`
+				}{Info: info, Freshness: fr, LastLoad: compact(last)}
 				if dsErr != nil {
 					out.Error = dsErr.Error()
 				}
@@ -59,7 +63,7 @@ cursors) and the schema version.`,
 				if next := nextStep(dsErr); next != "" {
 					fmt.Fprintf(cmd.OutOrStdout(), "next step: %s\n", next)
 				}
-			} else if err := writeInfo(cmd.OutOrStdout(), info); err != nil {
+			} else if err := writeInfo(cmd.OutOrStdout(), info, fr); err != nil {
 				return err
 			}
 			if last != nil {
@@ -69,16 +73,32 @@ cursors) and the schema version.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	cmd.Flags().DurationVar(&staleAfter, "stale-after", 0, "warn when a table is older than this (default: the pipeline file's freshness_warning, else 24h)")
 	return cmd
 }
 
-func readInfo(ctx context.Context, a *app) (*dataset.Info, error) {
-	r, err := openDataset(ctx, a)
+// readInfo summarises the dataset and how current each data table is; a
+// failure to tell the latter leaves it out (the tables still show).
+func readInfo(ctx context.Context, a *app, p *pipeline.Project, staleAfter time.Duration) (*dataset.Info, []dataset.TableFreshness, error) {
+	p.Logger = a.logger()
+	r, err := p.Reader(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer r.Close()
-	return r.Info(ctx)
+	info, err := r.Info(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var tables []string
+	for _, t := range info.Tables {
+		tables = append(tables, t.Name)
+	}
+	fr, err := pipeline.Freshness(ctx, r, &p.Config, tables, dataset.FreshnessOptions{StaleAfter: staleAfter, Info: info})
+	if err != nil {
+		a.logger().Warn("data freshness unknown", "error", err)
+	}
+	return info, fr, nil
 }
 
 func compact(t *trace.Trace) *trace.Trace {
@@ -137,20 +157,38 @@ func unreadableTrace(p *pipeline.Project) *trace.Trace {
 	return ts[0]
 }
 
-func writeInfo(w io.Writer, info *dataset.Info) error {
+func writeInfo(w io.Writer, info *dataset.Info, fr []dataset.TableFreshness) error {
 	fmt.Fprintf(w, "destination  %s\nlocation     %s\ndataset      %s\n\n", info.Destination, info.Location, info.Dataset)
 
+	asOf := map[string]string{}
+	for _, f := range fr {
+		switch {
+		case f.Stale:
+			asOf[f.Table] = fmt.Sprintf("%s (%s old, stale)", f.AsOf.Format(time.RFC3339), f.Age)
+		case f.AsOf != nil:
+			asOf[f.Table] = fmt.Sprintf("%s (%s old)", f.AsOf.Format(time.RFC3339), f.Age)
+		case f.NeverLoaded:
+			asOf[f.Table] = "never loaded"
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tROWS\tCOLUMNS\tPARENT")
+	fmt.Fprintln(tw, "TABLE\tROWS\tCOLUMNS\tPARENT\tAS OF")
 	for _, t := range info.Tables {
 		parent := t.Parent
 		if t.System {
 			parent = "(system)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", t.Name, t.Rows, t.Columns, parent)
+		if t.System {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", t.Name, t.Rows, t.Columns, parent)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", t.Name, t.Rows, t.Columns, parent, asOf[t.Name])
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if dataset.Warned(fr) {
+		fmt.Fprintln(w, "next step:", freshnessNext)
 	}
 
 	fmt.Fprintln(w, "\nRecent loads (newest first):")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
@@ -29,7 +30,7 @@ func openDataset(ctx context.Context, a *app) (dataset.Reader, error) {
 func newQueryCmd(a *app) *cobra.Command {
 	var asJSON bool
 	var maxRows int
-	var timeout time.Duration
+	var timeout, staleAfter time.Duration
 	cmd := &cobra.Command{
 		Use:   `query "SQL"`,
 		Short: "Run one read-only SELECT over the loaded data",
@@ -40,10 +41,17 @@ without the dataset: SELECT * FROM pipelines LIMIT 10.
 
 Only a single SELECT runs: writes, file access, ATTACH, SET and the like are
 refused. Results stop at --max-rows rows or 64 KiB; the output says when it was
-cut and which loads the rows came from.`,
+cut, which loads the rows came from, and each table's as-of time, with a
+warning when it is older than --stale-after (default: the pipeline file's
+freshness_warning, else 24h) or was never loaded.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := openDataset(cmd.Context(), a)
+			p, err := a.openProject()
+			if err != nil {
+				return err
+			}
+			p.Logger = a.logger()
+			r, err := p.Reader(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -52,6 +60,11 @@ cut and which loads the rows came from.`,
 			if err != nil {
 				return err
 			}
+			res.Freshness, err = pipeline.Freshness(cmd.Context(), r, &p.Config, res.TablesRead, dataset.FreshnessOptions{StaleAfter: staleAfter})
+			if err != nil {
+				res.Hint = strings.TrimSpace(res.Hint + " " + freshnessUnknown(err))
+			}
+			res.TablesRead = nil // freshness names them
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 			}
@@ -61,6 +74,7 @@ cut and which loads the rows came from.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"columns":[...],"rows":[[...]],...} with truncated and provenance fields (whole values; the table cuts cells at 60 characters)`)
 	cmd.Flags().IntVar(&maxRows, "max-rows", dataset.DefaultMaxRows, "stop after this many rows")
 	cmd.Flags().DurationVar(&timeout, "timeout", dataset.DefaultTimeout, "interrupt the query after this long")
+	cmd.Flags().DurationVar(&staleAfter, "stale-after", 0, "warn when a table read is older than this (default: the pipeline file's freshness_warning, else 24h)")
 	return cmd
 }
 
@@ -98,7 +112,23 @@ func writeResultTable(w io.Writer, res *dataset.Result) error {
 		}
 		fmt.Fprintf(w, "data of %s from load %s\n", table, strings.Join(loads, ", "))
 	}
+	writeFreshness(w, res.Freshness)
 	return nil
+}
+
+// writeFreshness prints each table's as-of, or its warning, and what to
+// do when one is stale or never loaded.
+func writeFreshness(w io.Writer, fr []dataset.TableFreshness) {
+	for _, f := range fr {
+		if f.Warning != "" {
+			fmt.Fprintf(w, "warning: %s: %s\n", f.Table, f.Warning)
+		} else if f.AsOf != nil {
+			fmt.Fprintf(w, "%s as of %s (%s old)\n", f.Table, f.AsOf.Format(time.RFC3339), f.Age)
+		}
+	}
+	if dataset.Warned(fr) {
+		fmt.Fprintln(w, "next step:", freshnessNext)
+	}
 }
 
 func provenanceTables(refs []dataset.LoadRef) []string {

@@ -52,6 +52,22 @@ func TestQueryCmdTable(t *testing.T) {
 	if lines[4] != "data of pipelines from load "+datasettest.LoadA+" ("+datasettest.LoadATS+")" {
 		t.Errorf("provenance line %q", lines[4])
 	}
+	if !strings.HasPrefix(lines[5], "warning: pipelines: stale: data as of "+datasettest.LoadATS+" is ") ||
+		!strings.HasSuffix(lines[5], " old, older than the 1d freshness threshold") || !strings.HasPrefix(lines[6], "next step: ") {
+		t.Errorf("freshness lines %q", lines[5:])
+	}
+	// The pipeline file's threshold, then the flag's.
+	if err := os.WriteFile(filepath.Join(dir, "codefresh_pipeline.toml"), []byte("freshness_warning = \"900000h\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runIn(t, dir, "query", "SELECT count(*) FROM pipelines")
+	if err != nil || !strings.Contains(out, "\npipelines as of "+datasettest.LoadATS+" (") || strings.Contains(out, "warning") {
+		t.Errorf("freshness_warning 900000h: %v\n%s", err, out)
+	}
+	out, err = runIn(t, dir, "query", "--stale-after", "48h", "SELECT count(*) FROM pipelines")
+	if err != nil || !strings.Contains(out, "older than the 2d freshness threshold") {
+		t.Errorf("--stale-after 48h: %v\n%s", err, out)
+	}
 }
 
 func TestQueryCmdJSONAndMaxRows(t *testing.T) {
@@ -99,7 +115,11 @@ func TestInfoCmd(t *testing.T) {
 	for _, want := range []string{
 		"destination  duckdb\n",
 		"location     " + filepath.Join(dir, "codefresh.duckdb") + "\n",
-		"builds__annotations          2     7        builds\n",
+		// The fixture's loads are years old: stale, with the next step.
+		"builds__annotations          2     7        builds               " + datasettest.LoadBTS + " (",
+		"pipelines                    2     6                             " + datasettest.LoadATS + " (",
+		" old, stale)\n",
+		"next step: `codefresh-mcp load` refreshes stale tables",
 		"_dlt_loads                   2     5        (system)\n",
 		"  " + datasettest.LoadB + "  " + datasettest.LoadBTS + "  codefresh  complete\n",
 		"Pipeline codefresh_pipeline: state version 2 from load " + datasettest.LoadB,

@@ -48,8 +48,11 @@ func (r *Reader) Query(ctx context.Context, query string, opts dataset.QueryOpti
 		return nil, r.damaged(err)
 	}
 	res.ElapsedMS = time.Since(start).Milliseconds()
-	// Provenance is best effort: a query whose tables cannot be found still answers.
-	res.Provenance, _ = s.provenance(qctx, ast)
+	if !opts.NoProvenance {
+		// Best effort: a query whose tables cannot be found still answers.
+		res.TablesRead, _ = s.tablesRead(qctx, ast)
+		res.Provenance, _ = s.provenance(qctx, res.TablesRead)
+	}
 	return res, nil
 }
 
@@ -195,67 +198,6 @@ func stmtTypeName(t duckdb.StmtType) string {
 		return n
 	}
 	return fmt.Sprintf("statement type %d", t)
-}
-
-// provenance names the latest loads present in each dataset table the
-// query reads, found in DuckDB's syntax tree of it; a table without
-// _dlt_load_id, or a CTE name, contributes nothing.
-func (s *session) provenance(ctx context.Context, ast map[string]any) ([]dataset.LoadRef, error) {
-	refs := map[string]bool{}
-	dataset.WalkJSON(ast, func(m map[string]any) {
-		if m["type"] != "BASE_TABLE" {
-			return
-		}
-		name, _ := m["table_name"].(string)
-		schema, _ := m["schema_name"].(string)
-		// Unqualified names resolve to the dataset through search_path.
-		if name != "" && (schema == "" || strings.EqualFold(schema, s.dataset)) {
-			refs[strings.ToLower(name)] = true
-		}
-	})
-	if len(refs) == 0 {
-		return nil, nil
-	}
-	loaded, err := queryStrings(ctx, s.conn, `
-		SELECT table_name FROM duckdb_columns()
-		WHERE database_name = current_database() AND schema_name = ? AND column_name = '_dlt_load_id'
-		  AND EXISTS (SELECT 1 FROM `+relations+` WHERE database_name = current_database() AND schema_name = ? AND table_name = '_dlt_loads')
-		ORDER BY table_name`, s.dataset, s.dataset)
-	if err != nil {
-		return nil, fmt.Errorf("provenance tables: %w", err)
-	}
-	var out []dataset.LoadRef
-	n := 0
-	for _, table := range loaded {
-		if !refs[strings.ToLower(table)] {
-			continue
-		}
-		if n++; n > dataset.ProvenanceTables {
-			break
-		}
-		ds := dataset.QuoteIdent(s.dataset)
-		rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`
-			SELECT l.load_id, l.inserted_at FROM %s._dlt_loads l
-			WHERE l.load_id IN (SELECT DISTINCT _dlt_load_id FROM %s.%s)
-			ORDER BY l.inserted_at DESC, l.load_id DESC LIMIT %d`, ds, ds, dataset.QuoteIdent(table), dataset.ProvenanceLoads))
-		if err != nil {
-			return out, fmt.Errorf("provenance of %s: %w", table, err)
-		}
-		for rows.Next() {
-			ref := dataset.LoadRef{Table: table}
-			if err := rows.Scan(&ref.LoadID, &ref.LoadedAt); err != nil {
-				rows.Close()
-				return out, fmt.Errorf("provenance of %s: %w", table, err)
-			}
-			out = append(out, ref)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return out, fmt.Errorf("provenance of %s: %w", table, err)
-		}
-	}
-	return out, nil
 }
 
 // tableFunctions are the table functions a query may call: generators and

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +57,10 @@ func (r *Reader) Query(ctx context.Context, query string, opts dataset.QueryOpti
 		return nil, err
 	}
 	res.ElapsedMS = time.Since(start).Milliseconds()
-	res.Provenance, _ = s.provenance(qctx, plan)
+	if !opts.NoProvenance {
+		res.TablesRead = s.tablesRead(plan)
+		res.Provenance, _ = s.provenance(qctx, res.TablesRead)
+	}
 	return res, nil
 }
 
@@ -221,19 +225,25 @@ func isSQLState(err error, code string) bool {
 	return errors.As(err, &pe) && pe.Code == code
 }
 
-// provenance names the latest loads present in each dataset table the
-// query reads, found in the plan PostgreSQL made of it; a table without
-// _dlt_load_id contributes nothing.
-func (s *pgSession) provenance(ctx context.Context, plan any) ([]dataset.LoadRef, error) {
-	refs := map[string]bool{}
+// tablesRead are the dataset tables in the plan PostgreSQL made of the
+// query, sorted; the planner has already replaced views by the tables they read.
+func (s *pgSession) tablesRead(plan any) []string {
+	var out []string
 	dataset.WalkJSON(plan, func(m map[string]any) {
 		name, _ := m["Relation Name"].(string)
 		schema, _ := m["Schema"].(string)
-		if name != "" && schema == s.dataset {
-			refs[name] = true
+		if name != "" && schema == s.dataset && !slices.Contains(out, name) {
+			out = append(out, name)
 		}
 	})
-	if len(refs) == 0 {
+	slices.Sort(out)
+	return out
+}
+
+// provenance names the latest loads present in each of the tables read
+// that carry _dlt_load_id.
+func (s *pgSession) provenance(ctx context.Context, tables []string) ([]dataset.LoadRef, error) {
+	if len(tables) == 0 {
 		return nil, nil
 	}
 	rows, err := s.tx.Query(ctx, `SELECT c.relname FROM pg_catalog.pg_attribute a
@@ -251,7 +261,7 @@ func (s *pgSession) provenance(ctx context.Context, plan any) ([]dataset.LoadRef
 	var out []dataset.LoadRef
 	n := 0
 	for _, table := range loaded {
-		if !refs[table] {
+		if !slices.Contains(tables, table) {
 			continue
 		}
 		if n++; n > dataset.ProvenanceTables {
