@@ -57,7 +57,13 @@ func explainBuild(d *Deps) Tool {
 			if err != nil {
 				return nil, explainBuildError(err)
 			}
-			return &ExplainBuildOut{Report: *rep, Next: explainBuildNext(rep)}, nil
+			fr, advice := d.freshness(ctx, r, &p.Config, rep.TablesRead(), 0, nil)
+			rep.Freshness = fr
+			next := explainBuildNext(rep)
+			if advice != "" {
+				next += "; " + advice
+			}
+			return &ExplainBuildOut{Report: *rep, Next: next}, nil
 		})
 }
 

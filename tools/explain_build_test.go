@@ -88,4 +88,3 @@ func TestExplainBuild(t *testing.T) {
 		t.Fatalf("no arguments: %q", msg)
 	}
 }
-

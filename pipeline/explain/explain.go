@@ -91,7 +91,7 @@ type Report struct {
 	Truncated   bool        `json:"truncated"`
 	Omitted     []string    `json:"omitted,omitempty"`
 	// Freshness is filled by the caller (as-of time of the tables read).
-	Freshness any `json:"freshness,omitempty"`
+	Freshness []dataset.TableFreshness `json:"freshness,omitempty"`
 
 	full *LogStep // the shown step's whole kept log, before fitting
 }
@@ -353,4 +353,17 @@ func situation(r *Report) Situation {
 		return NewFailure
 	}
 	return Unknown
+}
+
+// TablesRead are the dataset tables the report was read from, for the
+// caller's freshness statement.
+func (r *Report) TablesRead() []string {
+	tables := []string{"builds"}
+	if r.Sources.Steps == SourceLoaded {
+		tables = append(tables, "build_steps")
+	}
+	if r.Sources.Logs == SourceLoaded {
+		tables = append(tables, "build_logs")
+	}
+	return tables
 }

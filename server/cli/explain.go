@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/explain"
 )
 
@@ -49,6 +51,10 @@ tool returns.`,
 			if err != nil {
 				return err
 			}
+			rep.Freshness, err = pipeline.Freshness(cmd.Context(), r, &p.Config, rep.TablesRead(), dataset.FreshnessOptions{})
+			if err != nil {
+				a.logger().Warn("data freshness unknown", "error", err)
+			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(struct {
 					*explain.Report
@@ -56,6 +62,7 @@ tool returns.`,
 				}{rep, explainNext(rep)})
 			}
 			writeExplain(cmd.OutOrStdout(), rep)
+			writeFreshness(cmd.OutOrStdout(), rep.Freshness)
 			return nil
 		},
 	}
