@@ -127,3 +127,56 @@ func TestLoadDemoHistoryEndsNow(t *testing.T) {
 		t.Fatalf("--demo-now 2025-01-02: %v", err)
 	}
 }
+
+// load --demo loads step data and the logs of failed builds (unless the
+// pipeline file decides), so explain has a failing step and its log.
+func TestLoadDemoLoadsStepsAndFailureLogs(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := runIn(t, dir, "load", "--demo", "--demo-builds", "300"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runIn(t, dir, "query", "--json", `SELECT
+		(SELECT count(*) FROM build_steps),
+		(SELECT count(DISTINCT build_id) FROM build_logs),
+		(SELECT count(*) FROM build_logs l JOIN builds b ON b.id = l.build_id WHERE b.status NOT IN ('error', 'terminated')),
+		(SELECT count(*) FROM build_logs__lines)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q struct {
+		Rows [][]int64 `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(out), &q); err != nil || len(q.Rows) != 1 {
+		t.Fatalf("query: %v\n%s", err, out)
+	}
+	if r := q.Rows[0]; r[0] == 0 || r[1] == 0 || r[2] != 0 || r[3] == 0 {
+		t.Fatalf("steps %d, builds with logs %d, logs of builds that did not fail %d, lines %d", r[0], r[1], r[2], r[3])
+	}
+	out, err = runIn(t, dir, "query", "--json", `SELECT pipeline_name FROM builds WHERE status = 'error' ORDER BY created DESC LIMIT 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Rows [][]string `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil || len(p.Rows) != 1 {
+		t.Fatalf("query: %v\n%s", err, out)
+	}
+	out, err = runIn(t, dir, "explain", "--json", "--pipeline", p.Rows[0][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		FailingStep *struct{ Name, From string } `json:"failing_step"`
+		Sources     struct{ Steps, Logs string } `json:"sources"`
+		Log         *struct {
+			ErrorLines []struct{ N int } `json:"error_lines"`
+		} `json:"log"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.FailingStep == nil || rep.FailingStep.From != "build_steps" || rep.Sources.Logs != "loaded" || rep.Log == nil || len(rep.Log.ErrorLines) == 0 {
+		t.Fatalf("explain --pipeline %s: %s", p.Rows[0][0], out)
+	}
+}

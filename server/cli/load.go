@@ -170,6 +170,7 @@ func startDemo(ctx context.Context, p *pipeline.Project, cfg cfsim.Config) (stop
 		return nil, fmt.Errorf("start demo simulator: %w", err)
 	}
 	p.Credentials = secrets.Static(demoKey, base, "demo simulator")
+	demoAnswers(p)
 	return func() { sim.Close() }, nil
 }
 
@@ -307,5 +308,26 @@ func newSchemaCmd(a *app) *cobra.Command {
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), string(b))
 			return err
 		},
+	}
+}
+
+// demoAnswers makes the demo show why builds fail: it loads step data and
+// the logs of failed builds unless the pipeline file decides, and, the
+// simulator being in this process, reads it unpaced unless the file paces.
+func demoAnswers(p *pipeline.Project) {
+	for _, name := range []string{"build_steps", "build_logs"} {
+		rc := p.Config.Resources[name]
+		if rc.Enabled != nil {
+			continue
+		}
+		on := true
+		rc.Enabled = &on
+		if p.Config.Resources == nil {
+			p.Config.Resources = map[string]pipeline.ResourceConfig{}
+		}
+		p.Config.Resources[name] = rc
+	}
+	if p.Config.RequestsPerSecond == 0 && p.RatePerSecond == 0 {
+		p.RatePerSecond = 1000
 	}
 }
