@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/credcheck"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 	"github.com/cfmcp/codefresh-mcp/tools"
 )
@@ -35,8 +35,8 @@ func TestCheckCredentials(t *testing.T) {
 	if total, most := seen.take(); total != 2 || most != 2 {
 		t.Errorf("default check: %d requests, at most %d at once; want 2, both at once", total, most)
 	}
-	if out.Status != pipeline.CheckOK || out.Source != "env:"+secrets.EnvAPIKey || out.Fingerprint == "" || out.BaseURL != e.base {
-		t.Fatalf("check = %+v", out.CheckResult)
+	if out.Status != credcheck.CheckOK || out.Source != "env:"+secrets.EnvAPIKey || out.Fingerprint == "" || out.BaseURL != e.base {
+		t.Fatalf("check = %+v", out.Result)
 	}
 	if out.User == nil || out.User.Name == "" {
 		t.Fatalf("user = %+v", out.User)
@@ -51,10 +51,10 @@ func TestCheckCredentials(t *testing.T) {
 	if total, most := seen.take(); most < 2 {
 		t.Errorf("probe: %d requests, at most %d at once; want them concurrent", total, most)
 	}
-	if got := capability(out, "builds"); got != pipeline.CapLoadable || out.Matrix != pipeline.MatrixProbed {
+	if got := capability(out, "builds"); got != credcheck.CapLoadable || out.Matrix != credcheck.MatrixProbed {
 		t.Fatalf("builds capability = %q, matrix %q", got, out.Matrix)
 	}
-	if len(out.Capabilities) != out.Summary[pipeline.CapLoadable] || !strings.Contains(out.Next, "preview_endpoint") {
+	if len(out.Capabilities) != out.Summary[credcheck.CapLoadable] || !strings.Contains(out.Next, "preview_endpoint") {
 		t.Fatalf("summary %v, next %q", out.Summary, out.Next)
 	}
 }
@@ -63,10 +63,10 @@ func TestCheckCredentialsMissingScope(t *testing.T) {
 	e := newEnv(t, envOpts{sim: cfsim.Config{Scopes: []string{"pipeline:read", "project:read"}}})
 	var out tools.CheckCredentialsOut
 	e.ok("check_credentials", map[string]any{"resources": []string{"builds", "pipelines"}}, &out)
-	if got := capability(out, "builds"); !strings.HasPrefix(got, pipeline.CapMissingScope) || !strings.Contains(got, "build:read") {
+	if got := capability(out, "builds"); !strings.HasPrefix(got, credcheck.CapMissingScope) || !strings.Contains(got, "build:read") {
 		t.Fatalf("builds = %q, want missing_scope:build:read", got)
 	}
-	if got := capability(out, "pipelines"); got != pipeline.CapLoadable {
+	if got := capability(out, "pipelines"); got != credcheck.CapLoadable {
 		t.Fatalf("pipelines = %q", got)
 	}
 	if len(out.Capabilities) != 2 {
@@ -79,8 +79,8 @@ func TestCheckCredentialsWrongKey(t *testing.T) {
 	e := newEnv(t, envOpts{sim: cfsim.Config{APIKey: "cfk-the-right-one-0123456789"}})
 	var out tools.CheckCredentialsOut
 	e.ok("check_credentials", nil, &out)
-	if out.Status != pipeline.CheckKeyInvalid || !strings.Contains(out.Next, "secrets set") {
-		t.Fatalf("check = %+v next %q", out.CheckResult, out.Next)
+	if out.Status != credcheck.CheckKeyInvalid || !strings.Contains(out.Next, "secrets set") {
+		t.Fatalf("check = %+v next %q", out.Result, out.Next)
 	}
 }
 
@@ -88,8 +88,8 @@ func TestCheckCredentialsNoKey(t *testing.T) {
 	e := newEnv(t, envOpts{noKey: true})
 	var out tools.CheckCredentialsOut
 	e.ok("check_credentials", nil, &out)
-	if out.Status != pipeline.CheckNoKey || !strings.Contains(out.Next, "codefresh-mcp secrets set") {
-		t.Fatalf("check = %+v next %q", out.CheckResult, out.Next)
+	if out.Status != credcheck.CheckNoKey || !strings.Contains(out.Next, "codefresh-mcp secrets set") {
+		t.Fatalf("check = %+v next %q", out.Result, out.Next)
 	}
 	if len(out.Sources) == 0 {
 		t.Fatal("no source report")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/credcheck"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 	"github.com/cfmcp/codefresh-mcp/tools"
 )
@@ -35,9 +36,9 @@ func TestCheckCredentialsUntrustedPipelineURL(t *testing.T) {
 	want := "refused to send the API key from env:CF_API_KEY (fingerprint " + fp + ") to " + other +
 		", which codefresh_pipeline.toml base_url asks for: the key belongs to https://g.codefresh.io/api (default: no CODEFRESH_BASE_URL is set beside the key), another origin; nothing was sent"
 	cmd := "codefresh-mcp --project " + e.dir + " secrets trust-url " + other
-	if out.Status != pipeline.CheckUntrustedURL || out.Message != want || out.BaseURL != other || out.BaseURLSource != secrets.SourcePipelineFile ||
+	if out.Status != credcheck.CheckUntrustedURL || out.Message != want || out.BaseURL != other || out.BaseURLSource != secrets.SourcePipelineFile ||
 		out.TrustCommand != cmd || !strings.Contains(out.Next, "`"+cmd+"` in their own terminal") {
-		t.Fatalf("check_credentials: %+v\nnext %s", out.CheckResult, out.Next)
+		t.Fatalf("check_credentials: %+v\nnext %s", out.Result, out.Next)
 	}
 	for _, tool := range []struct {
 		name string
@@ -61,9 +62,9 @@ func TestCheckCredentialsUntrustedPipelineURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.ok("check_credentials", nil, &out)
-	if out.Status != pipeline.CheckOK || out.BaseURL != other || out.BaseURLSource != secrets.SourcePipelineFile ||
+	if out.Status != credcheck.CheckOK || out.BaseURL != other || out.BaseURLSource != secrets.SourcePipelineFile ||
 		!strings.HasPrefix(out.BaseURLReason, strings.TrimSuffix(other, "/api")+" trusted for this key and project") {
-		t.Fatalf("after trust: %+v", out.CheckResult)
+		t.Fatalf("after trust: %+v", out.Result)
 	}
 	var prev tools.PreviewEndpointOut
 	e.ok("preview_endpoint", map[string]any{"resource": "pipelines"}, &prev)

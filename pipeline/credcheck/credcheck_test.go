@@ -1,4 +1,4 @@
-package pipeline
+package credcheck
 
 import (
 	"context"
@@ -103,9 +103,9 @@ func fakeCreds(key, baseURL string) *secrets.Credentials {
 	return secrets.Static(key, baseURL, secrets.SourceKeyring)
 }
 
-var fastCheck = CheckOptions{RetryBaseWait: time.Millisecond}
+var fastCheck = Options{RetryBaseWait: time.Millisecond}
 
-func capability(t *testing.T, res *CheckResult, name string) Capability {
+func capability(t *testing.T, res *Result, name string) Capability {
 	t.Helper()
 	for _, c := range res.Capabilities {
 		if c.Resource == name {
@@ -277,7 +277,7 @@ func TestMatchKey(t *testing.T) {
 			f.keysBody = tc.body
 			srv := httptest.NewServer(f)
 			defer srv.Close()
-			res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{SkipMatrix: true})
+			res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), Options{SkipMatrix: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -303,7 +303,7 @@ func TestMatchKey(t *testing.T) {
 		f.status["/auth/keys"] = 403
 		srv := httptest.NewServer(f)
 		defer srv.Close()
-		res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{SkipMatrix: true})
+		res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), Options{SkipMatrix: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,7 +315,7 @@ func TestMatchKey(t *testing.T) {
 
 func TestResolveAndCheckNoKey(t *testing.T) {
 	o := secretsWorld(t, map[string]string{})
-	res, creds, err := ResolveAndCheck(context.Background(), o, CheckOptions{})
+	res, creds, err := ResolveAndCheck(context.Background(), o, Options{})
 	if err != nil || creds != nil {
 		t.Fatal(err, creds)
 	}
@@ -325,16 +325,16 @@ func TestResolveAndCheckNoKey(t *testing.T) {
 }
 
 func TestCheckOfflineAndCancel(t *testing.T) {
-	res, err := Check(context.Background(), fakeCreds(canary, "http://127.0.0.1:1/api"), CheckOptions{Offline: true})
+	res, err := Check(context.Background(), fakeCreds(canary, "http://127.0.0.1:1/api"), Options{Offline: true})
 	if err != nil || res.Status != CheckOffline || res.Source != secrets.SourceKeyring {
 		t.Fatalf("%v %+v", err, res)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Check(ctx, fakeCreds(canary, "http://127.0.0.1:1/api"), CheckOptions{}); err == nil {
+	if _, err := Check(ctx, fakeCreds(canary, "http://127.0.0.1:1/api"), Options{}); err == nil {
 		t.Fatal("cancelled check returned no error")
 	}
-	if _, err := Check(context.Background(), nil, CheckOptions{}); err == nil {
+	if _, err := Check(context.Background(), nil, Options{}); err == nil {
 		t.Fatal("nil credentials accepted")
 	}
 }
@@ -347,7 +347,7 @@ func TestCheckDetailWithoutParentListed(t *testing.T) {
 	byID, _ := codefresh.Lookup("builds_by_id")
 	pipelines, _ := codefresh.Lookup("pipelines")
 	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"),
-		CheckOptions{Resources: []codefresh.Resource{byID, pipelines}})
+		Options{Resources: []codefresh.Resource{byID, pipelines}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +368,7 @@ func TestCapabilitiesFromScopes(t *testing.T) {
 	f.keysBody = `[{"name":"ci","tokenPrefix":"` + canary[:9] + `","scopes":["build","pipeline:read"]}]`
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{SkipMatrix: true})
+	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), Options{SkipMatrix: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +399,7 @@ func TestProbeTimeLimit(t *testing.T) {
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	start := time.Now()
-	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{ProbeTimeout: 2 * time.Second, RetryBaseWait: time.Millisecond})
+	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), Options{ProbeTimeout: 2 * time.Second, RetryBaseWait: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
