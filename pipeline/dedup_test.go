@@ -14,6 +14,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
@@ -65,15 +66,7 @@ func answer(t *testing.T, p *pipeline.Project, q string) string {
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	var rows []string
-	for _, row := range res.Rows {
-		cells := make([]string, len(row))
-		for i, v := range row {
-			cells[i] = fmt.Sprint(v)
-		}
-		rows = append(rows, strings.Join(cells, ","))
-	}
-	return strings.Join(rows, ";")
+	return destinationtest.Text(res.Rows, destinationtest.Sprint)
 }
 
 // Issue 19 item 6: a listing that shifts between two pages hands a record
