@@ -25,6 +25,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/pipeline/logtest"
 )
 
 const (
@@ -105,8 +106,8 @@ type e2e struct {
 	env  []string // extra KEY=VALUE for every command
 
 	mu      sync.Mutex
-	outputs []string        // every stdout and stderr seen, for leak checks
-	live    []*lockedBuffer // outputs of processes still running (simulators)
+	outputs []string          // every stdout and stderr seen, for leak checks
+	live    []*logtest.Buffer // outputs of processes still running (simulators)
 }
 
 // allOutputs is everything every process of this test printed so far.
@@ -189,12 +190,12 @@ func (e *e2e) simulator(key string, args ...string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	stderr := &lockedBuffer{}
+	stderr := &logtest.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	rest := &lockedBuffer{}
+	rest := &logtest.Buffer{}
 	e.mu.Lock()
 	e.live = append(e.live, stderr, rest)
 	e.mu.Unlock()
@@ -556,7 +557,7 @@ func (e *e2e) serveLines(t *testing.T, dir, base string) map[int]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &lockedBuffer{}
+	stderr := &logtest.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -818,7 +819,7 @@ func TestE2ELockedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	holderErr := &lockedBuffer{}
+	holderErr := &logtest.Buffer{}
 	holder.Stderr = holderErr
 	if err := holder.Start(); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset/datasettest"
+	"github.com/cfmcp/codefresh-mcp/pipeline/logtest"
 )
 
 const serveCanary = "cfk-CANARY-7f3a9d1e5b"
@@ -37,27 +38,10 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startStdio starts bin as an agent would and initializes a session.
-func startStdio(t *testing.T, bin string, env []string, args ...string) (*client.Client, *lockedBuffer) {
+func startStdio(t *testing.T, bin string, env []string, args ...string) (*client.Client, *logtest.Buffer) {
 	t.Helper()
-	stderr := &lockedBuffer{}
+	stderr := &logtest.Buffer{}
 	env = append(env, "HOME="+t.TempDir(), "PATH="+os.Getenv("PATH"), "CODEFRESH_MCP_LOG_LEVEL=debug")
 	c, err := client.NewStdioMCPClientWithOptions(bin, env, args, transport.WithCommandStderrWriter(stderr))
 	if err != nil {
