@@ -25,6 +25,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile/duckfiletest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/logtest"
 )
 
@@ -34,38 +35,17 @@ const (
 	e2eKey = "cfk-e2e-plain-key"
 	// e2eNow pins the simulators' clocks so two of them serve the same data.
 	e2eNow = "2024-05-06T08:00:00Z"
-	// envHoldDuckDB makes the test binary a helper that holds a DuckDB file open.
-	envHoldDuckDB = "CODEFRESH_MCP_E2E_HOLD_DUCKDB"
 )
 
 func TestMain(m *testing.M) {
-	if path := os.Getenv(envHoldDuckDB); path != "" {
-		os.Exit(holdDuckDB(path))
+	if code, holder := duckfiletest.Serve(); holder {
+		os.Exit(code)
 	}
 	code := m.Run()
 	if e2eBuild.dir != "" {
 		os.RemoveAll(e2eBuild.dir)
 	}
 	os.Exit(code)
-}
-
-// holdDuckDB is the lock-holding helper process: it opens path for writing,
-// says so on stdout, and keeps it open until stdin closes.
-func holdDuckDB(path string) int {
-	ctx := context.Background()
-	db, err := duckfile.Open(ctx, path, false, time.Second)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hold:", err)
-		return 2
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, "SELECT count(*) FROM codefresh_data._dlt_loads"); err != nil {
-		fmt.Fprintln(os.Stderr, "hold:", err)
-		return 2
-	}
-	fmt.Println("holding")
-	io.Copy(io.Discard, os.Stdin)
-	return 0
 }
 
 // e2eBuild is the binary, built once for every test of this file.
@@ -809,34 +789,8 @@ func TestE2ELockedFile(t *testing.T) {
 	e.must(dir, "--base-url", base, "load")
 	before := takeSnapshot(t, dir)
 
-	holder := exec.Command(os.Args[0], "-test.run=^$")
-	holder.Env = append(os.Environ(), envHoldDuckDB+"="+dbPath(dir))
-	stdin, err := holder.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := holder.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	holderErr := &logtest.Buffer{}
-	holder.Stderr = holderErr
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			stdin.Close()
-			holder.Wait()
-		}
-	}
-	defer release()
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "holding\n" {
-		t.Fatalf("lock holder: %q\n%s", line, holderErr.String())
-	}
-	pid := fmt.Sprintf("PID %d", holder.Process.Pid)
+	holder, release := duckfiletest.Start(t, dbPath(dir), 0)
+	pid := fmt.Sprintf("PID %d", holder)
 
 	// Both wait the bounded time, so run them side by side.
 	var query, load result

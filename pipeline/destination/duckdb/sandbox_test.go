@@ -1,22 +1,18 @@
 package duckdb
 
 import (
-	"bufio"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile/duckfiletest"
 )
 
 const canary = "cfk-CANARY-7f3a9d1e5b"
@@ -169,16 +165,11 @@ func TestConcurrentQueries(t *testing.T) {
 }
 
 // TestMain doubles as the helper process that holds a DuckDB file open
-// read-write, as a load in another process does (DATASET_TEST_HOLD: a
-// reader's view; lockHelperEnv: the lock-holder of
-// TestLockedByAnotherProcess), and as a query worker.
+// for writing, as a load in another process does (duckfiletest), and as a
+// query worker.
 func TestMain(m *testing.M) {
-	if path := os.Getenv(lockHelperEnv); path != "" {
-		holdLock(path)
-		return
-	}
-	if path := os.Getenv("DATASET_TEST_HOLD"); path != "" {
-		os.Exit(holdFile(path))
+	if code, holder := duckfiletest.Serve(); holder {
+		os.Exit(code)
 	}
 	switch os.Getenv("DATASET_TEST_WORKER") {
 	case "serve":
@@ -191,69 +182,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// holdFile opens path read-write, says "ready", then holds it for
-// DATASET_TEST_HOLD_MS milliseconds or until stdin closes.
-func holdFile(path string) int {
-	db, err := sql.Open("duckdb", path)
-	if err == nil {
-		err = db.Ping()
-	}
-	if err != nil {
-		fmt.Println("error:", err)
-		return 1
-	}
-	fmt.Println("ready")
-	if ms, _ := strconv.Atoi(os.Getenv("DATASET_TEST_HOLD_MS")); ms > 0 {
-		time.Sleep(time.Duration(ms) * time.Millisecond)
-	} else {
-		io.Copy(io.Discard, os.Stdin)
-	}
-	db.Close()
-	return 0
-}
-
-// startHolder re-executes the test binary to hold path; it returns once the
-// file is held, and a function that releases it.
-func startHolder(t *testing.T, path string, holdMS int) (pid int, release func()) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "DATASET_TEST_HOLD="+path, "DATASET_TEST_HOLD_MS="+strconv.Itoa(holdMS))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
-	if strings.TrimSpace(line) != "ready" {
-		stdin.Close()
-		cmd.Wait()
-		t.Fatalf("holder did not open the file: %q", line)
-	}
-	released := false
-	release = func() {
-		if !released {
-			released = true
-			stdin.Close()
-			cmd.Wait()
-		}
-	}
-	t.Cleanup(release)
-	return cmd.Process.Pid, release
-}
-
 func TestQueryWaitsForABriefLoad(t *testing.T) {
 	path := newFixture(t)
 	r, err := OpenReader(context.Background(), path, "codefresh_data", ReaderOptions{LockWait: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	startHolder(t, path, 700) // releases by itself, like a commit
+	duckfiletest.Start(t, path, 700) // releases by itself, like a commit
 	res, err := r.Query(context.Background(), `SELECT count(*) FROM builds`, dataset.QueryOptions{})
 	if err != nil {
 		t.Fatalf("query during a brief load: %v", err)
@@ -269,7 +204,7 @@ func TestQueryNamesTheProcessHoldingTheFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid, release := startHolder(t, path, 0)
+	pid, release := duckfiletest.Start(t, path, 0)
 	_, err = r.Query(context.Background(), `SELECT 1`, dataset.QueryOptions{})
 	var locked *duckfile.LockedError
 	if !errors.As(err, &locked) {
