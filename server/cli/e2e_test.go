@@ -529,19 +529,7 @@ func (e *e2e) serveLines(t *testing.T, dir, base string) map[int]string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, e.bin, "--base-url", base, "serve")
 	cmd.Dir, cmd.Env = dir, e.environ()
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &logtest.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout, stderr := logtest.Start(t, cmd)
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
 	answers := map[int]string{}
@@ -577,7 +565,7 @@ func (e *e2e) serveLines(t *testing.T, dir, base string) map[int]string {
 	for sc.Scan() {
 		e.keep(sc.Text())
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	e.keep(stderr.String())
 	if err != nil {
 		t.Fatalf("serve after stdin closed: %v\nstderr:\n%s", err, stderr.String())
