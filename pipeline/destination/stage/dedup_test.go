@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
 
@@ -18,14 +17,10 @@ func dedupTables() (root, child *normalize.Table) {
 	return root, child
 }
 
+// rowsOf is query with NULL written as NULL.
 func rowsOf(t *testing.T, s *Stage, q string) string {
 	t.Helper()
-	db, err := s.OpenReadOnly(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	return destinationtest.Query(t, db, nullAsNULL, q)
+	return queryCells(t, s, nullAsNULL, q)
 }
 
 // nullAsNULL writes a NULL as NULL.

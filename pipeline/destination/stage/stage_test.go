@@ -218,12 +218,18 @@ func TestQuoteIdent(t *testing.T) {
 // query runs q on the flushed stage and returns its rows as "a,b;c,d".
 func query(t *testing.T, s *Stage, q string) string {
 	t.Helper()
+	return queryCells(t, s, destinationtest.Sprint, q)
+}
+
+// queryCells is query with each value written by cell.
+func queryCells(t *testing.T, s *Stage, cell destinationtest.Cell, q string) string {
+	t.Helper()
 	db, err := s.OpenReadOnly(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	return destinationtest.Query(t, db, destinationtest.Sprint, q)
+	return destinationtest.Query(t, db, cell, q)
 }
 
 // BenchmarkWrite30Columns measures appending a 30-column row (10 text,
