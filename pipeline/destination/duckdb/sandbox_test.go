@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile/duckfiletest"
 )
@@ -26,9 +27,9 @@ func TestQueryRefusesHostileStatements(t *testing.T) {
 	t.Setenv("CFMCP_TEST_SECRET", canary)
 	outside := t.TempDir() // a second folder a statement might try to write into
 	out := func(name string) string { return filepath.Join(outside, name) }
-	writeFile(t, out("data.parquet"), "not parquet")
-	writeFile(t, out("data.json"), `{"a":1}`)
-	before, beforeOut := fileState(t, dir), fileState(t, outside)
+	destinationtest.WriteFile(t, out("data.parquet"), "not parquet")
+	destinationtest.WriteFile(t, out("data.json"), `{"a":1}`)
+	before, beforeOut := destinationtest.FileState(t, dir), destinationtest.FileState(t, outside)
 	r := openReader(t, path)
 
 	const onlySelect = "only a single SELECT statement is allowed"
@@ -110,10 +111,10 @@ func TestQueryRefusesHostileStatements(t *testing.T) {
 			t.Errorf("%s: error shows the secret", c.sql)
 		}
 	}
-	if after := fileState(t, dir); after != before {
+	if after := destinationtest.FileState(t, dir); after != before {
 		t.Errorf("project folder changed:\nbefore\n%s\nafter\n%s", before, after)
 	}
-	if after := fileState(t, outside); after != beforeOut {
+	if after := destinationtest.FileState(t, outside); after != beforeOut {
 		t.Errorf("outside folder changed:\nbefore\n%s\nafter\n%s", beforeOut, after)
 	}
 	// The data is all still there.
@@ -216,12 +217,5 @@ func TestQueryNamesTheProcessHoldingTheFile(t *testing.T) {
 	release()
 	if _, err := r.Info(context.Background()); err != nil {
 		t.Errorf("after the holder left: %v", err)
-	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
