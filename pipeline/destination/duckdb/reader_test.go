@@ -15,14 +15,6 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset/datasettest"
 )
 
-// newFixture writes a dlt-shaped file in a fresh folder and returns its path.
-func newFixture(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "codefresh.duckdb")
-	datasettest.Write(t, path)
-	return path
-}
-
 func openReader(t *testing.T, path string) dataset.Reader {
 	t.Helper()
 	r, err := OpenReader(context.Background(), path, datasettest.Dataset, ReaderOptions{})
@@ -52,7 +44,7 @@ func asJSON(t *testing.T, v any) string {
 }
 
 func TestQueryReadsDatasetUnqualifiedAndQualified(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	for _, q := range []string{
 		`SELECT id, name FROM pipelines ORDER BY id`,
 		`SELECT id, name FROM codefresh_data.pipelines ORDER BY id`,
@@ -78,7 +70,7 @@ func TestQueryReadsDatasetUnqualifiedAndQualified(t *testing.T) {
 }
 
 func TestQueryProvenancePerReferencedTable(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	res := mustQuery(t, r, `
 		WITH ok AS (SELECT * FROM builds WHERE status = 'success')
 		SELECT p.name, count(*) AS n FROM ok JOIN pipelines p ON p.id = ok.pipeline_id
@@ -105,7 +97,7 @@ func TestQueryProvenancePerReferencedTable(t *testing.T) {
 }
 
 func TestQueryValuesAreJSONFriendly(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	res := mustQuery(t, r, `SELECT
 		TIMESTAMPTZ '2024-01-02 03:04:05.5+00' AS ts, DATE '2024-01-02' AS d, TIME '10:11:12' AS tm,
 		1.50::DECIMAL(10,2) AS dec, 170141183460469231731687303715884105727::HUGEINT AS h,
@@ -124,7 +116,7 @@ func TestQueryValuesAreJSONFriendly(t *testing.T) {
 }
 
 func TestQueryCapsTruncateHugeResults(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 
 	res := mustQuery(t, r, `SELECT * FROM range(10000000)`, dataset.QueryOptions{})
 	if res.RowCount != dataset.DefaultMaxRows || len(res.Rows) != dataset.DefaultMaxRows || !res.Truncated {
@@ -160,7 +152,7 @@ func TestQueryCapsTruncateHugeResults(t *testing.T) {
 }
 
 func TestQueryTimeoutInterruptsDuckDB(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	slow := `SELECT count(*) FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = 7`
 	done := make(chan error, 1)
 	go func() {
@@ -185,7 +177,7 @@ func TestQueryTimeoutInterruptsDuckDB(t *testing.T) {
 }
 
 func TestInfo(t *testing.T) {
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	info, err := openReader(t, path).Info(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +224,7 @@ func TestInfo(t *testing.T) {
 }
 
 func TestDescribeShowsJoinsAndPrimaryKey(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	ctx := context.Background()
 
 	ti, err := r.Describe(ctx, "codefresh_data.builds")
@@ -296,7 +288,7 @@ func TestNoDataYet(t *testing.T) {
 		t.Errorf("reading created %v", entries)
 	}
 
-	other, err := OpenReader(ctx, newFixture(t), "other_data", ReaderOptions{})
+	other, err := OpenReader(ctx, datasettest.NewFile(t), "other_data", ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

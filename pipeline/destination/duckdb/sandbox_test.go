@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset/datasettest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile/duckfiletest"
@@ -21,7 +22,7 @@ const canary = "cfk-CANARY-7f3a9d1e5b"
 // Every hostile statement is refused with a message saying what is allowed,
 // and leaves the folder exactly as it was: same file bytes, nothing created.
 func TestQueryRefusesHostileStatements(t *testing.T) {
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	dir := filepath.Dir(path)
 	in := func(name string) string { return filepath.Join(dir, name) }
 	t.Setenv("CFMCP_TEST_SECRET", canary)
@@ -125,7 +126,7 @@ func TestQueryRefusesHostileStatements(t *testing.T) {
 
 // Harmless read-only forms DuckDB types as SELECT still work.
 func TestQueryAllowsSelectForms(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	for q, want := range map[string]string{
 		`FROM pipelines SELECT count(*)`:            `[[2]]`,
 		`VALUES (1, 'a')`:                           `[[1,"a"]]`,
@@ -144,7 +145,7 @@ func TestQueryAllowsSelectForms(t *testing.T) {
 // Concurrent calls in one process share DuckDB's instance of the file; all
 // must work, sandboxed.
 func TestConcurrentQueries(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	errs := make(chan error, 4)
 	for range 4 {
 		go func() {
@@ -184,7 +185,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestQueryWaitsForABriefLoad(t *testing.T) {
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	r, err := OpenReader(context.Background(), path, "codefresh_data", ReaderOptions{LockWait: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +201,7 @@ func TestQueryWaitsForABriefLoad(t *testing.T) {
 }
 
 func TestQueryNamesTheProcessHoldingTheFile(t *testing.T) {
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	r, err := OpenReader(context.Background(), path, "codefresh_data", ReaderOptions{LockWait: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
