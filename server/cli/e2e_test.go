@@ -768,14 +768,21 @@ func TestE2EKilledEarlyOrDuringCommit(t *testing.T) {
 	}
 }
 
+// loadedE2E is a project loaded once from a small simulator (100 builds,
+// 3 pipelines): the simulator's URL, the project folder and its snapshot.
+func loadedE2E(t *testing.T) (e *e2e, base, dir string, before snapshot) {
+	t.Helper()
+	e = newE2E(t, "CF_API_KEY="+e2eKey)
+	base = e.simulator(e2eKey, "--builds", "100", "--pipelines", "3")
+	dir = t.TempDir()
+	e.must(dir, "--base-url", base, "load")
+	return e, base, dir, takeSnapshot(t, dir)
+}
+
 // 4. Another process holds the DuckDB file.
 func TestE2ELockedFile(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t, "CF_API_KEY="+e2eKey)
-	base := e.simulator(e2eKey, "--builds", "100", "--pipelines", "3")
-	dir := t.TempDir()
-	e.must(dir, "--base-url", base, "load")
-	before := takeSnapshot(t, dir)
+	e, base, dir, before := loadedE2E(t)
 
 	holder, release := duckfiletest.Start(t, dbPath(dir), 0)
 	pid := fmt.Sprintf("PID %d", holder)
@@ -808,11 +815,7 @@ func TestE2ELockedFile(t *testing.T) {
 // 5. Hostile SQL through the CLI: refused, and nothing changes.
 func TestE2EHostileQueries(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t, "CF_API_KEY="+e2eKey)
-	base := e.simulator(e2eKey, "--builds", "100", "--pipelines", "3")
-	dir := t.TempDir()
-	e.must(dir, "--base-url", base, "load")
-	before := takeSnapshot(t, dir)
+	e, _, dir, before := loadedE2E(t)
 	outside := t.TempDir()
 	csv, exported, attached := filepath.Join(outside, "leak.csv"), filepath.Join(outside, "export"), filepath.Join(outside, "other.duckdb")
 
