@@ -99,6 +99,18 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, emptyBody(res.DataSelector))
 }
 
+// check runs Check with key against f, served for the rest of the test.
+func (f *fakeAPI) check(t *testing.T, key string, opts Options) *Result {
+	t.Helper()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	res, err := Check(context.Background(), fakeCreds(key, srv.URL+"/api"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 func fakeCreds(key, baseURL string) *secrets.Credentials {
 	return secrets.Static(key, baseURL, secrets.SourceKeyring)
 }
@@ -136,13 +148,7 @@ func TestCheckMatrix(t *testing.T) {
 	f.status["/team"] = 429
 	f.status["/abac"] = 502
 	f.status["/agents"] = 400
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-
-	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), fastCheck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := f.check(t, canary, fastCheck)
 	if res.Status != CheckOK || res.Message != "" {
 		t.Fatalf("status %s: %s", res.Status, res.Message)
 	}
@@ -207,13 +213,8 @@ func TestCheckMatrix(t *testing.T) {
 func TestCheckKeyInvalid(t *testing.T) {
 	f := newFakeAPI(t, canary)
 	f.echoKey = true
-	srv := httptest.NewServer(f)
-	defer srv.Close()
 	wrong := "cfk-WRONG-1234567890"
-	res, err := Check(context.Background(), fakeCreds(wrong, srv.URL+"/api"), fastCheck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := f.check(t, wrong, fastCheck)
 	if res.Status != CheckKeyInvalid || !strings.Contains(res.Message, "codefresh-mcp secrets set") ||
 		!strings.Contains(res.Message, secrets.Fingerprint(wrong)) {
 		t.Fatalf("got %s: %s", res.Status, res.Message)
@@ -243,12 +244,7 @@ func TestCheckRedactsEchoedKey(t *testing.T) {
 	f.echoKey = true
 	f.status["/pipelines"] = 400
 	f.status["/auth/keys"] = 500
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), fastCheck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := f.check(t, canary, fastCheck)
 	if c := capability(t, res, "pipelines"); c.Status != CapError || !strings.Contains(c.Message, "nope for") {
 		t.Fatalf("pipelines %+v", c)
 	}
@@ -275,12 +271,7 @@ func TestMatchKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAPI(t, canary)
 			f.keysBody = tc.body
-			srv := httptest.NewServer(f)
-			defer srv.Close()
-			res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), Options{SkipMatrix: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := f.check(t, canary, Options{SkipMatrix: true})
 			k := res.Key
 			got := k.Note
 			if k.Matched {
@@ -301,12 +292,7 @@ func TestMatchKey(t *testing.T) {
 	t.Run("403", func(t *testing.T) {
 		f := newFakeAPI(t, canary)
 		f.status["/auth/keys"] = 403
-		srv := httptest.NewServer(f)
-		defer srv.Close()
-		res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), Options{SkipMatrix: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := f.check(t, canary, Options{SkipMatrix: true})
 		if res.Key.Matched || !strings.Contains(res.Key.Note, "api-keys:read") {
 			t.Fatalf("key %+v", res.Key)
 		}
@@ -366,12 +352,7 @@ func TestCheckDetailWithoutParentListed(t *testing.T) {
 func TestCapabilitiesFromScopes(t *testing.T) {
 	f := newFakeAPI(t, canary)
 	f.keysBody = `[{"name":"ci","tokenPrefix":"` + canary[:9] + `","scopes":["build","pipeline:read"]}]`
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), Options{SkipMatrix: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := f.check(t, canary, Options{SkipMatrix: true})
 	for name, want := range map[string]string{
 		"builds": CapLoadable, "pipelines": CapLoadable, "user": CapLoadable,
 		"projects": CapMissingScope + ":project:read", "images": CapMissingScope + ":image:read",
