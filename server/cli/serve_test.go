@@ -143,15 +143,24 @@ func testServeAnswersPipedRequests(t *testing.T, bin string) {
 	}
 }
 
-func testServeDefault(t *testing.T, bin string) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sim := cfsim.New(cfsim.Config{Seed: 1, Builds: 50, Pipelines: 4, Projects: 2, APIKey: serveCanary})
-	base, err := sim.Start(ctx, "127.0.0.1:0")
+// serveSim serves a simulator accepting serveCanary on loopback for the
+// rest of the test.
+func serveSim(t *testing.T, cfg cfsim.Config) (*cfsim.Server, string) {
+	t.Helper()
+	cfg.APIKey = serveCanary
+	sim := cfsim.New(cfg)
+	base, err := sim.Start(context.Background(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sim.Close()
+	t.Cleanup(func() { sim.Close() })
+	return sim, base
+}
+
+func testServeDefault(t *testing.T, bin string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sim, base := serveSim(t, cfsim.Config{Seed: 1, Builds: 50, Pipelines: 4, Projects: 2})
 	dir := t.TempDir()
 	datasettest.Write(t, filepath.Join(dir, "codefresh.duckdb"))
 
@@ -237,12 +246,7 @@ func TestUnknownCommandDoesNotServe(t *testing.T) {
 func testServeConcurrentLoads(t *testing.T, bin string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim := cfsim.New(cfsim.Config{Seed: 5, Builds: 2000, Pipelines: 6, Projects: 2, APIKey: serveCanary})
-	base, err := sim.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	_, base := serveSim(t, cfsim.Config{Seed: 5, Builds: 2000, Pipelines: 6, Projects: 2})
 	dir := t.TempDir()
 	env := []string{"CF_API_KEY=" + serveCanary, "CODEFRESH_BASE_URL=" + base}
 	cli := func(args ...string) ([]byte, error) {
