@@ -81,8 +81,6 @@ type ResourceConfig struct {
 const (
 	DefaultPipelineName = "codefresh_pipeline"
 	DefaultDatasetName  = "codefresh_data"
-	DefaultDuckDBFile   = "codefresh.duckdb"
-	DefaultParquetDir   = "codefresh_parquet"
 	DefaultLookback     = 24 * time.Hour
 )
 
@@ -275,10 +273,8 @@ func (c *Config) checkPacing() error {
 var reservedDirs = []string{".dlt", ".codefresh-mcp", ".git"}
 
 func (d *DestinationConfig) check() error {
-	switch d.Type {
-	case "", "duckdb", "postgres", "parquet":
-	default:
-		return keyError([]string{"destination", "type"}, "%q is not a destination: use duckdb, postgres or parquet", d.Type)
+	if _, ok := destinations.Lookup(d.Type); !ok && d.Type != "" {
+		return keyError([]string{"destination", "type"}, "%q is not a destination: use %s", d.Type, destinations.Names())
 	}
 	if d.Path != "" {
 		if err := checkDestinationPath(d.Path); err != nil {
@@ -371,17 +367,14 @@ func (rc ResourceConfig) check(name string) error {
 func (c *Config) Pipeline() string { return cmp.Or(c.PipelineName, DefaultPipelineName) }
 func (c *Config) Dataset() string  { return cmp.Or(c.DatasetName, DefaultDatasetName) }
 func (c *Config) DestinationType() string {
-	return cmp.Or(c.Destination.Type, "duckdb")
+	return cmp.Or(c.Destination.Type, defaultDestination)
 }
 
-// DestinationPath is the DuckDB file or Parquet folder, absolute under dir.
+// DestinationPath is a local destination's file or folder, absolute under dir.
 func (c *Config) DestinationPath(dir string) string {
 	p := c.Destination.Path
 	if p == "" {
-		p = DefaultDuckDBFile
-		if c.DestinationType() == "parquet" {
-			p = DefaultParquetDir
-		}
+		p = localDriver(c.DestinationType()).Path.Default
 	}
 	return filepath.Join(dir, p) // Validate keeps p relative and inside dir
 }

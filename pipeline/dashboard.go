@@ -11,7 +11,7 @@ import (
 )
 
 // dashboardFile records the running `codefresh-mcp show` of a project, so
-// pipeline_info can tell an agent where its user should look. It holds the
+// the tool layer can tell an agent where its user should look. It holds the
 // URL with its token: mode 0600, removed when the dashboard stops.
 const dashboardFile = ".codefresh-mcp/dashboard.json"
 

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"net/url"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
@@ -40,14 +38,8 @@ func shiftingProject(t *testing.T, kind, disposition string, shift bool) *pipeli
 	p.Config.Resources = map[string]pipeline.ResourceConfig{"pipelines": {PageSize: 5, WriteDisposition: disposition}}
 	if kind == "postgres" {
 		dsn := pgtest.DSN(t)
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		port, _ := strconv.Atoi(u.Port())
-		d := &p.Config.Destination
-		d.Host, d.Port, d.Database, d.User = u.Hostname(), port, strings.TrimPrefix(u.Path, "/"), u.User.Username()
-		d.SSLMode = u.Query().Get("sslmode")
+		s, d := pgtest.Settings(t, dsn), &p.Config.Destination
+		d.Host, d.Port, d.Database, d.User, d.SSLMode = s.Host, s.Port, s.Database, s.User, s.SSLMode
 		p.Config.DatasetName = pgtest.Dataset(t, dsn)
 	}
 	return p
@@ -65,15 +57,7 @@ func answer(t *testing.T, p *pipeline.Project, q string) string {
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	var rows []string
-	for _, row := range res.Rows {
-		cells := make([]string, len(row))
-		for i, v := range row {
-			cells[i] = fmt.Sprint(v)
-		}
-		rows = append(rows, strings.Join(cells, ","))
-	}
-	return strings.Join(rows, ";")
+	return destinationtest.Text(res.Rows, destinationtest.Sprint)
 }
 
 // Issue 19 item 6: a listing that shifts between two pages hands a record

@@ -15,6 +15,19 @@ var destinations = destination.NewRegistry(
 	parquet.Driver,
 )
 
+// defaultDestination is the kind a pipeline file that names none loads into.
+const defaultDestination = "duckdb"
+
+// localDriver is the driver of kind when it is local; otherwise (a server
+// kind, which has no path, or a kind Validate refuses) the default's.
+func localDriver(kind string) destination.Driver {
+	if drv, ok := destinations.Lookup(kind); ok && drv.Local {
+		return drv
+	}
+	drv, _ := destinations.Lookup(defaultDestination)
+	return drv
+}
+
 // destinationConfig is what a driver needs to open the project's
 // destination, but the path: that is checked for the driver's kind.
 func (p *Project) destinationConfig() destination.Config {

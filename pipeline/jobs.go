@@ -17,9 +17,9 @@ import (
 // keepFinished bounds how many finished jobs Jobs remembers.
 const keepFinished = 50
 
-// MaxWaiters bounds the callers blocked on jobs at once (load_status with
-// wait_seconds): each holds a request open, so beyond this many a caller
-// gets the current status at once instead of another blocked request.
+// MaxWaiters bounds the callers blocked on jobs at once (Job.Wait): each
+// holds a request open, so beyond this many a caller gets the current
+// status at once instead of another blocked request.
 const MaxWaiters = 64
 
 // JobStatus is a snapshot of one load job.
@@ -30,7 +30,7 @@ type JobStatus struct {
 	Options  JobOpts          `json:"options"`
 	Progress Progress         `json:"progress"`
 	Info     *LoadInfo        `json:"load_info,omitempty"`
-	LoadID   string           `json:"load_id,omitempty"` // of a failed load, whose trace explain_load shows
+	LoadID   string           `json:"load_id,omitempty"` // of a failed load, whose trace tells why
 	Error    string           `json:"error,omitempty"`
 	Started  time.Time        `json:"started"`
 	Ended    time.Time        `json:"ended,omitzero"`

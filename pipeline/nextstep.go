@@ -13,7 +13,7 @@ import (
 
 // explain is err as a trace and a load's info keep it: its text, its cause
 // and the next step. A trace is read later by people (info, show) and by
-// agents (explain_load), so the next step says what has to change in words
+// agents (through the tool layer), so the next step says what has to change in words
 // for both, naming no command of one front end.
 func explain(err error) *trace.Error {
 	if err == nil {

@@ -75,22 +75,24 @@ func (p *Project) DatabaseKey() string {
 
 // DestinationLocation is where the data goes: a file, a folder or a DSN without password.
 func (p *Project) DestinationLocation() string {
-	if p.Config.DestinationType() == "postgres" {
-		loc, err := p.PostgresLocation()
-		if err != nil {
-			return "postgres (" + err.Error() + ")"
-		}
-		return loc
+	kind := p.Config.DestinationType()
+	drv, ok := destinations.Lookup(kind)
+	if !ok || drv.Local {
+		return p.Config.DestinationPath(p.Dir)
 	}
-	return p.Config.DestinationPath(p.Dir)
+	loc, err := drv.Location(p.destinationConfig())
+	if err != nil {
+		return kind + " (" + err.Error() + ")"
+	}
+	return loc
 }
 
-// CheckDestination finds, before a load extracts anything, a destination
-// path its commit could not write: a DuckDB file whose folder is missing or
-// that is a folder, a Parquet folder that is a file.
+// CheckDestination finds, before a load extracts anything, a local
+// destination path its commit could not write: a file where the kind
+// needs a folder or the reverse, or a file whose folder is missing.
 func (p *Project) CheckDestination() error {
-	kind := p.Config.DestinationType()
-	if kind == "postgres" {
+	drv, ok := destinations.Lookup(p.Config.DestinationType())
+	if !ok || !drv.Local {
 		return nil
 	}
 	path := p.Config.DestinationPath(p.Dir)
@@ -103,15 +105,13 @@ func (p *Project) CheckDestination() error {
 	}
 	st, err := os.Stat(path)
 	switch {
-	case err == nil && kind == "duckdb" && st.IsDir():
-		return refuse("is a folder; DuckDB needs a file name such as codefresh.duckdb")
-	case err == nil && kind == "parquet" && !st.IsDir():
-		return refuse("is a file; Parquet needs a folder")
+	case err == nil && st.IsDir() != drv.Path.Folder:
+		return refuse(drv.Path.WrongShape)
 	case err == nil:
 		return nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return refuse(err.Error())
-	case kind == "duckdb":
+	case !drv.Path.Folder:
 		if dst, derr := os.Stat(filepath.Dir(path)); derr != nil || !dst.IsDir() {
 			return refuse(fmt.Sprintf("the folder %s does not exist in the project: create it or choose another path", filepath.ToSlash(filepath.Dir(rel))))
 		}
@@ -160,9 +160,8 @@ func (p *Project) destinationPath(cfg Config) (string, error) {
 		return "", err
 	}
 	check := func(name string) error { return root.CheckNoLinks(name) }
-	if cfg.DestinationType() == "parquet" {
-		// DuckDB writes the table files by path: <folder>/<dataset>/<table>/<load id>.parquet.
-		check = func(name string) error { return root.CheckTreeNoLinks(name, 3) }
+	if depth := localDriver(cfg.DestinationType()).Path.LinkDepth; depth > 0 {
+		check = func(name string) error { return root.CheckTreeNoLinks(name, depth) }
 	}
 	for _, name := range []string{rel, rel + ".wal", rel + ".tmp"} {
 		var le *projectfs.LinkError

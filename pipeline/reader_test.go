@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -22,14 +20,8 @@ func TestDestinationAndReaderOfEachKind(t *testing.T) {
 			p.Config.Destination.Type = kind
 			if kind == "postgres" {
 				dsn := pgtest.DSN(t)
-				u, err := url.Parse(dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				port, _ := strconv.Atoi(u.Port())
-				p.Config.Destination.Host, p.Config.Destination.Port = u.Hostname(), port
-				p.Config.Destination.Database, p.Config.Destination.User = strings.TrimPrefix(u.Path, "/"), u.User.Username()
-				p.Config.Destination.SSLMode = u.Query().Get("sslmode")
+				s, d := pgtest.Settings(t, dsn), &p.Config.Destination
+				d.Host, d.Port, d.Database, d.User, d.SSLMode = s.Host, s.Port, s.Database, s.User, s.SSLMode
 				p.Config.DatasetName = pgtest.Dataset(t, dsn)
 				loc, err := p.PostgresLocation()
 				if err != nil || !strings.HasPrefix(loc, "postgresql://") {

@@ -124,10 +124,10 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	return info, recErr
 }
 
-// destinationDir is the folder a DuckDB or Parquet destination writes in
-// ("" for PostgreSQL, whose disk is the server's).
+// destinationDir is the folder a local destination writes in ("" for a
+// server's, whose disk is the server's).
 func (p *Project) destinationDir() string {
-	if p.Config.DestinationType() == "postgres" {
+	if drv, ok := destinations.Lookup(p.Config.DestinationType()); ok && !drv.Local {
 		return ""
 	}
 	return filepath.Dir(p.Config.DestinationPath(p.Dir))

@@ -203,13 +203,8 @@ func readSecretsTOML(projectDir string) found {
 		r.Status, r.Reason = StatusUnavailable, "no project folder"
 		return found{report: r}
 	}
-	data, err := os.ReadFile(SecretsTOMLPath(projectDir))
-	if errors.Is(err, os.ErrNotExist) {
-		r.Status, r.Reason = StatusNotFound, "no file"
-		return found{report: r}
-	}
-	if err != nil {
-		r.Status, r.Reason = StatusUnavailable, "cannot read: "+errReason(err)
+	data, ok := readSourceFile(SecretsTOMLPath(projectDir), &r)
+	if !ok {
 		return found{report: r}
 	}
 	var f secretsFile
@@ -263,6 +258,21 @@ func yamlErrorReason(err error) string {
 }
 
 // errReason is an OS error without the path (paths are reported elsewhere).
+// readSourceFile reads a key source's file; when it cannot, r says why
+// (a missing file is not found, any other failure unavailable).
+func readSourceFile(path string, r *SourceReport) ([]byte, bool) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		r.Status, r.Reason = StatusNotFound, "no file"
+		return nil, false
+	}
+	if err != nil {
+		r.Status, r.Reason = StatusUnavailable, "cannot read: "+errReason(err)
+		return nil, false
+	}
+	return data, true
+}
+
 func errReason(err error) string {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
@@ -306,13 +316,8 @@ func readCFConfig(opts Options) found {
 		r.Status, r.Reason = StatusUnavailable, "no home folder: "+err.Error()
 		return found{report: r}
 	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		r.Status, r.Reason = StatusNotFound, "no file"
-		return found{report: r}
-	}
-	if err != nil {
-		r.Status, r.Reason = StatusUnavailable, "cannot read: "+errReason(err)
+	data, ok := readSourceFile(path, &r)
+	if !ok {
 		return found{report: r}
 	}
 	var c cfConfig

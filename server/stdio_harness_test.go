@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/logtest"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -59,7 +60,7 @@ type stdioPeer struct {
 	srv  *Server
 	sim  *cfsim.Server
 	in   *os.File // a kernel pipe, buffered as real stdin is
-	logs *lockedBuffer
+	logs *logtest.Buffer
 
 	mu      sync.Mutex
 	lines   []rpcMessage
@@ -69,23 +70,6 @@ type stdioPeer struct {
 	stop     context.CancelFunc // cancels ServeStdio's context, as a signal does
 	served   chan struct{}      // closed when ServeStdio has returned
 	serveErr error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // newStdioPeer starts a server over pipes with a simulated Codefresh, and initializes it.
@@ -101,7 +85,7 @@ func newStdioPeer(t *testing.T, simCfg cfsim.Config, limits *stdioLimits) *stdio
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	vars := map[string]string{secrets.EnvBaseURL: base, secrets.EnvAPIKey: canary}
 	srv := New(Options{
 		ProjectDir: t.TempDir(),

@@ -292,8 +292,10 @@ func TestStdioProgressPrecedesTheAnswer(t *testing.T) {
 	}
 }
 
-// notifications/cancelled ends a wait: it answers with the job still running.
-func TestStdioCancelledNotificationEndsAWait(t *testing.T) {
+// waitingPeer is a peer with a slow load running (job) and call 2, a
+// load_status waiting for it, blocked.
+func waitingPeer(t *testing.T) (*stdioPeer, string) {
+	t.Helper()
 	p := newStdioPeer(t, cfsim.Config{Seed: 3, Builds: 300, Pipelines: 6, Projects: 2}, nil)
 	p.sim.SetFaults(cfsim.Faults{Latency: 3 * time.Second})
 	job := p.startLoad(1, map[string]any{})
@@ -301,6 +303,12 @@ func TestStdioCancelledNotificationEndsAWait(t *testing.T) {
 	if _, ok := p.waitFor(30*time.Second, func() (rpcMessage, bool) { return rpcMessage{}, p.srv.jobs.Waiters() == 1 }); !ok {
 		t.Fatal("the wait never blocked")
 	}
+	return p, job
+}
+
+// notifications/cancelled ends a wait: it answers with the job still running.
+func TestStdioCancelledNotificationEndsAWait(t *testing.T) {
+	p, job := waitingPeer(t)
 	p.send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2,"reason":"test"}}`)
 	if st := decodeStatus(t, p.await("2")); st.Job.State != trace.LoadRunning {
 		t.Fatalf("cancelled wait = %+v", st)
@@ -313,13 +321,7 @@ func TestStdioCancelledNotificationEndsAWait(t *testing.T) {
 // A signal (ServeStdio's context cancelled) cancels the calls in flight,
 // which still answer before ServeStdio returns.
 func TestStdioSignalCancelsCallsWhichStillAnswer(t *testing.T) {
-	p := newStdioPeer(t, cfsim.Config{Seed: 3, Builds: 300, Pipelines: 6, Projects: 2}, nil)
-	p.sim.SetFaults(cfsim.Faults{Latency: 3 * time.Second})
-	job := p.startLoad(1, map[string]any{})
-	p.call(2, "load_status", map[string]any{"job_id": job, "wait_seconds": 50})
-	if _, ok := p.waitFor(30*time.Second, func() (rpcMessage, bool) { return rpcMessage{}, p.srv.jobs.Waiters() == 1 }); !ok {
-		t.Fatal("the wait never blocked")
-	}
+	p, job := waitingPeer(t)
 	p.stop()
 	select {
 	case <-p.served:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/logtest"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 	"github.com/cfmcp/codefresh-mcp/server"
 )
@@ -33,7 +34,7 @@ type env struct {
 	dir  string
 	srv  *server.Server
 	c    *client.Client
-	logs *syncBuffer
+	logs *logtest.Buffer
 
 	outputs map[string]*jsonschema.Schema // each tool's outputSchema, as tools/list sent it
 
@@ -83,7 +84,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if o.front != nil {
 		base = o.front(base)
 	}
-	e := &env{t: t, sim: sim, base: base, dir: t.TempDir(), logs: &syncBuffer{}}
+	e := &env{t: t, sim: sim, base: base, dir: t.TempDir(), logs: &logtest.Buffer{}}
 	vars := map[string]string{}
 	if !o.noBaseURL {
 		vars[secrets.EnvBaseURL] = base
@@ -273,23 +274,6 @@ func (e *env) load(resources ...string) *pipeline.LoadInfo {
 		e.t.Fatalf("load: %v", err)
 	}
 	return info
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // decode decodes a result's structured content into out.

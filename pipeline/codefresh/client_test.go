@@ -1,7 +1,6 @@
 package codefresh_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,33 +18,16 @@ import (
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/logtest"
 )
 
 const canary = "cfk-CANARY-7f3a9d1e5b"
 
-// syncBuffer is a log sink safe for the client's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newClient makes a client with test-sized waits and a debug log captured in
 // logs; it fails the test if the canary key ever reaches the log.
-func newClient(t *testing.T, base string, mod ...func(*codefresh.Options)) (*codefresh.Client, *syncBuffer) {
+func newClient(t *testing.T, base string, mod ...func(*codefresh.Options)) (*codefresh.Client, *logtest.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	opts := codefresh.Options{
 		BaseURL:       base,
 		APIKey:        canary,

@@ -40,8 +40,18 @@ func intParam(q url.Values, k string, def int) int {
 	return def
 }
 
-// offsetServer serves n pipelines with limit/offset; it counts requests.
-func offsetServer(t *testing.T, n int, ignoreOffset bool) (string, *int) {
+// pageListing is what a limit/offset test server serves: n records made by
+// rec, pages of at most capAt (0: no cap), the total as "count" when
+// counted, and every page from the start when it ignores the offset.
+type pageListing struct {
+	n, capAt     int
+	counted      bool
+	ignoreOffset bool
+	rec          func(i int) any
+}
+
+// listServer serves l as {"docs": [...]}; it counts requests.
+func listServer(t *testing.T, l pageListing) (string, *int) {
 	var mu sync.Mutex
 	calls := 0
 	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
@@ -50,16 +60,30 @@ func offsetServer(t *testing.T, n int, ignoreOffset bool) (string, *int) {
 		mu.Unlock()
 		q := r.URL.Query()
 		limit, off := intParam(q, "limit", 25), intParam(q, "offset", 0)
-		if ignoreOffset {
+		if l.capAt > 0 {
+			limit = min(limit, l.capAt)
+		}
+		if l.ignoreOffset {
 			off = 0
 		}
 		docs := []any{}
-		for i := off; i < min(off+limit, n); i++ {
-			docs = append(docs, map[string]any{"metadata": map[string]any{"id": fmt.Sprintf("p%03d", i), "revision": i}})
+		for i := off; i < min(off+limit, l.n); i++ {
+			docs = append(docs, l.rec(i))
 		}
-		writeJSON(w, 200, map[string]any{"docs": docs, "count": n})
+		page := map[string]any{"docs": docs}
+		if l.counted {
+			page["count"] = l.n
+		}
+		writeJSON(w, 200, page)
 	})
 	return base, &calls
+}
+
+// offsetServer serves n pipelines with limit/offset; it counts requests.
+func offsetServer(t *testing.T, n int, ignoreOffset bool) (string, *int) {
+	return listServer(t, pageListing{n: n, counted: true, ignoreOffset: ignoreOffset, rec: func(i int) any {
+		return map[string]any{"metadata": map[string]any{"id": fmt.Sprintf("p%03d", i), "revision": i}}
+	}})
 }
 
 func TestOffsetPaging(t *testing.T) {
@@ -350,21 +374,9 @@ func TestRawWalkerTrickyJSON(t *testing.T) {
 // cappedServer serves n step types with limit/offset but never more than
 // cap per page, and no count: a short first page is all the client sees.
 func cappedServer(t *testing.T, n, capAt int) (string, *int) {
-	var mu sync.Mutex
-	calls := 0
-	base := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		calls++
-		mu.Unlock()
-		q := r.URL.Query()
-		limit, off := min(intParam(q, "limit", 25), capAt), intParam(q, "offset", 0)
-		docs := []any{}
-		for i := off; i < min(off+limit, n); i++ {
-			docs = append(docs, map[string]any{"_id": fmt.Sprintf("s%03d", i)})
-		}
-		writeJSON(w, 200, map[string]any{"docs": docs})
-	})
-	return base, &calls
+	return listServer(t, pageListing{n: n, capAt: capAt, rec: func(i int) any {
+		return map[string]any{"_id": fmt.Sprintf("s%03d", i)}
+	}})
 }
 
 func TestCappedLimitPagedOnWhatComes(t *testing.T) {

@@ -14,14 +14,6 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 )
 
-// newFixture writes a dlt-shaped file in a fresh folder and returns its path.
-func newFixture(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "codefresh.duckdb")
-	datasettest.Write(t, path)
-	return path
-}
-
 // countBuilds reads the fixture's builds through h, as a server's reader
 // does: the file opened read-only under key, kept open by h.
 func countBuilds(t *testing.T, h *Handles, key, path string) any {
@@ -46,7 +38,7 @@ func countBuilds(t *testing.T, h *Handles, key, path string) any {
 // next query sees what it wrote.
 func TestHandlesKeepTheFileOpenAndLetWritersIn(t *testing.T) {
 	ctx := context.Background()
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	h := NewHandles(time.Minute) // idle never ends within the test: only the waiter frees the file
 	defer h.Close()
 	key := path + "?memory_limit=1GB"
@@ -87,7 +79,7 @@ func TestHandlesKeepTheFileOpenAndLetWritersIn(t *testing.T) {
 
 // A marker left by a process that died while waiting holds nobody up.
 func TestStaleWaitMarkerIsIgnored(t *testing.T) {
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
 		t.Skip("no `true` command")

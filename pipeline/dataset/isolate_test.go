@@ -5,9 +5,10 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset/datasettest"
 )
 
 // TestMain doubles as a query worker that never answers.
@@ -22,11 +23,7 @@ func TestMain(m *testing.M) {
 // testIsolation runs workers as this test binary in the given mode.
 func testIsolation(t *testing.T, mode string) *Isolation {
 	t.Helper()
-	iso := &Isolation{Command: func(ctx context.Context) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "DATASET_TEST_WORKER="+mode)
-		return cmd
-	}}
+	iso := &Isolation{Command: datasettest.WorkerCommand(mode)}
 	t.Cleanup(iso.Close)
 	return iso
 }

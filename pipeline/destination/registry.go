@@ -36,16 +36,36 @@ type Server struct {
 	SSLMode  string
 }
 
-// Driver is one kind of destination: the name a pipeline file gives it and
-// how to open its writer and its reader. Each destination's package
-// declares its own; a registry lists them.
+// Driver is one kind of destination: the name a pipeline file gives it,
+// where its data lies and how to open its writer and its reader. Each
+// destination's package declares its own; a registry lists them.
 type Driver struct {
 	Name string
 	// Local is a destination that is a file or folder in the project
-	// (Config.Path), rather than a server.
+	// (Config.Path), rather than a server; Path says which.
 	Local      bool
+	Path       LocalPath
 	Open       func(Config) (Destination, error)
 	OpenReader func(context.Context, Config) (dataset.Reader, error)
+	// Location is where a server destination's data goes, without any
+	// secret, or why the settings cannot say (a local one's is its path).
+	Location func(Config) (string, error)
+}
+
+// LocalPath is what a local destination's path must be.
+type LocalPath struct {
+	Default string // relative to the project folder
+	// Folder: the destination is a folder, created as needed; otherwise a
+	// file, whose folder must exist.
+	Folder bool
+	// WrongShape says why a path of the other shape (a folder where a
+	// file belongs, or the reverse) cannot be used.
+	WrongShape string
+	// LinkDepth is how many levels below the path the destination opens
+	// files by path, beyond the confined root: none may be a symbolic link.
+	LinkDepth int
+	// Holds is whether the path has data of the dataset.
+	Holds func(path, dataset string) bool
 }
 
 // Registry finds a Driver by its name.
@@ -60,6 +80,25 @@ func NewRegistry(drivers ...Driver) *Registry {
 	}
 	return &Registry{drivers: drivers}
 }
+
+// Names are the drivers' names, in the order given, as prose: "a, b or c".
+func (r *Registry) Names() string {
+	var s string
+	for i, d := range r.drivers {
+		switch {
+		case i == 0:
+		case i == len(r.drivers)-1:
+			s += " or "
+		default:
+			s += ", "
+		}
+		s += d.Name
+	}
+	return s
+}
+
+// Drivers are the drivers, in the order given.
+func (r *Registry) Drivers() []Driver { return slices.Clone(r.drivers) }
 
 // Lookup returns the driver named name.
 func (r *Registry) Lookup(name string) (Driver, bool) {

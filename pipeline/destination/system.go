@@ -3,8 +3,10 @@ package destination
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
@@ -86,6 +88,15 @@ func NewRowID() string {
 	b := make([]byte, 10)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NoRowIsNil is err from scanning a database/sql row, with no row not an
+// error: the value scanned into stays nil.
+func NoRowIsNil(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	return err
 }
 
 // DecodeState is LastState's answer for a stored state text (nil: there is

@@ -334,11 +334,7 @@ func cursorEntry(o Options) serverEntry {
 // user's other keys and env values are kept.
 func mcpJSONOp(e serverEntry) func([]byte) ([]byte, error) {
 	return func(old []byte) ([]byte, error) {
-		root, err := parseJSONObject(old)
-		if err != nil {
-			return nil, fmt.Errorf("not valid JSON (fix it and run init again): %w", err)
-		}
-		servers, changed, err := root.child("mcpServers", "")
+		root, servers, changed, err := settingsSection(old, "mcpServers")
 		if err != nil {
 			return nil, err
 		}
@@ -383,11 +379,7 @@ func claudeSettingsOp(o Options) func([]byte) ([]byte, error) {
 		}
 	}
 	return func(old []byte) ([]byte, error) {
-		root, err := parseJSONObject(old)
-		if err != nil {
-			return nil, fmt.Errorf("not valid JSON (fix it and run init again): %w", err)
-		}
-		perms, changed, err := root.child("permissions", "")
+		root, perms, changed, err := settingsSection(old, "permissions")
 		if err != nil {
 			return nil, err
 		}

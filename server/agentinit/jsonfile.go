@@ -63,6 +63,17 @@ func (o *object) child(key, where string) (*object, bool, error) {
 
 // parseJSONObject reads a whole JSON document whose top level is an object.
 // Empty (or blank) input is an empty object.
+// settingsSection parses an agent's JSON settings file and returns it
+// with its top-level object key, made (changed) when missing.
+func settingsSection(data []byte, key string) (root, section *object, changed bool, err error) {
+	root, err = parseJSONObject(data)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("not valid JSON (fix it and run init again): %w", err)
+	}
+	section, changed, err = root.child(key, "")
+	return root, section, changed, err
+}
+
 func parseJSONObject(data []byte) (*object, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return newObject(), nil

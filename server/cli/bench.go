@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline/bench"
+	"github.com/cfmcp/codefresh-mcp/server/bench"
 )
 
 func newBenchCmd(a *app) *cobra.Command {

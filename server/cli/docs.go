@@ -64,16 +64,7 @@ func endpointsMarkdown(cat []codefresh.Resource) string {
 	var b strings.Builder
 	b.WriteString("\n| resource | path | records at | paging | key | scope | default |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range cat {
-		sel, scope, def := r.DataSelector, r.Scope, "no"
-		if sel == "" {
-			sel = "(object)"
-		}
-		if scope == "" {
-			scope = "(any key)"
-		}
-		if r.Default {
-			def = "yes"
-		}
+		sel, scope, def := catalogCells(r)
 		fmt.Fprintf(&b, "| `%s` | `%s %s` | `%s` | %s | %s | %s | %s |\n",
 			r.Name, r.Method, r.Path, sel, r.Paginator, strings.Join(r.PrimaryKey, ","), scope, def)
 	}

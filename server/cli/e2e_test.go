@@ -25,6 +25,8 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile/duckfiletest"
+	"github.com/cfmcp/codefresh-mcp/pipeline/logtest"
 )
 
 const (
@@ -33,38 +35,17 @@ const (
 	e2eKey = "cfk-e2e-plain-key"
 	// e2eNow pins the simulators' clocks so two of them serve the same data.
 	e2eNow = "2024-05-06T08:00:00Z"
-	// envHoldDuckDB makes the test binary a helper that holds a DuckDB file open.
-	envHoldDuckDB = "CODEFRESH_MCP_E2E_HOLD_DUCKDB"
 )
 
 func TestMain(m *testing.M) {
-	if path := os.Getenv(envHoldDuckDB); path != "" {
-		os.Exit(holdDuckDB(path))
+	if code, holder := duckfiletest.Serve(); holder {
+		os.Exit(code)
 	}
 	code := m.Run()
 	if e2eBuild.dir != "" {
 		os.RemoveAll(e2eBuild.dir)
 	}
 	os.Exit(code)
-}
-
-// holdDuckDB is the lock-holding helper process: it opens path for writing,
-// says so on stdout, and keeps it open until stdin closes.
-func holdDuckDB(path string) int {
-	ctx := context.Background()
-	db, err := duckfile.Open(ctx, path, false, time.Second)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hold:", err)
-		return 2
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, "SELECT count(*) FROM codefresh_data._dlt_loads"); err != nil {
-		fmt.Fprintln(os.Stderr, "hold:", err)
-		return 2
-	}
-	fmt.Println("holding")
-	io.Copy(io.Discard, os.Stdin)
-	return 0
 }
 
 // e2eBuild is the binary, built once for every test of this file.
@@ -105,8 +86,8 @@ type e2e struct {
 	env  []string // extra KEY=VALUE for every command
 
 	mu      sync.Mutex
-	outputs []string        // every stdout and stderr seen, for leak checks
-	live    []*lockedBuffer // outputs of processes still running (simulators)
+	outputs []string          // every stdout and stderr seen, for leak checks
+	live    []*logtest.Buffer // outputs of processes still running (simulators)
 }
 
 // allOutputs is everything every process of this test printed so far.
@@ -189,12 +170,12 @@ func (e *e2e) simulator(key string, args ...string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	stderr := &lockedBuffer{}
+	stderr := &logtest.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	rest := &lockedBuffer{}
+	rest := &logtest.Buffer{}
 	e.mu.Lock()
 	e.live = append(e.live, stderr, rest)
 	e.mu.Unlock()
@@ -550,19 +531,7 @@ func (e *e2e) serveLines(t *testing.T, dir, base string) map[int]string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, e.bin, "--base-url", base, "serve")
 	cmd.Dir, cmd.Env = dir, e.environ()
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout, stderr := logtest.Start(t, cmd)
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
 	answers := map[int]string{}
@@ -598,7 +567,7 @@ func (e *e2e) serveLines(t *testing.T, dir, base string) map[int]string {
 	for sc.Scan() {
 		e.keep(sc.Text())
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	e.keep(stderr.String())
 	if err != nil {
 		t.Fatalf("serve after stdin closed: %v\nstderr:\n%s", err, stderr.String())
@@ -801,43 +770,24 @@ func TestE2EKilledEarlyOrDuringCommit(t *testing.T) {
 	}
 }
 
+// loadedE2E is a project loaded once from a small simulator (100 builds,
+// 3 pipelines): the simulator's URL, the project folder and its snapshot.
+func loadedE2E(t *testing.T) (e *e2e, base, dir string, before snapshot) {
+	t.Helper()
+	e = newE2E(t, "CF_API_KEY="+e2eKey)
+	base = e.simulator(e2eKey, "--builds", "100", "--pipelines", "3")
+	dir = t.TempDir()
+	e.must(dir, "--base-url", base, "load")
+	return e, base, dir, takeSnapshot(t, dir)
+}
+
 // 4. Another process holds the DuckDB file.
 func TestE2ELockedFile(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t, "CF_API_KEY="+e2eKey)
-	base := e.simulator(e2eKey, "--builds", "100", "--pipelines", "3")
-	dir := t.TempDir()
-	e.must(dir, "--base-url", base, "load")
-	before := takeSnapshot(t, dir)
+	e, base, dir, before := loadedE2E(t)
 
-	holder := exec.Command(os.Args[0], "-test.run=^$")
-	holder.Env = append(os.Environ(), envHoldDuckDB+"="+dbPath(dir))
-	stdin, err := holder.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := holder.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	holderErr := &lockedBuffer{}
-	holder.Stderr = holderErr
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			stdin.Close()
-			holder.Wait()
-		}
-	}
-	defer release()
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "holding\n" {
-		t.Fatalf("lock holder: %q\n%s", line, holderErr.String())
-	}
-	pid := fmt.Sprintf("PID %d", holder.Process.Pid)
+	holder, release := duckfiletest.Start(t, dbPath(dir), 0)
+	pid := fmt.Sprintf("PID %d", holder)
 
 	// Both wait the bounded time, so run them side by side.
 	var query, load result
@@ -867,11 +817,7 @@ func TestE2ELockedFile(t *testing.T) {
 // 5. Hostile SQL through the CLI: refused, and nothing changes.
 func TestE2EHostileQueries(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t, "CF_API_KEY="+e2eKey)
-	base := e.simulator(e2eKey, "--builds", "100", "--pipelines", "3")
-	dir := t.TempDir()
-	e.must(dir, "--base-url", base, "load")
-	before := takeSnapshot(t, dir)
+	e, _, dir, before := loadedE2E(t)
 	outside := t.TempDir()
 	csv, exported, attached := filepath.Join(outside, "leak.csv"), filepath.Join(outside, "export"), filepath.Join(outside, "other.duckdb")
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -98,16 +99,7 @@ func writeEndpointsTable(w io.Writer, cat []codefresh.Resource) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tMETHOD\tPATH\tDATA_SELECTOR\tPAGINATOR\tPRIMARY_KEY\tINCREMENTAL_CURSOR\tPARENT\tSCOPE\tDEFAULT")
 	for _, r := range cat {
-		sel, scope, def := r.DataSelector, r.Scope, "no"
-		if sel == "" {
-			sel = "(object)"
-		}
-		if scope == "" {
-			scope = "(any key)"
-		}
-		if r.Default {
-			def = "yes"
-		}
+		sel, scope, def := catalogCells(r)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			r.Name, r.Method, r.Path, sel, r.Paginator, dash(strings.Join(r.PrimaryKey, ",")),
 			dash(r.IncrementalCursor), dash(r.Parent), scope, def)
@@ -116,4 +108,14 @@ func writeEndpointsTable(w io.Writer, cat []codefresh.Resource) error {
 		return fmt.Errorf("write endpoints: %w", err)
 	}
 	return nil
+}
+
+// catalogCells are a resource's data selector, scope and default as the
+// endpoint listings write them.
+func catalogCells(r codefresh.Resource) (sel, scope, def string) {
+	sel, scope, def = cmp.Or(r.DataSelector, "(object)"), cmp.Or(r.Scope, "(any key)"), "no"
+	if r.Default {
+		def = "yes"
+	}
+	return sel, scope, def
 }

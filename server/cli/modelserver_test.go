@@ -187,10 +187,18 @@ type anthropicBlock struct {
 	IsError   bool            `json:"is_error"`
 }
 
+// decodeRequest decodes body into req, or answers 400 and says false.
+func decodeRequest(w http.ResponseWriter, body []byte, req any) bool {
+	if err := json.Unmarshal(body, req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
 func (m *modelServer) anthropic(w http.ResponseWriter, body []byte) {
 	var req anthropicRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	if !decodeRequest(w, body, &req) {
 		return
 	}
 	aliases := map[string]string{}
@@ -328,8 +336,7 @@ func openaiTools(tools []json.RawMessage, ns string, out map[string]string) {
 
 func (m *modelServer) openai(w http.ResponseWriter, body []byte) {
 	var req openaiRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	if !decodeRequest(w, body, &req) {
 		return
 	}
 	offered := map[string]string{}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline/bench"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/server/bench"
 )
 
 func readReadme(t *testing.T) string {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
+	"github.com/cfmcp/codefresh-mcp/pipeline/credcheck"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -160,16 +161,16 @@ func newSecretsCheckCmd(a *app) *cobra.Command {
 			}
 			red := secrets.NewRedactor()
 			log := slog.New(red.Handler(a.logger().Handler()))
-			var res *pipeline.CheckResult
+			var res *credcheck.Result
 			creds, err := secrets.Resolve(cmd.Context(), opts)
 			switch {
-			case pipeline.ResolveFailure(err) != nil:
-				res = pipeline.ResolveFailure(err)
+			case credcheck.ResolveFailure(err) != nil:
+				res = credcheck.ResolveFailure(err)
 			case err != nil:
 				return err
 			default:
 				red.Add(creds.APIKey())
-				res, err = pipeline.Check(cmd.Context(), creds, pipeline.CheckOptions{Logger: log, Offline: offline})
+				res, err = credcheck.Check(cmd.Context(), creds, credcheck.Options{Logger: log, Offline: offline})
 				if err != nil {
 					return red.Error(err)
 				}
@@ -192,13 +193,13 @@ func newSecretsCheckCmd(a *app) *cobra.Command {
 				fmt.Fprint(out, red.Redact(sb.String()))
 			}
 			switch res.Status {
-			case pipeline.CheckOK, pipeline.CheckOffline:
+			case credcheck.CheckOK, credcheck.CheckOffline:
 				return nil
-			case pipeline.CheckKeyInvalid:
+			case credcheck.CheckKeyInvalid:
 				return errors.New("the API key is invalid: store a valid one with `codefresh-mcp secrets set`")
-			case pipeline.CheckNoKey:
+			case credcheck.CheckNoKey:
 				return errors.New("no API key found: store one with `codefresh-mcp secrets set`")
-			case pipeline.CheckUntrustedURL:
+			case credcheck.CheckUntrustedURL:
 				return fmt.Errorf("the key was not sent to %s (%s): it is not trusted for this key; if you trust that host, run `%s`",
 					res.BaseURL, res.BaseURLSource, res.TrustCommand)
 			}

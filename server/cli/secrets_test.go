@@ -15,9 +15,9 @@ import (
 
 	"github.com/zalando/go-keyring"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/credcheck"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
@@ -125,7 +125,7 @@ func scopesWithout(drop string) []string {
 	return out
 }
 
-func capStatus(t *testing.T, res *pipeline.CheckResult, name string) string {
+func capStatus(t *testing.T, res *credcheck.Result, name string) string {
 	t.Helper()
 	for _, c := range res.Capabilities {
 		if c.Resource == name {
@@ -155,11 +155,11 @@ func TestSecretsCLICanary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res pipeline.CheckResult
+	var res credcheck.Result
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if res.Status != pipeline.CheckOK || res.Source != secrets.SourceKeyring || res.Fingerprint != fp || res.BaseURL != base {
+	if res.Status != credcheck.CheckOK || res.Source != secrets.SourceKeyring || res.Fingerprint != fp || res.BaseURL != base {
 		t.Fatalf("check: %+v", res)
 	}
 	if got := capStatus(t, &res, "builds"); got != "missing_scope:build:read" {
@@ -168,7 +168,7 @@ func TestSecretsCLICanary(t *testing.T) {
 	if got := capStatus(t, &res, "builds_by_id"); got != "missing_scope:build:read" {
 		t.Fatalf("builds_by_id: %s", got)
 	}
-	if got := capStatus(t, &res, "pipelines"); got != pipeline.CapLoadable {
+	if got := capStatus(t, &res, "pipelines"); got != credcheck.CapLoadable {
 		t.Fatalf("pipelines: %s", got)
 	}
 	if res.User == nil || res.User.Name == "" || res.User.ActiveAccount == "" {
@@ -190,7 +190,7 @@ func TestSecretsCLICanary(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "invalid") {
 		t.Fatalf("401 must fail the command: %v", err)
 	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Status != pipeline.CheckKeyInvalid ||
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Status != credcheck.CheckKeyInvalid ||
 		!strings.Contains(res.Message, "codefresh-mcp secrets set") {
 		t.Fatalf("401 result %v %+v", err, res)
 	}
@@ -204,11 +204,11 @@ func TestSecretsCLICanary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res = pipeline.CheckResult{}
+	res = credcheck.Result{}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
-	if capStatus(t, &res, "pipelines") != "missing_scope:pipeline:read" || res.Summary[pipeline.CapMissingScope] == 0 {
+	if capStatus(t, &res, "pipelines") != "missing_scope:pipeline:read" || res.Summary[credcheck.CapMissingScope] == 0 {
 		t.Fatalf("403 matrix: %s", out)
 	}
 
@@ -266,8 +266,8 @@ func TestSecretsCLIWithoutKeyring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res pipeline.CheckResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Source != secrets.SourceSecretsTOML || res.Status != pipeline.CheckOK {
+	var res credcheck.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Source != secrets.SourceSecretsTOML || res.Status != credcheck.CheckOK {
 		t.Fatalf("%v %s", err, out)
 	}
 	for _, s := range res.Sources {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset/datasettest"
+	"github.com/cfmcp/codefresh-mcp/pipeline/logtest"
 )
 
 const serveCanary = "cfk-CANARY-7f3a9d1e5b"
@@ -37,27 +38,10 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startStdio starts bin as an agent would and initializes a session.
-func startStdio(t *testing.T, bin string, env []string, args ...string) (*client.Client, *lockedBuffer) {
+func startStdio(t *testing.T, bin string, env []string, args ...string) (*client.Client, *logtest.Buffer) {
 	t.Helper()
-	stderr := &lockedBuffer{}
+	stderr := &logtest.Buffer{}
 	env = append(env, "HOME="+t.TempDir(), "PATH="+os.Getenv("PATH"), "CODEFRESH_MCP_LOG_LEVEL=debug")
 	c, err := client.NewStdioMCPClientWithOptions(bin, env, args, transport.WithCommandStderrWriter(stderr))
 	if err != nil {
@@ -159,15 +143,24 @@ func testServeAnswersPipedRequests(t *testing.T, bin string) {
 	}
 }
 
-func testServeDefault(t *testing.T, bin string) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sim := cfsim.New(cfsim.Config{Seed: 1, Builds: 50, Pipelines: 4, Projects: 2, APIKey: serveCanary})
-	base, err := sim.Start(ctx, "127.0.0.1:0")
+// serveSim serves a simulator accepting serveCanary on loopback for the
+// rest of the test.
+func serveSim(t *testing.T, cfg cfsim.Config) (*cfsim.Server, string) {
+	t.Helper()
+	cfg.APIKey = serveCanary
+	sim := cfsim.New(cfg)
+	base, err := sim.Start(context.Background(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sim.Close()
+	t.Cleanup(func() { sim.Close() })
+	return sim, base
+}
+
+func testServeDefault(t *testing.T, bin string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sim, base := serveSim(t, cfsim.Config{Seed: 1, Builds: 50, Pipelines: 4, Projects: 2})
 	dir := t.TempDir()
 	datasettest.Write(t, filepath.Join(dir, "codefresh.duckdb"))
 
@@ -253,12 +246,7 @@ func TestUnknownCommandDoesNotServe(t *testing.T) {
 func testServeConcurrentLoads(t *testing.T, bin string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim := cfsim.New(cfsim.Config{Seed: 5, Builds: 2000, Pipelines: 6, Projects: 2, APIKey: serveCanary})
-	base, err := sim.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	_, base := serveSim(t, cfsim.Config{Seed: 5, Builds: 2000, Pipelines: 6, Projects: 2})
 	dir := t.TempDir()
 	env := []string{"CF_API_KEY=" + serveCanary, "CODEFRESH_BASE_URL=" + base}
 	cli := func(args ...string) ([]byte, error) {

@@ -169,17 +169,7 @@ func (c *call) stepTypesList() response {
 		}
 		sel = append(sel, i)
 	}
-	lo, hi := window(len(sel), offset, limit)
-	var w jw
-	w.open('{')
-	w.key("docs")
-	w.open('[')
-	for _, i := range sel[lo:hi] {
-		g.appendStepType(&w, i)
-	}
-	w.close(']')
-	w.close('}')
-	return ok(w.b)
+	return docsPage(sel, offset, limit, false, g.appendStepType)
 }
 
 // stepTypeGet serves GET /step-types/{name} (name or name:version).

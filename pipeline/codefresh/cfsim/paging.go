@@ -130,3 +130,28 @@ func anyBelow(lo, low int, match func(int) bool) bool {
 	}
 	return false
 }
+
+// docsPage answers an offset/limit listing as {"docs":[...]}: the records
+// of sel in the window, each written by item, and "count": len(sel) when
+// counted (the number of matches, not the page size).
+func docsPage(sel []int, offset, limit int, counted bool, item func(w *jw, i int)) response {
+	return listPage("docs", sel, offset, limit, counted, item)
+}
+
+// listPage is docsPage with the records under key.
+func listPage(key string, sel []int, offset, limit int, counted bool, item func(w *jw, i int)) response {
+	lo, hi := window(len(sel), offset, limit)
+	var w jw
+	w.open('{')
+	w.key(key)
+	w.open('[')
+	for _, i := range sel[lo:hi] {
+		item(&w, i)
+	}
+	w.close(']')
+	if counted {
+		w.ki("count", int64(len(sel)))
+	}
+	w.close('}')
+	return ok(w.b)
+}

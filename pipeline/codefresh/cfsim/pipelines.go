@@ -25,17 +25,7 @@ func (c *call) projects() response {
 		}
 		sel = append(sel, i)
 	}
-	lo, hi := window(len(sel), offset, limit)
-	var w jw
-	w.open('{')
-	w.key("projects")
-	w.open('[')
-	for _, i := range sel[lo:hi] {
-		c.appendProject(&w, i)
-	}
-	w.close(']')
-	w.close('}')
-	return ok(w.b)
+	return listPage("projects", sel, offset, limit, false, c.appendProject)
 }
 
 // project serves GET /projects/{id}.
@@ -117,19 +107,8 @@ func (c *call) pipelines() response {
 		return *bad
 	}
 	sel := c.selectPipelines()
-	lo, hi := window(len(sel), offset, limit)
 	decrypt := c.q.Get("decryptVariables") == "true"
-	var w jw
-	w.open('{')
-	w.key("docs")
-	w.open('[')
-	for _, i := range sel[lo:hi] {
-		c.appendPipeline(&w, i, decrypt)
-	}
-	w.close(']')
-	w.ki("count", int64(len(sel)))
-	w.close('}')
-	return ok(w.b)
+	return docsPage(sel, offset, limit, true, func(w *jw, i int) { c.appendPipeline(w, i, decrypt) })
 }
 
 // pipelineNames serves GET /pipelines/names. Its shape is unverified (API.md
@@ -141,12 +120,7 @@ func (c *call) pipelineNames() response {
 	}
 	g := c.s.g
 	sel := c.selectPipelines()
-	lo, hi := window(len(sel), offset, limit)
-	var w jw
-	w.open('{')
-	w.key("docs")
-	w.open('[')
-	for _, i := range sel[lo:hi] {
+	return docsPage(sel, offset, limit, true, func(w *jw, i int) {
 		p := &g.pipelines[i]
 		w.open('{')
 		w.key("metadata")
@@ -157,11 +131,7 @@ func (c *call) pipelineNames() response {
 		w.ks("projectId", g.projects[p.projectIdx].id)
 		w.close('}')
 		w.close('}')
-	}
-	w.close(']')
-	w.ki("count", int64(len(sel)))
-	w.close('}')
-	return ok(w.b)
+	})
 }
 
 // pipeline serves GET /pipelines/{name}: the full name (sent with %2F) or the id.

@@ -381,20 +381,7 @@ func (d *Decoder) array(active [][]string, onPath bool) (any, error) {
 			t.raws, t.stripped = nil, nil
 		}
 	}
-	// A named key applies to each element of a list; "*" is every element,
-	// and "*" last keeps the slot but not the value.
-	var next [][]string
-	nullAll := false
-	for _, p := range active {
-		switch {
-		case p[0] != "*":
-			next = append(next, p)
-		case len(p) == 1:
-			nullAll = true
-		default:
-			next = append(next, p[1:])
-		}
-	}
+	next, nullAll := elementPaths(active)
 	out := []any{}
 	d.ws()
 	if d.i < len(d.b) && d.b[d.i] == ']' {

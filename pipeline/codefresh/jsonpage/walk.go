@@ -93,20 +93,7 @@ func (w *walker) strip(out []byte, active [][]string) ([]byte, error) {
 		_, err := dec.ReadToken()
 		return append(out, '}'), err
 	}
-	// A named key applies to each element of a list; "*" is every element,
-	// and "*" last keeps the slot but not the value.
-	var next [][]string
-	nullAll := false
-	for _, p := range active {
-		switch {
-		case p[0] != "*":
-			next = append(next, p)
-		case len(p) == 1:
-			nullAll = true
-		default:
-			next = append(next, p[1:])
-		}
-	}
+	next, nullAll := elementPaths(active)
 	out = append(out, '[')
 	for dec.PeekKind() != ']' {
 		if !first {
@@ -184,4 +171,21 @@ func (w *walker) keys(path []string) (keys []string, ok bool, err error) {
 	}
 	_, err = dec.ReadToken()
 	return keys, ok || len(path) == 0, err
+}
+
+// elementPaths are the paths active applies to each element of a list: a
+// named key applies as it is, "*" is every element, and "*" last keeps
+// the slot but not the value (nullAll).
+func elementPaths(active [][]string) (next [][]string, nullAll bool) {
+	for _, p := range active {
+		switch {
+		case p[0] != "*":
+			next = append(next, p)
+		case len(p) == 1:
+			nullAll = true
+		default:
+			next = append(next, p[1:])
+		}
+	}
+	return next, nullAll
 }

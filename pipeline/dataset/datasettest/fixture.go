@@ -5,8 +5,12 @@ package datasettest
 import (
 	"bytes"
 	"compress/zlib"
+	"context"
 	"database/sql"
 	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -89,4 +93,22 @@ func compress(s string) string {
 	w.Write([]byte(s))
 	w.Close()
 	return base64.StdEncoding.EncodeToString(b.Bytes())
+}
+
+// NewFile writes the fixture in a fresh folder of t and returns its path.
+func NewFile(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "codefresh.duckdb")
+	Write(t, path)
+	return path
+}
+
+// WorkerCommand runs query workers as the test binary itself, with
+// DATASET_TEST_WORKER=mode telling its TestMain what to be.
+func WorkerCommand(mode string) func(ctx context.Context) *exec.Cmd {
+	return func(ctx context.Context) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "DATASET_TEST_WORKER="+mode)
+		return cmd
+	}
 }

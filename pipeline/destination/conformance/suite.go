@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
@@ -108,16 +108,7 @@ func (r *run) commit(t *testing.T, p *destination.Package) *destination.CommitSt
 // query returns q's rows as "a,b;c,d" (NULL as <nil>), read by the reader.
 func (r *run) query(t *testing.T, q string) string {
 	t.Helper()
-	res := r.result(t, q)
-	var out []string
-	for _, row := range res.Rows {
-		parts := make([]string, len(row))
-		for i, v := range row {
-			parts[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(parts, ","))
-	}
-	return strings.Join(out, ";")
+	return destinationtest.Text(r.result(t, q).Rows, destinationtest.Sprint)
 }
 
 func (r *run) result(t *testing.T, q string) *dataset.Result {

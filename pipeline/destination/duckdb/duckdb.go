@@ -74,18 +74,11 @@ func (d *Destination) Close() error { return nil }
 // LastState is the state written by the pipeline's last committed load; nil
 // when the file, the dataset or a state does not exist yet.
 func (d *Destination) LastState(ctx context.Context, pipelineName string) (json.RawMessage, error) {
-	var state *string
-	err := d.read(ctx, []string{stateTable, loadsTable}, func(db *sql.DB) error {
-		q := fmt.Sprintf(`SELECT s.state FROM %s s JOIN %s l ON l.load_id = s._dlt_load_id
-			WHERE s.pipeline_name = ? AND l.status = 0
-			ORDER BY s.version DESC, l.load_id DESC LIMIT 1`,
-			qualify(d.dataset, stateTable), qualify(d.dataset, loadsTable))
-		err := db.QueryRowContext(ctx, q, pipelineName).Scan(&state)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
+	q := fmt.Sprintf(`SELECT s.state FROM %s s JOIN %s l ON l.load_id = s._dlt_load_id
+		WHERE s.pipeline_name = ? AND l.status = 0
+		ORDER BY s.version DESC, l.load_id DESC LIMIT 1`,
+		qualify(d.dataset, stateTable), qualify(d.dataset, loadsTable))
+	state, err := d.newest(ctx, []string{stateTable, loadsTable}, q, pipelineName)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: read state of pipeline %s: %w", pipelineName, err)
 	}
@@ -95,20 +88,24 @@ func (d *Destination) LastState(ctx context.Context, pipelineName string) (json.
 // StoredSchema is the newest schema of that name in _dlt_version; nil when
 // there is none.
 func (d *Destination) StoredSchema(ctx context.Context, schemaName string) (*normalize.Schema, error) {
-	var text *string
-	err := d.read(ctx, []string{versionTable}, func(db *sql.DB) error {
-		q := fmt.Sprintf(`SELECT "schema" FROM %s WHERE schema_name = ?
-			ORDER BY inserted_at DESC, version DESC LIMIT 1`, qualify(d.dataset, versionTable))
-		err := db.QueryRowContext(ctx, q, schemaName).Scan(&text)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
+	q := fmt.Sprintf(`SELECT "schema" FROM %s WHERE schema_name = ?
+		ORDER BY inserted_at DESC, version DESC LIMIT 1`, qualify(d.dataset, versionTable))
+	text, err := d.newest(ctx, []string{versionTable}, q, schemaName)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: read schema %s: %w", schemaName, err)
 	}
 	return destination.DecodeSchema("duckdb", d.path, schemaName, text)
+}
+
+// newest is the text the one-row query q answers on the file opened
+// read-only, when every one of tables exists in the dataset; nil when the
+// file, a table or the row does not.
+func (d *Destination) newest(ctx context.Context, tables []string, q string, args ...any) (*string, error) {
+	var text *string
+	err := d.read(ctx, tables, func(db *sql.DB) error {
+		return destination.NoRowIsNil(db.QueryRowContext(ctx, q, args...).Scan(&text))
+	})
+	return text, err
 }
 
 // read opens the file read-only and runs fn when every one of tables exists

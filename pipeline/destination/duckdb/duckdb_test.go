@@ -1,12 +1,9 @@
 package duckdb
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,18 +11,19 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/conformance"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile/duckfiletest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
 
 const (
-	lockHelperEnv = "CFMCP_DUCKDB_LOCK_HELPER"
-	pipelineName  = conformance.Pipeline
-	testDataset   = destination.DefaultDataset
-	load1         = conformance.OrderLoad1
-	load2         = conformance.OrderLoad2
-	load3         = conformance.OrderLoad3
+	pipelineName = conformance.Pipeline
+	testDataset  = destination.DefaultDataset
+	load1        = conformance.OrderLoad1
+	load2        = conformance.OrderLoad2
+	load3        = conformance.OrderLoad3
 )
 
 // DuckDB files do what every destination does.
@@ -49,18 +47,6 @@ func TestConformance(t *testing.T) {
 		NotNull:   true,
 		CastError: "not a number",
 	})
-}
-
-// holdLock opens path read-write, says so, and holds it until stdin closes.
-func holdLock(path string) {
-	db, err := duckfile.Open(context.Background(), path, false, time.Second)
-	if err != nil {
-		fmt.Println("error:", err)
-		os.Exit(1)
-	}
-	defer db.Close()
-	fmt.Println("locked")
-	bufio.NewReader(os.Stdin).ReadString('\n')
 }
 
 func col(name string, t normalize.DataType) *normalize.Column { return conformance.Col(name, t) }
@@ -113,32 +99,7 @@ func query(t *testing.T, d *Destination, q string, args ...any) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(parts, ","))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(out, ";")
+	return destinationtest.Query(t, db, destinationtest.Sprint, q, args...)
 }
 
 // snapshot is every table of the file: its columns and all its rows.
@@ -178,32 +139,11 @@ func TestLockedByAnotherProcess(t *testing.T) {
 	s := orderSchema("append")
 	commit(t, d, pkgFor(s, nil, load1, `{"v":1}`))
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), lockHelperEnv+"="+d.path)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		stdin.Close()
-		cmd.Wait()
-	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "locked\n" {
-		t.Fatalf("helper said %q, %v", line, err)
-	}
-	pid := fmt.Sprintf("PID %d", cmd.Process.Pid)
+	holder, release := duckfiletest.Start(t, d.path, 0)
+	pid := fmt.Sprintf("PID %d", holder)
 
 	start := time.Now()
-	_, err = d.Commit(context.Background(), pkgFor(s, stageOrders(t, s, load2, order{1, "a", nil}), load2, `{"v":2}`))
+	_, err := d.Commit(context.Background(), pkgFor(s, stageOrders(t, s, load2, order{1, "a", nil}), load2, `{"v":2}`))
 	var locked *duckfile.LockedError
 	if !errors.As(err, &locked) {
 		t.Fatalf("commit err = %v, want *duckfile.LockedError", err)
@@ -220,10 +160,7 @@ func TestLockedByAnotherProcess(t *testing.T) {
 		t.Fatalf("LastState err = %v", err)
 	}
 
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("helper: %v", err)
-	}
+	release()
 	if st, err := d.LastState(context.Background(), pipelineName); err != nil || string(st) != `{"v":1}` {
 		t.Fatalf("after release: %s, %v", st, err)
 	}

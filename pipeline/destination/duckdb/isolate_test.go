@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +20,7 @@ func openTarget(ctx context.Context, t dataset.Target, h *dataset.Handles) (data
 // testIsolation runs workers as this test binary in the given mode.
 func testIsolation(t *testing.T, mode string) *dataset.Isolation {
 	t.Helper()
-	iso := &dataset.Isolation{Command: func(ctx context.Context) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "DATASET_TEST_WORKER="+mode)
-		return cmd
-	}}
+	iso := &dataset.Isolation{Command: datasettest.WorkerCommand(mode)}
 	t.Cleanup(iso.Close)
 	return iso
 }
@@ -35,7 +29,7 @@ func testIsolation(t *testing.T, mode string) *dataset.Isolation {
 // inside its worker, which then serves the next query; the answers match
 // the in-process reader's.
 func TestIsolatedQueryBoundsHugeValues(t *testing.T) {
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	iso := testIsolation(t, "serve")
 	target := dataset.Target{Kind: "duckdb", Path: path, Dataset: datasettest.Dataset}
 	opts := dataset.QueryOptions{Timeout: 5 * time.Second}

@@ -2,8 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -16,14 +14,6 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset/datasettest"
 )
-
-// newFixture writes a dlt-shaped file in a fresh folder and returns its path.
-func newFixture(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "codefresh.duckdb")
-	datasettest.Write(t, path)
-	return path
-}
 
 func openReader(t *testing.T, path string) dataset.Reader {
 	t.Helper()
@@ -54,7 +44,7 @@ func asJSON(t *testing.T, v any) string {
 }
 
 func TestQueryReadsDatasetUnqualifiedAndQualified(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	for _, q := range []string{
 		`SELECT id, name FROM pipelines ORDER BY id`,
 		`SELECT id, name FROM codefresh_data.pipelines ORDER BY id`,
@@ -80,7 +70,7 @@ func TestQueryReadsDatasetUnqualifiedAndQualified(t *testing.T) {
 }
 
 func TestQueryProvenancePerReferencedTable(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	res := mustQuery(t, r, `
 		WITH ok AS (SELECT * FROM builds WHERE status = 'success')
 		SELECT p.name, count(*) AS n FROM ok JOIN pipelines p ON p.id = ok.pipeline_id
@@ -107,7 +97,7 @@ func TestQueryProvenancePerReferencedTable(t *testing.T) {
 }
 
 func TestQueryValuesAreJSONFriendly(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	res := mustQuery(t, r, `SELECT
 		TIMESTAMPTZ '2024-01-02 03:04:05.5+00' AS ts, DATE '2024-01-02' AS d, TIME '10:11:12' AS tm,
 		1.50::DECIMAL(10,2) AS dec, 170141183460469231731687303715884105727::HUGEINT AS h,
@@ -126,7 +116,7 @@ func TestQueryValuesAreJSONFriendly(t *testing.T) {
 }
 
 func TestQueryCapsTruncateHugeResults(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 
 	res := mustQuery(t, r, `SELECT * FROM range(10000000)`, dataset.QueryOptions{})
 	if res.RowCount != dataset.DefaultMaxRows || len(res.Rows) != dataset.DefaultMaxRows || !res.Truncated {
@@ -162,7 +152,7 @@ func TestQueryCapsTruncateHugeResults(t *testing.T) {
 }
 
 func TestQueryTimeoutInterruptsDuckDB(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	slow := `SELECT count(*) FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = 7`
 	done := make(chan error, 1)
 	go func() {
@@ -187,7 +177,7 @@ func TestQueryTimeoutInterruptsDuckDB(t *testing.T) {
 }
 
 func TestInfo(t *testing.T) {
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	info, err := openReader(t, path).Info(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +224,7 @@ func TestInfo(t *testing.T) {
 }
 
 func TestDescribeShowsJoinsAndPrimaryKey(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	ctx := context.Background()
 
 	ti, err := r.Describe(ctx, "codefresh_data.builds")
@@ -298,7 +288,7 @@ func TestNoDataYet(t *testing.T) {
 		t.Errorf("reading created %v", entries)
 	}
 
-	other, err := OpenReader(ctx, newFixture(t), "other_data", ReaderOptions{})
+	other, err := OpenReader(ctx, datasettest.NewFile(t), "other_data", ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,30 +322,4 @@ func sameRefs(got, want []dataset.LoadRef) bool {
 		}
 	}
 	return true
-}
-
-// fileState fingerprints a folder: every name and the content of every file.
-func fileState(t *testing.T, dir string) string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			out = append(out, p+"/")
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		out = append(out, p+" "+hex.EncodeToString(sum[:]))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(out, "\n")
 }

@@ -1,22 +1,20 @@
 package duckdb
 
 import (
-	"bufio"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset/datasettest"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
+	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile/duckfiletest"
 )
 
 const canary = "cfk-CANARY-7f3a9d1e5b"
@@ -24,15 +22,15 @@ const canary = "cfk-CANARY-7f3a9d1e5b"
 // Every hostile statement is refused with a message saying what is allowed,
 // and leaves the folder exactly as it was: same file bytes, nothing created.
 func TestQueryRefusesHostileStatements(t *testing.T) {
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	dir := filepath.Dir(path)
 	in := func(name string) string { return filepath.Join(dir, name) }
 	t.Setenv("CFMCP_TEST_SECRET", canary)
 	outside := t.TempDir() // a second folder a statement might try to write into
 	out := func(name string) string { return filepath.Join(outside, name) }
-	writeFile(t, out("data.parquet"), "not parquet")
-	writeFile(t, out("data.json"), `{"a":1}`)
-	before, beforeOut := fileState(t, dir), fileState(t, outside)
+	destinationtest.WriteFile(t, out("data.parquet"), "not parquet")
+	destinationtest.WriteFile(t, out("data.json"), `{"a":1}`)
+	before, beforeOut := destinationtest.FileState(t, dir), destinationtest.FileState(t, outside)
 	r := openReader(t, path)
 
 	const onlySelect = "only a single SELECT statement is allowed"
@@ -114,10 +112,10 @@ func TestQueryRefusesHostileStatements(t *testing.T) {
 			t.Errorf("%s: error shows the secret", c.sql)
 		}
 	}
-	if after := fileState(t, dir); after != before {
+	if after := destinationtest.FileState(t, dir); after != before {
 		t.Errorf("project folder changed:\nbefore\n%s\nafter\n%s", before, after)
 	}
-	if after := fileState(t, outside); after != beforeOut {
+	if after := destinationtest.FileState(t, outside); after != beforeOut {
 		t.Errorf("outside folder changed:\nbefore\n%s\nafter\n%s", beforeOut, after)
 	}
 	// The data is all still there.
@@ -128,7 +126,7 @@ func TestQueryRefusesHostileStatements(t *testing.T) {
 
 // Harmless read-only forms DuckDB types as SELECT still work.
 func TestQueryAllowsSelectForms(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	for q, want := range map[string]string{
 		`FROM pipelines SELECT count(*)`:            `[[2]]`,
 		`VALUES (1, 'a')`:                           `[[1,"a"]]`,
@@ -147,7 +145,7 @@ func TestQueryAllowsSelectForms(t *testing.T) {
 // Concurrent calls in one process share DuckDB's instance of the file; all
 // must work, sandboxed.
 func TestConcurrentQueries(t *testing.T) {
-	r := openReader(t, newFixture(t))
+	r := openReader(t, datasettest.NewFile(t))
 	errs := make(chan error, 4)
 	for range 4 {
 		go func() {
@@ -169,16 +167,11 @@ func TestConcurrentQueries(t *testing.T) {
 }
 
 // TestMain doubles as the helper process that holds a DuckDB file open
-// read-write, as a load in another process does (DATASET_TEST_HOLD: a
-// reader's view; lockHelperEnv: the lock-holder of
-// TestLockedByAnotherProcess), and as a query worker.
+// for writing, as a load in another process does (duckfiletest), and as a
+// query worker.
 func TestMain(m *testing.M) {
-	if path := os.Getenv(lockHelperEnv); path != "" {
-		holdLock(path)
-		return
-	}
-	if path := os.Getenv("DATASET_TEST_HOLD"); path != "" {
-		os.Exit(holdFile(path))
+	if code, holder := duckfiletest.Serve(); holder {
+		os.Exit(code)
 	}
 	switch os.Getenv("DATASET_TEST_WORKER") {
 	case "serve":
@@ -191,69 +184,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// holdFile opens path read-write, says "ready", then holds it for
-// DATASET_TEST_HOLD_MS milliseconds or until stdin closes.
-func holdFile(path string) int {
-	db, err := sql.Open("duckdb", path)
-	if err == nil {
-		err = db.Ping()
-	}
-	if err != nil {
-		fmt.Println("error:", err)
-		return 1
-	}
-	fmt.Println("ready")
-	if ms, _ := strconv.Atoi(os.Getenv("DATASET_TEST_HOLD_MS")); ms > 0 {
-		time.Sleep(time.Duration(ms) * time.Millisecond)
-	} else {
-		io.Copy(io.Discard, os.Stdin)
-	}
-	db.Close()
-	return 0
-}
-
-// startHolder re-executes the test binary to hold path; it returns once the
-// file is held, and a function that releases it.
-func startHolder(t *testing.T, path string, holdMS int) (pid int, release func()) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "DATASET_TEST_HOLD="+path, "DATASET_TEST_HOLD_MS="+strconv.Itoa(holdMS))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
-	if strings.TrimSpace(line) != "ready" {
-		stdin.Close()
-		cmd.Wait()
-		t.Fatalf("holder did not open the file: %q", line)
-	}
-	released := false
-	release = func() {
-		if !released {
-			released = true
-			stdin.Close()
-			cmd.Wait()
-		}
-	}
-	t.Cleanup(release)
-	return cmd.Process.Pid, release
-}
-
 func TestQueryWaitsForABriefLoad(t *testing.T) {
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	r, err := OpenReader(context.Background(), path, "codefresh_data", ReaderOptions{LockWait: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	startHolder(t, path, 700) // releases by itself, like a commit
+	duckfiletest.Start(t, path, 700) // releases by itself, like a commit
 	res, err := r.Query(context.Background(), `SELECT count(*) FROM builds`, dataset.QueryOptions{})
 	if err != nil {
 		t.Fatalf("query during a brief load: %v", err)
@@ -264,12 +201,12 @@ func TestQueryWaitsForABriefLoad(t *testing.T) {
 }
 
 func TestQueryNamesTheProcessHoldingTheFile(t *testing.T) {
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	r, err := OpenReader(context.Background(), path, "codefresh_data", ReaderOptions{LockWait: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid, release := startHolder(t, path, 0)
+	pid, release := duckfiletest.Start(t, path, 0)
 	_, err = r.Query(context.Background(), `SELECT 1`, dataset.QueryOptions{})
 	var locked *duckfile.LockedError
 	if !errors.As(err, &locked) {
@@ -281,12 +218,5 @@ func TestQueryNamesTheProcessHoldingTheFile(t *testing.T) {
 	release()
 	if _, err := r.Info(context.Background()); err != nil {
 		t.Errorf("after the holder left: %v", err)
-	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -441,15 +441,7 @@ func (c *committer) stagedSelect(table string, cols []column, where string) stri
 	for _, sc := range c.pkg.Staged(table) {
 		staged[sc.Name] = true
 	}
-	list := make([]string, len(cols))
-	for i, col := range cols {
-		src := "NULL"
-		if staged[col.name] {
-			src = "s." + stage.QuoteIdent(col.name)
-		}
-		list[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", src, col.typ, stage.QuoteIdent(col.name))
-	}
-	return fmt.Sprintf("SELECT %s FROM %s.%s.%s s %s", strings.Join(list, ", "), stageAlias, stage.QuoteIdent(c.pkg.Stage.Schema()), stage.QuoteIdent(table), where)
+	return fmt.Sprintf("SELECT %s FROM %s.%s.%s s %s", castList("s", cols, staged), stageAlias, stage.QuoteIdent(c.pkg.Stage.Schema()), stage.QuoteIdent(table), where)
 }
 
 // storedList selects a table's committed rows (alias r) as cols.
@@ -458,11 +450,17 @@ func (c *committer) storedList(table string, cols []column) string {
 	for _, col := range c.existing[table] {
 		have[col.name] = true
 	}
+	return castList("r", cols, have)
+}
+
+// castList selects cols from alias, each cast to its type; a column
+// outside have is NULL.
+func castList(alias string, cols []column, have map[string]bool) string {
 	list := make([]string, len(cols))
 	for i, col := range cols {
 		src := "NULL"
 		if have[col.name] {
-			src = "r." + stage.QuoteIdent(col.name)
+			src = alias + "." + stage.QuoteIdent(col.name)
 		}
 		list[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", src, col.typ, stage.QuoteIdent(col.name))
 	}

@@ -24,7 +24,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -95,16 +94,8 @@ func (d *Destination) Close() error { return nil }
 // LastState is the state written by the pipeline's last committed load; nil
 // when there is none.
 func (d *Destination) LastState(ctx context.Context, pipelineName string) (json.RawMessage, error) {
-	var state *string
-	err := d.read(ctx, destination.StateTable, func(db *sql.DB, files string) error {
-		q := fmt.Sprintf(`SELECT state FROM read_parquet(%s, union_by_name = true)
-			WHERE pipeline_name = ? ORDER BY version DESC LIMIT 1`, files)
-		err := db.QueryRowContext(ctx, q, pipelineName).Scan(&state)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
+	state, err := d.newest(ctx, destination.StateTable, `SELECT state FROM read_parquet(%s, union_by_name = true)
+		WHERE pipeline_name = ? ORDER BY version DESC LIMIT 1`, pipelineName)
 	if err != nil {
 		return nil, fmt.Errorf("parquet: read state of pipeline %s: %w", pipelineName, err)
 	}
@@ -114,20 +105,23 @@ func (d *Destination) LastState(ctx context.Context, pipelineName string) (json.
 // StoredSchema is the newest schema of that name in _dlt_version; nil when
 // there is none.
 func (d *Destination) StoredSchema(ctx context.Context, schemaName string) (*normalize.Schema, error) {
-	var text *string
-	err := d.read(ctx, destination.VersionTable, func(db *sql.DB, files string) error {
-		q := fmt.Sprintf(`SELECT "schema" FROM read_parquet(%s, union_by_name = true)
-			WHERE schema_name = ? ORDER BY inserted_at DESC, version DESC LIMIT 1`, files)
-		err := db.QueryRowContext(ctx, q, schemaName).Scan(&text)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
+	text, err := d.newest(ctx, destination.VersionTable, `SELECT "schema" FROM read_parquet(%s, union_by_name = true)
+		WHERE schema_name = ? ORDER BY inserted_at DESC, version DESC LIMIT 1`, schemaName)
 	if err != nil {
 		return nil, fmt.Errorf("parquet: read schema %s: %w", schemaName, err)
 	}
 	return destination.DecodeSchema("parquet", d.root, schemaName, text)
+}
+
+// newest is the text the one-row query q answers over the committed files
+// of a system table (q's %s is the list of files); nil when there are no
+// files or no row.
+func (d *Destination) newest(ctx context.Context, table, q string, args ...any) (*string, error) {
+	var text *string
+	err := d.read(ctx, table, func(db *sql.DB, files string) error {
+		return destination.NoRowIsNil(db.QueryRowContext(ctx, fmt.Sprintf(q, files), args...).Scan(&text))
+	})
+	return text, err
 }
 
 // read runs fn over the committed files of a system table with an

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/conformance"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
@@ -109,35 +110,7 @@ func query(t *testing.T, d *Destination, q string) string {
 			t.Fatal(err)
 		}
 	}
-	rows, err := conn.QueryContext(ctx, q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			if tm, ok := v.(time.Time); ok {
-				v = tm.UTC().Format(time.RFC3339)
-			}
-			parts[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(parts, ","))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(out, ";")
+	return destinationtest.Query(t, conn, destinationtest.UTC, q)
 }
 
 // files lists every file under the destination, relative, with its size.

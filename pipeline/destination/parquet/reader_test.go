@@ -2,8 +2,6 @@ package parquet
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/conformance"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 )
 
 const canary = "cfk-CANARY-7f3a9d1e5b"
@@ -38,11 +37,11 @@ func TestParquetQueryRefusesFileAccess(t *testing.T) {
 		t.Fatalf("no builds files: %v", err)
 	}
 	outside := t.TempDir()
-	writeFile(t, filepath.Join(outside, "secret.csv"), "a\n"+canary+"\n")
-	writeFile(t, filepath.Join(root, "beside.csv"), "a\n"+canary+"\n")
+	destinationtest.WriteFile(t, filepath.Join(outside, "secret.csv"), "a\n"+canary+"\n")
+	destinationtest.WriteFile(t, filepath.Join(root, "beside.csv"), "a\n"+canary+"\n")
 	// A file in the folder that no committed load wrote.
-	writeFile(t, filepath.Join(dir, "builds", "1999999999.000001.parquet"), "a\n"+canary+"\n")
-	before, beforeOut := fileState(t, root), fileState(t, outside)
+	destinationtest.WriteFile(t, filepath.Join(dir, "builds", "1999999999.000001.parquet"), "a\n"+canary+"\n")
+	before, beforeOut := destinationtest.FileState(t, root), destinationtest.FileState(t, outside)
 
 	const onlySelect = "only a single SELECT statement is allowed"
 	cases := []struct{ sql, want string }{
@@ -68,10 +67,10 @@ func TestParquetQueryRefusesFileAccess(t *testing.T) {
 			t.Errorf("%s: the error shows the file's content: %v", tc.sql, err)
 		}
 	}
-	if after := fileState(t, root); after != before {
+	if after := destinationtest.FileState(t, root); after != before {
 		t.Fatalf("the dataset folder changed:\n%s\n%s", before, after)
 	}
-	if after := fileState(t, outside); after != beforeOut {
+	if after := destinationtest.FileState(t, outside); after != beforeOut {
 		t.Fatalf("a folder outside changed")
 	}
 }
@@ -122,8 +121,8 @@ func TestParquetReaderIgnoresUncommittedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(root, "codefresh_data", "builds", "1999999999.000001.parquet"), string(data))
-	writeFile(t, filepath.Join(root, "codefresh_data", "builds", "1999999999.000002.parquet.tmp"), string(data))
+	destinationtest.WriteFile(t, filepath.Join(root, "codefresh_data", "builds", "1999999999.000001.parquet"), string(data))
+	destinationtest.WriteFile(t, filepath.Join(root, "codefresh_data", "builds", "1999999999.000002.parquet.tmp"), string(data))
 	if got := count(); got != before {
 		t.Fatalf("count = %s, want %s", got, before)
 	}
@@ -140,37 +139,4 @@ func TestParquetNoDataYet(t *testing.T) {
 	if _, err := r.Query(context.Background(), "SELECT 1", dataset.QueryOptions{}); !errors.Is(err, dataset.ErrNoData) {
 		t.Fatalf("err = %v", err)
 	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// fileState fingerprints a folder: every name and the content of every file.
-func fileState(t *testing.T, dir string) string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			out = append(out, p+"/")
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		out = append(out, p+" "+hex.EncodeToString(sum[:]))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(out, "\n")
 }

@@ -22,25 +22,19 @@ const maxIdentifier = 63
 // that the last staged row of a merge key wins as in the other destinations.
 const seqColumn = "_cfmcp_seq"
 
-// SQLType is the PostgreSQL column type for a normalized data type (the
-// DuckDB destination's types under their PostgreSQL names).
-func SQLType(t normalize.DataType) (string, error) {
-	switch t {
-	case normalize.Bigint:
-		return "bigint", nil
-	case normalize.Double:
-		return "double precision", nil
-	case normalize.Bool:
-		return "boolean", nil
-	case normalize.Timestamp:
-		return "timestamptz", nil
-	case normalize.Text:
-		return "text", nil
-	case normalize.JSON:
-		return "jsonb", nil
-	}
-	return "", fmt.Errorf("unknown data type %q", t)
+// sqlTypes are the PostgreSQL column types of the normalized data types
+// (the DuckDB destination's types under their PostgreSQL names).
+var sqlTypes = map[normalize.DataType]string{
+	normalize.Bigint:    "bigint",
+	normalize.Double:    "double precision",
+	normalize.Bool:      "boolean",
+	normalize.Timestamp: "timestamptz",
+	normalize.Text:      "text",
+	normalize.JSON:      "jsonb",
 }
+
+// SQLType is the PostgreSQL column type for a normalized data type.
+func SQLType(t normalize.DataType) (string, error) { return stage.TypeIn(sqlTypes, t) }
 
 // checkNames refuses names PostgreSQL would cut short.
 func checkNames(dataset string, pkg *destination.Package) error {

@@ -17,6 +17,13 @@ var Driver = destination.Driver{
 	OpenReader: func(ctx context.Context, c destination.Config) (dataset.Reader, error) {
 		return destination.Reader(OpenReader(ctx, c.Dataset, ReaderOptions{Credentials: CredentialOptionsFor(c)}))
 	},
+	Location: func(c destination.Config) (string, error) {
+		s, err := secrets.ResolvePostgresSettings(CredentialOptionsFor(c))
+		if err != nil {
+			return "", err
+		}
+		return s.Location(), nil
+	},
 }
 
 // CredentialOptionsFor says where the connection of c comes from: its

@@ -118,18 +118,11 @@ func Connect(ctx context.Context, c *secrets.PostgresCredentials) (*pgx.Conn, er
 // LastState is the state written by the pipeline's last committed load; nil
 // when the dataset or a state does not exist yet.
 func (d *Destination) LastState(ctx context.Context, pipelineName string) (json.RawMessage, error) {
-	var state *string
-	err := d.read(ctx, []string{destination.StateTable, destination.LoadsTable}, func(conn *pgx.Conn) error {
-		q := fmt.Sprintf(`SELECT s.state FROM %s s JOIN %s l ON l.load_id = s._dlt_load_id
-			WHERE s.pipeline_name = $1 AND l.status = $2
-			ORDER BY s.version DESC, l.load_id DESC LIMIT 1`,
-			qualify(d.dataset, destination.StateTable), qualify(d.dataset, destination.LoadsTable))
-		err := conn.QueryRow(ctx, q, pipelineName, destination.LoadStatusDone).Scan(&state)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
+	q := fmt.Sprintf(`SELECT s.state FROM %s s JOIN %s l ON l.load_id = s._dlt_load_id
+		WHERE s.pipeline_name = $1 AND l.status = $2
+		ORDER BY s.version DESC, l.load_id DESC LIMIT 1`,
+		qualify(d.dataset, destination.StateTable), qualify(d.dataset, destination.LoadsTable))
+	state, err := d.newest(ctx, []string{destination.StateTable, destination.LoadsTable}, q, pipelineName, destination.LoadStatusDone)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read state of pipeline %s: %w", pipelineName, err)
 	}
@@ -139,20 +132,28 @@ func (d *Destination) LastState(ctx context.Context, pipelineName string) (json.
 // StoredSchema is the newest schema of that name in _dlt_version; nil when
 // there is none.
 func (d *Destination) StoredSchema(ctx context.Context, schemaName string) (*normalize.Schema, error) {
+	q := fmt.Sprintf(`SELECT "schema" FROM %s WHERE schema_name = $1
+		ORDER BY inserted_at DESC, version DESC LIMIT 1`, qualify(d.dataset, destination.VersionTable))
+	text, err := d.newest(ctx, []string{destination.VersionTable}, q, schemaName)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read schema %s: %w", schemaName, err)
+	}
+	return destination.DecodeSchema("postgres", "dataset "+d.dataset, schemaName, text)
+}
+
+// newest is the text the one-row query q answers, when every one of
+// tables exists in the dataset; nil when the schema, a table or the row
+// does not.
+func (d *Destination) newest(ctx context.Context, tables []string, q string, args ...any) (*string, error) {
 	var text *string
-	err := d.read(ctx, []string{destination.VersionTable}, func(conn *pgx.Conn) error {
-		q := fmt.Sprintf(`SELECT "schema" FROM %s WHERE schema_name = $1
-			ORDER BY inserted_at DESC, version DESC LIMIT 1`, qualify(d.dataset, destination.VersionTable))
-		err := conn.QueryRow(ctx, q, schemaName).Scan(&text)
+	err := d.read(ctx, tables, func(conn *pgx.Conn) error {
+		err := conn.QueryRow(ctx, q, args...).Scan(&text)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: read schema %s: %w", schemaName, err)
-	}
-	return destination.DecodeSchema("postgres", "dataset "+d.dataset, schemaName, text)
+	return text, err
 }
 
 // read connects and runs fn when every one of tables exists in the

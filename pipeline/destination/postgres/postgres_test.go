@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/conformance"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
@@ -102,25 +102,18 @@ func (f *fixture) query(t *testing.T, q string, args ...any) string {
 		t.Fatalf("%s: %v", q, err)
 	}
 	defer rows.Close()
-	var out []string
+	var all [][]any
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			if tm, ok := v.(time.Time); ok {
-				v = tm.UTC().Format(time.RFC3339)
-			}
-			parts[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(parts, ","))
+		all = append(all, vals)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	return strings.Join(out, ";")
+	return destinationtest.Text(all, destinationtest.UTC)
 }
 
 // snapshot is every table of the dataset: its columns and all its rows.

@@ -2,7 +2,7 @@ package stage
 
 import (
 	"context"
-	"strings"
+	"fmt"
 	"testing"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
@@ -17,34 +17,18 @@ func dedupTables() (root, child *normalize.Table) {
 	return root, child
 }
 
+// rowsOf is query with NULL written as NULL.
 func rowsOf(t *testing.T, s *Stage, q string) string {
 	t.Helper()
-	db, err := s.OpenReadOnly(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var a, b any
-		if err := rows.Scan(&a, &b); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, strings.TrimSpace(strings.Join([]string{str(a), str(b)}, ",")))
-	}
-	return strings.Join(out, ";")
+	return queryCells(t, s, nullAsNULL, q)
 }
 
-func str(v any) string {
+// nullAsNULL writes a NULL as NULL.
+func nullAsNULL(v any) string {
 	if v == nil {
 		return "NULL"
 	}
-	return v.(string)
+	return fmt.Sprint(v)
 }
 
 func TestDedupKeepsLastRowOfEachKeyWithItsChildren(t *testing.T) {

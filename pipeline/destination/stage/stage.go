@@ -412,21 +412,23 @@ func (s *Stage) Close() error {
 	return err
 }
 
+// sqlTypes are the DuckDB column types of the normalized data types.
+var sqlTypes = map[normalize.DataType]string{
+	normalize.Bigint:    "BIGINT",
+	normalize.Double:    "DOUBLE",
+	normalize.Bool:      "BOOLEAN",
+	normalize.Timestamp: "TIMESTAMPTZ",
+	normalize.Text:      "VARCHAR",
+	normalize.JSON:      "JSON",
+}
+
 // SQLType is the DuckDB column type for a normalized data type.
-func SQLType(t normalize.DataType) (string, error) {
-	switch t {
-	case normalize.Bigint:
-		return "BIGINT", nil
-	case normalize.Double:
-		return "DOUBLE", nil
-	case normalize.Bool:
-		return "BOOLEAN", nil
-	case normalize.Timestamp:
-		return "TIMESTAMPTZ", nil
-	case normalize.Text:
-		return "VARCHAR", nil
-	case normalize.JSON:
-		return "JSON", nil
+func SQLType(t normalize.DataType) (string, error) { return TypeIn(sqlTypes, t) }
+
+// TypeIn is t's name among a database's column types, or why it has none.
+func TypeIn(types map[normalize.DataType]string, t normalize.DataType) (string, error) {
+	if s, ok := types[t]; ok {
+		return s, nil
 	}
 	return "", fmt.Errorf("unknown data type %q", t)
 }

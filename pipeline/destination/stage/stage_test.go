@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/destinationtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
@@ -217,37 +218,18 @@ func TestQuoteIdent(t *testing.T) {
 // query runs q on the flushed stage and returns its rows as "a,b;c,d".
 func query(t *testing.T, s *Stage, q string) string {
 	t.Helper()
+	return queryCells(t, s, destinationtest.Sprint, q)
+}
+
+// queryCells is query with each value written by cell.
+func queryCells(t *testing.T, s *Stage, cell destinationtest.Cell, q string) string {
+	t.Helper()
 	db, err := s.OpenReadOnly(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(parts, ","))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(out, ";")
+	return destinationtest.Query(t, db, cell, q)
 }
 
 // BenchmarkWrite30Columns measures appending a 30-column row (10 text,

@@ -8,11 +8,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // EnvDSN names the test server: postgres://user@127.0.0.1:port/db?sslmode=disable.
@@ -87,4 +92,17 @@ func Env(dsn string) func(string) string {
 		}
 		return ""
 	}
+}
+
+// Settings are the parts of dsn a pipeline file's [destination] names
+// (the password stays in the DSN).
+func Settings(t testing.TB, dsn string) secrets.PostgresSettings {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvDSN, err)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	return secrets.PostgresSettings{Host: u.Hostname(), Port: port, Database: strings.TrimPrefix(u.Path, "/"),
+		User: u.User.Username(), SSLMode: u.Query().Get("sslmode")}
 }

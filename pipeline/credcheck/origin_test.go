@@ -1,4 +1,4 @@
-package pipeline
+package credcheck
 
 import (
 	"context"
@@ -79,7 +79,7 @@ current-context: %s
 func trustYes(*secrets.TrustResult) error { return nil }
 
 // quickCheck sends GET /user and GET /auth/keys only.
-var quickCheck = CheckOptions{RetryBaseWait: time.Millisecond, SkipMatrix: true}
+var quickCheck = Options{RetryBaseWait: time.Millisecond, SkipMatrix: true}
 
 // For every key source, a pipeline file naming another listener gets no
 // request at all, and the refusal names the key's source, its own URL and

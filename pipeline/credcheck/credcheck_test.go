@@ -1,4 +1,4 @@
-package pipeline
+package credcheck
 
 import (
 	"context"
@@ -99,13 +99,25 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, emptyBody(res.DataSelector))
 }
 
+// check runs Check with key against f, served for the rest of the test.
+func (f *fakeAPI) check(t *testing.T, key string, opts Options) *Result {
+	t.Helper()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	res, err := Check(context.Background(), fakeCreds(key, srv.URL+"/api"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 func fakeCreds(key, baseURL string) *secrets.Credentials {
 	return secrets.Static(key, baseURL, secrets.SourceKeyring)
 }
 
-var fastCheck = CheckOptions{RetryBaseWait: time.Millisecond}
+var fastCheck = Options{RetryBaseWait: time.Millisecond}
 
-func capability(t *testing.T, res *CheckResult, name string) Capability {
+func capability(t *testing.T, res *Result, name string) Capability {
 	t.Helper()
 	for _, c := range res.Capabilities {
 		if c.Resource == name {
@@ -136,13 +148,7 @@ func TestCheckMatrix(t *testing.T) {
 	f.status["/team"] = 429
 	f.status["/abac"] = 502
 	f.status["/agents"] = 400
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-
-	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), fastCheck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := f.check(t, canary, fastCheck)
 	if res.Status != CheckOK || res.Message != "" {
 		t.Fatalf("status %s: %s", res.Status, res.Message)
 	}
@@ -208,13 +214,8 @@ func TestCheckMatrix(t *testing.T) {
 func TestCheckKeyInvalid(t *testing.T) {
 	f := newFakeAPI(t, canary)
 	f.echoKey = true
-	srv := httptest.NewServer(f)
-	defer srv.Close()
 	wrong := "cfk-WRONG-1234567890"
-	res, err := Check(context.Background(), fakeCreds(wrong, srv.URL+"/api"), fastCheck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := f.check(t, wrong, fastCheck)
 	if res.Status != CheckKeyInvalid || !strings.Contains(res.Message, "codefresh-mcp secrets set") ||
 		!strings.Contains(res.Message, secrets.Fingerprint(wrong)) {
 		t.Fatalf("got %s: %s", res.Status, res.Message)
@@ -244,12 +245,7 @@ func TestCheckRedactsEchoedKey(t *testing.T) {
 	f.echoKey = true
 	f.status["/pipelines"] = 400
 	f.status["/auth/keys"] = 500
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), fastCheck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := f.check(t, canary, fastCheck)
 	if c := capability(t, res, "pipelines"); c.Status != CapError || !strings.Contains(c.Message, "nope for") {
 		t.Fatalf("pipelines %+v", c)
 	}
@@ -276,12 +272,7 @@ func TestMatchKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAPI(t, canary)
 			f.keysBody = tc.body
-			srv := httptest.NewServer(f)
-			defer srv.Close()
-			res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{SkipMatrix: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := f.check(t, canary, Options{SkipMatrix: true})
 			k := res.Key
 			got := k.Note
 			if k.Matched {
@@ -302,12 +293,7 @@ func TestMatchKey(t *testing.T) {
 	t.Run("403", func(t *testing.T) {
 		f := newFakeAPI(t, canary)
 		f.status["/auth/keys"] = 403
-		srv := httptest.NewServer(f)
-		defer srv.Close()
-		res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{SkipMatrix: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := f.check(t, canary, Options{SkipMatrix: true})
 		if res.Key.Matched || !strings.Contains(res.Key.Note, "api-keys:read") {
 			t.Fatalf("key %+v", res.Key)
 		}
@@ -316,7 +302,7 @@ func TestMatchKey(t *testing.T) {
 
 func TestResolveAndCheckNoKey(t *testing.T) {
 	o := secretsWorld(t, map[string]string{})
-	res, creds, err := ResolveAndCheck(context.Background(), o, CheckOptions{})
+	res, creds, err := ResolveAndCheck(context.Background(), o, Options{})
 	if err != nil || creds != nil {
 		t.Fatal(err, creds)
 	}
@@ -326,16 +312,16 @@ func TestResolveAndCheckNoKey(t *testing.T) {
 }
 
 func TestCheckOfflineAndCancel(t *testing.T) {
-	res, err := Check(context.Background(), fakeCreds(canary, "http://127.0.0.1:1/api"), CheckOptions{Offline: true})
+	res, err := Check(context.Background(), fakeCreds(canary, "http://127.0.0.1:1/api"), Options{Offline: true})
 	if err != nil || res.Status != CheckOffline || res.Source != secrets.SourceKeyring {
 		t.Fatalf("%v %+v", err, res)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Check(ctx, fakeCreds(canary, "http://127.0.0.1:1/api"), CheckOptions{}); err == nil {
+	if _, err := Check(ctx, fakeCreds(canary, "http://127.0.0.1:1/api"), Options{}); err == nil {
 		t.Fatal("cancelled check returned no error")
 	}
-	if _, err := Check(context.Background(), nil, CheckOptions{}); err == nil {
+	if _, err := Check(context.Background(), nil, Options{}); err == nil {
 		t.Fatal("nil credentials accepted")
 	}
 }
@@ -348,7 +334,7 @@ func TestCheckDetailWithoutParentListed(t *testing.T) {
 	byID, _ := codefresh.Lookup("builds_by_id")
 	pipelines, _ := codefresh.Lookup("pipelines")
 	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"),
-		CheckOptions{Resources: []codefresh.Resource{byID, pipelines}})
+		Options{Resources: []codefresh.Resource{byID, pipelines}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,12 +353,7 @@ func TestCheckDetailWithoutParentListed(t *testing.T) {
 func TestCapabilitiesFromScopes(t *testing.T) {
 	f := newFakeAPI(t, canary)
 	f.keysBody = `[{"name":"ci","tokenPrefix":"` + canary[:9] + `","scopes":["build","pipeline:read"]}]`
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{SkipMatrix: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := f.check(t, canary, Options{SkipMatrix: true})
 	for name, want := range map[string]string{
 		"builds": CapLoadable, "pipelines": CapLoadable, "user": CapLoadable,
 		"projects": CapMissingScope + ":project:read", "images": CapMissingScope + ":image:read",
@@ -400,7 +381,7 @@ func TestProbeTimeLimit(t *testing.T) {
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	start := time.Now()
-	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), CheckOptions{ProbeTimeout: 2 * time.Second, RetryBaseWait: time.Millisecond})
+	res, err := Check(context.Background(), fakeCreds(canary, srv.URL+"/api"), Options{ProbeTimeout: 2 * time.Second, RetryBaseWait: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package pipeline
+// Package credcheck checks a Codefresh API key against the API: whose it
+// is, its scopes and which resources it can load.
+package credcheck
 
 import (
 	"cmp"
@@ -24,7 +26,7 @@ const (
 	CheckUnreachable = "unreachable" // no HTTP answer from the base URL
 	CheckError       = "error"       // another failure of GET /user
 	CheckNoKey       = "no_key"      // no source holds a key
-	CheckOffline     = "not_checked" // CheckOptions.Offline
+	CheckOffline     = "not_checked" // Options.Offline
 	// CheckUntrustedURL: a project file asks for a URL the key does not
 	// belong to; nothing was sent.
 	CheckUntrustedURL = "untrusted_url"
@@ -37,7 +39,7 @@ const (
 	CapNotFound     = "not_found"
 	CapTransient    = "transient"
 	CapError        = "error"
-	CapNotChecked   = "not_checked" // the probe had no answer within CheckOptions.ProbeTimeout
+	CapNotChecked   = "not_checked" // the probe had no answer within Options.ProbeTimeout
 )
 
 // How a result's capabilities were found.
@@ -46,8 +48,8 @@ const (
 	MatrixFromScopes = "from_scopes" // the key's scopes against each resource's, nothing sent
 )
 
-// CheckOptions tune Check. Zero values take the defaults.
-type CheckOptions struct {
+// Options tune Check. Zero values take the defaults.
+type Options struct {
 	Client        *codefresh.Client    // default: built from the credentials and the fields below
 	HTTPClient    *http.Client         // for the default client
 	Logger        *slog.Logger         // for the default client (wrap it with a Redactor)
@@ -63,8 +65,8 @@ type CheckOptions struct {
 	SkipMatrix bool
 }
 
-// CheckResult is what Check found. It never holds the key or a part of it.
-type CheckResult struct {
+// Result is what Check found. It never holds the key or a part of it.
+type Result struct {
 	Status        string                 `json:"status"`
 	Message       string                 `json:"message,omitempty"` // what happened and what to do, when not ok
 	Source        string                 `json:"source,omitempty"`
@@ -110,7 +112,7 @@ type Capability struct {
 // ResolveAndCheck resolves the key and checks it. With no key anywhere it
 // returns a result with status no_key (and nil credentials), not an error;
 // with a URL the key may not go to, status untrusted_url, nothing sent.
-func ResolveAndCheck(ctx context.Context, opts secrets.Options, copts CheckOptions) (*CheckResult, *secrets.Credentials, error) {
+func ResolveAndCheck(ctx context.Context, opts secrets.Options, copts Options) (*Result, *secrets.Credentials, error) {
 	creds, err := secrets.Resolve(ctx, opts)
 	if res := ResolveFailure(err); res != nil {
 		return res, nil, nil
@@ -124,7 +126,7 @@ func ResolveAndCheck(ctx context.Context, opts secrets.Options, copts CheckOptio
 
 // ResolveFailure is the check result of a Resolve error that is a finding
 // rather than a failure (no key, an untrusted URL), else nil.
-func ResolveFailure(err error) *CheckResult {
+func ResolveFailure(err error) *Result {
 	var nk *secrets.NoKeyError
 	var ue *secrets.UntrustedURLError
 	switch {
@@ -137,13 +139,13 @@ func ResolveFailure(err error) *CheckResult {
 }
 
 // noKeyResult is the check result for no key: status no_key, every source's report.
-func noKeyResult(e *secrets.NoKeyError) *CheckResult {
-	return &CheckResult{Status: CheckNoKey, Message: e.Error(), BaseURL: e.BaseURL, Sources: slices.Clone(e.Sources)}
+func noKeyResult(e *secrets.NoKeyError) *Result {
+	return &Result{Status: CheckNoKey, Message: e.Error(), BaseURL: e.BaseURL, Sources: slices.Clone(e.Sources)}
 }
 
 // untrustedURLResult is the check result for an untrusted URL: nothing was sent.
-func untrustedURLResult(e *secrets.UntrustedURLError) *CheckResult {
-	return &CheckResult{
+func untrustedURLResult(e *secrets.UntrustedURLError) *Result {
+	return &Result{
 		Status: CheckUntrustedURL, Message: e.Error(), Source: e.KeySource, Fingerprint: e.Fingerprint,
 		BaseURL: e.URL, BaseURLSource: e.URLSource, Sources: e.Sources,
 		TrustCommand:  e.TrustCommand(),
@@ -156,11 +158,11 @@ func untrustedURLResult(e *secrets.UntrustedURLError) *CheckResult {
 // its public prefix: the key is never sent anywhere but in the header), and a
 // limit=1 probe of every catalog listing. 401, 403, network errors are
 // results, not errors; the error is for a cancelled context or bad options.
-func Check(ctx context.Context, creds *secrets.Credentials, opts CheckOptions) (*CheckResult, error) {
+func Check(ctx context.Context, creds *secrets.Credentials, opts Options) (*Result, error) {
 	if creds == nil || creds.APIKey() == "" {
 		return nil, errors.New("check: no credentials")
 	}
-	res := &CheckResult{
+	res := &Result{
 		Status: CheckOK, Source: creds.Source, Fingerprint: creds.Fingerprint,
 		BaseURL: creds.BaseURL, BaseURLSource: creds.BaseURLSource, BaseURLReason: creds.BaseURLReason,
 		Sources: slices.Clone(creds.Sources), Warnings: slices.Clone(creds.Warnings),
@@ -423,7 +425,7 @@ func classifyProbe(r codefresh.Resource, err error) (status, msg string) {
 }
 
 // redact scrubs every free-text field, in case a server echoed the key.
-func (res *CheckResult) redact(r *secrets.Redactor) {
+func (res *Result) redact(r *secrets.Redactor) {
 	res.Message = r.Redact(res.Message)
 	for i := range res.Warnings {
 		res.Warnings[i] = r.Redact(res.Warnings[i])

@@ -1,4 +1,4 @@
-package pipeline
+package credcheck
 
 import (
 	"cmp"
@@ -11,7 +11,7 @@ import (
 
 // WriteText prints the result for a person: verdict, where the key came
 // from, who it is, its scopes, then the resources it cannot load.
-func (res *CheckResult) WriteText(w io.Writer) error {
+func (res *Result) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	verdict := map[string]string{
 		CheckOK: "OK", CheckKeyInvalid: "INVALID", CheckUnreachable: "UNREACHABLE",
