@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset/datasettest"
 )
 
 // The tables a query reads: dataset tables named with or without the
 // schema, views of another schema (the CI views) followed to the tables
 // their definitions read, a CTE name followed to what it reads; NoProvenance skips it all.
 func TestQueryNamesTheTablesItReads(t *testing.T) {
-	path := newFixture(t)
+	path := datasettest.NewFile(t)
 	db, err := sql.Open("duckdb", path)
 	if err != nil {
 		t.Fatal(err)
