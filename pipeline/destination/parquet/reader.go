@@ -155,6 +155,7 @@ func ciViews(ctx context.Context, conn *sql.Conn, ds string) ([]string, error) {
 	}
 	return civiews.Statements(ds, cols), nil
 }
+
 // Query runs one statement as the DuckDB reader does. A file that a load
 // removed between listing and reading (replace, merge) fails the read:
 // it is read again once from the new files.
