@@ -381,5 +381,6 @@ func All(d *Deps) []Tool {
 		pipelineInfo(d),
 		describeTable(d),
 		query(d),
+		ciMetrics(d),
 	}
 }
