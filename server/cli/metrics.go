@@ -60,7 +60,7 @@ Example: codefresh-mcp metrics --metric failure_count,success_rate --by pipeline
 	f.StringVar(&req.Since, "since", "", "window start: 2024-05-01 or an RFC 3339 time")
 	f.StringVar(&req.Until, "until", "", "window end, exclusive (default now)")
 	f.StringVar(&req.Pipeline, "pipeline", "", "only this pipeline")
-	f.StringVar(&req.Project, "project", "", "only this project")
+	f.StringVar(&req.Project, "project-name", "", "only builds of this Codefresh project (--project is the project folder)")
 	f.StringVar(&req.Branch, "branch", "", "only this branch")
 	f.StringVar(&req.Trigger, "trigger", "", "only builds started this way: git, cron, manual")
 	f.StringVar(&req.OrderBy, "order-by", "", "sort by a requested metric (descending) or grouping (ascending)")

@@ -178,7 +178,7 @@ func testServeDefault(t *testing.T, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tools.Tools) != 11 {
+	if len(tools.Tools) != 12 {
 		t.Fatalf("%d tools", len(tools.Tools))
 	}
 
@@ -230,8 +230,8 @@ func testServeReadOnly(t *testing.T, bin string) {
 			t.Errorf("%s offered in read-only mode", tl.Name)
 		}
 	}
-	if len(tools.Tools) != 8 {
-		t.Fatalf("%d read-only tools, want 8", len(tools.Tools))
+	if len(tools.Tools) != 9 {
+		t.Fatalf("%d read-only tools, want 9", len(tools.Tools))
 	}
 }
 
