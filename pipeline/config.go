@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -42,6 +43,33 @@ type Config struct {
 	Destination       DestinationConfig         `toml:"destination,omitempty" json:"destination,omitempty" jsonschema:"description=Where loads go"`
 	Incremental       IncrementalConfig         `toml:"incremental,omitempty" json:"incremental,omitempty" jsonschema:"description=Incremental loading of builds"`
 	Resources         map[string]ResourceConfig `toml:"resources,omitempty" json:"resources,omitempty" jsonschema:"description=Per-resource overrides keyed by catalog resource name"`
+	CI                CIConfig                  `toml:"ci,omitempty" json:"ci,omitempty" jsonschema:"description=How CI metrics read the loaded builds"`
+}
+
+// CIConfig tunes the CI metrics.
+type CIConfig struct {
+	// DeployPipelines are the pipelines whose builds are deploys: change
+	// failure rate and deploy frequency are taken over them.
+	DeployPipelines []string `toml:"deploy_pipelines,omitempty" json:"deploy_pipelines,omitempty" jsonschema:"maxItems=100,description=Pipelines whose builds are deploys (names or globs such as */deploy): change_failure_rate and deploy_frequency are taken over their builds"`
+}
+
+// maxDeployPipelines bounds [ci] deploy_pipelines (names or globs).
+const maxDeployPipelines = 100
+
+func (c *CIConfig) check() error {
+	key := []string{"ci", "deploy_pipelines"}
+	if len(c.DeployPipelines) > maxDeployPipelines {
+		return keyError(key, "%d entries: at most %d names or globs", len(c.DeployPipelines), maxDeployPipelines)
+	}
+	for _, p := range c.DeployPipelines {
+		if strings.TrimSpace(p) == "" || len(p) > 256 {
+			return keyError(key, "%q: give a pipeline name or glob of 1 to 256 characters", p)
+		}
+		if _, err := path.Match(p, ""); err != nil {
+			return keyError(key, "%q is not a valid glob: %v (use * ? and [...])", p, err)
+		}
+	}
+	return nil
 }
 
 // DestinationConfig names the destination and where it is.
@@ -222,6 +250,7 @@ func (c *Config) Validate() error {
 		c.Destination.check,
 		c.Incremental.check,
 		c.checkFreshness,
+		c.CI.check,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -3,13 +3,14 @@ package tools
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
 // DescribeTableIn is describe_table's input.
 type DescribeTableIn struct {
-	Table string `json:"table" jsonschema_description:"Table name such as builds or builds__annotations (the dataset schema prefix is optional)"`
+	Table string `json:"table" jsonschema_description:"Table name such as builds or builds__annotations (the dataset schema prefix is optional), or a CI view such as codefresh_data_ci.builds"`
 }
 
 // DescribeTableOut is describe_table's result.
@@ -27,7 +28,7 @@ func describeTable(d *Deps) Tool {
 			if in.Table == "" {
 				return DescribeTableOut{}, errorf("pipeline_info lists the tables", "table is required")
 			}
-			r, cfg, err := d.reader(ctx)
+			r, _, err := d.reader(ctx)
 			if err != nil {
 				return DescribeTableOut{}, err
 			}
@@ -42,7 +43,7 @@ func describeTable(d *Deps) Tool {
 			case err != nil:
 				return DescribeTableOut{}, err
 			}
-			return DescribeTableOut{TableInfo: ti, Next: "query it as " + cfg.Dataset() + "." + ti.Name}, nil
+			return DescribeTableOut{TableInfo: ti, Next: "query it as " + ti.Dataset + "." + ti.Name}, nil
 		})
 }
 
@@ -55,10 +56,13 @@ type SchemaOut struct {
 
 // SchemaTable is one table: columns map name to type.
 type SchemaTable struct {
-	Name    string            `json:"name"`
-	Parent  string            `json:"parent,omitempty"`
-	Rows    int64             `json:"rows"`
-	Columns map[string]string `json:"columns"`
+	Name   string `json:"name"`
+	Parent string `json:"parent,omitempty"`
+	Rows   int64  `json:"rows"`
+	// View is a CI view (Name qualified by its schema); its columns read "TYPE: meaning".
+	View        bool              `json:"view,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Columns     map[string]string `json:"columns"`
 }
 
 // Schema describes every data table of the loaded dataset.
@@ -88,6 +92,17 @@ func (d *Deps) Schema(ctx context.Context) (SchemaOut, error) {
 		st := SchemaTable{Name: t.Name, Parent: t.Parent, Rows: ti.Rows, Columns: map[string]string{}}
 		for _, c := range ti.Columns {
 			st.Columns[c.Name] = c.Type
+		}
+		out.Tables = append(out.Tables, st)
+	}
+	for _, v := range info.Views {
+		ti, err := r.Describe(ctx, v.Name)
+		if err != nil {
+			return SchemaOut{}, err
+		}
+		st := SchemaTable{Name: v.Name, View: true, Description: ti.Description, Rows: ti.Rows, Columns: map[string]string{}}
+		for _, c := range ti.Columns {
+			st.Columns[c.Name] = strings.TrimSuffix(c.Type+": "+c.Doc, ": ")
 		}
 		out.Tables = append(out.Tables, st)
 	}

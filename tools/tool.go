@@ -381,6 +381,7 @@ func All(d *Deps) []Tool {
 		pipelineInfo(d),
 		describeTable(d),
 		query(d),
+		ciMetrics(d),
 		explainBuild(d),
 	}
 }

@@ -13,7 +13,7 @@ import (
 // The names are the contract AGENTS.md, tests and users rely on.
 var wantTools = []string{
 	"list_endpoints", "check_credentials", "preview_endpoint", "configure_pipeline",
-	"start_load", "load_status", "cancel_load", "explain_load", "pipeline_info", "describe_table", "query", "explain_build",
+	"start_load", "load_status", "cancel_load", "explain_load", "pipeline_info", "describe_table", "query", "ci_metrics", "explain_build",
 }
 
 func TestToolNames(t *testing.T) {

@@ -68,6 +68,9 @@ func ReadInfo(ctx context.Context, s Catalog, info *Info) (*Info, error) {
 			return nil, err
 		}
 	}
+	if info.Views, err = readViews(ctx, s, info.Dataset); err != nil {
+		return nil, err
+	}
 	return info, nil
 }
 
@@ -78,6 +81,9 @@ func Describe(ctx context.Context, s Catalog, dataset, table string) (*TableInfo
 	names, cols, err := s.Tables(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if view, ok := ciViewName(table, dataset, cols); ok {
+		return describeView(ctx, s, dataset, view, table)
 	}
 	columns, ok := cols[name]
 	if !ok {

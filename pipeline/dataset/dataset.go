@@ -110,6 +110,8 @@ type Info struct {
 	Loads          []Load          `json:"loads"`  // newest first
 	PipelineStates []PipelineState `json:"pipeline_states,omitempty"`
 	Schemas        []SchemaVersion `json:"schemas,omitempty"`
+	// Views are the CI views over the dataset, in their own schema.
+	Views []ViewSummary `json:"views,omitempty"`
 }
 
 // TableSummary is one table in Info.
@@ -152,15 +154,18 @@ type SchemaVersion struct {
 
 // TableInfo describes one table.
 type TableInfo struct {
-	Name       string       `json:"name"`
-	Dataset    string       `json:"dataset"`
-	Rows       int64        `json:"rows"`
-	System     bool         `json:"system,omitempty"`
-	Columns    []ColumnInfo `json:"columns"`
-	PrimaryKey []string     `json:"primary_key,omitempty"`
-	Parent     *Join        `json:"parent,omitempty"`
-	Root       *Join        `json:"root,omitempty"` // the top table, when it is not the parent
-	Children   []Join       `json:"children,omitempty"`
+	Name    string `json:"name"`
+	Dataset string `json:"dataset"`
+	Rows    int64  `json:"rows"`
+	System  bool   `json:"system,omitempty"`
+	// View is a CI view (Dataset is then the views' schema), described.
+	View        bool         `json:"view,omitempty"`
+	Description string       `json:"description,omitempty"`
+	Columns     []ColumnInfo `json:"columns"`
+	PrimaryKey  []string     `json:"primary_key,omitempty"`
+	Parent      *Join        `json:"parent,omitempty"`
+	Root        *Join        `json:"root,omitempty"` // the top table, when it is not the parent
+	Children    []Join       `json:"children,omitempty"`
 }
 
 // ColumnInfo is one column of a table.
@@ -169,6 +174,7 @@ type ColumnInfo struct {
 	Type       string `json:"type"`
 	Nullable   bool   `json:"nullable"`
 	PrimaryKey bool   `json:"primary_key,omitempty"`
+	Doc        string `json:"doc,omitempty"` // a CI view column's meaning
 }
 
 // Join says how a related table joins this one, as SQL.

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/civiews"
 )
 
 // Row is one row a query returned: *sql.Row and pgx.Row both are one.
@@ -23,6 +25,10 @@ type SystemRows struct {
 	Target   func(table string) string // a dataset table's qualified name
 	Exec     func(ctx context.Context, q string, args ...any) (int64, error)
 	QueryRow func(ctx context.Context, q string, args ...any) Row
+	// Dataset and Columns (the dataset's tables and their columns once the
+	// load's tables are made) let the commit refresh the CI views.
+	Dataset string
+	Columns func() Columns
 }
 
 // WriteVersion records the schema when its hash is new, as dlt does.
@@ -96,9 +102,40 @@ func (w *SystemRows) WriteLoad(ctx context.Context) error {
 	return nil
 }
 
+// WriteViews creates or refreshes the CI views (civiews) over the tables the
+// dataset has now, in the load's transaction: a reader sees the views the
+// load's columns call for together with its rows, never a load without them.
+func (w *SystemRows) WriteViews(ctx context.Context) error {
+	if w.Columns == nil {
+		return nil
+	}
+	// The types are the schema's: the catalog read has names only.
+	tables := map[string]map[string]string{}
+	for table, names := range w.Columns() {
+		types := map[string]string{}
+		if t := w.Pkg.Table(table); t != nil {
+			for _, c := range w.Pkg.Columns(t) {
+				types[c.Name] = string(c.DataType)
+			}
+		}
+		cols := map[string]string{}
+		for name := range names {
+			cols[name] = types[name]
+		}
+		tables[table] = cols
+	}
+	for _, q := range civiews.Statements(w.Dataset, tables) {
+		if _, err := w.Exec(ctx, q); err != nil {
+			return fmt.Errorf("refresh CI views in %s: %w", civiews.Schema(w.Dataset), err)
+		}
+	}
+	return nil
+}
+
 // Commit runs a SQL commit's steps in order: createTables, moveRows, then
-// the version, state and loads rows. afterStep, when set (tests), hears each
-// step's name ("tables", "rows", "version", "state", "loads") once it is done.
+// the version, state and loads rows and the CI views. afterStep, when set
+// (tests), hears each step's name ("tables", "rows", "version", "state",
+// "loads", "views") once it is done.
 func (w *SystemRows) Commit(ctx context.Context, createTables, moveRows func(context.Context) error, afterStep func(string)) error {
 	steps := []struct {
 		name string
@@ -109,6 +146,7 @@ func (w *SystemRows) Commit(ctx context.Context, createTables, moveRows func(con
 		{"version", w.WriteVersion},
 		{"state", w.WriteState},
 		{"loads", w.WriteLoad},
+		{"views", w.WriteViews},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {

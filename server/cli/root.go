@@ -117,7 +117,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newInitCmd,
 		newEndpointsCmd,
 		newSecretsCmd,
-		newQueryCmd, newInfoCmd,
+		newQueryCmd, newInfoCmd, newMetricsCmd,
 		newExplainCmd,
 		newServeCmd, newDocsCmd,
 		newSimulateCmd,

@@ -171,7 +171,7 @@ func testServeDefault(t *testing.T, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tools.Tools) != 12 {
+	if len(tools.Tools) != 13 {
 		t.Fatalf("%d tools", len(tools.Tools))
 	}
 
@@ -223,8 +223,8 @@ func testServeReadOnly(t *testing.T, bin string) {
 			t.Errorf("%s offered in read-only mode", tl.Name)
 		}
 	}
-	if len(tools.Tools) != 9 {
-		t.Fatalf("%d read-only tools, want 9", len(tools.Tools))
+	if len(tools.Tools) != 10 {
+		t.Fatalf("%d read-only tools, want 10", len(tools.Tools))
 	}
 }
 

@@ -5,15 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/civiews"
 )
 
 // chartDays is the span of the builds-per-day chart, ending at the newest build.
 const chartDays = 60
-
-// activeStatuses are builds not finished yet.
-var activeStatuses = []string{"running", "pending", "elected", "pending-approval", "delayed", "terminating", "approved"}
 
 type insightsData struct {
 	Dataset   string
@@ -41,7 +39,8 @@ type pipelineStats struct {
 	HasDuration                   bool
 }
 
-// Finished is what the success rate is taken over: success, error, terminated.
+// Finished is what the success rate is taken over: the outcomes success,
+// failure and cancelled (the CI views' definition).
 func (p pipelineStats) Finished() int64 { return p.OK + p.Failed + p.Cancelled }
 
 // SuccessRate is success / finished (0 when nothing finished).
@@ -52,7 +51,7 @@ func (p pipelineStats) SuccessRate() float64 {
 	return float64(p.OK) / float64(p.Finished())
 }
 
-// FailureRate is error / finished.
+// FailureRate is failure / finished.
 func (p pipelineStats) FailureRate() float64 {
 	if p.Finished() == 0 {
 		return 0
@@ -65,27 +64,11 @@ type buildRow struct {
 	Created, Started, Finished                       time.Time
 }
 
-// buildsSQL writes statements over the builds table with the columns it has:
-// a column a load has not seen yet reads as NULL.
-type buildsSQL struct {
-	table string
-	cols  map[string]bool
-}
+// The page reads the CI views (package civiews), as the agent's metrics do,
+// so the two cannot disagree on what a failure or a run time is.
 
-func (b buildsSQL) col(name string) string {
-	if b.cols[name] {
-		return ident(name)
-	}
-	return "NULL"
-}
-
-// duration is a finished build's seconds; NULL otherwise (percentiles skip NULLs).
-func (b buildsSQL) duration() string {
-	if !b.cols["started"] || !b.cols["finished"] {
-		return "CAST(NULL AS DOUBLE PRECISION)"
-	}
-	return `CAST(CASE WHEN status IN ('success', 'error', 'terminated') THEN extract(epoch FROM (finished - started)) END AS DOUBLE PRECISION)`
-}
+// ciView names one of the dataset's CI views, quoted.
+func ciView(ds, view string) string { return qualified(civiews.Schema(ds), view) }
 
 func (s *Server) insights(ctx context.Context, _ *http.Request) (any, error) {
 	ds := s.opts.Dataset
@@ -98,30 +81,34 @@ func (s *Server) insights(ctx context.Context, _ *http.Request) (any, error) {
 		d.NoBuilds = "no builds are loaded: enable the builds resource and run a load"
 		return d, nil
 	}
-	b := buildsSQL{table: qualified(ds, "builds"), cols: map[string]bool{}}
+	have := map[string]bool{}
 	for _, c := range cols["builds"] {
-		b.cols[c.Name] = true
+		have[c.Name] = true
 	}
 	for _, c := range []string{"status", "created", "started", "finished", "pipeline_name", "branch_name", "committer", "commit_message"} {
-		if !b.cols[c] {
+		if !have[c] {
 			d.Missing = append(d.Missing, c)
 		}
 	}
-	if !b.cols["status"] {
-		d.NoBuilds = "the builds table has no status column yet"
+	views, err := s.columns(ctx, civiews.Schema(ds))
+	if err != nil {
+		return nil, err
+	}
+	if len(views[civiews.Builds]) == 0 {
+		d.NoBuilds = "the CI views (" + civiews.Schema(ds) + ") are missing: the last load predates them; run a load to create them"
 		return d, nil
 	}
-	steps := []func(context.Context, buildsSQL, *insightsData) error{s.statusTotals, s.perDay, s.perPipeline, s.activeBuilds, s.recentFailures}
+	steps := []func(context.Context, string, *insightsData) error{s.statusTotals, s.perDay, s.perPipeline, s.activeBuilds, s.recentFailures}
 	for _, step := range steps {
-		if err := step(ctx, b, d); err != nil {
+		if err := step(ctx, ds, d); err != nil {
 			return nil, err
 		}
 	}
 	return d, nil
 }
 
-func (s *Server) statusTotals(ctx context.Context, b buildsSQL, d *insightsData) error {
-	res, err := s.read(ctx, `SELECT coalesce(status, '(none)') AS status, count(*) AS builds FROM `+b.table+` GROUP BY 1 ORDER BY 2 DESC, 1`)
+func (s *Server) statusTotals(ctx context.Context, ds string, d *insightsData) error {
+	res, err := s.read(ctx, `SELECT coalesce(status, '(none)') AS status, count(*) AS builds FROM `+ciView(ds, civiews.Builds)+` GROUP BY 1 ORDER BY 2 DESC, 1`)
 	if err != nil {
 		return fmt.Errorf("builds by status: %w", err)
 	}
@@ -133,13 +120,11 @@ func (s *Server) statusTotals(ctx context.Context, b buildsSQL, d *insightsData)
 	return nil
 }
 
-func (s *Server) perDay(ctx context.Context, b buildsSQL, d *insightsData) error {
-	if !b.cols["created"] {
-		return nil
-	}
-	res, err := s.read(ctx, fmt.Sprintf(`WITH b AS (SELECT CAST(date_trunc('day', created) AS DATE) AS day, coalesce(status, '(none)') AS status FROM %s WHERE created IS NOT NULL),
+// perDay counts builds per UTC day of creation and status.
+func (s *Server) perDay(ctx context.Context, ds string, d *insightsData) error {
+	res, err := s.read(ctx, fmt.Sprintf(`WITH b AS (SELECT CAST(created AT TIME ZONE 'UTC' AS DATE) AS day, coalesce(status, '(none)') AS status FROM %s WHERE created IS NOT NULL),
 		newest AS (SELECT max(day) AS day FROM b)
-		SELECT b.day, b.status, count(*) AS builds FROM b, newest WHERE b.day > newest.day - %d GROUP BY 1, 2 ORDER BY 1, 2`, b.table, chartDays))
+		SELECT b.day, b.status, count(*) AS builds FROM b, newest WHERE b.day > newest.day - %d GROUP BY 1, 2 ORDER BY 1, 2`, ciView(ds, civiews.Builds), chartDays))
 	if err != nil {
 		return fmt.Errorf("builds per day: %w", err)
 	}
@@ -151,15 +136,14 @@ func (s *Server) perDay(ctx context.Context, b buildsSQL, d *insightsData) error
 	return nil
 }
 
-func (s *Server) perPipeline(ctx context.Context, b buildsSQL, d *insightsData) error {
-	dur := b.duration()
-	res, err := s.read(ctx, fmt.Sprintf(`SELECT coalesce(%s, '(none)') AS pipeline, count(*) AS builds,
-		count(*) FILTER (WHERE status = 'success') AS ok,
-		count(*) FILTER (WHERE status = 'error') AS failed,
-		count(*) FILTER (WHERE status = 'terminated') AS cancelled,
-		percentile_cont(0.5) WITHIN GROUP (ORDER BY %s) AS p50,
-		percentile_cont(0.95) WITHIN GROUP (ORDER BY %s) AS p95
-		FROM %s GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 500`, b.col("pipeline_name"), dur, dur, b.table))
+func (s *Server) perPipeline(ctx context.Context, ds string, d *insightsData) error {
+	res, err := s.read(ctx, fmt.Sprintf(`SELECT coalesce(pipeline, '(none)') AS pipeline, count(*) AS builds,
+		count(*) FILTER (WHERE outcome = 'success') AS ok,
+		count(*) FILTER (WHERE outcome = 'failure') AS failed,
+		count(*) FILTER (WHERE outcome = 'cancelled') AS cancelled,
+		percentile_cont(0.5) WITHIN GROUP (ORDER BY run_seconds) AS p50,
+		percentile_cont(0.95) WITHIN GROUP (ORDER BY run_seconds) AS p95
+		FROM %s GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 500`, ciView(ds, civiews.Builds)))
 	if err != nil {
 		return fmt.Errorf("builds per pipeline: %w", err)
 	}
@@ -193,31 +177,23 @@ func top(ps []pipelineStats, keep func(pipelineStats) bool, less func(a, b pipel
 	return out[:min(5, len(out))]
 }
 
-func (s *Server) activeBuilds(ctx context.Context, b buildsSQL, d *insightsData) error {
-	quoted := make([]string, len(activeStatuses))
-	for i, st := range activeStatuses {
-		quoted[i] = literal(st)
-	}
-	rows, err := s.builds(ctx, b, "status IN ("+strings.Join(quoted, ", ")+")", 50)
+// activeBuilds are builds whose outcome is running or pending.
+func (s *Server) activeBuilds(ctx context.Context, ds string, d *insightsData) error {
+	rows, err := s.builds(ctx, ds, "outcome IN ('running', 'pending')", 50)
 	d.Active = rows
 	return err
 }
 
-func (s *Server) recentFailures(ctx context.Context, b buildsSQL, d *insightsData) error {
-	rows, err := s.builds(ctx, b, "status = 'error'", 10)
+func (s *Server) recentFailures(ctx context.Context, ds string, d *insightsData) error {
+	rows, err := s.builds(ctx, ds, "outcome = 'failure'", 10)
 	d.Failures = rows
 	return err
 }
 
 // builds lists builds matching where, newest first.
-func (s *Server) builds(ctx context.Context, b buildsSQL, where string, limit int) ([]buildRow, error) {
-	order := "1"
-	if b.cols["created"] {
-		order = ident("created") + " DESC"
-	}
-	res, err := s.read(ctx, fmt.Sprintf(`SELECT %s, %s, status, %s, %s, %s, %s, %s, %s FROM %s WHERE %s ORDER BY %s LIMIT %d`,
-		b.col("id"), b.col("pipeline_name"), b.col("branch_name"), b.col("committer"), b.col("commit_message"),
-		b.col("created"), b.col("started"), b.col("finished"), b.table, where, order, limit))
+func (s *Server) builds(ctx context.Context, ds, where string, limit int) ([]buildRow, error) {
+	res, err := s.read(ctx, fmt.Sprintf(`SELECT build_id, pipeline, status, branch, committer, commit_message, created, started, finished
+		FROM %s WHERE %s ORDER BY created DESC NULLS LAST, build_id LIMIT %d`, ciView(ds, civiews.Builds), where, limit))
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)
 	}

@@ -162,7 +162,7 @@ func TestCIInsightsMatchSQL(t *testing.T) {
 	statuses := queryCounts(t, demoDir, "SELECT status, count(*) FROM codefresh_data.builds GROUP BY 1")
 	days := queryCounts(t, demoDir, `SELECT strftime(CAST(date_trunc('day', created) AS DATE), '%Y-%m-%d'), count(*) FROM codefresh_data.builds
 		WHERE CAST(date_trunc('day', created) AS DATE) > (SELECT max(CAST(date_trunc('day', created) AS DATE)) FROM codefresh_data.builds) - 60 GROUP BY 1`)
-	running := queryCounts(t, demoDir, `SELECT 'n', count(*) FROM codefresh_data.builds WHERE status IN ('running','pending','elected','pending-approval','delayed','terminating','approved')`)["n"]
+	running := queryCounts(t, demoDir, `SELECT 'n', count(*) FROM codefresh_data.builds WHERE lower(status) IN ('running','elected','approved','pending','pending-approval','queued','delayed')`)["n"]
 	s := serve(t, demoDir, nil)
 	p := s.get(t, "/ci")
 	for st, n := range statuses {

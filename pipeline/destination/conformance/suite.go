@@ -73,6 +73,7 @@ func Run(t *testing.T, f Factory) {
 		{"CommitRejectsIncompletePackage", testRejectsIncompletePackage},
 		{"FixtureLoadsAnswerAsGolden", testGolden},
 		{"FailedFixtureLoadLeavesAsBefore", testFailedFixtureLoad},
+		{"CIViewsFollowTheTables", testCIViews},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ds := destination.DefaultDataset

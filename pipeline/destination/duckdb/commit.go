@@ -50,7 +50,8 @@ func (c *committer) systemRows() *destination.SystemRows {
 	return &destination.SystemRows{Pkg: c.pkg, Now: time.Now().UTC(), Target: c.target, Exec: c.exec,
 		QueryRow: func(ctx context.Context, q string, args ...any) destination.Row {
 			return c.tx.QueryRowContext(ctx, q, args...)
-		}}
+		},
+		Dataset: c.dataset, Columns: func() destination.Columns { return c.columns }}
 }
 
 // target is the fully qualified name of a dataset table.

@@ -122,6 +122,7 @@ func (c *committer) keepRows(ctx context.Context) error {
 			if _, err := c.exec(ctx, "DROP TABLE "+c.target(name)); err != nil {
 				return fmt.Errorf("drop table of incomplete %s: %w", name, err)
 			}
+			delete(c.columns, name) // the CI views must not read it
 		}
 	}
 	if err := c.notNull(ctx, planned); err != nil {

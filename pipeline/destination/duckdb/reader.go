@@ -183,22 +183,32 @@ const relations = `(SELECT database_name, schema_name, table_name FROM duckdb_ta
 
 // Tables lists the dataset's tables and their columns, in column order.
 func (s *session) Tables(ctx context.Context) (names []string, cols map[string][]dataset.ColumnInfo, err error) {
+	return s.Relations(ctx, s.dataset)
+}
+
+// Relations lists the tables and views of schema and their columns.
+func (s *session) Relations(ctx context.Context, schema string) (names []string, cols map[string][]dataset.ColumnInfo, err error) {
 	rows, err := s.conn.QueryContext(ctx, `
 		SELECT c.table_name, c.column_name, c.data_type, c.is_nullable
 		FROM duckdb_columns() c JOIN `+relations+` t
 		  ON t.database_name = c.database_name AND t.schema_name = c.schema_name AND t.table_name = c.table_name
 		WHERE c.database_name = current_database() AND c.schema_name = ?
-		ORDER BY c.table_name, c.column_index`, s.dataset)
+		ORDER BY c.table_name, c.column_index`, schema)
 	if err != nil {
-		return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
+		return nil, nil, fmt.Errorf("list tables of %s: %w", schema, err)
 	}
 	defer rows.Close()
-	return dataset.ScanCatalog(rows, s.dataset)
+	return dataset.ScanCatalog(rows, schema)
 }
 
 func (s *session) RowCount(ctx context.Context, table string) (int64, error) {
+	return s.Count(ctx, s.dataset, table)
+}
+
+// Count counts the rows of schema.table.
+func (s *session) Count(ctx context.Context, schema, table string) (int64, error) {
 	var n int64
-	err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM `+dataset.QuoteIdent(s.dataset)+`.`+dataset.QuoteIdent(table)).Scan(&n)
+	err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM `+dataset.QuoteIdent(schema)+`.`+dataset.QuoteIdent(table)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count rows of %s: %w", table, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/civiews"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	ddb "github.com/cfmcp/codefresh-mcp/pipeline/destination/duckdb"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
@@ -96,19 +97,63 @@ func (r *Reader) session(ctx context.Context) (*sql.Conn, func() error, error) {
 	}
 	// Only the committed files can be opened: not the folder's others
 	// (a crashed load's, superseded ones), not anything beside it.
-	stmts = append(stmts,
-		"SET allowed_paths = ["+strings.Join(all, ", ")+"]",
+	lock := []string{
+		"SET allowed_paths = [" + strings.Join(all, ", ") + "]",
 		"SET enable_external_access = false",
 		"SET lock_configuration = true",
-	)
-	for _, stmt := range stmts {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			conn.Close()
-			db.Close()
-			return nil, nil, fmt.Errorf("parquet %s: %w", r.dir, err)
-		}
+	}
+	fail := func(err error) (*sql.Conn, func() error, error) {
+		conn.Close()
+		db.Close()
+		return nil, nil, fmt.Errorf("parquet %s: %w", r.dir, err)
+	}
+	if err := execAll(ctx, conn, stmts); err != nil {
+		return fail(err)
+	}
+	// The CI views, as a load defines them in a database, over the
+	// columns the files have.
+	views, err := ciViews(ctx, conn, r.dataset)
+	if err != nil {
+		return fail(err)
+	}
+	if err := execAll(ctx, conn, append(views, lock...)); err != nil {
+		return fail(err)
 	}
 	return conn, db.Close, nil
+}
+
+func execAll(ctx context.Context, conn *sql.Conn, stmts []string) error {
+	for _, stmt := range stmts {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ciViews are the statements defining the CI views over the dataset's views.
+func ciViews(ctx context.Context, conn *sql.Conn, ds string) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT table_name, column_name, data_type FROM duckdb_columns()
+		WHERE database_name = current_database() AND schema_name = ?`, ds)
+	if err != nil {
+		return nil, fmt.Errorf("read columns: %w", err)
+	}
+	defer rows.Close()
+	cols := map[string]map[string]string{}
+	for rows.Next() {
+		var table, column, typ string
+		if err := rows.Scan(&table, &column, &typ); err != nil {
+			return nil, fmt.Errorf("read columns: %w", err)
+		}
+		if cols[table] == nil {
+			cols[table] = map[string]string{}
+		}
+		cols[table][column] = typ
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read columns: %w", err)
+	}
+	return civiews.Statements(ds, cols), nil
 }
 
 // Query runs one statement as the DuckDB reader does. A file that a load

@@ -75,7 +75,8 @@ func (c *committer) run(ctx context.Context) error {
 	sys := &destination.SystemRows{Pkg: c.pkg, Now: time.Now().UTC(), Target: c.target, Exec: c.exec,
 		QueryRow: func(ctx context.Context, q string, args ...any) destination.Row {
 			return c.tx.QueryRow(ctx, q, args...)
-		}}
+		},
+		Dataset: c.dataset, Columns: func() destination.Columns { return c.columns }}
 	return sys.Commit(ctx, c.createTables, c.moveRows, c.afterStep)
 }
 

@@ -132,22 +132,32 @@ func (s *pgSession) prepare(ctx context.Context, timeout time.Duration) error {
 // Tables lists the dataset's tables and views and their columns, in
 // column order, names in byte order as the DuckDB reader lists them.
 func (s *pgSession) Tables(ctx context.Context) (names []string, cols map[string][]dataset.ColumnInfo, err error) {
+	return s.Relations(ctx, s.dataset)
+}
+
+// Relations lists the tables and views of schema and their columns.
+func (s *pgSession) Relations(ctx context.Context, schema string) (names []string, cols map[string][]dataset.ColumnInfo, err error) {
 	rows, err := s.tx.Query(ctx, `SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
 		FROM pg_catalog.pg_attribute a
 		JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
-		ORDER BY c.relname COLLATE "C", a.attnum`, s.dataset)
+		ORDER BY c.relname COLLATE "C", a.attnum`, schema)
 	if err != nil {
-		return nil, nil, fmt.Errorf("list tables of %s: %w", s.dataset, err)
+		return nil, nil, fmt.Errorf("list tables of %s: %w", schema, err)
 	}
 	defer rows.Close()
-	return dataset.ScanCatalog(rows, s.dataset)
+	return dataset.ScanCatalog(rows, schema)
 }
 
 func (s *pgSession) RowCount(ctx context.Context, table string) (int64, error) {
+	return s.Count(ctx, s.dataset, table)
+}
+
+// Count counts the rows of schema.table.
+func (s *pgSession) Count(ctx context.Context, schema, table string) (int64, error) {
 	var n int64
-	if err := s.tx.QueryRow(ctx, "SELECT count(*) FROM "+dataset.QuoteIdent(s.dataset)+"."+dataset.QuoteIdent(table)).Scan(&n); err != nil {
+	if err := s.tx.QueryRow(ctx, "SELECT count(*) FROM "+dataset.QuoteIdent(schema)+"."+dataset.QuoteIdent(table)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count rows of %s: %w", table, err)
 	}
 	return n, nil
