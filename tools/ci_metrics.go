@@ -55,6 +55,11 @@ func ciMetrics(d *Deps) Tool {
 			case err != nil:
 				return nil, err
 			}
+			fr, advice := d.freshness(ctx, r, cfg, []string{"builds"}, 0, nil)
+			ans.Freshness = fr
+			if advice != "" {
+				ans.Notes = append(ans.Notes, advice)
+			}
 			if ans.Truncated {
 				ans.Notes = append(ans.Notes, "more rows: raise limit (at most 500), filter, or group by fewer fields")
 			}

@@ -27,6 +27,15 @@ func TestCIMetricsTool(t *testing.T) {
 	}
 	e.decode(res, &out)
 	t.Logf("typical ci_metrics answer: %d bytes, %d rows", len(raw), out.RowCount)
+	// The answer states how current the builds it read are: the load's end.
+	var loads struct {
+		Rows [][]any `json:"rows"`
+	}
+	e.ok("query", map[string]any{"sql": "SELECT max(load_id) FROM codefresh_data._dlt_loads WHERE status = 0"}, &loads)
+	if len(out.Freshness) != 1 || out.Freshness[0].Table != "builds" || out.Freshness[0].AsOf == nil || out.Freshness[0].Stale ||
+		len(loads.Rows) != 1 || out.Freshness[0].LoadID != fmt.Sprint(loads.Rows[0][0]) {
+		t.Fatalf("freshness %+v, loads %v", out.Freshness, loads.Rows)
+	}
 	var q struct {
 		Rows [][]any `json:"rows"`
 	}

@@ -34,9 +34,9 @@ type Answer struct {
 	Definitions map[string]string `json:"definitions"`
 	Source      string            `json:"source"` // the view read
 	Notes       []string          `json:"notes,omitempty"`
-	// Freshness is reserved for the as-of time of the tables read (filled
-	// by the freshness work of issue 21, item 5).
-	Freshness any `json:"freshness,omitempty"`
+	// Freshness is the as-of time of the builds table the views read,
+	// filled by the caller.
+	Freshness []dataset.TableFreshness `json:"freshness,omitempty"`
 }
 
 // NoViewsError says the dataset has no CI views to read yet.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/cimetrics"
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
 func newMetricsCmd(a *app) *cobra.Command {
@@ -47,10 +48,18 @@ Example: codefresh-mcp metrics --metric failure_count,success_rate --by pipeline
 			if err != nil {
 				return err
 			}
+			ans.Freshness, err = pipeline.Freshness(cmd.Context(), r, &p.Config, []string{"builds"}, dataset.FreshnessOptions{})
+			if err != nil {
+				a.logger().Warn("data freshness unknown", "error", err)
+			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(ans)
 			}
-			return writeMetrics(cmd.OutOrStdout(), ans)
+			if err := writeMetrics(cmd.OutOrStdout(), ans); err != nil {
+				return err
+			}
+			writeFreshness(cmd.OutOrStdout(), ans.Freshness)
+			return nil
 		},
 	}
 	f := cmd.Flags()
