@@ -27,6 +27,15 @@ func TestCIMetricsTool(t *testing.T) {
 	}
 	e.decode(res, &out)
 	t.Logf("typical ci_metrics answer: %d bytes, %d rows", len(raw), out.RowCount)
+	var info tools.PipelineInfoOut
+	e.ok("pipeline_info", nil, &info)
+	var views []string
+	for _, v := range info.Views {
+		views = append(views, v.Name)
+	}
+	if strings.Join(views, ",") != "codefresh_data_ci.builds,codefresh_data_ci.pipeline_daily" || !strings.HasPrefix(info.Next, "ci_metrics answers") {
+		t.Fatalf("pipeline_info views %v, next %q", views, info.Next)
+	}
 	// The answer states how current the builds it read are: the load's end.
 	var loads struct {
 		Rows [][]any `json:"rows"`

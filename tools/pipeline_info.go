@@ -27,6 +27,7 @@ type PipelineInfoOut struct {
 	Dataset     string                   `json:"dataset"`
 	Enabled     []string                 `json:"enabled_resources"`
 	Tables      []TableOverview          `json:"tables"`
+	Views       []dataset.ViewSummary    `json:"ci_views,omitempty"` // one row per build, step, pipeline-day: what ci_metrics reads
 	Loads       []dataset.Load           `json:"last_loads"`
 	Cursors     map[string]CursorSummary `json:"incremental_cursors,omitempty"`
 	RunningJob  *JobSummary              `json:"running_job,omitempty"`
@@ -122,13 +123,15 @@ func pipelineInfo(d *Deps) Tool {
 				}
 				out.Tables = append(out.Tables, ov)
 			}
+			out.Views = info.Views
 			out.Loads = info.Loads[:min(nLoads, len(info.Loads))]
 			for _, ps := range info.PipelineStates {
 				if ps.PipelineName == cfg.Pipeline() {
 					out.Cursors = cursors(ps.State)
 				}
 			}
-			out.Next = "describe_table for columns and joins, then query with SQL (tables live in schema " + cfg.Dataset() + ")"
+			out.Next = "ci_metrics answers rates, durations, MTTR and flaky questions and explain_build why a build failed, without SQL; " +
+				"else describe_table for columns and joins, then query with SQL (tables live in schema " + cfg.Dataset() + ")"
 			if freshNext != "" {
 				out.Next = freshNext + "; " + out.Next
 			}
