@@ -91,9 +91,25 @@ func agentScript(h []exchange) (*exchange, string) {
 		return call("query", map[string]any{"sql": "SELECT count(*) AS builds FROM codefresh_data.builds"})
 	case h[n-1].Tool == "query" && h[n-2].Tool != "query":
 		return call("query", map[string]any{"sql": "SELECT * FROM codefresh_data.builds LIMIT 50"})
+	case h[n-1].Tool == "query":
+		// "Which pipelines fail most this week?": one call.
+		return call("ci_metrics", map[string]any{"metrics": []string{"failure_count", "build_count"}, "group_by": []string{"pipeline"},
+			"since": weekStart, "until": e2eNow})
+	case h[n-1].Tool == "ci_metrics":
+		// "Why did the last build of the pipeline failing most fail?": one call.
+		var m struct {
+			Rows [][]any `json:"rows"`
+		}
+		if json.Unmarshal([]byte(toolJSON(h[n-1].Result)), &m) != nil || len(m.Rows) == 0 {
+			return nil, "stopped: ci_metrics gave no rows"
+		}
+		return call("explain_build", map[string]any{"pipeline": fmt.Sprint(m.Rows[0][0])})
 	}
-	return nil, "Loaded the builds; counted them and looked at 50."
+	return nil, "Loaded the builds; counted them, looked at 50, found the pipeline failing most this week and why its last build failed."
 }
+
+// weekStart is "this week" of the simulators' pinned clock: the 7 days to e2eNow.
+const weekStart = "2024-04-29T08:00:00Z"
 
 // toolJSON is our result's JSON inside what a client passed back: the text
 // itself, or a CallToolResult-shaped wrapper around it.
@@ -237,10 +253,12 @@ func checkSession(t *testing.T, e *e2e, model *modelServer, out, dir, home strin
 			t.Errorf("call %d %s: error or no result: %.500s", i, x.Tool, x.Result)
 		}
 	}
-	if len(h) < 6 || strings.Join(got[:3], ",") != "list_endpoints,check_credentials,start_load" ||
-		got[len(got)-2] != "query" || got[len(got)-1] != "query" {
+	if len(h) < 8 || strings.Join(got[:3], ",") != "list_endpoints,check_credentials,start_load" ||
+		strings.Join(got[len(got)-4:], ",") != "query,query,ci_metrics,explain_build" {
 		t.Fatalf("tool sequence = %v", got)
 	}
+	answers := h[len(h)-2:]
+	h = h[:len(h)-2]
 	for _, x := range h[3 : len(h)-2] {
 		if x.Tool != "load_status" {
 			t.Fatalf("tool sequence = %v", got)
@@ -305,6 +323,9 @@ func checkSession(t *testing.T, e *e2e, model *modelServer, out, dir, home strin
 		t.Errorf("SELECT * FROM builds LIMIT 50: %d rows, truncated %v", len(wide.Rows), wide.Truncated)
 	}
 
+	checkAnswers(t, e, dir, answers)
+	logAgentBytes(t, model, h, answers)
+
 	// The key: not in what the model saw, what the client printed, any file.
 	for i, b := range model.Bodies() {
 		if leaked(b) {
@@ -328,4 +349,83 @@ func decodeResult(t *testing.T, x exchange, v any) {
 	if err := json.Unmarshal([]byte(toolJSON(x.Result)), v); err != nil {
 		t.Errorf("%s result is not our JSON: %v: %.500s", x.Tool, err, x.Result)
 	}
+}
+
+// checkAnswers checks the two one-call answers: ci_metrics's failures per
+// pipeline this week equal SQL over the loaded builds table, and
+// explain_build names the failing step of that pipeline's latest failed
+// build with its error lines, fetched live (build_logs is not loaded).
+func checkAnswers(t *testing.T, e *e2e, dir string, answers []exchange) {
+	t.Helper()
+	var m struct {
+		Columns []string `json:"columns"`
+		Rows    [][]any  `json:"rows"`
+	}
+	decodeResult(t, answers[0], &m)
+	got := map[string]string{}
+	for _, r := range m.Rows {
+		got[fmt.Sprint(r[0])] = fmt.Sprintf("%v/%v", r[1], r[2])
+	}
+	out := e.must(dir, "query", "--json", `SELECT pipeline_name, count(*) FILTER (WHERE status = 'error'), count(*) FROM builds
+		WHERE created >= TIMESTAMPTZ '`+weekStart+`' AND created < TIMESTAMPTZ '`+e2eNow+`' GROUP BY 1`)
+	var q struct {
+		Rows [][]any `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(out.stdout), &q); err != nil {
+		t.Fatalf("query: %v: %s", err, out)
+	}
+	want := map[string]string{}
+	for _, r := range q.Rows {
+		want[fmt.Sprint(r[0])] = fmt.Sprintf("%v/%v", r[1], r[2])
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(want) == 0 || strings.Join(m.Columns, ",") != "pipeline,failure_count,build_count" {
+		t.Errorf("ci_metrics failures/builds per pipeline this week = %v (%v), SQL says %v", got, m.Columns, want)
+	}
+
+	var x struct {
+		Build struct {
+			Pipeline string `json:"pipeline"`
+			Outcome  string `json:"outcome"`
+		} `json:"build"`
+		FailingStep *struct {
+			Name string `json:"name"`
+		} `json:"failing_step"`
+		Sources struct {
+			Logs string `json:"logs"`
+		} `json:"sources"`
+		Log *struct {
+			ErrorLines []struct {
+				N int `json:"n"`
+			} `json:"error_lines"`
+		} `json:"log"`
+	}
+	decodeResult(t, answers[1], &x)
+	if x.Build.Pipeline != fmt.Sprint(m.Rows[0][0]) || x.Build.Outcome != "failure" || x.FailingStep == nil || x.Sources.Logs != "live" ||
+		x.Log == nil || len(x.Log.ErrorLines) == 0 {
+		t.Errorf("explain_build pipeline %v: %.1500s", m.Rows[0][0], answers[1].Result)
+	}
+}
+
+// logAgentBytes reports what the agent's answers cost: the tool results of
+// the standard flow and of the two one-call answers, and the bytes of each
+// model request (tool definitions, AGENTS.md and instructions included).
+func logAgentBytes(t *testing.T, model *modelServer, flow, answers []exchange) {
+	t.Helper()
+	sum := func(xs []exchange) (n int) {
+		for _, x := range xs {
+			n += len(x.Result)
+		}
+		return n
+	}
+	// The first request carrying tool definitions is a turn's fixed cost:
+	// definitions, instructions, AGENTS.md and the client's own prompt.
+	bodies, first := model.Bodies(), 0
+	for _, b := range bodies {
+		if strings.Contains(b, "explain_build") {
+			first = len(b)
+			break
+		}
+	}
+	t.Logf("tool results: standard flow %d calls %d bytes; ci_metrics %d bytes; explain_build %d bytes; first model request with our tools %d bytes, %d requests",
+		len(flow), sum(flow), len(answers[0].Result), len(answers[1].Result), first, len(bodies))
 }
