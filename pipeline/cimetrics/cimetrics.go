@@ -212,26 +212,7 @@ func viewsError(err error, ds string) error {
 	return fmt.Errorf("ci metrics over %s: %w", schema, err)
 }
 
-func number(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case string: // huge integers and decimals come as text
-		var f float64
-		if _, err := fmt.Sscan(x, &f); err == nil {
-			return f, true
-		}
-	}
-	return 0, false
-}
+func number(v any) (float64, bool) { return dataset.CellFloat(v) }
 
 // round keeps counts whole and other figures to decimals places.
 func round(v any, decimals int) any {

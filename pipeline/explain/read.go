@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
@@ -66,50 +64,17 @@ func (e *Explainer) query(ctx context.Context, what, sql string) (*dataset.Resul
 	return res, nil
 }
 
-// literal writes s as a SQL string literal (standard quoting, which both
-// DuckDB and PostgreSQL read the same way).
-func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+func literal(s string) string { return dataset.QuoteLiteral(s) }
 
-// Result values are JSON-friendly (see dataset.Result): numbers may come as
-// int64, float64 or strings, timestamps as RFC 3339 strings.
+func str(v any) string { return dataset.CellString(v) }
 
-func str(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	}
-	return fmt.Sprint(v)
-}
-
-func num(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case int:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case float64:
-		return int64(x), true
-	case string:
-		n, err := strconv.ParseInt(x, 10, 64)
-		return n, err == nil
-	}
-	return 0, false
-}
+func num(v any) (int64, bool) { return dataset.CellInt(v) }
 
 func stamp(v any) *time.Time {
-	s, ok := v.(string)
-	if !ok || s == "" {
+	t, ok := dataset.CellTime(v)
+	if !ok {
 		return nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return nil
-	}
-	t = t.UTC()
 	return &t
 }
 

@@ -36,12 +36,7 @@ tool returns.`,
 			if len(args) == 1 {
 				req.BuildID = args[0]
 			}
-			p, err := a.openProject()
-			if err != nil {
-				return err
-			}
-			p.Logger = a.logger()
-			r, err := p.Reader(cmd.Context())
+			p, r, err := openDataset(cmd.Context(), a)
 			if err != nil {
 				return err
 			}

@@ -34,12 +34,7 @@ file names as deploys: [ci] deploy_pipelines = ["name or glob", ...].
 Example: codefresh-mcp metrics --metric failure_count,success_rate --by pipeline --last 7d`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.openProject()
-			if err != nil {
-				return err
-			}
-			p.Logger = a.logger()
-			r, err := p.Reader(cmd.Context())
+			p, r, err := openDataset(cmd.Context(), a)
 			if err != nil {
 				return err
 			}

@@ -16,15 +16,19 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
 
-// openDataset returns a reader of the project's loaded data on the
-// destination its pipeline file names (DuckDB, PostgreSQL or Parquet).
-func openDataset(ctx context.Context, a *app) (dataset.Reader, error) {
+// openDataset opens the project and a reader of its loaded data on the
+// destination its pipeline file names; the caller closes the reader.
+func openDataset(ctx context.Context, a *app) (*pipeline.Project, dataset.Reader, error) {
 	p, err := a.openProject()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.Logger = a.logger()
-	return p.Reader(ctx)
+	r, err := p.Reader(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, r, nil
 }
 
 func newQueryCmd(a *app) *cobra.Command {
@@ -46,12 +50,7 @@ warning when it is older than --stale-after (default: the pipeline file's
 freshness_warning, else 24h) or was never loaded.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.openProject()
-			if err != nil {
-				return err
-			}
-			p.Logger = a.logger()
-			r, err := p.Reader(cmd.Context())
+			p, r, err := openDataset(cmd.Context(), a)
 			if err != nil {
 				return err
 			}

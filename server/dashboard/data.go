@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/big"
-	"strconv"
 	"strings"
 	"time"
 
@@ -44,68 +42,16 @@ func qualified(dataset, table string) string { return ident(dataset) + "." + ide
 
 func ident(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
 
-func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+func literal(s string) string { return dataset.QuoteLiteral(s) }
 
-// The result values are JSON-friendly (see dataset.Result): numbers may come
-// as int64, float64 or, for huge integers and decimals, strings.
+func asString(v any) string { return dataset.CellString(v) }
 
-func asString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	}
-	return fmt.Sprint(v)
-}
-
-func asInt(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int:
-		return int64(x)
-	case float64:
-		return int64(x)
-	case string:
-		if n, ok := new(big.Int).SetString(x, 10); ok && n.IsInt64() {
-			return n.Int64()
-		}
-		f, _ := strconv.ParseFloat(x, 64)
-		return int64(f)
-	}
-	return 0
-}
+func asInt(v any) int64 { n, _ := dataset.CellInt(v); return n }
 
 // asFloat returns v as a number, ok false for NULL.
-func asFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case nil:
-		return 0, false
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case string:
-		f, err := strconv.ParseFloat(x, 64)
-		return f, err == nil
-	}
-	return 0, false
-}
+func asFloat(v any) (float64, bool) { return dataset.CellFloat(v) }
 
-func asTime(v any) time.Time {
-	s := asString(v)
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999-07", "2006-01-02 15:04:05.999999Z07:00", time.DateOnly} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC()
-		}
-	}
-	return time.Time{}
-}
+func asTime(v any) time.Time { t, _ := dataset.CellTime(v); return t }
 
 func jsonText(v any) string {
 	b, err := json.Marshal(v)
