@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,6 +37,12 @@ func TestLoadCompletedWithErrorsAndInfoTrace(t *testing.T) {
 // load replays into a fresh folder with no simulator, to the same counts.
 func TestLoadDeviationsRecordReplay(t *testing.T) {
 	dir := t.TempDir()
+	// The demo's steps and logs off, as the pipeline file may say: a record
+	// holds API responses, not the log files of the storage host.
+	if err := os.WriteFile(filepath.Join(dir, "codefresh_pipeline.toml"),
+		[]byte("[resources.build_steps]\nenabled = false\n\n[resources.build_logs]\nenabled = false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	file := filepath.Join(t.TempDir(), "rec.jsonl")
 	out, err := runIn(t, dir, "load", "--demo", "--demo-builds", "400", "--json", "--record", file,
 		"--demo-deviations", "ignore-date-filters,bare-arrays,page-size-cap=25")
