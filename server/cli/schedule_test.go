@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
+	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile/duckfiletest"
 )
 
@@ -436,11 +437,15 @@ func TestE2EScheduledLoadLockTimeout(t *testing.T) {
 
 	_, release = duckfiletest.Start(t, dbPath(dir), 0)
 	load := e.start(dir, "--base-url", base, "load", "--lock-timeout", "2m", "--summary-line")
+	started := time.Now()
 	// A waiting process leaves a marker beside the file (duckfile.Waiting).
 	until(t, "wait marker of the load", func() bool {
 		m, _ := filepath.Glob(dbPath(dir) + fmt.Sprintf(".wait-%d-*", load.pid))
 		return len(m) > 0
 	})
+	// Held past the wait a load has without the flag: only --lock-timeout
+	// keeps this one waiting.
+	time.Sleep(duckfile.DefaultWait + time.Second - time.Since(started))
 	release()
 	if r := load.wait(); r.code != 0 || !summaryRe.MatchString(r.stdout) {
 		t.Fatalf("load whose holder let go in time: %s", r)
