@@ -59,7 +59,7 @@ table, for a scheduler's log: "codefresh-mcp load <id>: succeeded, 12 tables,
 
 Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 (some resources failed, the others were committed), 4 another process held the
-destination's lock for the whole --lock-timeout (nothing committed).`,
+destination's lock for the whole wait (nothing committed).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			p, err := a.openProject()
@@ -122,7 +122,7 @@ destination's lock for the whole --lock-timeout (nothing committed).`,
 				fmt.Fprintln(cmd.OutOrStdout(), summaryLine(info, err, time.Since(started)))
 			}
 			if err != nil {
-				if pipeline.Classify(err) == trace.CauseLock {
+				if pipeline.Classify(err) == trace.CauseLock && ctx.Err() == nil {
 					return &exitError{code: exitLocked, err: err}
 				}
 				return err
