@@ -35,7 +35,7 @@ type Project struct {
 	Concurrency   int
 	RatePerSecond float64
 	RetryBaseWait time.Duration // first backoff step of the HTTP client
-	LockWait      time.Duration // how long to wait for a DuckDB file another process holds
+	LockWait      time.Duration // how long to wait for another process's lock on the destination (0: the kind's default)
 	HTTPClient    *http.Client
 	// Handles, when set, keeps the DuckDB file open between reads (a server's).
 	Handles *dataset.Handles

@@ -21,7 +21,7 @@ type Config struct {
 	Server     Server
 	ProjectDir string              // where .dlt/secrets.toml is
 	Env        func(string) string // nil = os.Getenv
-	LockWait   time.Duration       // how long a load waits for a DuckDB file another process holds
+	LockWait   time.Duration       // how long a load waits for another process's lock on the destination (0: the kind's default)
 	Logger     *slog.Logger        // nil = discard
 	// Handles, when set, keeps a DuckDB file open between reads (a server's).
 	Handles *dataset.Handles

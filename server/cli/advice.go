@@ -96,7 +96,7 @@ var advice = map[trace.Cause]func(error) string{
 		return "load again later, or disable build_logs in " + pipeline.ConfigFile
 	},
 	trace.CauseLock: func(error) string {
-		return "let the other process finish (a load holds the lock only while committing) or stop it, then try again"
+		return "let the other process finish (a load holds the lock only while committing) or stop it, then try again; a scheduled `codefresh-mcp load --lock-timeout 15m` waits up to that long"
 	},
 }
 

@@ -36,6 +36,8 @@ func newLoadCmd(a *app) *cobra.Command {
 		demoBuilds                int
 		record, replay, devs      string
 		demoNow                   string
+		lockTimeout               time.Duration
+		summary                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "load",
@@ -49,8 +51,15 @@ value, no secret field); --replay FILE serves such a record back instead of the
 API, so a load reproduces with no account and no network. A failed load keeps a
 bounded record by itself and names it.
 
+--lock-timeout D bounds the wait while another process holds the destination
+(its lock is taken while reading the last state and while committing): then the
+load fails naming the holder. --summary-line prints one line instead of the
+table, for a scheduler's log: "codefresh-mcp load <id>: succeeded, 12 tables,
+1,234 rows, 3.2 s" (failed loads too: "...: failed (<cause>), nothing committed").
+
 Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
-(some resources failed, the others were committed).`,
+(some resources failed, the others were committed), 4 another process held the
+destination's lock for the whole wait (nothing committed).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			p, err := a.openProject()
@@ -76,6 +85,13 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 			if demoNow != "" && !demo {
 				return errors.New("--demo-now needs --demo")
 			}
+			if summary && asJS {
+				return errors.New("--summary-line and --json both choose the output: pick one")
+			}
+			if lockTimeout < 0 {
+				return fmt.Errorf("--lock-timeout %s: want a duration of 0 or more", lockTimeout)
+			}
+			p.LockWait = lockTimeout
 			switch {
 			case demo:
 				d, err := cfsim.ParseDeviations(devs)
@@ -100,17 +116,26 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 			}
 			opts := pipeline.Options{Resources: resources, MaxPages: maxPages, FullRefresh: fullRefresh, DryRun: dryRun, Record: record}
 			opts.Progress = progressPrinter(screen)
+			started := time.Now()
 			info, err := p.Run(ctx, opts)
+			if summary {
+				fmt.Fprintln(cmd.OutOrStdout(), summaryLine(info, err, time.Since(started)))
+			}
 			if err != nil {
+				if pipeline.Classify(err) == trace.CauseLock && ctx.Err() == nil {
+					return &exitError{code: exitLocked, err: err}
+				}
 				return err
 			}
-			if asJS {
+			switch {
+			case summary:
+			case asJS:
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(info); err != nil {
 					return err
 				}
-			} else {
+			default:
 				printLoadInfo(cmd.OutOrStdout(), info)
 			}
 			if info.Status == trace.LoadCompletedWithErrors {
@@ -131,6 +156,8 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 	f.StringVar(&destType, "destination", "", "destination: duckdb, postgres or parquet (default: the pipeline file's)")
 	f.StringVar(&record, "record", "", "write a sanitized debug record of every HTTP exchange to this file")
 	f.StringVar(&replay, "replay", "", "serve this debug record instead of the API (no key, no network)")
+	f.DurationVar(&lockTimeout, "lock-timeout", 0, "wait at most this long (e.g. 10m) while another process holds the destination, then exit 4 naming it (default: 10s for DuckDB and Parquet; PostgreSQL waits for the other load's commit)")
+	f.BoolVar(&summary, "summary-line", false, "print the result as one line (for a scheduler's log) instead of the table")
 	f.StringVar(&devs, "demo-deviations", "", "with --demo: answer as some installs do, e.g. ignore-date-filters,bare-arrays,page-size-cap=25")
 	return cmd
 }

@@ -142,7 +142,10 @@ func newVersionCmd(a *app) *cobra.Command {
 }
 
 // Exit codes beside 0 (success) and 1 (failure).
-const exitCompletedWithErrors = 3 // a load committed some resources; others failed
+const (
+	exitCompletedWithErrors = 3 // a load committed some resources; others failed
+	exitLocked              = 4 // another process held the destination for the whole wait (--lock-timeout)
+)
 
 // exitError is an error with its own exit code.
 type exitError struct {

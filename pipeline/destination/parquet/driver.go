@@ -25,7 +25,7 @@ var Driver = destination.Driver{
 		},
 	},
 	Open: func(c destination.Config) (destination.Destination, error) {
-		return New(c.Path, Options{Dataset: c.Dataset, Logger: c.Logger}), nil
+		return New(c.Path, Options{Dataset: c.Dataset, Logger: c.Logger, LockWait: c.LockWait}), nil
 	},
 	OpenReader: func(ctx context.Context, c destination.Config) (dataset.Reader, error) {
 		return destination.Reader(OpenReader(ctx, c.Path, c.Dataset, ReaderOptions{}))

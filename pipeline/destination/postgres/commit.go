@@ -66,6 +66,8 @@ type committer struct {
 	pkg       *destination.Package
 	afterStep func(string)
 	stats     *destination.CommitStats
+	location  string        // the server, without password, for the lock error
+	lockWait  time.Duration // bound on waiting for another load's lock; 0 = none
 
 	columns destination.Columns // target table -> its columns
 	temps   int                 // temporary tables made so far
@@ -99,8 +101,8 @@ func (c *committer) exec(ctx context.Context, q string, args ...any) (int64, err
 // (Package.Creates) the database lacks.
 func (c *committer) createTables(ctx context.Context) error {
 	// One load at a time per dataset, across processes; released at commit or rollback.
-	if _, err := c.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1)::bigint)`, "codefresh-mcp:"+c.dataset); err != nil {
-		return fmt.Errorf("lock dataset %s: %w", c.dataset, err)
+	if err := lockDataset(ctx, c.tx, c.dataset, c.location, c.lockWait); err != nil {
+		return err
 	}
 	var exists bool
 	if err := c.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)`, c.dataset).Scan(&exists); err != nil {

@@ -12,7 +12,7 @@ import (
 var Driver = destination.Driver{
 	Name: "postgres",
 	Open: func(c destination.Config) (destination.Destination, error) {
-		return New(Options{Dataset: c.Dataset, Credentials: CredentialOptionsFor(c), Logger: c.Logger}), nil
+		return New(Options{Dataset: c.Dataset, Credentials: CredentialOptionsFor(c), Logger: c.Logger, LockWait: c.LockWait}), nil
 	},
 	OpenReader: func(ctx context.Context, c destination.Config) (dataset.Reader, error) {
 		return destination.Reader(OpenReader(ctx, c.Dataset, ReaderOptions{Credentials: CredentialOptionsFor(c)}))

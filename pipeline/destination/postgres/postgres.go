@@ -29,6 +29,9 @@ type Options struct {
 	Dataset     string
 	Credentials secrets.PostgresOptions // where the connection and its password are found
 	Logger      *slog.Logger            // nil = discard
+	// LockWait bounds how long a commit waits while another load holds
+	// the dataset; 0 waits until that load has committed.
+	LockWait time.Duration
 }
 
 // Destination writes loads into a PostgreSQL database.
@@ -36,6 +39,7 @@ type Destination struct {
 	dataset string
 	opts    secrets.PostgresOptions
 	log     *slog.Logger
+	wait    time.Duration // Options.LockWait
 
 	mu    sync.Mutex
 	creds *secrets.PostgresCredentials // resolved on first use
@@ -48,7 +52,7 @@ var _ destination.Destination = (*Destination)(nil)
 // New returns the destination; nothing is resolved or connected until a
 // call needs the server.
 func New(opts Options) *Destination {
-	d := &Destination{dataset: opts.Dataset, opts: opts.Credentials, log: opts.Logger}
+	d := &Destination{dataset: opts.Dataset, opts: opts.Credentials, log: opts.Logger, wait: opts.LockWait}
 	if d.dataset == "" {
 		d.dataset = destination.DefaultDataset
 	}
@@ -212,7 +216,7 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 		return nil, err
 	}
 	defer conn.Close(context.Background())
-	c := &committer{conn: conn, dataset: dataset, pkg: pkg, afterStep: d.afterStep,
+	c := &committer{conn: conn, dataset: dataset, pkg: pkg, afterStep: d.afterStep, location: d.Location(), lockWait: d.wait,
 		stats: &destination.CommitStats{Tables: map[string]destination.TableStats{}}}
 	if pkg.Stage != nil && len(pkg.Stage.Tables()) > 0 {
 		// The stage is read through DuckDB while rows are copied.
