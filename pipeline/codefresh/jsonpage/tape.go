@@ -1,0 +1,81 @@
+package jsonpage
+
+import "encoding/json"
+
+// A Tape is a page decoded without a map per record: every value is a Node
+// in one flat slice, a container followed by its members or elements and
+// ending where its End says. Records cost one append per value instead of a
+// map per object; Value builds the map form on demand for the rare reader
+// that needs it.
+type Tape struct {
+	Nodes []Node
+}
+
+// Kind is what a Node holds.
+type Kind uint8
+
+// The kinds of a Node.
+const (
+	Null Kind = iota
+	False
+	True
+	Number
+	String
+	Object
+	Array
+)
+
+// Node is one value on a Tape.
+type Node struct {
+	Key  string // its name, when it is a member of an object
+	V    any    // a scalar as encoding/json with UseNumber builds it: nil, bool, json.Number, string
+	End  int32  // the index after its subtree: its next sibling
+	Kind Kind
+}
+
+// Children calls fn with the index of each member or element of the
+// container at i, in document order; repeated names are all given.
+func (t *Tape) Children(i int, fn func(j int) bool) {
+	for j := i + 1; j < int(t.Nodes[i].End); j = int(t.Nodes[j].End) {
+		if !fn(j) {
+			return
+		}
+	}
+}
+
+// Value returns the value at i as encoding/json (UseNumber) decodes it:
+// objects map[string]any (the last of repeated names wins), arrays []any.
+func (t *Tape) Value(i int) any {
+	nd := &t.Nodes[i]
+	switch nd.Kind {
+	case Object:
+		m := map[string]any{}
+		for j := i + 1; j < int(nd.End); j = int(t.Nodes[j].End) {
+			m[t.Nodes[j].Key] = t.Value(j)
+		}
+		return m
+	case Array:
+		out := []any{}
+		for j := i + 1; j < int(nd.End); j = int(t.Nodes[j].End) {
+			out = append(out, t.Value(j))
+		}
+		return out
+	}
+	return nd.V
+}
+
+// scalarKind is the Kind of a decoded scalar.
+func scalarKind(v any) Kind {
+	switch x := v.(type) {
+	case string:
+		return String
+	case json.Number:
+		return Number
+	case bool:
+		if x {
+			return True
+		}
+		return False
+	}
+	return Null
+}
