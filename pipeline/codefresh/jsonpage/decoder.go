@@ -147,9 +147,9 @@ func (d *Decoder) RecordNodes(sel string) (nodes []int, ok bool) {
 }
 
 // leaf puts a scalar on the tape, in tape mode.
-func (d *Decoder) leaf(v any) {
+func (d *Decoder) leaf(kind Kind, s string) {
 	if d.tape != nil {
-		d.tape.Nodes = append(d.tape.Nodes, Node{V: v, Kind: scalarKind(v), End: int32(len(d.tape.Nodes) + 1)})
+		d.tape.Nodes = append(d.tape.Nodes, Node{Str: s, Kind: kind, End: int32(len(d.tape.Nodes) + 1)})
 	}
 }
 
@@ -217,24 +217,23 @@ func (d *Decoder) value(active [][]string, onPath bool) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.leaf(s)
+		if d.tape != nil {
+			d.leaf(String, s)
+			return nil, nil // not boxed
+		}
 		return s, nil
 	case 't':
-		d.leaf(true)
+		d.leaf(True, "")
 		return true, d.literal("true")
 	case 'f':
-		d.leaf(false)
+		d.leaf(False, "")
 		return false, d.literal("false")
 	case 'n':
-		d.leaf(nil)
+		d.leaf(Null, "")
 		return nil, d.literal("null")
 	default:
 		if c == '-' || (c >= '0' && c <= '9') {
-			n, err := d.number()
-			if err == nil {
-				d.leaf(n)
-			}
-			return n, err
+			return d.number()
 		}
 		return nil, d.errf("invalid character %q looking for beginning of value", c)
 	}
@@ -298,6 +297,10 @@ func (d *Decoder) number() (any, error) {
 		}
 	}
 	d.i = i
+	if d.tape != nil {
+		d.leaf(Number, string(b[start:i]))
+		return nil, nil // not boxed
+	}
 	return json.Number(b[start:i]), nil
 }
 

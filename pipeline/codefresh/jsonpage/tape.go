@@ -25,12 +25,30 @@ const (
 	Array
 )
 
-// Node is one value on a Tape.
+// Node is one value on a Tape. Scalars are not boxed in an any here: a
+// reader boxes only the values it keeps (Scalar).
 type Node struct {
 	Key  string // its name, when it is a member of an object
-	V    any    // a scalar as encoding/json with UseNumber builds it: nil, bool, json.Number, string
+	Str  string // a String's text, unescaped, or a Number's literal
 	End  int32  // the index after its subtree: its next sibling
 	Kind Kind
+}
+
+// Scalar returns the scalar at i as encoding/json with UseNumber builds it:
+// nil, bool, json.Number or string; nil for a container.
+func (t *Tape) Scalar(i int) any {
+	nd := &t.Nodes[i]
+	switch nd.Kind {
+	case String:
+		return nd.Str
+	case Number:
+		return json.Number(nd.Str)
+	case True:
+		return true
+	case False:
+		return false
+	}
+	return nil
 }
 
 // Children calls fn with the index of each member or element of the
@@ -61,21 +79,5 @@ func (t *Tape) Value(i int) any {
 		}
 		return out
 	}
-	return nd.V
-}
-
-// scalarKind is the Kind of a decoded scalar.
-func scalarKind(v any) Kind {
-	switch x := v.(type) {
-	case string:
-		return String
-	case json.Number:
-		return Number
-	case bool:
-		if x {
-			return True
-		}
-		return False
-	}
-	return Null
+	return t.Scalar(i)
 }
