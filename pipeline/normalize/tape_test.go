@@ -185,3 +185,70 @@ func TestTapeCorpusAsMaps(t *testing.T) {
 		t.Fatalf("%d root rows", len(oldRows["items"]))
 	}
 }
+
+// simBuildsBody is one page of 100 builds as the simulator sends it.
+func simBuildsBody(b *testing.B) []byte {
+	sim := cfsim.New(cfsim.Config{Seed: 1, Pipelines: 20, Builds: 500, APIKey: "k"})
+	r := httptest.NewRequest("GET", "/api/workflow?limit=100&page=1", nil)
+	r.Header.Set("Authorization", "k")
+	w := httptest.NewRecorder()
+	sim.Handler().ServeHTTP(w, r)
+	return w.Body.Bytes()
+}
+
+var (
+	benchSecrets   = []string{"exposedVariables.*.value"}
+	benchSelectors = []string{"workflows.docs"}
+)
+
+// benchPage decodes and normalizes one page of builds per iteration, against
+// a settled schema, with the decoder's maps or its tape.
+func benchPage(b *testing.B, tape, reuse bool) {
+	body := simBuildsBody(b)
+	s := NewSchema("codefresh")
+	s.EnsureRoot("builds", "builds", "merge", []string{"id"})
+	n := New(s, Options{LoadID: "1749667187.541553"})
+	d := jsonpage.New(benchSecrets, benchSelectors)
+	var reused jsonpage.Tape
+	page := func() {
+		if tape {
+			decode := d.DecodeTape
+			if reuse {
+				decode = func(body []byte) (*jsonpage.Tape, error) { return d.DecodeTapeInto(&reused, body) }
+			}
+			tp, err := decode(body)
+			if err != nil {
+				b.Fatal(err)
+			}
+			nodes, _ := d.RecordNodes("workflows.docs")
+			for _, at := range nodes {
+				if err := n.NormalizeTape("builds", tp, at, discard{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			return
+		}
+		root, err := d.Decode(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs := root.(map[string]any)["workflows"].(map[string]any)["docs"].([]any)
+		for _, rec := range docs {
+			if err := n.Normalize("builds", rec.(map[string]any), discard{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	page()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		page()
+	}
+	b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+func BenchmarkPageNormalizeMaps(b *testing.B)       { benchPage(b, false, false) }
+func BenchmarkPageNormalizeTape(b *testing.B)       { benchPage(b, true, false) }
+func BenchmarkPageNormalizeTapeReused(b *testing.B) { benchPage(b, true, true) }

@@ -121,13 +121,21 @@ func (d *Decoder) Decode(body []byte) (any, error) {
 // maps and slices; the records on it lack what the secret paths name, as
 // Records' stripped ones do. RecordNodes then has the records' indices.
 func (d *Decoder) DecodeTape(body []byte) (*Tape, error) {
-	d.tape = &Tape{Nodes: make([]Node, 0, max(d.tapeHint, len(body)/16))}
+	return d.DecodeTapeInto(&Tape{Nodes: make([]Node, 0, max(d.tapeHint, len(body)/16))}, body)
+}
+
+// DecodeTapeInto is DecodeTape reusing tape, whose nodes a reader of an
+// earlier page has done with.
+func (d *Decoder) DecodeTapeInto(tape *Tape, body []byte) (*Tape, error) {
+	clear(tape.Nodes) // drop the strings they hold
+	tape.Nodes = tape.Nodes[:0]
+	d.tape = tape
 	defer func() { d.tape = nil }()
 	if _, err := d.Decode(body); err != nil {
 		return nil, err
 	}
-	d.tapeHint = len(d.tape.Nodes)
-	return d.tape, nil
+	d.tapeHint = len(tape.Nodes)
+	return tape, nil
 }
 
 // RecordNodes returns the tape indices of the records the last DecodeTape
