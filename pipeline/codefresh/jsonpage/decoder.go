@@ -127,6 +127,9 @@ func (d *Decoder) DecodeTape(body []byte) (*Tape, error) {
 // DecodeTapeInto is DecodeTape reusing tape, whose nodes a reader of an
 // earlier page has done with.
 func (d *Decoder) DecodeTapeInto(tape *Tape, body []byte) (*Tape, error) {
+	if cap(tape.Nodes) == 0 {
+		tape.Nodes = make([]Node, 0, max(d.tapeHint, len(body)/16))
+	}
 	clear(tape.Nodes) // drop the strings they hold
 	tape.Nodes = tape.Nodes[:0]
 	d.tape = tape

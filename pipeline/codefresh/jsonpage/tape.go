@@ -1,6 +1,9 @@
 package jsonpage
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"sync"
+)
 
 // A Tape is a page decoded without a map per record: every value is a Node
 // in one flat slice, a container followed by its members or elements and
@@ -80,4 +83,39 @@ func (t *Tape) Value(i int) any {
 		return out
 	}
 	return t.Scalar(i)
+}
+
+// Member returns the index of the member named key of the object at i, the
+// last one when the name repeats (as Value keeps it); ok is false when the
+// object has no such member or i is not an object.
+func (t *Tape) Member(i int, key string) (j int, ok bool) {
+	if t.Nodes[i].Kind != Object {
+		return 0, false
+	}
+	for k := i + 1; k < int(t.Nodes[i].End); k = int(t.Nodes[k].End) {
+		if t.Nodes[k].Key == key {
+			j, ok = k, true
+		}
+	}
+	return j, ok
+}
+
+// A TapePool hands out tapes for pages and takes them back once a page's
+// reader is done, so a load reuses a few tapes instead of growing one per
+// page. Safe for concurrent use.
+type TapePool struct{ p sync.Pool }
+
+// Get returns a tape to decode into (DecodeTapeInto).
+func (p *TapePool) Get() *Tape {
+	if t, ok := p.p.Get().(*Tape); ok {
+		return t
+	}
+	return &Tape{}
+}
+
+// Put gives back a tape nothing reads any more.
+func (p *TapePool) Put(t *Tape) {
+	if t != nil {
+		p.p.Put(t)
+	}
 }
