@@ -240,7 +240,7 @@ func (x *Extractor) listWindows(ctx context.Context, res codefresh.Resource, opt
 			return endOfListing(err) // stopped: the first page reached what was loaded before
 		}
 	}
-	cov.after = frontier.Add(day)                                 // every build from then on was on the first page
+	cov.after = frontier.Add(day) // every build from then on was on the first page
 	firstWidth := widthFor(pageSize, perDay)
 	lower := time.Time{}
 	if !from.IsZero() {
