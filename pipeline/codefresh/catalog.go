@@ -262,20 +262,32 @@ func ResourceForPath(path string) (Resource, map[string]string, bool) {
 // ParentValues gives the values that fill ParentParam for one parent record
 // (several when ParentField goes through a list); empty when there are none.
 func (r Resource) ParentValues(parent map[string]any) []string {
+	return r.ParentValuesOf(MapRecord(parent))
+}
+
+// ParentValuesOf is ParentValues for a Record.
+func (r Resource) ParentValuesOf(parent Record) []string {
 	switch r.ParentField {
 	case "":
-		if id := RecordID(parent); id != "" {
+		if id := parent.ID(); id != "" {
 			return []string{id}
 		}
 		return nil
 	case ActiveAccountID:
-		if id := activeAccountID(parent); id != "" {
+		if id := activeAccountID(parent.Map()); id != "" {
 			return []string{id}
 		}
 		return nil
 	}
+	path := splitPath(r.ParentField)
+	var top any
+	if path[0] == "*" {
+		top = parent.Map()
+	} else { // only the field the path starts with
+		top = map[string]any{path[0]: parent.Field(path[0])}
+	}
 	var out []string
-	for _, v := range lookupPath(parent, splitPath(r.ParentField)) {
+	for _, v := range lookupPath(top, path) {
 		if s := scalarString(v); s != "" && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
@@ -284,18 +296,7 @@ func (r Resource) ParentValues(parent map[string]any) []string {
 }
 
 // RecordID is a record's identity: "id", else "_id", else "metadata.id".
-func RecordID(rec map[string]any) string {
-	if s := scalarString(rec["id"]); s != "" {
-		return s
-	}
-	if s := scalarString(rec["_id"]); s != "" {
-		return s
-	}
-	if md, ok := rec["metadata"].(map[string]any); ok {
-		return scalarString(md["id"])
-	}
-	return ""
-}
+func RecordID(rec map[string]any) string { return MapRecord(rec).ID() }
 
 // activeAccountID reads the active account's id from a /user record: the
 // entry of "account" whose name is "activeAccountName" (id, else _id).

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/cfsim"
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/jsonpage"
 )
 
 // decodePage is jsonpage's decoder put to a resource's selectors; the
@@ -89,5 +90,27 @@ func BenchmarkPageDecode(b *testing.B) {
 		if err != nil || len(page.Records) != 100 {
 			b.Fatalf("%v, %d records", err, len(page.Records))
 		}
+	}
+}
+
+// BenchmarkPageDecodeTape is BenchmarkPageDecode onto a pooled tape, as a
+// load decodes the pages of resources stored as received.
+func BenchmarkPageDecodeTape(b *testing.B) {
+	s := cfsim.New(cfsim.Config{Seed: 1, Pipelines: 20, Builds: 500, APIKey: "k"})
+	r := httptest.NewRequest(http.MethodGet, "/api/workflow?limit=100&page=1", nil)
+	r.Header.Set("Authorization", "k")
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	body := w.Body.Bytes()
+	builds, _ := Lookup("builds")
+	selectors, _ := selectorsFor(builds)
+	var pool jsonpage.TapePool
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		page, _, _, err := decodeListing(builds, selectors, body, &pool)
+		if err != nil || page.Len() != 100 || page.Tape == nil {
+			b.Fatalf("%v, %d records", err, page.Len())
+		}
+		pool.Put(page.Tape)
 	}
 }

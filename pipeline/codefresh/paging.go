@@ -30,13 +30,20 @@ type PageOptions struct {
 	// OnDeviation hears, once per kind and listing, how the API answered
 	// differently from the catalog and what the client did about it.
 	OnDeviation func(Deviation)
+	// Tapes, when set, has the pages of resources whose records are stored
+	// as received (no KeyedObjects, no RowsFrom) decoded onto a tape from the
+	// pool instead of into maps: Page.Tape and Page.Nodes hold the records,
+	// and the reader puts the tape back once done with the page.
+	Tapes *jsonpage.TapePool
 }
 
 // Page is one response of a listing, decoded and prepared (secrets dropped,
 // keyed objects turned into ordered lists).
 type Page struct {
 	Number   int
-	Records  []map[string]any  // numbers are json.Number
+	Records  []map[string]any  // numbers are json.Number; nil when Tape holds the records
+	Tape     *jsonpage.Tape    // the page's values, when decoded onto a tape (PageOptions.Tapes)
+	Nodes    []int             // the records' nodes on Tape, minus SecretFields
 	Raw      []json.RawMessage // each record as received, minus SecretFields (keyed objects untouched)
 	Selector string            // the shape found: "workflows.docs", "docs", "$", "" (one object)
 	Status   int
@@ -97,7 +104,7 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 		var shapeErr error
 		resp, err := c.get(ctx, path, q, hdr, reqMeta{resource: r.Name, scope: r.Scope}, func(body []byte) error {
 			var err error
-			page, meta, raws, err = decodeListing(r, selectors, body)
+			page, meta, raws, err = decodeListing(r, selectors, body, tapesFor(r, opt))
 			if mb, ok := err.(*malformedBody); ok {
 				return mb.err
 			}
@@ -118,7 +125,7 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 			note(Deviation{Kind: DeviationEnvelope, Expected: describeSelector(r.DataSelector),
 				Got: describeSelector(page.Selector), Action: "read the records from " + describeSelector(page.Selector)})
 		}
-		got := len(page.Records)
+		got := page.Len()
 		if len(raws) > 0 {
 			h := hashRecords(seed, raws)
 			if m, dup := seen[h]; dup {
@@ -140,7 +147,7 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 			}
 			note(pageSizeDeviation(size, pg.first))
 		}
-		for i := range page.Records {
+		for i := range page.Records { // a tape's records lack SecretFields already, and have nothing to reshape
 			r.Prepare(page.Records[i], page.Raw[i])
 		}
 		page.More = pg.more(n, got, meta)
@@ -280,13 +287,24 @@ func (e *malformedBody) Error() string { return e.err.Error() }
 // body where nothing was cut.
 func decodePage(r Resource, body []byte) (*Page, *bool, []json.RawMessage, error) {
 	selectors, _ := selectorsFor(r)
-	page, meta, raws, err := decodeListing(r, selectors, body)
+	page, meta, raws, err := decodeListing(r, selectors, body, nil)
 	return page, meta.next, raws, err
 }
 
+// tapesFor is opt.Tapes if r's records go to the normalizer as received.
+func tapesFor(r Resource, opt PageOptions) *jsonpage.TapePool {
+	if len(r.KeyedObjects) > 0 || r.RowsFrom != "" {
+		return nil
+	}
+	return opt.Tapes
+}
+
 // decodeListing is decodePage with the selectors given and all the body says
-// about the listing.
-func decodeListing(r Resource, selectors []string, body []byte) (page *Page, meta pageMeta, raws []json.RawMessage, err error) {
+// about the listing. With tapes, the page is decoded onto a tape from it.
+func decodeListing(r Resource, selectors []string, body []byte, tapes *jsonpage.TapePool) (page *Page, meta pageMeta, raws []json.RawMessage, err error) {
+	if tapes != nil {
+		return decodeTapeListing(r, selectors, body, tapes)
+	}
 	meta.total = -1
 	d := jsonpage.New(r.SecretFields, selectors)
 	root, err := d.Decode(body)

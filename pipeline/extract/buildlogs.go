@@ -24,9 +24,9 @@ type logBuild struct {
 }
 
 // logBuildOf reads a builds record; ok is false when it names no progress.
-func logBuildOf(rec map[string]any) (logBuild, bool) {
-	str := func(k string) string { s, _ := rec[k].(string); return s }
-	b := logBuild{id: codefresh.RecordID(rec), progress: str("progress"), status: strings.ToLower(str("status")),
+func logBuildOf(rec codefresh.Record) (logBuild, bool) {
+	str := rec.String
+	b := logBuild{id: rec.ID(), progress: str("progress"), status: strings.ToLower(str("status")),
 		pipeline: cmp.Or(str("serviceId"), str("pipelineName"))}
 	b.created, _ = time.Parse(time.RFC3339Nano, str("created"))
 	return b, b.id != "" && b.progress != ""
@@ -94,7 +94,7 @@ func (x *Extractor) buildLogs(ctx context.Context, res codefresh.Resource) error
 			var le *LiveLogError
 			switch {
 			case err == nil:
-				return x.emit(gctx, res, logRows(b.id, b.progress, steps))
+				return x.emit(gctx, res, &codefresh.Page{Records: logRows(b.id, b.progress, steps)})
 			case gctx.Err() != nil:
 				return gctx.Err()
 			case errors.As(err, &le):

@@ -34,18 +34,19 @@ type cursorTracker struct {
 	watch   map[string]bool // previously pending ids; true once seen
 }
 
-func (t *cursorTracker) observe(recs []map[string]any) {
+func (t *cursorTracker) observe(pg *codefresh.Page) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, rec := range recs {
-		id := codefresh.RecordID(rec)
+	for i := range pg.Len() {
+		rec := pg.Record(i)
+		id := rec.ID()
 		if _, ok := t.watch[id]; ok {
 			t.watch[id] = true
 		}
-		if s, _ := rec["status"].(string); nonTerminal[s] && id != "" {
+		if nonTerminal[rec.String("status")] && id != "" {
 			t.pending = append(t.pending, id)
 		}
-		raw, _ := rec[t.field].(string)
+		raw := rec.String(t.field)
 		if ts, err := time.Parse(time.RFC3339Nano, raw); err == nil && ts.After(t.max) {
 			t.max, t.maxRaw = ts, raw
 		}
@@ -131,19 +132,18 @@ var errStopListing = errors.New("stop listing")
 // since keeps a page's records at or after from (all when from is zero) and
 // says whether it dropped older ones. startDate has day granularity; this
 // makes the look-back exact.
-func since(pg *codefresh.Page, field string, from time.Time) ([]map[string]any, bool) {
+func since(pg *codefresh.Page, field string, from time.Time) (*codefresh.Page, bool) {
 	if from.IsZero() {
-		return pg.Records, false
+		return pg, false
 	}
-	recs := pg.Records[:0:0]
 	older := false
-	for _, rec := range pg.Records {
+	recs := pg.Filter(func(rec codefresh.Record) bool {
 		if t := recordTime(rec, field); !t.IsZero() && t.Before(from) {
 			older = true
-			continue
+			return false
 		}
-		recs = append(recs, rec)
-	}
+		return true
+	})
 	return recs, older
 }
 
@@ -178,9 +178,9 @@ func (x *Extractor) refetch(ctx context.Context, res codefresh.Resource, tr *cur
 	g.SetLimit(x.cfg.Concurrency)
 	for _, id := range ids {
 		g.Go(func() error {
-			err := x.cfg.Client.Pages(gctx, detail, codefresh.PageOptions{PathParams: map[string]string{detail.ParentParam: id}}, func(pg *codefresh.Page) error {
-				tr.observe(pg.Records)
-				return x.emit(gctx, res, pg.Records)
+			err := x.cfg.Client.Pages(gctx, detail, codefresh.PageOptions{PathParams: map[string]string{detail.ParentParam: id}, Tapes: x.tapePool()}, func(pg *codefresh.Page) error {
+				tr.observe(pg)
+				return x.emit(gctx, res, pg)
 			})
 			if codefresh.IsStatus(err, 404) {
 				return nil // deleted since: nothing to settle
@@ -216,8 +216,8 @@ func (x *Extractor) listWindows(ctx context.Context, res codefresh.Resource, opt
 	if !first.More {
 		return endOfListing(emit(first)) // the whole listing fit in one page
 	}
-	pageSize = len(first.Records) // what the server sends, if it caps the limit
-	newest, oldest := recordTime(first.Records[0], res.IncrementalCursor), recordTime(first.Records[len(first.Records)-1], res.IncrementalCursor)
+	pageSize = first.Len() // what the server sends, if it caps the limit
+	newest, oldest := recordTime(first.Record(0), res.IncrementalCursor), recordTime(first.Record(first.Len()-1), res.IncrementalCursor)
 	if sd := opt.Query.Get("startDate"); sd != "" && !oldest.IsZero() && oldest.Before(dayOf(sd)) {
 		return &datesIgnoredError{got: fmt.Sprintf("a build created %s for startDate=%s", oldest.Format(time.RFC3339), sd)}
 	}
@@ -229,20 +229,18 @@ func (x *Extractor) listWindows(ctx context.Context, res codefresh.Resource, opt
 	// Keep the records of days after the oldest day on the page: every build of
 	// those days is newer than the page's last record, so the page has them all.
 	frontier := truncDay(oldest)
-	var keep []map[string]any
-	for _, rec := range first.Records {
-		if recordTime(rec, res.IncrementalCursor).After(frontier.Add(day - time.Nanosecond)) {
-			keep = append(keep, rec)
-		}
-	}
-	if len(keep) > 0 {
-		if err := emit(&codefresh.Page{Number: 1, Records: keep}); err != nil {
+	spanDays := math.Max(1.0/1440, newest.Sub(oldest).Hours()/24) // a busy account fills a page in hours
+	perDay := float64(pageSize) / spanDays
+	keep := first.Filter(func(rec codefresh.Record) bool {
+		return recordTime(rec, res.IncrementalCursor).After(frontier.Add(day - time.Nanosecond))
+	})
+	if keep.Len() > 0 {
+		// Emitted, its tape goes back to the pool: first is not read after this.
+		if err := emit(keep); err != nil {
 			return endOfListing(err) // stopped: the first page reached what was loaded before
 		}
 	}
-	cov.after = frontier.Add(day)                                 // every build from then on was on the first page
-	spanDays := math.Max(1.0/1440, newest.Sub(oldest).Hours()/24) // a busy account fills a page in hours
-	perDay := float64(len(first.Records)) / spanDays
+	cov.after = frontier.Add(day) // every build from then on was on the first page
 	firstWidth := widthFor(pageSize, perDay)
 	lower := time.Time{}
 	if !from.IsZero() {
@@ -354,12 +352,12 @@ func (x *Extractor) listWindow(ctx context.Context, res codefresh.Resource, opt 
 	q.Query.Set("endDate", w.end.Format("2006-01-02"))
 	var ids []string
 	err := x.listAll(ctx, res, q, func(pg *codefresh.Page) error {
-		w.n += len(pg.Records)
+		w.n += pg.Len()
 		if out := outside(pg, res.IncrementalCursor, w.start, w.end.Add(day)); !out.IsZero() {
 			return &datesIgnoredError{got: fmt.Sprintf("a build created %s in the window %s..%s", out.Format(time.RFC3339), w.start.Format("2006-01-02"), w.end.Format("2006-01-02"))}
 		}
-		for _, rec := range pg.Records {
-			ids = append(ids, codefresh.RecordID(rec))
+		for i := range pg.Len() {
+			ids = append(ids, pg.Record(i).ID())
 		}
 		return emit(pg)
 	})
@@ -416,7 +414,7 @@ func (x *Extractor) anyBetween(ctx context.Context, res codefresh.Resource, opt 
 	q.PageSize, q.MaxPages = 1, 1
 	found := false
 	err := x.cfg.Client.Pages(ctx, res, q, func(pg *codefresh.Page) error {
-		found = len(pg.Records) > 0
+		found = pg.Len() > 0
 		if out := outside(pg, res.IncrementalCursor, start, end.Add(day)); !out.IsZero() {
 			return &datesIgnoredError{got: fmt.Sprintf("a build created %s for startDate=%s endDate=%s", out.Format(time.RFC3339), orDash(start), end.Format("2006-01-02"))}
 		}
@@ -443,8 +441,8 @@ func (e *datesIgnoredError) Error() string {
 // outside returns the time of the first record of pg created outside
 // [start, end) (start zero: no lower bound), or zero if all are inside.
 func outside(pg *codefresh.Page, field string, start, end time.Time) time.Time {
-	for _, rec := range pg.Records {
-		t := recordTime(rec, field)
+	for i := range pg.Len() {
+		t := recordTime(pg.Record(i), field)
 		if !t.IsZero() && (t.Before(start) || !t.Before(end)) {
 			return t
 		}
@@ -476,7 +474,7 @@ func (c *coverage) abandon(ids []string) {
 	}
 }
 
-func (c *coverage) has(rec map[string]any, field string) bool {
+func (c *coverage) has(rec codefresh.Record, field string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t := recordTime(rec, field); !t.IsZero() {
@@ -489,7 +487,7 @@ func (c *coverage) has(rec map[string]any, field string) bool {
 			}
 		}
 	}
-	return c.partial[codefresh.RecordID(rec)]
+	return c.partial[rec.ID()]
 }
 
 // listSequential lists every build newest first without date filters, for
@@ -501,19 +499,15 @@ func (x *Extractor) listSequential(ctx context.Context, res codefresh.Resource, 
 	q.Query.Del("startDate")
 	q.Query.Del("endDate")
 	return x.listAll(ctx, res, q, func(pg *codefresh.Page) error {
-		fresh := *pg
-		fresh.Records = nil
-		for _, rec := range pg.Records {
-			if !cov.has(rec, res.IncrementalCursor) {
-				fresh.Records = append(fresh.Records, rec)
-			}
-		}
-		if len(fresh.Records) > 0 {
-			if err := emit(&fresh); err != nil {
+		fresh := pg.Filter(func(rec codefresh.Record) bool { return !cov.has(rec, res.IncrementalCursor) })
+		// Read before the page is emitted: its tape goes back to the pool then.
+		_, older := since(pg, res.IncrementalCursor, from)
+		if fresh.Len() > 0 {
+			if err := emit(fresh); err != nil {
 				return err
 			}
 		}
-		if _, older := since(pg, res.IncrementalCursor, from); older {
+		if older {
 			return errStopListing // newest first: the rest was loaded before
 		}
 		return nil
@@ -532,9 +526,8 @@ func dayOf(s string) time.Time {
 	return t
 }
 
-func recordTime(rec map[string]any, field string) time.Time {
-	s, _ := rec[field].(string)
-	t, _ := time.Parse(time.RFC3339Nano, s)
+func recordTime(rec codefresh.Record, field string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, rec.String(field))
 	return t
 }
 

@@ -14,11 +14,11 @@ func TestSinceDropsOlderRecords(t *testing.T) {
 		{"id": "1", "created": "2024-03-01T10:00:00Z"},
 	}}
 	recs, older := since(pg, "created", time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC))
-	if len(recs) != 2 || !older || recs[1]["id"] != "2" {
-		t.Errorf("since: %v, older %v", recs, older)
+	if recs.Len() != 2 || !older || recs.Records[1]["id"] != "2" {
+		t.Errorf("since: %v, older %v", recs.Records, older)
 	}
-	if recs, older := since(pg, "created", time.Time{}); len(recs) != 3 || older {
-		t.Errorf("since zero: %v, older %v", recs, older)
+	if recs, older := since(pg, "created", time.Time{}); recs.Len() != 3 || older {
+		t.Errorf("since zero: %v, older %v", recs.Records, older)
 	}
 }
 
@@ -56,7 +56,7 @@ func TestCoverageSkipsWhatWindowsRead(t *testing.T) {
 		{map[string]any{"id": "c", "created": "2024-03-07T00:00:00Z"}, false},
 		{map[string]any{"id": "x", "created": "2024-03-07T00:00:00Z"}, true}, // emitted by a window that stopped
 	} {
-		if got := cov.has(c.rec, "created"); got != c.want {
+		if got := cov.has(codefresh.MapRecord(c.rec), "created"); got != c.want {
 			t.Errorf("has(%v) = %v, want %v", c.rec, got, c.want)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
-	"github.com/cfmcp/codefresh-mcp/pipeline/destination/stage"
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/jsonpage"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
@@ -46,7 +46,7 @@ type Config struct {
 	Client     *codefresh.Client
 	Storage    *codefresh.StorageClient // log files (build_logs): no key
 	Normalizer *normalize.Normalizer
-	Sink       *stage.Async      // writes rows into the stage beside the normalizer
+	Sink       RowSink           // writes rows into the stage beside the normalizer (stage.Async)
 	Redactor   *secrets.Redactor // the key, in every spelling, out of every record
 	Cursors    Cursors
 	Settings   map[string]Settings // by resource name; absent: none
@@ -60,9 +60,20 @@ type Config struct {
 	// OnDeviation is told each way the API answered differently from the
 	// catalog and what was done instead.
 	OnDeviation func(codefresh.Deviation)
+	// MapPages decodes every page into maps, as loads did before tapes
+	// (the differential tests compare the two).
+	MapPages bool
 	// Progress is told of each resource started and each page normalized,
 	// with the pages and rows so far; from more than one goroutine.
 	Progress func(resource string, pages int, rows int64)
+}
+
+// RowSink takes the normalizer's rows; Wait returns once every row written
+// so far is stored, Close once all are.
+type RowSink interface {
+	normalize.Sink
+	Wait(ctx context.Context) error
+	Close() error
 }
 
 // Extractor is one load's extraction. Pages arrive from several goroutines;
@@ -83,6 +94,7 @@ type Extractor struct {
 	// load: looked up once, not per record.
 	details map[string][]codefresh.Resource
 
+	tapes   jsonpage.TapePool // pages' tapes, back once normalized
 	pages   atomic.Int64
 	records atomic.Int64
 }
@@ -155,7 +167,15 @@ func (x *Extractor) pageOptions(res codefresh.Resource) codefresh.PageOptions {
 	for k, v := range rs.Params {
 		q.Set(k, v)
 	}
-	return codefresh.PageOptions{Query: q, PageSize: rs.PageSize, MaxPages: x.cfg.MaxPages, OnDeviation: x.deviate}
+	return codefresh.PageOptions{Query: q, PageSize: rs.PageSize, MaxPages: x.cfg.MaxPages, OnDeviation: x.deviate, Tapes: x.tapePool()}
+}
+
+// tapePool is the pool pages are decoded onto; nil: into maps.
+func (x *Extractor) tapePool() *jsonpage.TapePool {
+	if x.cfg.MapPages {
+		return nil
+	}
+	return &x.tapes
 }
 
 // deviate records a workaround of the client or the listing.

@@ -5,13 +5,14 @@ import (
 	"fmt"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/jsonpage"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
 
 // queued is a page waiting for the normalizer, or a barrier to drain.
 type queued struct {
 	res     codefresh.Resource
-	recs    []map[string]any
+	page    *codefresh.Page
 	barrier chan error
 }
 
@@ -19,15 +20,18 @@ type queued struct {
 // normalizer goroutine and returns at once, so the fetching goroutine has its
 // next request in flight while this page is normalized. Safe for concurrent
 // use; an earlier normalizing error stops every fetcher.
-func (x *Extractor) emit(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
+func (x *Extractor) emit(ctx context.Context, res codefresh.Resource, pg *codefresh.Page) error {
 	if err := x.Failed(); err != nil {
 		return err
 	}
-	for _, rec := range recs {
+	for _, rec := range pg.Records {
 		redactRecord(x.cfg.Redactor, rec)
 	}
+	if pg.Tape != nil {
+		redactTape(x.cfg.Redactor, pg.Tape, pg.Nodes)
+	}
 	select {
-	case x.queue <- queued{res: res, recs: recs}:
+	case x.queue <- queued{res: res, page: pg}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -79,9 +83,10 @@ func (x *Extractor) normalizeLoop(ctx context.Context) {
 		if x.Failed() != nil {
 			continue // drain what is left after a failure
 		}
-		if err := x.normalizePage(ctx, q.res, q.recs); err != nil {
+		if err := x.normalizePage(ctx, q.res, q.page); err != nil {
 			x.setFailed(err)
 		}
+		x.tapes.Put(q.page.Tape) // nothing reads the page any more
 	}
 }
 
@@ -93,8 +98,9 @@ func (x *Extractor) setFailed(err error) {
 	}
 }
 
-func (x *Extractor) normalizePage(ctx context.Context, res codefresh.Resource, recs []map[string]any) error {
-	for _, rec := range recs {
+func (x *Extractor) normalizePage(ctx context.Context, res codefresh.Resource, pg *codefresh.Page) error {
+	for i := range pg.Len() {
+		rec := pg.Record(i)
 		for _, d := range x.details[res.Name] {
 			if d.Strategy == codefresh.StrategyBuildLogs {
 				if b, ok := logBuildOf(rec); ok {
@@ -102,14 +108,20 @@ func (x *Extractor) normalizePage(ctx context.Context, res codefresh.Resource, r
 				}
 				continue
 			}
-			x.parent[d.Name] = append(x.parent[d.Name], d.ParentValues(rec)...)
+			x.parent[d.Name] = append(x.parent[d.Name], d.ParentValuesOf(rec)...)
 		}
-		if err := x.cfg.Normalizer.Normalize(res.Name, rec, x.cfg.Sink); err != nil {
+		var err error
+		if tape, at, ok := rec.Tape(); ok {
+			err = x.cfg.Normalizer.NormalizeTape(res.Name, tape, at, x.cfg.Sink)
+		} else {
+			err = x.cfg.Normalizer.Normalize(res.Name, rec.Map(), x.cfg.Sink)
+		}
+		if err != nil {
 			return fmt.Errorf("normalize %s: %w", res.Name, err)
 		}
 	}
 	x.pages.Add(1)
-	x.records.Add(int64(len(recs)))
+	x.records.Add(int64(pg.Len()))
 	x.progress(res.Name)
 	return nil
 }
@@ -130,6 +142,22 @@ func redactRecord(red *secrets.Redactor, rec map[string]any) {
 		if clean := red.Redact(k); clean != k {
 			rec[clean] = rec[k]
 			delete(rec, k)
+		}
+	}
+}
+
+// redactTape is redactRecord for the records at nodes of tape: every
+// string and every member name of their subtrees, in place.
+func redactTape(red *secrets.Redactor, tape *jsonpage.Tape, nodes []int) {
+	for _, at := range nodes {
+		for j := at; j < int(tape.Nodes[at].End); j++ {
+			nd := &tape.Nodes[j]
+			if nd.Key != "" {
+				nd.Key = red.Redact(nd.Key)
+			}
+			if nd.Kind == jsonpage.String {
+				nd.Str = red.Redact(nd.Str)
+			}
 		}
 	}
 }

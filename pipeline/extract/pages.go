@@ -10,6 +10,6 @@ import (
 // as its paginator says.
 func (x *Extractor) listing(ctx context.Context, res codefresh.Resource) error {
 	return x.cfg.Client.Pages(ctx, res, x.pageOptions(res), func(pg *codefresh.Page) error {
-		return x.emit(ctx, res, pg.Records)
+		return x.emit(ctx, res, pg)
 	})
 }

@@ -24,7 +24,10 @@ func (x *Extractor) perParent(ctx context.Context, res codefresh.Resource) error
 			opt := base
 			opt.PathParams = map[string]string{res.ParentParam: v}
 			err := x.cfg.Client.Pages(gctx, res, opt, func(pg *codefresh.Page) error {
-				return x.emit(gctx, res, res.Rows(v, pg.Records))
+				if res.RowsFrom != "" { // a map page: rows-from pages are not decoded onto tapes
+					pg = &codefresh.Page{Records: res.Rows(v, pg.Records)}
+				}
+				return x.emit(gctx, res, pg)
 			})
 			if codefresh.IsStatus(err, 404) {
 				return nil

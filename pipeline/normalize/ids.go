@@ -28,13 +28,18 @@ func (n *Normalizer) childID(parentID, table string, idx int) string {
 // random bytes, base64 without padding, 14 characters. Randomness is read
 // in batches.
 type idSource struct {
-	buf [640]byte
-	pos int
+	buf  [640]byte
+	pos  int
+	fill func([]byte) // nil: crypto/rand; tests set a repeatable one
 }
 
 func (g *idSource) next() string {
 	if g.pos == 0 || g.pos+10 > len(g.buf) {
-		rand.Read(g.buf[:])
+		if g.fill != nil {
+			g.fill(g.buf[:])
+		} else {
+			rand.Read(g.buf[:])
+		}
 		g.pos = 0
 	}
 	var out [14]byte

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/jsonpage"
 )
 
 // DefaultMaxNesting is how many levels of objects are flattened and of
@@ -50,11 +52,14 @@ type Normalizer struct {
 	// per record
 	slow    bool // the evolving pass
 	changed bool
-	rootID  any // this record's random root id, boxed once
+	rootID  any            // this record's random root id, boxed once
+	tape    *jsonpage.Tape // the record's tape, while NormalizeTape runs
+	objects uint64         // objects read from tapes: marks repeated names
 	arena   []any
 	used    int
 	rows    []pendingRow
 	stack   []frame
+	tstack  []tapeFrame
 	pairs   []pair
 	lists   []listRef
 	pad     []any
@@ -83,6 +88,7 @@ type node struct {
 	child   *tstate // the child table its lists go to
 	aliased bool    // another key maps to the same name
 	sys     bool    // a column the normalizer sets itself: source values are dropped
+	seen    uint64  // the last tape object that had this key (Normalizer.objects)
 }
 
 const (
@@ -107,14 +113,21 @@ type frame struct {
 	parent *node
 }
 
+// pair is a value for nd's column: v, or the node at on the tape.
 type pair struct {
-	nd *node
-	v  any
+	nd       *node
+	v        any
+	at       int
+	fromTape bool
 }
 
+// listRef is a list for nd's child table: items, or the array node at on
+// the tape.
 type listRef struct {
-	nd    *node
-	items []any
+	nd       *node
+	items    []any
+	at       int
+	fromTape bool
 }
 
 type pendingRow struct {
@@ -157,6 +170,11 @@ func (n *Normalizer) NewColumns() []string { return slices.Clone(n.newCols) }
 // created) and its child tables: the root row first, then child rows depth
 // first. Rows go to sink once the whole record is normalized.
 func (n *Normalizer) Normalize(root string, rec map[string]any, sink Sink) error {
+	return n.normalizeMap(root, rec, sink, nil)
+}
+
+// normalizeMap is Normalize with the record's root id given (nil: a new one).
+func (n *Normalizer) normalizeMap(root string, rec map[string]any, sink Sink, rootID any) error {
 	s := n.schema
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -164,7 +182,10 @@ func (n *Normalizer) Normalize(root string, rec map[string]any, sink Sink) error
 	if err != nil {
 		return err
 	}
-	n.rootID = n.ids.next()
+	if rootID == nil {
+		rootID = n.ids.next()
+	}
+	n.rootID = rootID
 	n.changed, n.slow = false, false
 	err = n.record(ts, rec)
 	if errors.Is(err, errSlow) {
@@ -314,12 +335,12 @@ func (n *Normalizer) visit(ts *tstate, nd *node, v any, lvl int) error {
 		}
 	case []any:
 		if lvl > 0 && !n.isJSONColumn(ts, nd) {
-			n.lists = append(n.lists, listRef{nd, x})
+			n.lists = append(n.lists, listRef{nd: nd, items: x})
 			return nil
 		}
 	}
 	if !nd.sys {
-		n.pairs = append(n.pairs, pair{nd, v})
+		n.pairs = append(n.pairs, pair{nd: nd, v: v})
 	}
 	return nil
 }

@@ -12,7 +12,11 @@ func (n *Normalizer) finishRow(ts *tstate, ps, ls, lvl int, parentID any, idx in
 	ts.sync()
 	row := n.alloc(len(ts.t.Columns))
 	for _, p := range n.pairs[ps:] {
-		if err := n.put(ts, &row, p.nd, p.v); err != nil {
+		v := p.v
+		if p.fromTape {
+			v = n.tape.Value(p.at) // boxed only now, for the row
+		}
+		if err := n.put(ts, &row, p.nd, v); err != nil {
 			return err
 		}
 	}
@@ -50,6 +54,12 @@ func (n *Normalizer) finishRow(ts *tstate, ps, ls, lvl int, parentID any, idx in
 	end := len(n.lists)
 	for i := ls; i < end; i++ {
 		l := n.lists[i]
+		if l.fromTape {
+			if err := n.childRowsTape(ts, l, lvl, id, rootID); err != nil {
+				return err
+			}
+			continue
+		}
 		if len(l.items) == 0 {
 			continue
 		}

@@ -44,6 +44,9 @@ type Decoder struct {
 	// the record being read
 	spaced bool  // whitespace between its tokens
 	cuts   []cut // what its secret paths drop, in body order
+
+	tape     *Tape // set while DecodeTape runs: values go there, not into maps
+	tapeHint int   // nodes of the last tape, to size the next
 }
 
 const (
@@ -58,6 +61,7 @@ type target struct {
 	path     []string
 	raws     []json.RawMessage // as received
 	stripped []json.RawMessage // minus the secret paths
+	nodes    []int             // on a tape: each record's node, minus the secret paths
 }
 
 // cut is a span of the body a secret path removes; null ones become null.
@@ -100,7 +104,7 @@ func splitPath(p string) []string { return strings.Split(p, ".") }
 func (d *Decoder) Decode(body []byte) (any, error) {
 	d.b, d.i, d.depth, d.path = body, 0, 0, d.path[:0]
 	for _, t := range d.targets {
-		t.raws, t.stripped = nil, nil
+		t.raws, t.stripped, t.nodes = nil, nil, nil
 	}
 	v, err := d.value(nil, true)
 	if err != nil {
@@ -111,6 +115,53 @@ func (d *Decoder) Decode(body []byte) (any, error) {
 		return nil, d.errf("invalid character %q after top-level value", d.b[d.i])
 	}
 	return v, nil
+}
+
+// DecodeTape is Decode that puts the values on a Tape instead of building
+// maps and slices; the records on it lack what the secret paths name, as
+// Records' stripped ones do. RecordNodes then has the records' indices.
+func (d *Decoder) DecodeTape(body []byte) (*Tape, error) {
+	return d.DecodeTapeInto(&Tape{Nodes: make([]Node, 0, max(d.tapeHint, len(body)/16))}, body)
+}
+
+// DecodeTapeInto is DecodeTape reusing tape, whose nodes a reader of an
+// earlier page has done with.
+func (d *Decoder) DecodeTapeInto(tape *Tape, body []byte) (*Tape, error) {
+	if cap(tape.Nodes) == 0 {
+		tape.Nodes = make([]Node, 0, max(d.tapeHint, len(body)/16))
+	}
+	clear(tape.Nodes) // drop the strings they hold
+	tape.Nodes = tape.Nodes[:0]
+	d.tape = tape
+	defer func() { d.tape = nil }()
+	if _, err := d.Decode(body); err != nil {
+		return nil, err
+	}
+	d.tapeHint = len(tape.Nodes)
+	return tape, nil
+}
+
+// RecordNodes returns the tape indices of the records the last DecodeTape
+// found at selector sel, in the order of Records; ok is false if sel was not
+// given to New.
+func (d *Decoder) RecordNodes(sel string) (nodes []int, ok bool) {
+	path := []string{}
+	if sel != "$" {
+		path = splitPath(sel)
+	}
+	for _, t := range d.targets {
+		if slices.Equal(t.path, path) {
+			return t.nodes, true
+		}
+	}
+	return nil, false
+}
+
+// leaf puts a scalar on the tape, in tape mode.
+func (d *Decoder) leaf(kind Kind, s string) {
+	if d.tape != nil {
+		d.tape.Nodes = append(d.tape.Nodes, Node{Str: s, Kind: kind, End: int32(len(d.tape.Nodes) + 1)})
+	}
 }
 
 // Records returns the elements of the array the last Decode found at
@@ -177,12 +228,19 @@ func (d *Decoder) value(active [][]string, onPath bool) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if d.tape != nil {
+			d.leaf(String, s)
+			return nil, nil // not boxed
+		}
 		return s, nil
 	case 't':
+		d.leaf(True, "")
 		return true, d.literal("true")
 	case 'f':
+		d.leaf(False, "")
 		return false, d.literal("false")
 	case 'n':
+		d.leaf(Null, "")
 		return nil, d.literal("null")
 	default:
 		if c == '-' || (c >= '0' && c <= '9') {
@@ -250,6 +308,10 @@ func (d *Decoder) number() (any, error) {
 		}
 	}
 	d.i = i
+	if d.tape != nil {
+		d.leaf(Number, string(b[start:i]))
+		return nil, nil // not boxed
+	}
 	return json.Number(b[start:i]), nil
 }
 
@@ -258,11 +320,18 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 	if d.depth++; d.depth > maxDepth {
 		return nil, d.errf("exceeded max depth")
 	}
-	hint := 0
-	if d.depth < hintDepth {
-		hint = d.hints[d.depth]
+	var m map[string]any
+	at := -1 // the object's node, in tape mode
+	if d.tape != nil {
+		at = len(d.tape.Nodes)
+		d.tape.Nodes = append(d.tape.Nodes, Node{Kind: Object})
+	} else {
+		hint := 0
+		if d.depth < hintDepth {
+			hint = d.hints[d.depth]
+		}
+		m = make(map[string]any, hint)
 	}
-	m := make(map[string]any, hint)
 	// Members the secret paths drop are cut with the comma that joins them
 	// to a kept member, so what is left is still JSON.
 	lastKept, dropFrom, dropEnd := -1, -1, -1
@@ -270,6 +339,7 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 	if d.i < len(d.b) && d.b[d.i] == '}' {
 		d.i++
 		d.depth--
+		d.close(at)
 		return m, nil
 	}
 	for {
@@ -317,6 +387,10 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 		if onPath {
 			d.path = append(d.path, k)
 		}
+		member := 0
+		if d.tape != nil {
+			member = len(d.tape.Nodes)
+		}
 		v, err := d.value(next, onPath)
 		if err != nil {
 			return nil, err
@@ -324,7 +398,14 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 		if onPath {
 			d.path = d.path[:len(d.path)-1]
 		}
-		m[k] = v
+		switch {
+		case at < 0:
+			m[k] = v
+		case drop:
+			d.tape.Nodes = d.tape.Nodes[:member]
+		default:
+			d.tape.Nodes[member].Key = k
+		}
 		if drop {
 			dropEnd = d.i
 		} else {
@@ -345,10 +426,11 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 		}
 		d.cuts = append(d.cuts, cut{start: from, end: dropEnd})
 	}
-	if d.depth < hintDepth {
+	if d.depth < hintDepth && m != nil {
 		d.hints[d.depth] = len(m)
 	}
 	d.depth--
+	d.close(at)
 	return m, nil
 }
 
@@ -378,31 +460,46 @@ func (d *Decoder) array(active [][]string, onPath bool) (any, error) {
 	var t *target
 	if onPath {
 		if t = d.target(); t != nil {
-			t.raws, t.stripped = nil, nil
+			t.raws, t.stripped, t.nodes = nil, nil, nil
 		}
 	}
 	next, nullAll := elementPaths(active)
-	out := []any{}
+	var out []any
+	at := -1 // the array's node, in tape mode
+	if d.tape != nil {
+		at = len(d.tape.Nodes)
+		d.tape.Nodes = append(d.tape.Nodes, Node{Kind: Array})
+	} else {
+		out = []any{}
+	}
 	d.ws()
 	if d.i < len(d.b) && d.b[d.i] == ']' {
 		d.i++
 		d.depth--
+		d.close(at)
 		return out, nil
 	}
 	for {
 		d.ws()
 		start := d.i
+		elem := 0
+		if d.tape != nil {
+			elem = len(d.tape.Nodes)
+		}
 		var v any
 		var err error
 		switch {
 		case t != nil:
 			d.spaced, d.cuts = false, d.cuts[:0]
 			if v, err = d.value(d.secrets, false); err == nil {
-				t.add(d, start)
+				t.add(d, start, elem)
 			}
 		case nullAll:
 			if v, err = d.value(nil, false); err == nil {
 				d.cuts = append(d.cuts, cut{start: start, end: d.i, null: true})
+				if d.tape != nil { // the slot stays, as null
+					d.tape.Nodes = append(d.tape.Nodes[:elem], Node{Kind: Null, End: int32(elem + 1)})
+				}
 			}
 		default:
 			v, err = d.value(next, false)
@@ -410,7 +507,9 @@ func (d *Decoder) array(active [][]string, onPath bool) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		if d.tape == nil {
+			out = append(out, v)
+		}
 		more, err := d.separator(']', "array element")
 		if err != nil {
 			return nil, err
@@ -420,13 +519,24 @@ func (d *Decoder) array(active [][]string, onPath bool) (any, error) {
 		}
 	}
 	d.depth--
+	d.close(at)
 	return out, nil
 }
 
+// close ends the container whose node is at (tape mode; -1 otherwise).
+func (d *Decoder) close(at int) {
+	if at >= 0 {
+		d.tape.Nodes[at].End = int32(len(d.tape.Nodes))
+	}
+}
+
 // add keeps the record that ends at d.i, as received and minus its secrets.
-func (t *target) add(d *Decoder, start int) {
+func (t *target) add(d *Decoder, start, node int) {
 	raw := json.RawMessage(d.b[start:d.i])
 	t.raws = append(t.raws, raw)
+	if d.tape != nil {
+		t.nodes = append(t.nodes, node)
+	}
 	switch {
 	case len(d.secrets) == 0 || len(d.cuts) == 0 && !d.spaced:
 		t.stripped = append(t.stripped, raw)

@@ -64,6 +64,20 @@ func checkDecoder(t *testing.T, body []byte) {
 	if valid && !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q:\n got %#v\nwant %#v", body, got, want)
 	}
+	// The tape holds the same values, without maps.
+	tape, err := New(nil, nil).DecodeTape(body)
+	if valid != (err == nil) {
+		t.Fatalf("%q: tape error %v, json.Valid %v", body, err, valid)
+	}
+	if !valid {
+		return
+	}
+	if end := int(tape.Nodes[0].End); end != len(tape.Nodes) {
+		t.Fatalf("%q: the top value ends at %d of %d nodes", body, end, len(tape.Nodes))
+	}
+	if got := tape.Value(0); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: tape\n got %#v\nwant %#v", body, got, want)
+	}
 }
 
 func TestPageDecoderMatchesEncodingJSON(t *testing.T) {

@@ -3,6 +3,7 @@ package jsonpage
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -71,6 +72,30 @@ func checkStripping(t *testing.T, body []byte) {
 			}
 			if !json.Valid(stripped[i]) {
 				t.Fatalf("%q %s record %d: stripped raw is not JSON: %s", body, sel, i, stripped[i])
+			}
+		}
+	}
+	// On a tape the records lack what the secret paths name, as the
+	// stripped raws do.
+	dt := New(strippingPaths, strippingSelectors)
+	tape, err := dt.DecodeTape(body)
+	if err != nil {
+		t.Fatalf("%q: valid JSON, tape error %v", body, err)
+	}
+	for _, sel := range strippingSelectors {
+		_, stripped, _ := d.Records(sel)
+		nodes, ok := d.RecordNodes(sel)
+		if ok && nodes != nil {
+			t.Fatalf("%q %s: Decode (not DecodeTape) gave tape nodes %v", body, sel, nodes)
+		}
+		nodes, ok = dt.RecordNodes(sel)
+		if !ok || len(nodes) != len(stripped) {
+			t.Fatalf("%q %s: %d tape records, %d stripped, ok %v", body, sel, len(nodes), len(stripped), ok)
+		}
+		for i, at := range nodes {
+			want, _ := referenceDecode(stripped[i])
+			if got := tape.Value(at); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q %s record %d: tape\n got %#v\nwant %#v (%s)", body, sel, i, got, want, stripped[i])
 			}
 		}
 	}
