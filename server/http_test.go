@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cfmcp/codefresh-mcp/secrets"
+)
+
+func TestOriginAllowed(t *testing.T) {
+	allow := []string{"https://team.example.com"}
+	for origin, want := range map[string]bool{
+		"":                              true, // not a browser
+		"http://localhost:5173":         true,
+		"https://localhost":             true,
+		"http://127.0.0.1:8765":         true,
+		"http://127.8.9.1":              true,
+		"http://[::1]:3000":             true,
+		"https://team.example.com":      true,
+		"HTTPS://TEAM.EXAMPLE.COM":      true,
+		"https://team.example.com:8443": false,
+		"http://team.example.com":       false,
+		"https://evil.example":          false,
+		"http://localhost.evil.example": false,
+		"http://127.0.0.1.nip.io":       false,
+		"null":                          false,
+		"file://":                       false,
+		"http://localhost/path":         false,
+		"http://user@localhost":         false,
+		"ws://localhost":                false,
+	} {
+		if got := originAllowed(origin, allow); got != want {
+			t.Errorf("originAllowed(%q) = %v, want %v", origin, got, want)
+		}
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	for h, want := range map[string]string{
+		"Bearer cfmcp_abc":   "cfmcp_abc",
+		"bearer  cfmcp_abc ": "cfmcp_abc",
+		"BEARER cfmcp_abc":   "cfmcp_abc",
+		"Bearer":             "",
+		"Bearer ":            "",
+		"Basic cfmcp_abc":    "",
+		"cfmcp_abc":          "",
+		"":                   "",
+	} {
+		got, ok := bearerToken(h)
+		if got != want || ok != (want != "") {
+			t.Errorf("bearerToken(%q) = %q, %v; want %q", h, got, ok, want)
+		}
+	}
+}
+
+func TestIsLoopbackAddr(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8765": true, "localhost:0": true, "[::1]:80": true, "127.0.0.2:1": true,
+		":8765": false, "0.0.0.0:8765": false, "[::]:8765": false, "192.168.1.5:8765": false,
+		"mcp.example.com:443": false, "127.0.0.1": false,
+	} {
+		if got := IsLoopbackAddr(addr); got != want {
+			t.Errorf("IsLoopbackAddr(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+// ServeHTTP stops when its context ends: the listener closes and the call returns.
+func TestServeHTTPStopsWithItsContext(t *testing.T) {
+	tokens, err := secrets.NewTokenVerifier(secrets.Options{ConfigDir: filepath.Join(t.TempDir(), "cfg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{ProjectDir: t.TempDir(), ReadOnly: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	bound := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.ServeHTTP(ctx, HTTPOptions{Addr: "127.0.0.1:0", Tokens: tokens, Listening: func(a net.Addr) { bound <- a }})
+	}()
+	addr := <-bound
+	conn, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatalf("dial the bound address: %v", err)
+	}
+	conn.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("ServeHTTP after cancel: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("ServeHTTP did not return after its context ended")
+	}
+	if c, err := net.Dial("tcp", addr.String()); err == nil {
+		c.Close()
+		t.Fatal("the listener still accepts after ServeHTTP returned")
+	}
+}
