@@ -106,8 +106,10 @@ func (s *Server) ServeHTTP(ctx context.Context, opts HTTPOptions) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	ended := false
 	select {
 	case err = <-served:
+		ended = true
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), httpShutdownWait)
@@ -115,6 +117,12 @@ func (s *Server) ServeHTTP(ctx context.Context, opts HTTPOptions) error {
 	// Sessions first: their open event streams would hold Shutdown.
 	_ = mcpHTTP.Shutdown(sctx)
 	serr := srv.Shutdown(sctx)
+	// Serve may not have taken the listener yet when Shutdown ran: close
+	// it here, and return only once Serve has.
+	ln.Close()
+	if !ended {
+		<-served
+	}
 	cerr := s.Close()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve http: %w", err)
