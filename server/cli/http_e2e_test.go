@@ -9,10 +9,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,10 +22,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/logtest"
 	"github.com/cfmcp/codefresh-mcp/server"
 )
@@ -434,7 +438,7 @@ func TestE2EServeHTTPSessionsAreIsolated(t *testing.T) {
 }
 
 // The MCP Inspector CLI over --transport http lists the read-only tools
-// with the token's header, and gets nothing without it.
+// and gets query's answer with the token's header, and nothing without it.
 func TestE2EServeHTTPInspector(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("npx"); err != nil {
@@ -445,6 +449,13 @@ func TestE2EServeHTTPInspector(t *testing.T) {
 	}
 	e := newE2E(t, "CF_API_KEY="+e2eCanary)
 	dir := t.TempDir()
+	e.must(dir, "load", "--demo", "--demo-now", e2eNow, "--demo-builds", "120")
+	db := openRO(t, dir)
+	var pipelines int64
+	if err := db.QueryRow(`SELECT count(*) FROM codefresh_data.pipelines`).Scan(&pipelines); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	token, _ := e.newToken("inspector")
 	srv := e.serveHTTP(dir)
 	inspect := func(args ...string) (string, string, error) {
@@ -480,6 +491,18 @@ func TestE2EServeHTTPInspector(t *testing.T) {
 	if want := readOnlyToolNames(t); !slices.Equal(got, want) {
 		t.Fatalf("inspector lists %v, want %v", got, want)
 	}
+	out, errOut, err = inspect("--method", "tools/call", "--tool-name", "query", "--tool-arg", "sql=SELECT count(*) AS n FROM codefresh_data.pipelines",
+		"--header", "Authorization: Bearer "+token)
+	var q struct {
+		IsError           bool `json:"isError"`
+		StructuredContent struct {
+			Rows [][]int64 `json:"rows"`
+		} `json:"structuredContent"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &q) != nil || q.IsError || len(q.StructuredContent.Rows) != 1 ||
+		q.StructuredContent.Rows[0][0] != pipelines || pipelines == 0 {
+		t.Fatalf("inspector query: %v, want %d pipelines\n%s\n%s", err, pipelines, errOut, out)
+	}
 	if out, errOut, err := inspect("--method", "tools/list", "--stored-auth-only"); err == nil || strings.Contains(out, `"tools"`) {
 		t.Fatalf("inspector without a token: %v\n%s\n%s", err, errOut, out)
 	}
@@ -493,5 +516,86 @@ func TestE2EServeHTTPInspector(t *testing.T) {
 	}
 	if strings.Contains(srv.stderr.String(), strings.TrimPrefix(token, "cfmcp_")) {
 		t.Errorf("the token is in the server log:\n%s", srv.stderr.String())
+	}
+}
+
+// The team setup on a shared PostgreSQL dataset: a CLI load (as a
+// scheduler runs it) while two HTTP clients query through `serve --http`:
+// every query answers, and the last count equals the database's own.
+func TestE2EServeHTTPPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	e := newE2E(t, "CF_API_KEY="+e2eCanary, "DESTINATION__POSTGRES__CREDENTIALS="+dsn)
+	dir := t.TempDir()
+	ds := pgtest.Dataset(t, dsn)
+	pg := pgtest.Settings(t, dsn)
+	cfg := fmt.Sprintf("dataset_name = %q\n\n[destination]\ntype = \"postgres\"\nhost = %q\nport = %d\ndatabase = %q\nuser = %q\nsslmode = %q\n",
+		ds, pg.Host, pg.Port, pg.Database, pg.User, pg.SSLMode)
+	if err := os.WriteFile(filepath.Join(dir, "codefresh_pipeline.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := e.simulator(e2eCanary, "--builds", "400")
+	e.must(dir, "--base-url", base, "load")
+	alice, _ := e.newToken("alice")
+	bob, _ := e.newToken("bob")
+	srv := e.serveHTTP(dir, "--base-url", base)
+	clients := []*client.Client{httpClient(t, srv.url, alice, false), httpClient(t, srv.url, bob, true)}
+	sql := "SELECT count(*) AS n FROM " + ds + ".builds"
+
+	loaded := make(chan result, 1)
+	go func() { loaded <- e.run(dir, "--base-url", base, "load", "--full-refresh") }()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	queries := map[int]int{}
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				res, text := callText(t, c, "query", map[string]any{"sql": sql})
+				mu.Lock()
+				queries[i]++
+				mu.Unlock()
+				if res.IsError || !strings.Contains(text, `"rows":[[`) {
+					t.Errorf("client %d: query during the load: %.400s", i, text)
+					return
+				}
+				select {
+				case r := <-loaded:
+					loaded <- r // for the other client
+					return
+				default:
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if r := <-loaded; r.code != 0 {
+		t.Fatalf("load during the queries: %s", r)
+	}
+	t.Logf("queries answered during the load: %v", queries)
+
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var want int64
+	if err := conn.QueryRow(context.Background(), sql).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range clients {
+		_, text := callText(t, c, "query", map[string]any{"sql": sql})
+		var q struct {
+			Rows [][]int64 `json:"rows"`
+		}
+		if json.Unmarshal([]byte(text), &q) != nil || len(q.Rows) != 1 || q.Rows[0][0] != want || want == 0 {
+			t.Errorf("client %d after the load: %.300s, want %d", i, text, want)
+		}
+	}
+	for _, out := range e.allOutputs() {
+		if leaked(out) {
+			t.Errorf("canary key in an output: %.300s", out)
+		}
 	}
 }
