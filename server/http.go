@@ -156,8 +156,28 @@ func (s *Server) httpHandler(mcp http.Handler, opts HTTPOptions) http.Handler {
 	for _, o := range opts.AllowOrigins {
 		allow = append(allow, strings.TrimRight(o, "/"))
 	}
-	mux.Handle(MCPPath, s.guard(mcp, opts.Tokens, allow))
+	mux.Handle(MCPPath, s.guard(limitInFlight(mcp, s.stdio.InFlight), opts.Tokens, allow))
 	return mux
+}
+
+// limitInFlight answers 503 to a message POSTed while max others are being
+// served, as stdio answers busy: a client cannot pile up work without bound.
+// Event streams (GET) are not counted: they wait, they do not work.
+func limitInFlight(next http.Handler, max int) http.Handler {
+	slots := make(chan struct{}, max)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			default:
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, fmt.Sprintf("Service Unavailable: %d requests are already in flight, the most the server serves at once", max), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // guard refuses, before any MCP processing, a foreign Origin (403: a web

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -99,5 +101,49 @@ func TestServeHTTPStopsWithItsContext(t *testing.T) {
 	if c, err := net.Dial("tcp", addr.String()); err == nil {
 		c.Close()
 		t.Fatal("the listener still accepts after ServeHTTP returned")
+	}
+}
+
+// Beyond max POSTs in flight the next is answered 503 at once; GETs pass.
+func TestLimitInFlight(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 4)
+	h := limitInFlight(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			entered <- struct{}{}
+			<-release
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}), 2)
+	codes := make(chan int, 2)
+	for range 2 {
+		go func() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mcp", nil))
+			codes <- rec.Code
+		}()
+	}
+	<-entered
+	<-entered
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mcp", nil))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("third POST: %d %q", rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/mcp", nil))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("GET while full: %d", rec.Code)
+	}
+	close(release)
+	for range 2 {
+		if c := <-codes; c != http.StatusNoContent {
+			t.Fatalf("a POST in flight answered %d", c)
+		}
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mcp", nil))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("POST after the others ended: %d", rec.Code)
 	}
 }
