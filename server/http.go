@@ -214,8 +214,11 @@ func (s *Server) guard(next http.Handler, tokens *secrets.TokenVerifier, allowOr
 		}
 		s.log.Debug("http request", "token_id", info.ID, "method", r.Method)
 		r.Body = http.MaxBytesReader(w, r.Body, maxHTTPBody)
-		ctx := context.WithValue(r.Context(), callerKey{}, caller{tokenID: info.ID})
-		next.ServeHTTP(w, r.WithContext(ctx))
+		// What comes after sees who called, never the token.
+		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, caller{tokenID: info.ID}))
+		r.Header = r.Header.Clone()
+		r.Header.Del("Authorization")
+		next.ServeHTTP(w, r)
 	})
 }
 

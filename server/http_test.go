@@ -147,3 +147,33 @@ func TestLimitInFlight(t *testing.T) {
 		t.Fatalf("POST after the others ended: %d", rec.Code)
 	}
 }
+
+// An accepted request goes on with the caller's token id in its context
+// and without its Authorization header: nothing after the guard sees a token.
+func TestGuardPassesTheCallerNotTheToken(t *testing.T) {
+	opts := secrets.Options{ConfigDir: t.TempDir()}
+	token, info, err := secrets.CreateToken(opts, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, _ := secrets.NewTokenVerifier(opts)
+	s := New(Options{ProjectDir: t.TempDir()})
+	defer s.Close()
+	var owner, auth string
+	h := s.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		owner, auth = jobOwner(r.Context()), r.Header.Get("Authorization")
+	}), tokens, nil)
+	req := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || owner != "token:"+info.ID || auth != "" {
+		t.Fatalf("status %d, owner %q, Authorization seen %q", rec.Code, owner, auth)
+	}
+	if req.Header.Get("Authorization") == "" {
+		t.Fatal("the caller's own request lost its header")
+	}
+	if jobOwner(context.Background()) != "" {
+		t.Fatal("a request without a caller (stdio) has an owner")
+	}
+}
