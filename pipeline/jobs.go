@@ -50,6 +50,7 @@ func (s JobStatus) Done() bool { return s.State != trace.LoadRunning }
 type Job struct {
 	id     string
 	key    string
+	owner  string // who started it: only they see and cancel it (see Jobs)
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -87,14 +88,22 @@ type runner interface {
 	DatabaseKey() string
 }
 
-// BusyError is returned by Start when a load already runs on the same database.
+// BusyError is returned by Start when a load already runs on the same
+// database. JobID is empty when another owner's job runs: its id is theirs.
 type BusyError struct{ JobID string }
 
 func (e *BusyError) Error() string {
+	if e.JobID == "" {
+		return "a load job started by another client is already running on this database"
+	}
 	return fmt.Sprintf("load job %s is already running on this database", e.JobID)
 }
 
-// Jobs runs loads in the background, at most one per database.
+// Jobs runs loads in the background, at most one per database. Each job
+// has an owner, the caller that started it: the ...For methods see and
+// cancel only the jobs of the owner they are given, so that clients of one
+// server over HTTP cannot watch or stop each other's loads. The methods
+// without For act as the owner "", the only one of a stdio server.
 type Jobs struct {
 	// Redact, when set, is applied to every error text a job records. Set it before Start.
 	Redact func(string) string
@@ -130,14 +139,26 @@ func (js *Jobs) Waiters() int { return len(js.waiters) }
 // Start runs p.Run(opts) in the background and returns at once. The job has its
 // own context: it outlives the request that started it, until it ends or is cancelled.
 func (js *Jobs) Start(p *Project, opts Options) (*Job, error) {
-	return js.start(p, p.Dir, opts)
+	return js.StartFor("", p, opts)
+}
+
+// StartFor is Start for owner: the job is theirs to see and cancel.
+func (js *Jobs) StartFor(owner string, p *Project, opts Options) (*Job, error) {
+	return js.startFor(owner, p, p.Dir, opts)
 }
 
 func (js *Jobs) start(r runner, project string, opts Options) (*Job, error) {
+	return js.startFor("", r, project, opts)
+}
+
+func (js *Jobs) startFor(owner string, r runner, project string, opts Options) (*Job, error) {
 	key := r.DatabaseKey()
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	if j := js.running[key]; j != nil {
+		if j.owner != owner {
+			return nil, &BusyError{}
+		}
 		return nil, &BusyError{JobID: j.id}
 	}
 	id, err := newJobID()
@@ -148,6 +169,7 @@ func (js *Jobs) start(r runner, project string, opts Options) (*Job, error) {
 	j := &Job{
 		id:     id,
 		key:    key,
+		owner:  owner,
 		cancel: cancel,
 		done:   make(chan struct{}),
 		status: JobStatus{
@@ -250,19 +272,31 @@ func (js *Jobs) forgetOldLocked() {
 }
 
 // Get returns the job with id.
-func (js *Jobs) Get(id string) (*Job, bool) {
+func (js *Jobs) Get(id string) (*Job, bool) { return js.GetFor("", id) }
+
+// GetFor returns owner's job with id: another owner's job is not found.
+func (js *Jobs) GetFor(owner, id string) (*Job, bool) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	j, ok := js.jobs[id]
-	return j, ok
+	if !ok || j.owner != owner {
+		return nil, false
+	}
+	return j, true
 }
 
 // Running returns the job running on the database key, if any.
-func (js *Jobs) Running(key string) (*Job, bool) {
+func (js *Jobs) Running(key string) (*Job, bool) { return js.RunningFor("", key) }
+
+// RunningFor returns owner's job running on the database key, if any.
+func (js *Jobs) RunningFor(owner, key string) (*Job, bool) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	j, ok := js.running[key]
-	return j, ok
+	if !ok || j.owner != owner {
+		return nil, false
+	}
+	return j, true
 }
 
 // ErrNoJob is returned for an unknown job id.
@@ -271,7 +305,12 @@ var ErrNoJob = errors.New("no such load job")
 // Cancel cancels a running job and waits up to wait for it to stop; a
 // finished job is left as it is. It returns the job's status either way.
 func (js *Jobs) Cancel(id string, wait time.Duration) (JobStatus, error) {
-	j, ok := js.Get(id)
+	return js.CancelFor("", id, wait)
+}
+
+// CancelFor is Cancel of owner's job: another owner's job is not found.
+func (js *Jobs) CancelFor(owner, id string, wait time.Duration) (JobStatus, error) {
+	j, ok := js.GetFor(owner, id)
 	if !ok {
 		return JobStatus{}, fmt.Errorf("%w %q", ErrNoJob, id)
 	}
@@ -284,11 +323,16 @@ func (js *Jobs) Cancel(id string, wait time.Duration) (JobStatus, error) {
 }
 
 // List returns every remembered job, newest first.
-func (js *Jobs) List() []JobStatus {
+func (js *Jobs) List() []JobStatus { return js.ListFor("") }
+
+// ListFor returns owner's remembered jobs, newest first.
+func (js *Jobs) ListFor(owner string) []JobStatus {
 	js.mu.Lock()
 	jobs := make([]*Job, 0, len(js.order))
 	for i := len(js.order) - 1; i >= 0; i-- {
-		jobs = append(jobs, js.jobs[js.order[i]])
+		if j := js.jobs[js.order[i]]; j.owner == owner {
+			jobs = append(jobs, j)
+		}
 	}
 	js.mu.Unlock()
 	out := make([]JobStatus, 0, len(jobs))

@@ -274,3 +274,48 @@ func TestCancelAllCancelsWithoutWaiting(t *testing.T) {
 		t.Fatalf("state = %s", s.State)
 	}
 }
+
+// Over HTTP each client is an owner: another owner's job is neither listed,
+// found, cancelled nor named, and its load still blocks the database.
+func TestJobsOfAnotherOwnerAreInvisible(t *testing.T) {
+	js := NewJobs()
+	a := newFakeRun("/p/codefresh.duckdb")
+	ja, err := js.startFor("alice", a, "/p", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-a.started
+	if _, ok := js.GetFor("bob", ja.ID()); ok {
+		t.Fatal("bob found alice's job")
+	}
+	if _, ok := js.Get(ja.ID()); ok {
+		t.Fatal("the owner \"\" found alice's job")
+	}
+	if got := js.ListFor("bob"); len(got) != 0 {
+		t.Fatalf("bob's list = %v", got)
+	}
+	if _, ok := js.RunningFor("bob", "/p/codefresh.duckdb"); ok {
+		t.Fatal("bob sees alice's running job")
+	}
+	if _, err := js.CancelFor("bob", ja.ID(), time.Second); !errors.Is(err, ErrNoJob) {
+		t.Fatalf("bob's cancel = %v, want ErrNoJob", err)
+	}
+	if s := ja.Status(); s.State != trace.LoadRunning {
+		t.Fatalf("after bob's cancel alice's job is %s", s.State)
+	}
+	_, err = js.startFor("bob", newFakeRun("/p/codefresh.duckdb"), "/p", Options{})
+	var busy *BusyError
+	if !errors.As(err, &busy) || busy.JobID != "" || strings.Contains(err.Error(), ja.ID()) {
+		t.Fatalf("bob's start on the busy database = %v, want a BusyError without alice's job id", err)
+	}
+	if got := js.ListFor("alice"); len(got) != 1 || got[0].ID != ja.ID() {
+		t.Fatalf("alice's list = %v", got)
+	}
+	if j, ok := js.RunningFor("alice", "/p/codefresh.duckdb"); !ok || j != ja {
+		t.Fatal("alice does not see her running job")
+	}
+	s, err := js.CancelFor("alice", ja.ID(), 5*time.Second)
+	if err != nil || s.State != trace.LoadCancelled {
+		t.Fatalf("alice's cancel = %+v, %v", s, err)
+	}
+}

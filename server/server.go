@@ -84,6 +84,7 @@ func New(opts Options) *Server {
 		Handles:    dataset.NewHandles(0),
 		Isolation:  opts.Isolation,
 		Now:        opts.Now,
+		JobOwner:   jobOwner,
 	}
 	version := opts.Version
 	if version == "" {

@@ -71,7 +71,11 @@ var advice = map[trace.Cause]func(error) string{
 		return "Codefresh is rate limiting: wait a minute, then retry"
 	},
 	trace.CauseBusy: func(err error) string {
-		return "call load_status with job_id " + as[*pipeline.BusyError](err).JobID + " and wait_seconds 50, or cancel_load it"
+		id := as[*pipeline.BusyError](err).JobID
+		if id == "" {
+			return "another client's load is running on this database: wait a few minutes, then call start_load again"
+		}
+		return "call load_status with job_id " + id + " and wait_seconds 50, or cancel_load it"
 	},
 	trace.CauseAuth: func(err error) string {
 		if as[*codefresh.APIError](err) == nil {

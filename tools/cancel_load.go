@@ -32,7 +32,7 @@ func cancelLoad(d *Deps) Tool {
 			if in.JobID == "" {
 				return CancelLoadOut{}, errorf("pass the job_id start_load returned (load_status without arguments lists jobs)", "job_id is required")
 			}
-			s, err := d.Jobs.Cancel(in.JobID, cancelWait)
+			s, err := d.Jobs.CancelFor(d.jobOwner(ctx), in.JobID, cancelWait)
 			if errors.Is(err, pipeline.ErrNoJob) {
 				return CancelLoadOut{}, withNext(err, "call load_status without job_id to list this session's jobs")
 			}

@@ -32,6 +32,18 @@ type Deps struct {
 	Isolation *dataset.Isolation
 	// Now, when set, is the clock data freshness is judged by (tests).
 	Now func() time.Time
+	// JobOwner, when set, names the caller of a request: load jobs are
+	// seen and cancelled only by the caller that started them (HTTP
+	// clients). nil: every caller is the same one (stdio).
+	JobOwner func(context.Context) string
+}
+
+// jobOwner is the owner of the jobs ctx's caller starts and sees.
+func (d *Deps) jobOwner(ctx context.Context) string {
+	if d.JobOwner == nil {
+		return ""
+	}
+	return d.JobOwner(ctx)
 }
 
 func (d *Deps) logger() *slog.Logger {

@@ -49,7 +49,7 @@ func explainLoad(d *Deps) Tool {
 		func(ctx context.Context, in ExplainLoadIn) (ExplainLoadOut, error) {
 			loadID := in.LoadID
 			if in.JobID != "" {
-				j, ok := d.Jobs.Get(in.JobID)
+				j, ok := d.Jobs.GetFor(d.jobOwner(ctx), in.JobID)
 				if !ok {
 					return ExplainLoadOut{}, withNext(fmt.Errorf("%w %q", pipeline.ErrNoJob, in.JobID), "omit job_id for the last load, or call load_status without job_id to list jobs")
 				}

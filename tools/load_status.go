@@ -44,7 +44,7 @@ func loadStatus(d *Deps) Tool {
 			wait := min(max(in.WaitSeconds, 0), maxWait)
 			if in.JobID == "" {
 				var out LoadStatusOut
-				for _, s := range d.Jobs.List() {
+				for _, s := range d.Jobs.ListFor(d.jobOwner(ctx)) {
 					out.Jobs = append(out.Jobs, JobSummary{JobID: s.ID, State: s.State, Progress: s.Progress, Started: s.Started, Error: s.Error})
 				}
 				if len(out.Jobs) == 0 {
@@ -54,7 +54,7 @@ func loadStatus(d *Deps) Tool {
 				}
 				return out, nil
 			}
-			job, ok := d.Jobs.Get(in.JobID)
+			job, ok := d.Jobs.GetFor(d.jobOwner(ctx), in.JobID)
 			if !ok {
 				return LoadStatusOut{}, errorf("call load_status without job_id to list this session's jobs; jobs do not survive a server restart (pipeline_info shows committed loads)",
 					"no load job %q in this session", in.JobID)

@@ -90,7 +90,7 @@ func pipelineInfo(d *Deps) Tool {
 				Tables:      []TableOverview{},
 				Loads:       []dataset.Load{},
 			}
-			d.addJobs(&out, cfg)
+			d.addJobs(ctx, &out, cfg)
 			out.LastLoad = lastLoad(d.ProjectDir, cfg)
 			out.Dashboard = "run `codefresh-mcp show` in a terminal for a dashboard in the browser"
 			if db, ok := (&pipeline.Project{Dir: d.ProjectDir, Config: *cfg}).RunningDashboard(); ok {
@@ -140,13 +140,14 @@ func pipelineInfo(d *Deps) Tool {
 }
 
 // addJobs reports this session's running job and last failure on the project's database.
-func (d *Deps) addJobs(out *PipelineInfoOut, cfg *pipeline.Config) {
+func (d *Deps) addJobs(ctx context.Context, out *PipelineInfoOut, cfg *pipeline.Config) {
+	owner := d.jobOwner(ctx)
 	key := (&pipeline.Project{Dir: d.ProjectDir, Config: *cfg}).DatabaseKey()
-	if j, ok := d.Jobs.Running(key); ok {
+	if j, ok := d.Jobs.RunningFor(owner, key); ok {
 		s := j.Status()
 		out.RunningJob = &JobSummary{JobID: s.ID, State: s.State, Progress: s.Progress, Started: s.Started}
 	}
-	for _, s := range d.Jobs.List() {
+	for _, s := range d.Jobs.ListFor(owner) {
 		if s.State == trace.LoadFailed || s.State == trace.LoadCompletedWithErrors {
 			out.LastError = s.ID + ": " + s.Error
 			if s.Error == "" && s.Info != nil {

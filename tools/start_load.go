@@ -59,7 +59,7 @@ func startLoad(d *Deps) Tool {
 					return StartLoadOut{}, err
 				}
 			}
-			job, err := d.Jobs.Start(p, opts)
+			job, err := d.Jobs.StartFor(d.jobOwner(ctx), p, opts)
 			if err != nil {
 				return StartLoadOut{}, fmt.Errorf("start load: %w", err)
 			}

@@ -17,6 +17,9 @@ import (
 // freshnessNext is what to do when a table is stale or never loaded.
 const freshnessNext = "`codefresh-mcp load` refreshes stale tables; a table never loaded needs its resource enabled in " + pipeline.ConfigFile
 
+// noTokensNext is what to do before the first `serve --http`.
+const noTokensNext = "create one with `codefresh-mcp tokens create --name NAME` (it is printed once: give it to the client), then run serve --http again"
+
 // freshnessUnknown says that how current the data is could not be told.
 func freshnessUnknown(err error) string {
 	return "how current the tables read are is unknown (" + err.Error() + "); `codefresh-mcp info` lists the last loads"

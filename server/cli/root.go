@@ -120,6 +120,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newQueryCmd, newInfoCmd, newMetricsCmd,
 		newExplainCmd,
 		newServeCmd, newDocsCmd,
+		newTokensCmd,
 		newSimulateCmd,
 		newShowCmd,
 		newQueryWorkerCmd,
