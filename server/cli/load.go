@@ -100,6 +100,10 @@ Exit codes: 0 loaded, 1 failed (nothing committed), 3 completed with errors
 			}
 			opts := pipeline.Options{Resources: resources, MaxPages: maxPages, FullRefresh: fullRefresh, DryRun: dryRun, Record: record}
 			opts.Progress = progressPrinter(screen)
+			// A login that cannot write is refused now, not mid-commit.
+			if err := p.CheckWritable(ctx, opts); err != nil {
+				return err
+			}
 			info, err := p.Run(ctx, opts)
 			if err != nil {
 				return err
