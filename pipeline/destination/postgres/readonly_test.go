@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,19 +27,59 @@ type sharedDataset struct {
 	loaderDSN, readDSN string
 }
 
-// newSharedDataset makes the two roles as the README says and loads the
+// newSharedDataset makes the two roles with the README's SQL and loads the
 // conformance loads with the loader.
 func newSharedDataset(t *testing.T) *sharedDataset {
 	t.Helper()
 	admin := pgtest.DSN(t)
 	s := &sharedDataset{admin: admin, dataset: pgtest.Dataset(t, admin)}
-	db := pgtest.Settings(t, admin).Database
-	s.loader, s.loaderDSN = pgtest.Role(t, admin, "cfmcp_loader_", canary, `GRANT CREATE ON DATABASE "`+db+`" TO {role}`)
-	s.reader, s.readDSN = pgtest.Role(t, admin, "cfmcp_reader_", canary+"-r",
-		`ALTER DEFAULT PRIVILEGES FOR ROLE "`+s.loader+`" GRANT USAGE ON SCHEMAS TO {role}`,
-		`ALTER DEFAULT PRIVILEGES FOR ROLE "`+s.loader+`" GRANT SELECT ON TABLES TO {role}`)
+	s.loader, s.loaderDSN = pgtest.Role(t, admin, "cfmcp_loader_", canary)
+	s.reader, s.readDSN = pgtest.Role(t, admin, "cfmcp_reader_", canary+"-r")
+	before, after := readmeRoleSQL(t, pgtest.Settings(t, admin).Database, s)
+	pgtest.Exec(t, admin, before...)
 	conformance.Commit(t, s.destination(s.loaderDSN), s.dataset)
+	pgtest.Exec(t, admin, after...)
 	return s
+}
+
+// readmeRoleSQL is the SQL of the README's section on a shared dataset
+// with this test's names, CREATE ROLE left out (pgtest.Role made them):
+// the statements to run before the first load, and those granting what a
+// load made.
+func readmeRoleSQL(t *testing.T, db string, s *sharedDataset) (before, after []string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "## Shared PostgreSQL dataset")
+	_, block, ok2 := strings.Cut(section, "```sql\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README has no SQL block in its section on a shared PostgreSQL dataset")
+	}
+	names := strings.NewReplacer("codefresh_loader", `"`+s.loader+`"`, "codefresh_reader", `"`+s.reader+`"`,
+		"codefresh_data_ci", `"`+civiews.Schema(s.dataset)+`"`, "codefresh_data", `"`+s.dataset+`"`, "analytics", `"`+db+`"`)
+	var sql []string
+	for _, line := range strings.Split(block, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "--") {
+			sql = append(sql, line)
+		}
+	}
+	for _, stmt := range strings.Split(strings.Join(sql, "\n"), ";") {
+		stmt = strings.TrimSpace(stmt)
+		switch {
+		case stmt == "", strings.HasPrefix(stmt, "CREATE ROLE "):
+		case strings.Contains(stmt, "codefresh_data"):
+			after = append(after, names.Replace(stmt))
+		default:
+			before = append(before, names.Replace(stmt))
+		}
+	}
+	if len(before) != 3 || len(after) != 2 {
+		t.Fatalf("README SQL: %d statements before the load, %d after; want 3 and 2:\n%s", len(before), len(after), block)
+	}
+	return before, after
 }
 
 func (s *sharedDataset) destination(dsn string) *Destination {
