@@ -43,15 +43,13 @@ func throwaway() (string, error) {
 
 // watchdog starts the server, says "ready", waits for its stdin to close
 // (the test process has ended) and then stops the server and removes its
-// folder. Arguments: bin dir, data dir, port, folder.
+// folder; when the server does not start it prints the server's log and
+// leaves the folder to the caller. Arguments: bin dir, data dir, port, folder.
 const watchdog = `bin=$1 data=$2 port=$3 dir=$4
-if "$bin/pg_ctl" -D "$data" -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off" -l "$dir/log" -w -t 60 start >/dev/null; then
-  echo ready
-  cat >/dev/null
-  "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
-else
-  cat "$dir/log" >&2
-fi
+"$bin/pg_ctl" -D "$data" -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off -c shared_buffers=16MB" -l "$dir/log" -w -t 60 start >/dev/null || { cat "$dir/log" >&2; exit 1; }
+echo ready
+cat >/dev/null
+"$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
 rm -rf "$dir"`
 
 func startThrowaway() (string, error) {
@@ -80,9 +78,23 @@ func startThrowaway() (string, error) {
 		os.RemoveAll(dir)
 		return "", fmt.Errorf("initdb: %w: %s", err, bytes.TrimSpace(out))
 	}
+	// Another process may take the free port before the server does: try again.
+	for attempt := 1; ; attempt++ {
+		dsn, err := serve(bin, dir, data, cred)
+		if err == nil {
+			return dsn, nil
+		}
+		if attempt == 3 {
+			os.RemoveAll(dir)
+			return "", err
+		}
+	}
+}
+
+// serve starts the server of data on a free port under its watchdog.
+func serve(bin, dir, data string, cred *syscall.Credential) (string, error) {
 	port, err := freePort()
 	if err != nil {
-		os.RemoveAll(dir)
 		return "", err
 	}
 	dog := exec.Command("/bin/sh", "-c", watchdog, "pgtest-watchdog", bin, data, strconv.Itoa(port), dir)
@@ -100,7 +112,6 @@ func startThrowaway() (string, error) {
 		return "", err
 	}
 	if err := dog.Start(); err != nil {
-		os.RemoveAll(dir)
 		return "", fmt.Errorf("start PostgreSQL: %w", err)
 	}
 	line, _ := bufio.NewReader(stdout).ReadString('\n')
