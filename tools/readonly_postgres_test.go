@@ -91,6 +91,10 @@ func TestReadOnlyPostgresRoleServesEveryReadTool(t *testing.T) {
 	if !strings.Contains(refused, "only a single SELECT statement is allowed (got DELETE") {
 		t.Errorf("a write through query: %s", refused)
 	}
+	slow := e.fail("query", map[string]any{"sql": "SELECT pg_sleep(60)", "timeout_seconds": 1})
+	if !strings.HasPrefix(slow, "query interrupted after the 1s timeout: filter with WHERE, aggregate, or add LIMIT") {
+		t.Errorf("a slow query as the reader: %s", slow)
+	}
 	denied := e.fail("start_load", nil)
 	want := fmt.Sprintf("the PostgreSQL role %s cannot write to schema %s: loads need CREATE on database %s, CREATE on schema %s, ownership of %s._dlt_loads (owner %s)",
 		reader, ds, db, ds, ds, loader)
