@@ -22,7 +22,7 @@ import (
 // are fetched only up to the cap.
 func (r *Reader) Query(ctx context.Context, query string, opts dataset.QueryOptions) (*dataset.Result, error) {
 	opts = opts.WithDefaults()
-	if strings.TrimSpace(query) == "" {
+	if blank(query) {
 		return nil, &dataset.RefusedError{Reason: "empty query: give one SELECT statement"}
 	}
 	if err := checkPostgresQuery(query); err != nil {
@@ -208,6 +208,31 @@ type queryFailure struct{ pe *pgconn.PgError }
 
 func (e *queryFailure) Error() string { return "query failed: " + e.pe.Message }
 func (e *queryFailure) Unwrap() error { return e.pe }
+
+// blank tells whether q holds nothing but blanks and comments.
+func blank(q string) bool {
+	for {
+		q = strings.TrimLeft(q, " \t\r\n")
+		switch {
+		case q == "":
+			return true
+		case strings.HasPrefix(q, "--"):
+			i := strings.IndexByte(q, '\n')
+			if i < 0 {
+				return true
+			}
+			q = q[i+1:]
+		case strings.HasPrefix(q, "/*"):
+			i := strings.Index(q, "*/")
+			if i < 0 {
+				return false // PostgreSQL reports the open comment
+			}
+			q = q[i+2:]
+		default:
+			return false
+		}
+	}
+}
 
 // firstKeyword is the query's first word in upper case, after blanks,
 // comments and opening parentheses.
