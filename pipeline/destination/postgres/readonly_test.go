@@ -244,3 +244,19 @@ func TestReadWithoutGrantsNamesTheRights(t *testing.T) {
 		t.Fatalf("after the grants: %v, %v", res, err)
 	}
 }
+
+// A login made read-only by its settings rather than its grants is named
+// as such; the rights it has are not listed as missing.
+func TestCheckWriteReadOnlyLogin(t *testing.T) {
+	admin := pgtest.DSN(t)
+	ds := pgtest.Dataset(t, admin)
+	db := pgtest.Settings(t, admin).Database
+	role, dsn := pgtest.Role(t, admin, "cfmcp_rodefault_", canary, `GRANT CREATE ON DATABASE "`+db+`" TO {role}`,
+		`ALTER ROLE {role} SET default_transaction_read_only = on`)
+	err := New(Options{Dataset: ds, Credentials: secrets.PostgresOptions{Env: pgtest.Env(dsn)}}).CheckWrite(context.Background())
+	want := fmt.Sprintf("the PostgreSQL role %s cannot write to schema %s: loads need a login whose default_transaction_read_only is off (it is on for %s)", role, ds, role)
+	var wd *destination.WriteDeniedError
+	if !errors.As(err, &wd) || err.Error() != want {
+		t.Fatalf("CheckWrite = %v\nwant %s", err, want)
+	}
+}
