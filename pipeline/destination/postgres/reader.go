@@ -40,6 +40,10 @@ func OpenReader(_ context.Context, ds string, opts ReaderOptions) (*Reader, erro
 
 func (r *Reader) Close() error { return nil }
 
+// maxRowBytes bounds one message from the server, a result row above all;
+// the byte caps of results are far below it.
+const maxRowBytes = 32 << 20
+
 // pgSession is one connection and its read-only transaction.
 type pgSession struct {
 	conn    *pgx.Conn
@@ -63,6 +67,9 @@ func (r *Reader) open(ctx context.Context, timeout time.Duration) (*pgSession, e
 	if err != nil {
 		return nil, err
 	}
+	// A row is read whole before any cap applies: bound its size so that
+	// one huge value cannot exhaust this process's memory.
+	conn.PgConn().Frontend().SetMaxBodyLen(maxRowBytes)
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		conn.Close(context.Background())

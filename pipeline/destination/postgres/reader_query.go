@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
@@ -171,7 +172,11 @@ func (s *pgSession) run(ctx context.Context, query string, opts dataset.QueryOpt
 // query is the user's text.
 func (s *pgSession) queryError(err error, query string) error {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
+	var big *pgproto3.ExceededMaxBodyLenErr
+	switch {
+	case errors.As(err, &big):
+		return &dataset.RefusedError{Reason: fmt.Sprintf("a row of the result holds %d bytes, more than the %d a row may: select fewer or shorter values (e.g. left(column, 1000))", big.ActualBodyLen, big.MaxExpectedBodyLen)}
+	case !errors.As(err, &pe):
 		return fmt.Errorf("query failed: %w", err)
 	}
 	got := ""

@@ -161,6 +161,11 @@ func TestReadOnlyRoleReadsSharedDataset(t *testing.T) {
 		}
 		texts = append(texts, fmt.Sprint(err))
 	}
+	_, err = r.Query(ctx, `SELECT repeat('x', 40 << 20) AS huge`, dataset.QueryOptions{})
+	var re *dataset.RefusedError
+	if !errors.As(err, &re) || !strings.HasPrefix(err.Error(), "a row of the result holds ") || !strings.Contains(err.Error(), fmt.Sprintf(" bytes, more than the %d a row may", maxRowBytes)) {
+		t.Fatalf("a 40 MiB value: %v", err)
+	}
 	start := time.Now()
 	_, err = r.Query(ctx, `SELECT pg_sleep(30)`, dataset.QueryOptions{Timeout: 300 * time.Millisecond})
 	if err == nil || err.Error() != "query interrupted after the 300ms timeout: filter with WHERE, aggregate, or add LIMIT" {
