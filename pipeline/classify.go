@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
 	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
@@ -55,7 +56,7 @@ func Classify(err error) trace.Cause {
 		return trace.CauseLock
 	case errors.As(err, &ce), isA[*codefresh.RefusedError](err):
 		return trace.CauseConfig
-	case isA[*CommitError](err):
+	case isA[*CommitError](err), isA[*destination.WriteDeniedError](err):
 		return trace.CauseDestination
 	}
 	return trace.CauseServer

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	buildexplain "github.com/cfmcp/codefresh-mcp/pipeline/explain"
 	"github.com/cfmcp/codefresh-mcp/pipeline/projectfs"
@@ -115,6 +116,12 @@ var advice = map[trace.Cause]func(error) string{
 			return "a symbolic link stands where this server keeps its files: ask the user why it is there and to remove it; do not remove or follow it yourself"
 		case as[*pipeline.ConfigError](err) != nil:
 			return "fix the key named with configure_pipeline, or ask the user to edit " + pipeline.ConfigFile
+		}
+		return ""
+	},
+	trace.CauseDestination: func(err error) string {
+		if as[*destination.WriteDeniedError](err) != nil {
+			return "this server reads a shared dataset with a login that cannot write it, so it cannot load: answer from the loaded data (query, ci_metrics, explain_build; pipeline_info shows when the last load ran) and tell the user that loads run with the loader's role, not this server's"
 		}
 		return ""
 	},

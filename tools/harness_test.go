@@ -55,6 +55,8 @@ type envOpts struct {
 	front func(simBase string) string
 	// now, when set, is the server's clock for data freshness.
 	now func() time.Time
+	// vars are more variables of the server's environment.
+	vars map[string]string
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -91,6 +93,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	if !o.noKey {
 		vars[secrets.EnvAPIKey] = canary
+	}
+	for k, v := range o.vars {
+		vars[k] = v
 	}
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.srv = server.New(server.Options{

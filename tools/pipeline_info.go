@@ -104,6 +104,9 @@ func pipelineInfo(d *Deps) Tool {
 			if err != nil {
 				return PipelineInfoOut{}, err
 			}
+			if info.Location != "" {
+				out.Location = info.Location // the file read, or a server's DSN without password
+			}
 			var names []string
 			for _, t := range info.Tables {
 				if !t.System {

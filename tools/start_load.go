@@ -59,6 +59,10 @@ func startLoad(d *Deps) Tool {
 					return StartLoadOut{}, err
 				}
 			}
+			// A login that cannot write is refused now, not mid-commit.
+			if err := p.CheckWritable(ctx, opts); err != nil {
+				return StartLoadOut{}, err
+			}
 			job, err := d.Jobs.StartFor(d.jobOwner(ctx), p, opts)
 			if err != nil {
 				return StartLoadOut{}, fmt.Errorf("start load: %w", err)

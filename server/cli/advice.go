@@ -8,6 +8,7 @@ import (
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/pipeline/explain"
 	"github.com/cfmcp/codefresh-mcp/pipeline/trace"
@@ -97,6 +98,12 @@ var advice = map[trace.Cause]func(error) string{
 	},
 	trace.CauseLogStorage: func(error) string {
 		return "load again later, or disable build_logs in " + pipeline.ConfigFile
+	},
+	trace.CauseDestination: func(err error) string {
+		if as[*destination.WriteDeniedError](err) != nil {
+			return "run the load with the loader's role (its password in env " + secrets.EnvPostgresCredentials + " or the keyring), or grant these rights; README \"Shared PostgreSQL dataset\" shows the roles to create. Reading (serve, query, info, metrics, explain) works with this role"
+		}
+		return ""
 	},
 	trace.CauseLock: func(error) string {
 		return "let the other process finish (a load holds the lock only while committing) or stop it, then try again; a scheduled `codefresh-mcp load --lock-timeout 15m` waits up to that long"

@@ -116,6 +116,10 @@ destination's lock for the whole wait (nothing committed).`,
 			}
 			opts := pipeline.Options{Resources: resources, MaxPages: maxPages, FullRefresh: fullRefresh, DryRun: dryRun, Record: record}
 			opts.Progress = progressPrinter(screen)
+			// A login that cannot write is refused now, not mid-commit.
+			if err := p.CheckWritable(ctx, opts); err != nil {
+				return err
+			}
 			started := time.Now()
 			info, err := p.Run(ctx, opts)
 			if summary {

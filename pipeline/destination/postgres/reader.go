@@ -40,11 +40,16 @@ func OpenReader(_ context.Context, ds string, opts ReaderOptions) (*Reader, erro
 
 func (r *Reader) Close() error { return nil }
 
+// maxRowBytes bounds one message from the server, a result row above all;
+// the byte caps of results are far below it.
+const maxRowBytes = 32 << 20
+
 // pgSession is one connection and its read-only transaction.
 type pgSession struct {
 	conn    *pgx.Conn
 	tx      pgx.Tx
 	dataset string
+	role    string // the login's role (current_user)
 	// superuser: the transaction could not drop a superuser's rights.
 	superuser bool
 }
@@ -62,6 +67,9 @@ func (r *Reader) open(ctx context.Context, timeout time.Duration) (*pgSession, e
 	if err != nil {
 		return nil, err
 	}
+	// A row is read whole before any cap applies: bound its size so that
+	// one huge value cannot exhaust this process's memory.
+	conn.PgConn().Frontend().SetMaxBodyLen(maxRowBytes)
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		conn.Close(context.Background())
@@ -89,10 +97,10 @@ func (s *pgSession) prepare(ctx context.Context, timeout time.Duration) error {
 		}
 	}
 	var super, canRead bool
-	err := s.tx.QueryRow(ctx, `SELECT r.rolsuper,
+	err := s.tx.QueryRow(ctx, `SELECT current_user, r.rolsuper,
 			EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'pg_read_all_data')
 			AND pg_catalog.pg_has_role(current_user, 'pg_read_all_data', 'MEMBER')
-		FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`).Scan(&super, &canRead)
+		FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`).Scan(&s.role, &super, &canRead)
 	if err != nil {
 		return fmt.Errorf("postgres: read role: %w", err)
 	}
@@ -122,6 +130,9 @@ func (s *pgSession) prepare(ctx context.Context, timeout time.Duration) error {
 	if !found {
 		return fmt.Errorf("%w into dataset %s: the database has no schema %s (schemas: %s); run `codefresh-mcp load` or check the dataset name",
 			dataset.ErrNoData, s.dataset, s.dataset, strings.Join(schemas, ", "))
+	}
+	if err := s.checkSchemaUsage(ctx); err != nil {
+		return err
 	}
 	if _, err := s.tx.Exec(ctx, "SET LOCAL search_path = "+dataset.QuoteIdent(s.dataset)); err != nil {
 		return fmt.Errorf("postgres: set search_path: %w", err)
@@ -169,7 +180,11 @@ func (r *Reader) Info(ctx context.Context) (*dataset.Info, error) {
 		return nil, err
 	}
 	defer s.Close()
-	return dataset.ReadInfo(ctx, s, &dataset.Info{Destination: "postgres", Location: r.dest.Location(), Dataset: r.dataset})
+	info, err := dataset.ReadInfo(ctx, s, &dataset.Info{Destination: "postgres", Location: r.dest.Location(), Dataset: r.dataset})
+	if isSQLState(err, "42501") {
+		return nil, r.readRightsError(ctx, err)
+	}
+	return info, err
 }
 
 func (s *pgSession) Loads(ctx context.Context) ([]dataset.Load, error) {
@@ -210,5 +225,9 @@ func (r *Reader) Describe(ctx context.Context, table string) (*dataset.TableInfo
 		return nil, err
 	}
 	defer s.Close()
-	return dataset.Describe(ctx, s, r.dataset, table)
+	ti, err := dataset.Describe(ctx, s, r.dataset, table)
+	if isSQLState(err, "42501") {
+		return nil, r.readRightsError(ctx, err)
+	}
+	return ti, err
 }

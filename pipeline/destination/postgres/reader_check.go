@@ -109,6 +109,9 @@ func checkPostgresQuery(q string) error {
 			}
 		case c == '$' && (i == 0 || !isWord(q[i-1])):
 			// $tag$ ... $tag$ (a $1 parameter has no closing $).
+			if i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+				return &dataset.RefusedError{Reason: "query parameters ($1, ...) are not supported: write the values into the query"}
+			}
 			j := i + 1
 			for j < len(q) && isWord(q[j]) && q[j] != '$' {
 				j++

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 )
@@ -22,7 +23,7 @@ import (
 // are fetched only up to the cap.
 func (r *Reader) Query(ctx context.Context, query string, opts dataset.QueryOptions) (*dataset.Result, error) {
 	opts = opts.WithDefaults()
-	if strings.TrimSpace(query) == "" {
+	if blank(query) {
 		return nil, &dataset.RefusedError{Reason: "empty query: give one SELECT statement"}
 	}
 	if err := checkPostgresQuery(query); err != nil {
@@ -53,6 +54,8 @@ func (r *Reader) Query(ctx context.Context, query string, opts dataset.QueryOpti
 			return nil, fmt.Errorf("query canceled: %w", ctx.Err())
 		case errors.Is(qctx.Err(), context.DeadlineExceeded) || isSQLState(err, "57014"):
 			return nil, fmt.Errorf("query interrupted after the %s timeout: filter with WHERE, aggregate, or add LIMIT", opts.Timeout)
+		case isSQLState(err, "42501"):
+			return nil, r.readRightsError(ctx, err)
 		}
 		return nil, err
 	}
@@ -70,7 +73,7 @@ func (r *Reader) Query(ctx context.Context, query string, opts dataset.QueryOpti
 func (s *pgSession) explain(ctx context.Context, query string) (any, error) {
 	var raw []byte
 	if err := s.tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON, VERBOSE) "+query).Scan(&raw); err != nil {
-		return nil, pgQueryError(err, query)
+		return nil, s.queryError(err, query)
 	}
 	var plan any
 	if err := json.Unmarshal(raw, &plan); err != nil {
@@ -123,14 +126,14 @@ func (s *pgSession) run(ctx context.Context, query string, opts dataset.QueryOpt
 	// without arguments would use the simple protocol, which runs many.)
 	pc := s.conn.PgConn()
 	if _, err := pc.Prepare(ctx, "", "DECLARE cfmcp_query NO SCROLL CURSOR FOR "+query, nil); err != nil {
-		return nil, pgQueryError(err, query)
+		return nil, s.queryError(err, query)
 	}
 	if _, err := pc.ExecPrepared(ctx, "", nil, nil, nil).Close(); err != nil {
-		return nil, pgQueryError(err, query)
+		return nil, s.queryError(err, query)
 	}
 	rows, err := s.tx.Query(ctx, fmt.Sprintf("FETCH FORWARD %d FROM cfmcp_query", opts.MaxRows+1))
 	if err != nil {
-		return nil, pgQueryError(err, query)
+		return nil, s.queryError(err, query)
 	}
 	defer rows.Close()
 	fields := rows.FieldDescriptions()
@@ -146,7 +149,7 @@ func (s *pgSession) run(ctx context.Context, query string, opts dataset.QueryOpt
 		}
 		vals, err := rows.Values()
 		if err != nil {
-			return nil, false, pgQueryError(err, query)
+			return nil, false, s.queryError(err, query)
 		}
 		for i, v := range vals {
 			vals[i] = pgValue(v)
@@ -158,37 +161,82 @@ func (s *pgSession) run(ctx context.Context, query string, opts dataset.QueryOpt
 		return nil, err
 	}
 	if err := rows.Err(); err != nil {
-		return nil, pgQueryError(err, query)
+		return nil, s.queryError(err, query)
 	}
 	return res, nil
 }
 
-// pgQueryError keeps PostgreSQL's message (it names the bad column or
-// table) and says what is allowed when the server refused the kind of
-// statement. query is the user's text.
-func pgQueryError(err error, query string) error {
+// queryError keeps PostgreSQL's message (it names the bad column or
+// table) and says what is allowed when the server refused the statement:
+// any statement that is no query, and a read the role has no right to.
+// query is the user's text.
+func (s *pgSession) queryError(err error, query string) error {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
+	var big *pgproto3.ExceededMaxBodyLenErr
+	switch {
+	case errors.As(err, &big):
+		return &dataset.RefusedError{Reason: fmt.Sprintf("a row of the result holds %d bytes, more than the %d a row may: select fewer or shorter values (e.g. left(column, 1000))", big.ActualBodyLen, big.MaxExpectedBodyLen)}
+	case !errors.As(err, &pe):
 		return fmt.Errorf("query failed: %w", err)
 	}
 	got := ""
 	if w := firstKeyword(query); w != "" && w != "SELECT" && w != "WITH" && w != "VALUES" && w != "TABLE" {
 		got = "got " + w + ": "
 	}
-	switch pe.Code {
-	case "42601": // syntax error: to EXPLAIN and DECLARE, a statement that is no query is one
-		if strings.Contains(pe.Message, "multiple commands") {
-			return &dataset.RefusedError{Reason: "only a single SELECT statement is allowed (got more than one statement)"}
-		}
-		if got != "" {
-			return &dataset.RefusedError{Reason: "only a single SELECT statement is allowed (" + got + pe.Message + ")"}
-		}
-	case "25006", "0A000": // read-only transaction; e.g. a cursor over a data-modifying WITH
+	switch {
+	case pe.Code == "42601" && strings.Contains(pe.Message, "multiple commands"):
+		return &dataset.RefusedError{Reason: "only a single SELECT statement is allowed (got more than one statement)"}
+	case got != "", pe.Code == "25006", pe.Code == "0A000":
+		// To EXPLAIN and DECLARE, a statement that is no query is a syntax
+		// error or a statement they cannot run; 25006 is a write in the
+		// read-only transaction, 0A000 e.g. a cursor over a data-modifying WITH.
 		return &dataset.RefusedError{Reason: "only a single SELECT statement is allowed (" + got + pe.Message + ")"}
-	case "42501": // insufficient_privilege: queries run with read rights only
-		return &dataset.RefusedError{Reason: "only a single SELECT statement over the dataset's tables is allowed (" + got + pe.Message + ")"}
+	case pe.Code == "42501":
+		// A write the read rights do not allow (FOR UPDATE, a data-modifying
+		// WITH), or a read right the login lacks: Query tells them apart.
+		return &permissionDenied{refusal: dataset.RefusedError{Reason: "only a single SELECT statement over the dataset's tables is allowed (" + pe.Message + ")"}, pe: pe}
 	}
-	return fmt.Errorf("query failed: %s", pe.Message)
+	return &queryFailure{pe: pe}
+}
+
+// permissionDenied is a statement the server refused for want of a right.
+type permissionDenied struct {
+	refusal dataset.RefusedError
+	pe      *pgconn.PgError
+}
+
+func (e *permissionDenied) Error() string   { return e.refusal.Error() }
+func (e *permissionDenied) Unwrap() []error { return []error{&e.refusal, e.pe} }
+
+// queryFailure is PostgreSQL's error about a query, its code kept.
+type queryFailure struct{ pe *pgconn.PgError }
+
+func (e *queryFailure) Error() string { return "query failed: " + e.pe.Message }
+func (e *queryFailure) Unwrap() error { return e.pe }
+
+// blank tells whether q holds nothing but blanks and comments.
+func blank(q string) bool {
+	for {
+		q = strings.TrimLeft(q, " \t\r\n")
+		switch {
+		case q == "":
+			return true
+		case strings.HasPrefix(q, "--"):
+			i := strings.IndexByte(q, '\n')
+			if i < 0 {
+				return true
+			}
+			q = q[i+1:]
+		case strings.HasPrefix(q, "/*"):
+			i := strings.Index(q, "*/")
+			if i < 0 {
+				return false // PostgreSQL reports the open comment
+			}
+			q = q[i+2:]
+		default:
+			return false
+		}
+	}
 }
 
 // firstKeyword is the query's first word in upper case, after blanks,

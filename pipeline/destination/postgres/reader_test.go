@@ -102,6 +102,7 @@ func TestCheckPostgresQueryTokens(t *testing.T) {
 		`SELECT "my set_config col" FROM builds`,
 		`SELECT E'it\'s' AS s`,
 		`SELECT a$b FROM t`,
+		`SELECT 'costs $1', $q$ $2 $q$`,
 	}
 	for _, q := range allowed {
 		if err := checkPostgresQuery(q); err != nil {
@@ -116,6 +117,7 @@ func TestCheckPostgresQueryTokens(t *testing.T) {
 		`SELECT "SET_CONFIG"('role', 'x', false)`,
 		`SELECT dblink_exec('x', 'y')`,
 		`SELECT pg_advisory_lock(1)`,
+		`SELECT * FROM builds WHERE id = $1`,
 	}
 	for _, q := range refused {
 		var re *dataset.RefusedError
