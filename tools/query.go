@@ -97,8 +97,11 @@ func query(d *Deps) Tool {
 
 // query runs sql in a worker process when the reader is a DuckDB engine and
 // isolation is on: a statement building a huge value is bounded there.
+// While a load of this server commits into the file, a worker could not
+// open it (the commit holds it read-write): the query then runs here, on
+// the commit's own database, and reads the last committed snapshot.
 func (d *Deps) query(ctx context.Context, r dataset.Reader, sql string, opts dataset.QueryOptions) (*dataset.Result, error) {
-	if it, ok := r.(dataset.Isolatable); ok && d.Isolation != nil {
+	if it, ok := r.(dataset.Isolatable); ok && d.Isolation != nil && !d.writing(it.Target().Path) {
 		return d.Isolation.Query(ctx, it.Target(), sql, opts)
 	}
 	return r.Query(ctx, sql, opts)
