@@ -27,7 +27,11 @@ func (r *Reader) Query(ctx context.Context, query string, opts dataset.QueryOpti
 	// The timeout bounds the wait for another process's lock too: a query
 	// waiting longer says which process holds the file (LockedError).
 	start := time.Now()
-	s, err := r.open(ctx, opts.Timeout)
+	wait := opts.Timeout
+	if r.opts.LockWait > 0 {
+		wait = min(wait, r.opts.LockWait)
+	}
+	s, err := r.open(ctx, wait)
 	if err != nil {
 		return nil, r.damaged(err)
 	}
