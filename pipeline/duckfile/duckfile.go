@@ -20,6 +20,9 @@ import (
 // DefaultWait is how long Open retries while another process holds the lock.
 const DefaultWait = 10 * time.Second
 
+// maxRetryDelay bounds the pause between two tries of a locked file.
+const maxRetryDelay = 200 * time.Millisecond
+
 // LockedError says another process holds a lock this one waited for: a
 // DuckDB file's, or a Parquet dataset folder's (the parquet destination's
 // lock file). Holder is what the lock says about its holder (program, PID).
@@ -111,9 +114,9 @@ func OpenInit(ctx context.Context, path string, readOnly bool, wait time.Duratio
 			return nil, errors.Join(ctx.Err(), &LockedError{Path: path, Holder: holder, Waited: waited})
 		case <-time.After(delay):
 		}
-		if delay < time.Second {
-			delay *= 2
-		}
+		// Retries stay frequent: in a server, readers wait for a commit's
+		// open, and a holder that let go should not leave the file idle.
+		delay = min(2*delay, maxRetryDelay)
 	}
 }
 
