@@ -39,6 +39,10 @@ type handle struct {
 	retired   bool // out of open: closed when its last user is done
 	timer     *time.Timer
 	gone      chan struct{} // closed once db is closed
+	// committing is open while a load's COMMIT runs on db: new readers
+	// wait for it (see BeginCommit); readersGone tells the commit that
+	// the readers before it are done.
+	committing, readersGone chan struct{}
 }
 
 // DefaultIdle is how long an unused handle stays open.
@@ -81,6 +85,15 @@ func (h *Handles) Acquire(ctx context.Context, key, path string, wait time.Durat
 		if hd := h.open[path]; hd != nil {
 			// A writer's database is shared even when someone waits: the
 			// writer holds the file all the same.
+			if ch := hd.committing; ch != nil {
+				h.mu.Unlock()
+				if err := awaitClose(ctx, ch, deadline); errors.Is(err, errWaitedEnough) {
+					return nil, nil, &duckfile.LockedError{Path: path, Holder: "this process, committing a load", Waited: orDefault(wait)}
+				} else if err != nil {
+					return nil, nil, err
+				}
+				continue
+			}
 			if hd.writers > 0 || (!waiting && (hd.writable || hd.key == key)) {
 				return h.useLocked(hd, false)
 			}
@@ -174,6 +187,44 @@ func (h *Handles) openAfterDrain(ctx context.Context, path string, deadline time
 	return open(ctx)
 }
 
+// BeginCommit is called by a load of this process right before the COMMIT
+// of its transaction on the file's shared database; end is called after.
+// Meanwhile no read starts: DuckDB (1.5) lets a statement that starts while
+// a large transaction commits see its inserted rows before its deletes (a
+// torn snapshot: TestQueriesDuringACommitReadTheLastSnapshot). The reads
+// in flight are waited for, at most wait; those that start later wait for
+// end, at most their own wait.
+func (h *Handles) BeginCommit(ctx context.Context, path string, wait time.Duration) (end func()) {
+	path = cleanPath(path)
+	deadline := time.Now().Add(orDefault(wait))
+	h.mu.Lock()
+	hd := h.open[path]
+	if hd == nil || !hd.writable || hd.committing != nil {
+		h.mu.Unlock()
+		return func() {}
+	}
+	hd.committing = make(chan struct{})
+	for hd.users > hd.writers {
+		if hd.readersGone == nil {
+			hd.readersGone = make(chan struct{})
+		}
+		ch := hd.readersGone
+		h.mu.Unlock()
+		err := awaitClose(ctx, ch, deadline)
+		h.mu.Lock()
+		if err != nil {
+			break // commit all the same: the load must not fail for a slow reader
+		}
+	}
+	h.mu.Unlock()
+	return sync.OnceFunc(func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		close(hd.committing)
+		hd.committing = nil
+	})
+}
+
 // Writing tells whether a load of this process holds the file at path, or
 // is opening it: a reader of another process would wait for it.
 func (h *Handles) Writing(path string) bool {
@@ -222,6 +273,10 @@ func (h *Handles) release(hd *handle, writer bool) {
 	hd.users--
 	if writer {
 		hd.writers--
+	}
+	if hd.readersGone != nil && hd.users == hd.writers {
+		close(hd.readersGone)
+		hd.readersGone = nil
 	}
 	if hd.users > 0 {
 		return

@@ -221,7 +221,10 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 		}
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
+	end := d.beginCommit(ctx)
+	err = tx.Commit()
+	end()
+	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	// A checkpoint may have started a new WAL.

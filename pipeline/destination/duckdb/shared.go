@@ -44,6 +44,15 @@ func (d *Destination) writeDatabase(ctx context.Context, pkg *destination.Packag
 	})
 }
 
+// beginCommit holds the server's readers of the file back while the
+// transaction commits (dataset.Handles.BeginCommit); end lets them go.
+func (d *Destination) beginCommit(ctx context.Context) (end func()) {
+	if d.handles == nil {
+		return func() {}
+	}
+	return d.handles.BeginCommit(ctx, d.path, d.wait)
+}
+
 // readDatabase is the database LastState and StoredSchema read: the
 // server's shared one, or the file opened read-only for this call.
 func (d *Destination) readDatabase(ctx context.Context) (*sql.DB, func(), error) {
