@@ -83,8 +83,15 @@ func openShared(ctx context.Context, path string, wait time.Duration, allowed []
 		"autoload_known_extensions=false",
 		"allow_community_extensions=false",
 		"memory_limit="+DefaultMemoryLimit,
+		// Readers wait while a COMMIT runs (Handles.BeginCommit): no
+		// checkpoint inside it; closing the database checkpoints instead.
+		"checkpoint_threshold="+sharedCheckpointThreshold,
 	)
 }
+
+// sharedCheckpointThreshold is the WAL size at which a COMMIT on the shared
+// database checkpoints: above what one load writes.
+const sharedCheckpointThreshold = "4GB"
 
 // lockSandbox turns external access off but for allowed, and locks the
 // configuration.
