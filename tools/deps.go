@@ -55,6 +55,9 @@ func (d *Deps) logger() *slog.Logger {
 
 func (d *Deps) redact(s string) string { return d.Redactor.Redact(s) }
 
+// writing tells whether a load of this server holds the DuckDB file at path.
+func (d *Deps) writing(path string) bool { return d.Handles != nil && d.Handles.Writing(path) }
+
 // secretOptions say where to look for the key, as a load does: the flag,
 // and the pipeline file's base_url as a request (see secrets.Options).
 func (d *Deps) secretOptions() secrets.Options {

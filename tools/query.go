@@ -97,9 +97,42 @@ func query(d *Deps) Tool {
 
 // query runs sql in a worker process when the reader is a DuckDB engine and
 // isolation is on: a statement building a huge value is bounded there.
+// While a load of this server commits into the file, a worker could not
+// open it (the commit holds it read-write): the query then runs here, on
+// the commit's own database, and reads the last committed snapshot. A
+// worker call that such a commit overtakes is stopped (it would wait for
+// the commit, or hold it up) and the query runs here instead.
 func (d *Deps) query(ctx context.Context, r dataset.Reader, sql string, opts dataset.QueryOptions) (*dataset.Result, error) {
-	if it, ok := r.(dataset.Isolatable); ok && d.Isolation != nil {
-		return d.Isolation.Query(ctx, it.Target(), sql, opts)
+	it, ok := r.(dataset.Isolatable)
+	if !ok || d.Isolation == nil || d.writing(it.Target().Path) {
+		return r.Query(ctx, sql, opts)
 	}
-	return r.Query(ctx, sql, opts)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		res *dataset.Result
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := d.Isolation.Query(wctx, it.Target(), sql, opts)
+		done <- answer{res, err}
+	}()
+	tick := time.NewTicker(writePoll)
+	defer tick.Stop()
+	for {
+		select {
+		case a := <-done:
+			return a.res, a.err
+		case <-tick.C:
+			if d.writing(it.Target().Path) {
+				cancel()
+				<-done
+				return r.Query(ctx, sql, opts)
+			}
+		}
+	}
 }
+
+// writePoll is how often a worker's query looks for a commit of this server.
+const writePoll = 20 * time.Millisecond

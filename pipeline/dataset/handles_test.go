@@ -46,14 +46,14 @@ func TestHandlesKeepTheFileOpenAndLetWritersIn(t *testing.T) {
 		t.Fatalf("builds = %s, want 3", got)
 	}
 	h.mu.Lock()
-	first := h.open[key]
+	first := h.open[path]
 	h.mu.Unlock()
 	if first == nil || first.db == nil {
 		t.Fatal("no handle kept open after the query")
 	}
 	countBuilds(t, h, key, path)
 	h.mu.Lock()
-	same := h.open[key] == first
+	same := h.open[path] == first
 	h.mu.Unlock()
 	if !same {
 		t.Fatal("the second query opened the file again")

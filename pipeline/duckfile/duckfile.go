@@ -7,17 +7,21 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
-	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
+	"github.com/duckdb/duckdb-go/v2"
 )
 
 // DefaultWait is how long Open retries while another process holds the lock.
 const DefaultWait = 10 * time.Second
+
+// maxRetryDelay bounds the pause between two tries of a locked file.
+const maxRetryDelay = 200 * time.Millisecond
 
 // LockedError says another process holds a lock this one waited for: a
 // DuckDB file's, or a Parquet dataset folder's (the parquet destination's
@@ -59,6 +63,15 @@ func isLockConflict(err error) (holder string, ok bool) {
 // conflict for at most wait (DefaultWait when 0). Extra DSN options may be
 // given as "key=value" pairs.
 func Open(ctx context.Context, path string, readOnly bool, wait time.Duration, opts ...string) (*sql.DB, error) {
+	return OpenInit(ctx, path, readOnly, wait, nil, opts...)
+}
+
+// Init runs on every new connection of a database OpenInit opened: settings
+// that a DSN cannot carry (lists) are made there.
+type Init func(ctx context.Context, conn driver.ExecerContext) error
+
+// OpenInit is Open with init run on each new connection (nil: none).
+func OpenInit(ctx context.Context, path string, readOnly bool, wait time.Duration, init Init, opts ...string) (*sql.DB, error) {
 	if wait <= 0 {
 		wait = DefaultWait
 	}
@@ -74,7 +87,7 @@ func Open(ctx context.Context, path string, readOnly bool, wait time.Duration, o
 	done, announced := func() {}, false
 	defer func() { done() }()
 	for {
-		db, err := sql.Open("duckdb", dsn)
+		db, err := openDB(dsn, init)
 		if err == nil {
 			err = db.PingContext(ctx)
 			if err == nil {
@@ -101,8 +114,22 @@ func Open(ctx context.Context, path string, readOnly bool, wait time.Duration, o
 			return nil, errors.Join(ctx.Err(), &LockedError{Path: path, Holder: holder, Waited: waited})
 		case <-time.After(delay):
 		}
-		if delay < time.Second {
-			delay *= 2
-		}
+		// Retries stay frequent: in a server, readers wait for a commit's
+		// open, and a holder that let go should not leave the file idle.
+		delay = min(2*delay, maxRetryDelay)
 	}
+}
+
+// openDB opens the database of dsn, each connection set up by init.
+func openDB(dsn string, init Init) (*sql.DB, error) {
+	var boot func(driver.ExecerContext) error
+	if init != nil {
+		// Connections open long after the call that opened the database.
+		boot = func(conn driver.ExecerContext) error { return init(context.Background(), conn) }
+	}
+	c, err := duckdb.NewConnector(dsn, boot)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(c), nil
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 func newBenchCmd(a *app) *cobra.Command {
 	var o bench.Options
 	var cpuProfile, readme string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure the load engine against the simulator (P1 CPU, P2 network, P3 incremental, P4 memory, P5 MCP latency)",
@@ -25,6 +27,9 @@ func newBenchCmd(a *app) *cobra.Command {
 				return err
 			}
 			o.Binary, o.Out = bin, cmd.OutOrStdout()
+			if asJSON {
+				o.Out = a.stderr // stdout is the JSON alone
+			}
 			o.PGDSN = os.Getenv("CODEFRESH_MCP_BENCH_PG_DSN")
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
@@ -37,11 +42,21 @@ func newBenchCmd(a *app) *cobra.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
-			figures, err := bench.Run(cmd.Context(), o)
-			if err != nil || readme == "" {
+			report, err := bench.Run(cmd.Context(), o)
+			if err != nil {
 				return err
 			}
-			if err := rewriteReadme(readme, map[string]string{"bench": benchMarkdown(figures, time.Now())}); err != nil {
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(report.Fields); err != nil {
+					return fmt.Errorf("print the figures: %w", err)
+				}
+			}
+			if readme == "" {
+				return nil
+			}
+			if err := rewriteReadme(readme, map[string]string{"bench": benchMarkdown(report, time.Now())}); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stderr, "wrote the figures of this run into the bench section of %s\n", readme)
@@ -60,6 +75,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	f.StringSliceVar(&o.Destinations, "destinations", nil, "P1 also into these: parquet, postgres (postgres reads CODEFRESH_MCP_BENCH_PG_DSN)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	f.StringVar(&readme, "write-readme", "", "after the run, put its figures between the bench markers of this README")
+	f.BoolVar(&asJSON, "json", false, "print the goal figures as one JSON object of named fields on stdout (progress goes to stderr)")
 	return cmd
 }
 
@@ -68,12 +84,15 @@ const benchHeader = "| bench | goal | last run |\n|---|---|---|\n"
 
 // benchMarkdown is the README's bench section: the figures of one run. The
 // machine is named because figures compare only within one.
-func benchMarkdown(figures []bench.Figure, at time.Time) string {
+func benchMarkdown(report *bench.Report, at time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nThe last run (%s, %s/%s, %d cores); `bench --write-readme README.md` replaces it:\n\n",
+	fmt.Fprintf(&b, "\nThe last run (%s, %s/%s, %d cores); `bench --write-readme README.md` replaces it.\n",
 		at.Format(time.DateOnly), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-	b.WriteString(benchHeader)
-	for _, f := range figures {
+	if report.Conditions != "" {
+		fmt.Fprintf(&b, "Sizes: %s.\n", report.Conditions)
+	}
+	b.WriteString("\n" + benchHeader)
+	for _, f := range report.Figures {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(f.Bench), cell(f.Goal), cell(f.Value))
 	}
 	b.WriteString("\n")

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,11 +22,32 @@ func TestBenchRunsEveryBenchmarkSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "bench", "--p1-builds", "2000", "--p2-builds", "2000", "--p2-latency", "5ms",
-		"--p3-builds", "2000", "--p4-sizes", "500,1000", "--p5-builds", "3000", "--write-readme", readme)
+		"--p3-builds", "2000", "--p4-sizes", "500,1000", "--p5-builds", "3000", "--write-readme", readme, "--json")
 	cmd.Env = append(cmd.Environ(), "HOME="+t.TempDir())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("bench: %v\n%s", err, out)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	out := stderr.Bytes() // --json keeps stdout for the figures
+	// Every named figure is there, and no query failed during the load.
+	var fields map[string]any
+	dec := json.NewDecoder(&stdout)
+	dec.UseNumber()
+	if err := dec.Decode(&fields); err != nil || dec.More() {
+		t.Fatalf("--json printed %q: %v", stdout.String(), err)
+	}
+	for _, name := range []string{"p1_ratio", "p2_ratio", "p3_percent", "p4_peak_mb", "p4_growth",
+		"p5_tools_list_p99_ms", "p5_query_p99_ms", "p5_query_max_ms", "p5_query_failures"} {
+		if _, ok := fields[name].(json.Number); !ok {
+			t.Errorf("--json field %s = %v, want a number", name, fields[name])
+		}
+	}
+	if len(fields) != 9 {
+		t.Errorf("--json printed %d fields: %v", len(fields), fields)
+	}
+	if fields["p5_query_failures"] != json.Number("0") {
+		t.Errorf("queries failed during the P5 load: %v\n%s", fields["p5_query_failures"], out)
 	}
 	for _, want := range []string{
 		"ratio ours/read_json = ", "last page normalized at ", "CPU-s in this process",

@@ -86,6 +86,7 @@ func TestServeStdio(t *testing.T) {
 	t.Run("default start", func(t *testing.T) { testServeDefault(t, bin) })
 	t.Run("three servers and a CLI load on one project", func(t *testing.T) { testServeConcurrentLoads(t, bin) })
 	t.Run("read-only by env", func(t *testing.T) { testServeReadOnly(t, bin) })
+	t.Run("queries during loads", func(t *testing.T) { testServeQueriesDuringLoads(t, bin) })
 	t.Run("stdin closed right after the requests", func(t *testing.T) { testServeAnswersPipedRequests(t, bin) })
 }
 

@@ -18,7 +18,7 @@ var Driver = destination.Driver{
 		Holds:      func(path, _ string) bool { return exists(path) },
 	},
 	Open: func(c destination.Config) (destination.Destination, error) {
-		return New(c.Path, Options{Dataset: c.Dataset, LockWait: c.LockWait, Logger: c.Logger}), nil
+		return New(c.Path, Options{Dataset: c.Dataset, LockWait: c.LockWait, Logger: c.Logger, Handles: c.Handles}), nil
 	},
 	OpenReader: func(ctx context.Context, c destination.Config) (dataset.Reader, error) {
 		return destination.Reader(OpenReader(ctx, c.Path, c.Dataset, ReaderOptions{Handles: c.Handles}))

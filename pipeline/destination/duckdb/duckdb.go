@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
@@ -31,6 +32,9 @@ type Options struct {
 	// LockWait bounds the wait for another process's lock; 0 = duckfile.DefaultWait.
 	LockWait time.Duration
 	Logger   *slog.Logger // nil = discard
+	// Handles, when set (a server), is where the commit gets the file's
+	// database, shared with the server's readers (see shared.go).
+	Handles *dataset.Handles
 }
 
 // Destination writes loads into a DuckDB file.
@@ -39,6 +43,7 @@ type Destination struct {
 	dataset string
 	wait    time.Duration
 	log     *slog.Logger
+	handles *dataset.Handles
 
 	// mu serialises this destination's calls: DuckDB refuses to open a file
 	// that another database in the same process already has open.
@@ -52,7 +57,7 @@ var _ destination.Destination = (*Destination)(nil)
 // New returns the destination for the DuckDB file at path. Nothing is
 // opened until a call needs the file.
 func New(path string, opts Options) *Destination {
-	d := &Destination{path: path, dataset: opts.Dataset, wait: opts.LockWait, log: opts.Logger}
+	d := &Destination{path: path, dataset: opts.Dataset, wait: opts.LockWait, log: opts.Logger, handles: opts.Handles}
 	if d.dataset == "" {
 		d.dataset = DefaultDataset
 	}
@@ -116,11 +121,11 @@ func (d *Destination) read(ctx context.Context, tables []string, fn func(*sql.DB
 	if _, err := os.Stat(d.path); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	db, err := duckfile.Open(ctx, d.path, true, d.wait)
+	db, release, err := d.readDatabase(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer release()
 	for _, t := range tables {
 		var n int
 		err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables()
@@ -177,13 +182,11 @@ func (d *Destination) Commit(ctx context.Context, pkg *destination.Package) (*de
 }
 
 func (d *Destination) commit(ctx context.Context, dataset string, pkg *destination.Package) (_ *destination.CommitStats, err error) {
-	// A bounded memory budget makes DuckDB spill a large load to disk
-	// instead of holding it all until COMMIT.
-	db, err := duckfile.Open(ctx, d.path, false, d.wait, "memory_limit="+commitMemory, "preserve_insertion_order=false")
+	db, release, err := d.writeDatabase(ctx, pkg)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	defer release()
 	// ATTACH is per database and the transaction per connection: keep to one.
 	conn, catalog, err := connect(ctx, db)
 	if err != nil {
@@ -218,7 +221,10 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 		}
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
+	end := d.beginCommit(ctx)
+	err = tx.Commit()
+	end()
+	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	// A checkpoint may have started a new WAL.

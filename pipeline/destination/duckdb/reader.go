@@ -73,6 +73,46 @@ func (r *Reader) Target() dataset.Target {
 	return dataset.Target{Kind: "duckdb", Path: r.path, Dataset: r.dataset}
 }
 
+// database is the sandboxed database to read: the server's shared one
+// (Handles) or the file opened read-only for this call. wait bounds the
+// wait for another process's lock (r.opts.LockWait when 0).
+func (r *Reader) database(ctx context.Context, wait time.Duration) (*sql.DB, func() error, error) {
+	if wait <= 0 {
+		wait = r.opts.LockWait
+	}
+	if h := r.opts.Handles; h != nil {
+		db, done, err := h.Acquire(ctx, readKey(r.path, r.opts.MemoryLimit), r.path, wait, func(ctx context.Context) (*sql.DB, error) {
+			return openSandboxed(ctx, r.path, wait, r.opts.MemoryLimit)
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return db, func() error { done(); return nil }, nil
+	}
+	db, err := openSandboxed(ctx, r.path, wait, r.opts.MemoryLimit)
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, db.Close, nil
+}
+
+// readKey names a reader's read-only database among a server's Handles.
+func readKey(path, memory string) string { return path + "?memory_limit=" + memory }
+
+// openSandboxed opens the file read-only with file, network and extension
+// access off and the configuration locked from the start (nothing a query
+// says can loosen it).
+func openSandboxed(ctx context.Context, path string, wait time.Duration, memory string) (*sql.DB, error) {
+	return duckfile.Open(ctx, path, true, wait,
+		"enable_external_access=false",
+		"autoinstall_known_extensions=false",
+		"autoload_known_extensions=false",
+		"allow_community_extensions=false",
+		"memory_limit="+memory,
+		"lock_configuration=true",
+	)
+}
+
 // session is one brief read-only open of the file.
 type session struct {
 	conn    *sql.Conn
@@ -89,7 +129,7 @@ func (s *session) Close() error {
 // loosen it), checks the dataset exists and points search_path at it.
 // Within one process DuckDB shares one instance per file among handles of
 // the same configuration, so concurrent calls are fine.
-func (r *Reader) open(ctx context.Context) (*session, error) {
+func (r *Reader) open(ctx context.Context, wait time.Duration) (*session, error) {
 	if r.opts.Open != nil {
 		conn, release, err := r.opts.Open(ctx)
 		if err != nil {
@@ -105,31 +145,9 @@ func (r *Reader) open(ctx context.Context) (*session, error) {
 	if _, err := os.Stat(r.path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist; load data first with `codefresh-mcp load`", dataset.ErrNoData, r.path)
 	}
-	openFile := func(ctx context.Context) (*sql.DB, error) {
-		return duckfile.Open(ctx, r.path, true, r.opts.LockWait,
-			"enable_external_access=false",
-			"autoinstall_known_extensions=false",
-			"autoload_known_extensions=false",
-			"allow_community_extensions=false",
-			"memory_limit="+r.opts.MemoryLimit,
-			"lock_configuration=true",
-		)
-	}
-	var db *sql.DB
-	var release func() error
-	if h := r.opts.Handles; h != nil {
-		var done func()
-		var err error
-		if db, done, err = h.Acquire(ctx, r.path+"?memory_limit="+r.opts.MemoryLimit, r.path, r.opts.LockWait, openFile); err != nil {
-			return nil, err
-		}
-		release = func() error { done(); return nil }
-	} else {
-		var err error
-		if db, err = openFile(ctx); err != nil {
-			return nil, err
-		}
-		release = db.Close
+	db, release, err := r.database(ctx, wait)
+	if err != nil {
+		return nil, err
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -216,7 +234,7 @@ func (s *session) Count(ctx context.Context, schema, table string) (int64, error
 }
 
 func (r *Reader) Info(ctx context.Context) (*dataset.Info, error) {
-	s, err := r.open(ctx)
+	s, err := r.open(ctx, 0)
 	if err != nil {
 		return nil, r.damaged(err)
 	}
@@ -274,7 +292,7 @@ func (s *session) SchemaVersions(ctx context.Context) ([]dataset.SchemaVersion, 
 }
 
 func (r *Reader) Describe(ctx context.Context, table string) (*dataset.TableInfo, error) {
-	s, err := r.open(ctx)
+	s, err := r.open(ctx, 0)
 	if err != nil {
 		return nil, r.damaged(err)
 	}

@@ -24,15 +24,21 @@ func (r *Reader) Query(ctx context.Context, query string, opts dataset.QueryOpti
 	if strings.TrimSpace(query) == "" {
 		return nil, &dataset.RefusedError{Reason: "empty query: give one SELECT statement"}
 	}
-	s, err := r.open(ctx)
+	// The timeout bounds the wait for another process's lock too: a query
+	// waiting longer says which process holds the file (LockedError).
+	start := time.Now()
+	wait := opts.Timeout
+	if r.opts.LockWait > 0 {
+		wait = min(wait, r.opts.LockWait)
+	}
+	s, err := r.open(ctx, wait)
 	if err != nil {
 		return nil, r.damaged(err)
 	}
 	defer s.Close()
 
-	qctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	qctx, cancel := context.WithDeadline(ctx, start.Add(opts.Timeout))
 	defer cancel()
-	start := time.Now()
 	ast, err := s.parse(qctx, query)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -20,8 +21,38 @@ import (
 const canary = "cfk-CANARY-7f3a9d1e5b"
 
 // Every hostile statement is refused with a message saying what is allowed,
-// and leaves the folder exactly as it was: same file bytes, nothing created.
+// and leaves the folder exactly as it was: same file bytes, nothing created;
+// on the file opened read-only, and on a server's database open read-write
+// for a load's commit (shared.go).
 func TestQueryRefusesHostileStatements(t *testing.T) {
+	t.Run("read-only file", func(t *testing.T) { refusesHostile(t, openReader) })
+	t.Run("a server's database while a load commits", func(t *testing.T) { refusesHostile(t, openWhileWriting) })
+}
+
+// openWhileWriting is a reader of a server whose load holds path open for
+// its commit, with a staging folder of its own allowed.
+func openWhileWriting(t *testing.T, path string) dataset.Reader {
+	t.Helper()
+	h := dataset.NewHandles(0)
+	stageDir := t.TempDir() + string(filepath.Separator)
+	_, release, err := h.AcquireWrite(context.Background(), path+"?write", path, time.Second, func(ctx context.Context) (*sql.DB, error) {
+		return openShared(ctx, path, time.Second, []string{stageDir})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { release(); h.Close() })
+	if !h.Writing(path) {
+		t.Fatal("the handles do not say the file is open for writing")
+	}
+	r, err := OpenReader(context.Background(), path, datasettest.Dataset, ReaderOptions{Handles: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func refusesHostile(t *testing.T, openReader func(*testing.T, string) dataset.Reader) {
 	path := datasettest.NewFile(t)
 	dir := filepath.Dir(path)
 	in := func(name string) string { return filepath.Join(dir, name) }
