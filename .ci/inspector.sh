@@ -51,6 +51,13 @@ echo "--- tools/call query"
 inspect query --method tools/call --tool-name query \
 	--tool-arg "sql=SELECT count(*) AS n FROM codefresh_data.pipelines"
 
+echo "--- tools/call ci_metrics and explain_build (the answers)"
+inspect metrics --method tools/call --tool-name ci_metrics --tool-arg last=90d
+failing="$("$bin" query --project "$project" --json \
+	"SELECT pipeline_name FROM codefresh_data.builds WHERE status = 'error' ORDER BY created DESC LIMIT 1" |
+	node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).rows[0][0]))')"
+inspect explain --method tools/call --tool-name explain_build --tool-arg "pipeline=$failing"
+
 echo "--- simulator for the calls that reach Codefresh"
 canary="cfk-CANARY-inspector-5b0e"
 CF_API_KEY="$canary" "$bin" simulate --addr 127.0.0.1:0 --builds 200 >"$tmp/sim.out" 2>"$tmp/sim.err" &
@@ -88,9 +95,10 @@ const read = (name) => {
 };
 const fail = (msg) => { console.error("inspector: " + msg); process.exit(1); };
 const all = ["list_endpoints", "check_credentials", "preview_endpoint", "configure_pipeline",
-  "start_load", "load_status", "cancel_load", "explain_load", "pipeline_info", "describe_table", "query"];
+  "start_load", "load_status", "cancel_load", "explain_load", "pipeline_info", "describe_table", "query",
+  "ci_metrics", "explain_build"];
 const readOnly = ["list_endpoints", "check_credentials", "preview_endpoint", "load_status", "explain_load",
-  "pipeline_info", "describe_table", "query"];
+  "pipeline_info", "describe_table", "query", "ci_metrics", "explain_build"];
 
 const names = (res) => (res.tools || []).map((t) => t.name).sort();
 const envelope = read("list");
@@ -119,6 +127,13 @@ const q = text(read("query"), "query");
 if (!(q.rows && q.rows.length === 1 && q.rows[0][0] > 0)) fail(`query rows: ${JSON.stringify(q.rows)}`);
 if (!(q.provenance && q.provenance.length > 0)) fail("query has no provenance");
 
+const m = text(read("metrics"), "ci_metrics");
+if (!(m.rows && m.rows.length === 1 && m.columns[0] === "build_count" && m.rows[0][0] > 0)) fail(`ci_metrics: ${JSON.stringify(m).slice(0, 500)}`);
+const x = text(read("explain"), "explain_build");
+if (!(x.failing_step && x.sources.logs === "loaded" && x.log && x.log.error_lines.length > 0)) {
+  fail(`explain_build: ${JSON.stringify(x).slice(0, 800)}`);
+}
+
 const check = text(read("check"), "check_credentials");
 if (check.status !== "ok") fail(`check_credentials status ${check.status}: ${check.message}`);
 const preview = text(read("preview"), "preview_endpoint");
@@ -127,5 +142,5 @@ if (preview.http_status !== 200 || preview.records_at !== "workflows.docs" || pr
 }
 const ro = read("readonly");
 if (JSON.stringify(names(ro)) !== JSON.stringify([...readOnly].sort())) fail(`read-only tools/list: ${names(ro)}`);
-console.log(`inspector: ok: ${list.tools.length} tools, 0 schema problems; list_endpoints, query, check_credentials and preview_endpoint answered; read-only mode offers ${ro.tools.length} tools`);
+console.log(`inspector: ok: ${list.tools.length} tools, 0 schema problems; list_endpoints, query, ci_metrics, explain_build, check_credentials and preview_endpoint answered; read-only mode offers ${ro.tools.length} tools`);
 JS
