@@ -207,6 +207,52 @@ func readOnlyToolNames(t *testing.T) []string {
 	return toolNames(t, c)
 }
 
+// needInspector skips (fails on CI) where npx cannot run the MCP Inspector.
+func needInspector(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("npx"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("npx (Node.js) is needed for the MCP Inspector")
+		}
+		t.Skip("npx (Node.js) not installed: the MCP Inspector cannot run")
+	}
+}
+
+// inspector runs the pinned MCP Inspector CLI against url over Streamable
+// HTTP with args; both its outputs are kept for the leak checks.
+func (e *e2e) inspector(url string, args ...string) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npx", append([]string{"-y", "@modelcontextprotocol/inspector@2.12.0", "--cli", url, "--transport", "http"}, args...)...)
+	// Its OAuth secrets go to memory: no keychain in tests.
+	cmd.Env = append(os.Environ(), "MCP_INSPECTOR_SECRET_STORE=memory")
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	e.keep(out.String())
+	e.keep(errOut.String())
+	return out.String(), errOut.String(), err
+}
+
+// inspectorTools is the sorted tool names of the Inspector's tools/list output.
+func inspectorTools(t *testing.T, out string) []string {
+	t.Helper()
+	var list struct {
+		Tools []struct {
+			Name string `json:"name"`
+		} `json:"tools"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("inspector output: %v\n%s", err, out)
+	}
+	var got []string
+	for _, tl := range list.Tools {
+		got = append(got, tl.Name)
+	}
+	slices.Sort(got)
+	return got
+}
+
 // A team's server: tokens made by the CLI, the read-only tools and query
 // over HTTP, 401 without, with a wrong or with a revoked token, 403 for a
 // foreign Origin or Host, /healthz; the key and the tokens in no output.
@@ -441,12 +487,7 @@ func TestE2EServeHTTPSessionsAreIsolated(t *testing.T) {
 // and gets query's answer with the token's header, and nothing without it.
 func TestE2EServeHTTPInspector(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("npx"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("npx (Node.js) is needed for the MCP Inspector")
-		}
-		t.Skip("npx (Node.js) not installed: the MCP Inspector cannot run")
-	}
+	needInspector(t)
 	e := newE2E(t, "CF_API_KEY="+e2eCanary)
 	dir := t.TempDir()
 	e.must(dir, "load", "--demo", "--demo-now", e2eNow, "--demo-builds", "120")
@@ -458,36 +499,12 @@ func TestE2EServeHTTPInspector(t *testing.T) {
 	db.Close()
 	token, _ := e.newToken("inspector")
 	srv := e.serveHTTP(dir)
-	inspect := func(args ...string) (string, string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "npx", append([]string{"-y", "@modelcontextprotocol/inspector@2.12.0", "--cli", srv.url, "--transport", "http"}, args...)...)
-		// Its OAuth secrets go to memory: no keychain in tests.
-		cmd.Env = append(os.Environ(), "MCP_INSPECTOR_SECRET_STORE=memory")
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		e.keep(stdout.String())
-		e.keep(stderr.String())
-		return stdout.String(), stderr.String(), err
-	}
+	inspect := func(args ...string) (string, string, error) { return e.inspector(srv.url, args...) }
 	out, errOut, err := inspect("--method", "tools/list", "--header", "Authorization: Bearer "+token)
 	if err != nil {
 		t.Fatalf("inspector tools/list: %v\n%s\n%s", err, errOut, out)
 	}
-	var list struct {
-		Tools []struct {
-			Name string `json:"name"`
-		} `json:"tools"`
-	}
-	if err := json.Unmarshal([]byte(out), &list); err != nil {
-		t.Fatalf("inspector output: %v\n%s", err, out)
-	}
-	var got []string
-	for _, tl := range list.Tools {
-		got = append(got, tl.Name)
-	}
-	slices.Sort(got)
+	got := inspectorTools(t, out)
 	if want := readOnlyToolNames(t); !slices.Equal(got, want) {
 		t.Fatalf("inspector lists %v, want %v", got, want)
 	}
