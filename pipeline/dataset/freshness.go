@@ -18,7 +18,7 @@ type FreshnessOptions struct {
 	StaleAfter time.Duration    // DefaultStaleAfter when zero
 	Now        func() time.Time // time.Now when nil (tests inject a clock)
 	// Info, when set, is the reader's Info already read by the caller
-	// (pipeline_info has it), so it is not read again.
+	// (an overview of the dataset has it), so it is not read again.
 	Info *Info
 }
 
