@@ -6,10 +6,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,7 +23,6 @@ import (
 // bits, so a plain digest resists guessing as well as a slow hash would.
 const (
 	tokensFileName = "http-tokens.json"
-	maxTokensBytes = 1 << 20
 	// TokenPrefix starts every token, so that scanners and people recognize one.
 	TokenPrefix  = "cfmcp_"
 	maxTokenName = 100
@@ -53,11 +50,11 @@ var ErrNoToken = errors.New("no such token")
 // TokensPath is the token file: in the user's configuration folder beside
 // the trust file (see TrustPath), outside every project.
 func TokensPath(opts Options) (string, error) {
-	trust, err := TrustPath(opts)
+	dir, err := configDir(opts)
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(filepath.Dir(trust), tokensFileName), nil
+	return filepath.Join(dir, tokensFileName), nil
 }
 
 // CreateToken makes a new token named name and records its digest. The
@@ -144,23 +141,8 @@ func tokenDigest(token string) string {
 
 func readTokens(path string) (tokenFile, error) {
 	var tf tokenFile
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return tf, nil
-	}
-	if err != nil {
-		return tf, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxTokensBytes+1))
-	if err != nil {
-		return tf, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxTokensBytes {
-		return tf, fmt.Errorf("%s is larger than %d bytes: fix or delete it", path, maxTokensBytes)
-	}
-	if err := json.Unmarshal(data, &tf); err != nil {
-		return tf, fmt.Errorf("%s is not valid JSON (%v): fix or delete it", path, err)
+	if err := readConfigJSON(path, &tf); err != nil {
+		return tf, err
 	}
 	for _, t := range tf.Tokens {
 		if d, err := hex.DecodeString(t.SHA256); err != nil || len(d) != sha256.Size {
@@ -180,11 +162,7 @@ func editTokens(path string, edit func(*tokenFile) error) error {
 	if err := edit(&tf); err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(tf, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	return writeFile0600(path, append(data, '\n'))
+	return writeConfigJSON(path, tf)
 }
 
 // TokenVerifier checks bearer tokens against the token file, read again

@@ -2,11 +2,8 @@ package secrets
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -15,10 +12,7 @@ import (
 // The trust file lives in the user's configuration folder, outside every
 // project: nothing an agent or a cloned repository writes in the project
 // can let a key go to another origin.
-const (
-	trustFileName = "trusted-origins.json"
-	maxTrustBytes = 1 << 20
-)
+const trustFileName = "trusted-origins.json"
 
 // trustEntry lets the key with Fingerprint go to Origin for loads of Project.
 type trustEntry struct {
@@ -35,13 +29,9 @@ type trustFile struct {
 // TrustPath is the trust file: Options.ConfigDir, else the user's
 // configuration folder (os.UserConfigDir)/codefresh-mcp.
 func TrustPath(opts Options) (string, error) {
-	dir := opts.ConfigDir
-	if dir == "" {
-		base, err := os.UserConfigDir()
-		if err != nil {
-			return "", fmt.Errorf("user configuration folder: %w", err)
-		}
-		dir = filepath.Join(base, "codefresh-mcp")
+	dir, err := configDir(opts)
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(dir, trustFileName), nil
 }
@@ -61,25 +51,7 @@ func projectKey(dir string) string {
 
 func readTrust(path string) (trustFile, error) {
 	var tf trustFile
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return tf, nil
-	}
-	if err != nil {
-		return tf, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxTrustBytes+1))
-	if err != nil {
-		return tf, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxTrustBytes {
-		return tf, fmt.Errorf("%s is larger than %d bytes: fix or delete it", path, maxTrustBytes)
-	}
-	if err := json.Unmarshal(data, &tf); err != nil {
-		return tf, fmt.Errorf("%s is not valid JSON (%v): fix or delete it", path, err)
-	}
-	return tf, nil
+	return tf, readConfigJSON(path, &tf)
 }
 
 // findTrust returns the entry letting the key go to origin for the
@@ -198,9 +170,5 @@ func editTrust(path string, edit func(*trustFile)) error {
 		return err
 	}
 	edit(&tf)
-	data, err := json.MarshalIndent(tf, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	return writeFile0600(path, append(data, '\n'))
+	return writeConfigJSON(path, tf)
 }
