@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"gopkg.in/yaml.v3"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile/duckfiletest"
@@ -473,7 +474,7 @@ func TestE2EScheduledLoadLockTimeoutPostgres(t *testing.T) {
 	}
 
 	const app = "nightly export (test holder)"
-	backend, release := holdPostgresLoadLock(t, dsn, ds, app)
+	backend, release := pgtest.HoldAdvisoryLock(t, dsn, postgres.LoadLockKey(ds), app)
 	r := e.run(dir, "--base-url", base, "load", "--lock-timeout", "1s", "--summary-line")
 	for _, want := range []string{"postgres dataset " + ds + " at postgresql://", "is locked by another process", `"` + app + `"`, fmt.Sprintf("server backend PID %d", backend)} {
 		if !strings.Contains(r.stderr, want) {
@@ -489,7 +490,7 @@ func TestE2EScheduledLoadLockTimeoutPostgres(t *testing.T) {
 	}
 	release()
 
-	_, release = holdPostgresLoadLock(t, dsn, ds, app)
+	_, release = pgtest.HoldAdvisoryLock(t, dsn, postgres.LoadLockKey(ds), app)
 	load := e.start(dir, "--base-url", base, "load", "--lock-timeout", "2m", "--summary-line")
 	// The load names its session before it tries the lock.
 	until(t, "session of the waiting load", func() bool {
@@ -518,40 +519,4 @@ func pgQueryRow(t *testing.T, dsn, q string, into any, args ...any) {
 	if err := conn.QueryRow(ctx, q, args...).Scan(into); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-}
-
-// holdPostgresLoadLock takes ds's load lock in a session named app and
-// returns its backend PID and a release (also run when t ends).
-func holdPostgresLoadLock(t *testing.T, dsn, ds, app string) (backend int32, release func()) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := conn.Begin(ctx)
-	if err == nil {
-		_, err = tx.Exec(ctx, `SELECT set_config('application_name', $1, false)`, app)
-	}
-	if err == nil {
-		// The key the loader locks (postgres.lockKeyText).
-		_, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1)::bigint)`, "codefresh-mcp:"+ds)
-	}
-	if err == nil {
-		err = tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend)
-	}
-	if err != nil {
-		conn.Close(ctx)
-		t.Fatal(err)
-	}
-	done := false
-	release = func() {
-		if !done {
-			done = true
-			tx.Rollback(ctx)
-			conn.Close(ctx)
-		}
-	}
-	t.Cleanup(release)
-	return backend, release
 }

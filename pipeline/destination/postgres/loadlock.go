@@ -19,7 +19,8 @@ import (
 // released by commit or rollback (also when the connection drops).
 const lockKeySQL = `hashtext($1)::bigint`
 
-func lockKeyText(dataset string) string { return "codefresh-mcp:" + dataset }
+// LoadLockKey is the text whose hash locks the dataset for a load.
+func LoadLockKey(dataset string) string { return "codefresh-mcp:" + dataset }
 
 // applicationName names this process in pg_stat_activity, so that a load
 // that finds the dataset locked can say which process holds it. At most 63
@@ -41,7 +42,7 @@ func lockDataset(ctx context.Context, tx pgx.Tx, dataset, location string, wait 
 	if _, err := tx.Exec(ctx, `SELECT set_config('application_name', $1, false)`, applicationName()); err != nil {
 		return fmt.Errorf("name this session: %w", err)
 	}
-	key := lockKeyText(dataset)
+	key := LoadLockKey(dataset)
 	if wait <= 0 {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKeySQL+`)`, key); err != nil {
 			return fmt.Errorf("lock dataset %s: %w", dataset, err)

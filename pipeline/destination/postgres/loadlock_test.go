@@ -10,45 +10,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/destination/postgres/pgtest"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 	"github.com/cfmcp/codefresh-mcp/secrets"
 )
-
-// holdLoadLock takes ds's load lock in a session of its own, named app, as
-// another process's load does, and returns the session's backend PID and a
-// release (also run at the end of t).
-func holdLoadLock(t *testing.T, dsn, ds, app string) (pid int32, release func()) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := conn.Begin(ctx)
-	if err == nil {
-		_, err = tx.Exec(ctx, `SELECT set_config('application_name', $1, false)`, app)
-	}
-	if err == nil {
-		_, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1)::bigint)`, "codefresh-mcp:"+ds)
-	}
-	if err == nil {
-		err = tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid)
-	}
-	if err != nil {
-		conn.Close(ctx)
-		t.Fatal(err)
-	}
-	done := false
-	release = func() {
-		if !done {
-			done = true
-			tx.Rollback(ctx)
-			conn.Close(ctx)
-		}
-	}
-	t.Cleanup(release)
-	return pid, release
-}
 
 // A commit bounded by LockWait fails while another session holds the
 // dataset, naming that session; nothing is written. Once the holder lets go
@@ -62,7 +27,7 @@ func TestCommitLockWaitNamesHolder(t *testing.T) {
 		return ""
 	}}
 	s := orderSchema("merge")
-	holderPID, release := holdLoadLock(t, f.dsn, f.dataset, "scheduled-load-holder")
+	holderPID, release := pgtest.HoldAdvisoryLock(t, f.dsn, LoadLockKey(f.dataset), "scheduled-load-holder")
 
 	short := New(Options{Dataset: f.dataset, Credentials: creds, LockWait: 300 * time.Millisecond})
 	st := stageOrders(t, s, load1, order{1, "x", []string{"i"}})

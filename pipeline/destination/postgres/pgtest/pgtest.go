@@ -88,6 +88,43 @@ func Exec(t testing.TB, dsn string, stmts ...string) {
 	}
 }
 
+// HoldAdvisoryLock takes the transaction advisory lock keyed by key (as
+// hashtext(key)::bigint) in a session of its own named app, as another
+// process's load does, and returns the session's backend PID and a release
+// (also run when t ends).
+func HoldAdvisoryLock(t testing.TB, dsn, key, app string) (pid int32, release func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err == nil {
+		_, err = tx.Exec(ctx, `SELECT set_config('application_name', $1, false)`, app)
+	}
+	if err == nil {
+		_, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1)::bigint)`, key)
+	}
+	if err == nil {
+		err = tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid)
+	}
+	if err != nil {
+		conn.Close(ctx)
+		t.Fatal(err)
+	}
+	done := false
+	release = func() {
+		if !done {
+			done = true
+			tx.Rollback(ctx)
+			conn.Close(ctx)
+		}
+	}
+	t.Cleanup(release)
+	return pid, release
+}
+
 // unique is prefix followed by random hex: names of schemas and roles that
 // tests running in parallel on one server do not share.
 func unique(prefix string) string {
