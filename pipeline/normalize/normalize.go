@@ -252,17 +252,26 @@ func (n *Normalizer) objectRow(ts *tstate, obj map[string]any, lvl int, parentID
 // it under the key "list".
 func (n *Normalizer) listRow(ts *tstate, items []any, lvl int, parentID any, idx int, rootID any) error {
 	ps, ls := len(n.pairs), len(n.lists)
-	if ts.list == nil {
-		nd, err := n.kid(ts, &ts.root, "list")
-		if err != nil {
-			return err
-		}
-		ts.list = nd
+	list, err := n.listNode(ts)
+	if err != nil {
+		return err
 	}
-	if err := n.visit(ts, ts.list, items, lvl); err != nil {
+	if err := n.visit(ts, list, items, lvl); err != nil {
 		return err
 	}
 	return n.finishRow(ts, ps, ls, lvl, parentID, idx, rootID)
+}
+
+// listNode is the schema node of the "list" rows lists inside lists make.
+func (n *Normalizer) listNode(ts *tstate) (*node, error) {
+	if ts.list == nil {
+		nd, err := n.kid(ts, &ts.root, "list")
+		if err != nil {
+			return nil, err
+		}
+		ts.list = nd
+	}
+	return ts.list, nil
 }
 
 // scalarRow normalizes a scalar found in a list into a row with a "value"

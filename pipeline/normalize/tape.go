@@ -70,14 +70,11 @@ func (n *Normalizer) objectRowTape(ts *tstate, at, lvl int, parentID any, idx in
 // listRowTape is listRow for the array node at.
 func (n *Normalizer) listRowTape(ts *tstate, at, lvl int, parentID any, idx int, rootID any) error {
 	ps, ls := len(n.pairs), len(n.lists)
-	if ts.list == nil {
-		nd, err := n.kid(ts, &ts.root, "list")
-		if err != nil {
-			return err
-		}
-		ts.list = nd
+	list, err := n.listNode(ts)
+	if err != nil {
+		return err
 	}
-	if err := n.visitTape(ts, ts.list, at, lvl); err != nil {
+	if err := n.visitTape(ts, list, at, lvl); err != nil {
 		return err
 	}
 	return n.finishRow(ts, ps, ls, lvl, parentID, idx, rootID)
