@@ -3,6 +3,7 @@ package dataset
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -38,6 +39,30 @@ const (
 	ProvenanceTables = 20
 	ProvenanceLoads  = 5
 )
+
+// ProvenanceTablesOf is which of the tables holding _dlt_load_id (loaded,
+// in order) a query's provenance covers: those it read, at most
+// ProvenanceTables.
+func ProvenanceTablesOf(loaded, read []string) []string {
+	var out []string
+	for _, t := range loaded {
+		if slices.Contains(read, t) {
+			if out = append(out, t); len(out) == ProvenanceTables {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ProvenanceQuery lists the newest loads (load_id, inserted_at; at most
+// ProvenanceLoads) whose rows table of dataset holds.
+func ProvenanceQuery(dataset, table string) string {
+	ds := QuoteIdent(dataset)
+	return fmt.Sprintf(`SELECT l.load_id, l.inserted_at FROM %s._dlt_loads l
+		WHERE l.load_id IN (SELECT DISTINCT _dlt_load_id FROM %s.%s)
+		ORDER BY l.inserted_at DESC, l.load_id DESC LIMIT %d`, ds, ds, QuoteIdent(table), ProvenanceLoads)
+}
 
 // WalkJSON calls fn on every object in a decoded JSON tree (a syntax tree
 // or a query plan).

@@ -111,19 +111,8 @@ func (s *session) provenance(ctx context.Context, tables []string) ([]dataset.Lo
 		return nil, fmt.Errorf("provenance tables: %w", err)
 	}
 	var out []dataset.LoadRef
-	n := 0
-	for _, table := range loaded {
-		if !slices.Contains(tables, table) {
-			continue
-		}
-		if n++; n > dataset.ProvenanceTables {
-			break
-		}
-		ds := dataset.QuoteIdent(s.dataset)
-		rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`
-			SELECT l.load_id, l.inserted_at FROM %s._dlt_loads l
-			WHERE l.load_id IN (SELECT DISTINCT _dlt_load_id FROM %s.%s)
-			ORDER BY l.inserted_at DESC, l.load_id DESC LIMIT %d`, ds, ds, dataset.QuoteIdent(table), dataset.ProvenanceLoads))
+	for _, table := range dataset.ProvenanceTablesOf(loaded, tables) {
+		rows, err := s.conn.QueryContext(ctx, dataset.ProvenanceQuery(s.dataset, table))
 		if err != nil {
 			return out, fmt.Errorf("provenance of %s: %w", table, err)
 		}

@@ -307,18 +307,8 @@ func (s *pgSession) provenance(ctx context.Context, tables []string) ([]dataset.
 		return nil, err
 	}
 	var out []dataset.LoadRef
-	n := 0
-	for _, table := range loaded {
-		if !slices.Contains(tables, table) {
-			continue
-		}
-		if n++; n > dataset.ProvenanceTables {
-			break
-		}
-		ds := dataset.QuoteIdent(s.dataset)
-		rows, err := s.tx.Query(ctx, fmt.Sprintf(`SELECT l.load_id, l.inserted_at FROM %s._dlt_loads l
-			WHERE l.load_id IN (SELECT DISTINCT _dlt_load_id FROM %s.%s)
-			ORDER BY l.inserted_at DESC, l.load_id DESC LIMIT %d`, ds, ds, dataset.QuoteIdent(table), dataset.ProvenanceLoads))
+	for _, table := range dataset.ProvenanceTablesOf(loaded, tables) {
+		rows, err := s.tx.Query(ctx, dataset.ProvenanceQuery(s.dataset, table))
 		if err != nil {
 			return out, err
 		}
