@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
@@ -195,10 +194,8 @@ func explainBuildNext(r *buildexplain.Report) string {
 
 // idText is " <id>" when b's id looks like an id, else "".
 func idText(b *buildexplain.BuildBrief) string {
-	if b == nil || !safeID.MatchString(b.ID) {
-		return ""
+	if id := b.PlainID(); id != "" {
+		return " " + id
 	}
-	return " " + b.ID
+	return ""
 }
-
-var safeID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

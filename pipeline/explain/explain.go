@@ -195,6 +195,16 @@ type BuildBrief struct {
 	Created  *time.Time `json:"created,omitempty"`
 }
 
+// PlainID is the build's id when it looks like one (letters, digits, _ and
+// -, at most 64), "" otherwise or for no build: only such an id may be quoted
+// in a caller's own next-step text, everything else is Codefresh data.
+func (b *BuildBrief) PlainID() string {
+	if b == nil || !buildIDRe.MatchString(b.ID) {
+		return ""
+	}
+	return b.ID
+}
+
 // RevisionRuns are the pipeline's builds of the same revision (any branch).
 type RevisionRuns struct {
 	Builds      int         `json:"builds"`

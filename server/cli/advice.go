@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline"
@@ -169,10 +168,8 @@ func explainNext(r *explain.Report) string {
 }
 
 func idOf(b *explain.BuildBrief) string {
-	if b == nil || !plainID.MatchString(b.ID) {
-		return ""
+	if id := b.PlainID(); id != "" {
+		return " " + id
 	}
-	return " " + b.ID
+	return ""
 }
-
-var plainID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
