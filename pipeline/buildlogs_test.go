@@ -415,13 +415,8 @@ func TestBuildLogsOnPostgresMergedOnce(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	const tail = 100
 	f, _ := logsFixture(t, cfsim.Config{Pipelines: 3, Builds: 150, Projects: 1}, pipeline.ResourceConfig{NewestPerPipeline: 3, TailLines: tail})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, _ := strconv.Atoi(u.Port())
-	d := &f.proj.Config.Destination
-	d.Type, d.Host, d.Port, d.Database, d.User, d.SSLMode = "postgres", u.Hostname(), port, strings.TrimPrefix(u.Path, "/"), u.User.Username(), u.Query().Get("sslmode")
+	s, d := pgtest.Settings(t, dsn), &f.proj.Config.Destination
+	d.Type, d.Host, d.Port, d.Database, d.User, d.SSLMode = "postgres", s.Host, s.Port, s.Database, s.User, s.SSLMode
 	f.proj.Config.DatasetName = pgtest.Dataset(t, dsn)
 	f.proj.Env = pgtest.Env(dsn)
 	ds := f.proj.Config.DatasetName

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,14 +30,8 @@ func freshnessProject(t *testing.T, kind string) *pipeline.Project {
 	p.Config.Destination.Type = kind
 	if kind == "postgres" {
 		dsn := pgtest.DSN(t)
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		port, _ := strconv.Atoi(u.Port())
-		d := &p.Config.Destination
-		d.Host, d.Port, d.Database, d.User = u.Hostname(), port, strings.TrimPrefix(u.Path, "/"), u.User.Username()
-		d.SSLMode = u.Query().Get("sslmode")
+		s, d := pgtest.Settings(t, dsn), &p.Config.Destination
+		d.Host, d.Port, d.Database, d.User, d.SSLMode = s.Host, s.Port, s.Database, s.User, s.SSLMode
 		p.Config.DatasetName = pgtest.Dataset(t, dsn)
 	}
 	return p

@@ -200,14 +200,8 @@ func simProject(t *testing.T, kind string, sim *httptest.Server) *pipeline.Proje
 	p.Config.Resources = map[string]pipeline.ResourceConfig{"builds": {Enabled: &on}, "build_steps": {Enabled: &on}}
 	if kind == "postgres" {
 		dsn := pgtest.DSN(t)
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		port, _ := strconv.Atoi(u.Port())
-		d := &p.Config.Destination
-		d.Host, d.Port, d.Database, d.User = u.Hostname(), port, strings.TrimPrefix(u.Path, "/"), u.User.Username()
-		d.SSLMode = u.Query().Get("sslmode")
+		s, d := pgtest.Settings(t, dsn), &p.Config.Destination
+		d.Host, d.Port, d.Database, d.User, d.SSLMode = s.Host, s.Port, s.Database, s.User, s.SSLMode
 		p.Config.DatasetName = pgtest.Dataset(t, dsn)
 	}
 	if _, err := p.Run(context.Background(), pipeline.Options{Resources: []string{"builds", "build_steps"}}); err != nil {

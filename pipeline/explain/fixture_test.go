@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,14 +47,8 @@ func newWorld(t *testing.T, kind string) *world {
 	w := &world{t: t, proj: p}
 	if kind == "postgres" {
 		dsn := pgtest.DSN(t)
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		port, _ := strconv.Atoi(u.Port())
-		d := &p.Config.Destination
-		d.Type, d.Host, d.Port = "postgres", u.Hostname(), port
-		d.Database, d.User, d.SSLMode = strings.TrimPrefix(u.Path, "/"), u.User.Username(), u.Query().Get("sslmode")
+		s, d := pgtest.Settings(t, dsn), &p.Config.Destination
+		d.Type, d.Host, d.Port, d.Database, d.User, d.SSLMode = "postgres", s.Host, s.Port, s.Database, s.User, s.SSLMode
 		p.Config.DatasetName = pgtest.Dataset(t, dsn)
 		w.exec = func(q string) {
 			t.Helper()
