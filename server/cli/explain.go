@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cfmcp/codefresh-mcp/pipeline"
 	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/explain"
 )
@@ -46,10 +45,7 @@ tool returns.`,
 			if err != nil {
 				return err
 			}
-			rep.Freshness, err = pipeline.Freshness(cmd.Context(), r, &p.Config, rep.TablesRead(), dataset.FreshnessOptions{})
-			if err != nil {
-				a.logger().Warn("data freshness unknown", "error", err)
-			}
+			rep.Freshness = freshness(cmd.Context(), a, r, p, rep.TablesRead(), dataset.FreshnessOptions{})
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(struct {
 					*explain.Report

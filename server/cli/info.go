@@ -94,11 +94,7 @@ func readInfo(ctx context.Context, a *app, p *pipeline.Project, staleAfter time.
 	for _, t := range info.Tables {
 		tables = append(tables, t.Name)
 	}
-	fr, err := pipeline.Freshness(ctx, r, &p.Config, tables, dataset.FreshnessOptions{StaleAfter: staleAfter, Info: info})
-	if err != nil {
-		a.logger().Warn("data freshness unknown", "error", err)
-	}
-	return info, fr, nil
+	return info, freshness(ctx, a, r, p, tables, dataset.FreshnessOptions{StaleAfter: staleAfter, Info: info}), nil
 }
 
 func compact(t *trace.Trace) *trace.Trace {

@@ -43,10 +43,7 @@ Example: codefresh-mcp metrics --metric failure_count,success_rate --by pipeline
 			if err != nil {
 				return err
 			}
-			ans.Freshness, err = pipeline.Freshness(cmd.Context(), r, &p.Config, []string{"builds"}, dataset.FreshnessOptions{})
-			if err != nil {
-				a.logger().Warn("data freshness unknown", "error", err)
-			}
+			ans.Freshness = freshness(cmd.Context(), a, r, p, []string{"builds"}, dataset.FreshnessOptions{})
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(ans)
 			}

@@ -31,6 +31,16 @@ func openDataset(ctx context.Context, a *app) (*pipeline.Project, dataset.Reader
 	return p, r, nil
 }
 
+// freshness is how current the tables read through r are; when that
+// cannot be told the answer goes on and the log says so.
+func freshness(ctx context.Context, a *app, r dataset.Reader, p *pipeline.Project, tables []string, opts dataset.FreshnessOptions) []dataset.TableFreshness {
+	fr, err := pipeline.Freshness(ctx, r, &p.Config, tables, opts)
+	if err != nil {
+		a.logger().Warn("data freshness unknown", "error", err)
+	}
+	return fr
+}
+
 func newQueryCmd(a *app) *cobra.Command {
 	var asJSON bool
 	var maxRows int
