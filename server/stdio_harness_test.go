@@ -68,7 +68,7 @@ type stdioPeer struct {
 	arrived chan struct{} // closed and replaced at every line
 
 	stop     context.CancelFunc // cancels ServeStdio's context, as a signal does
-	served   chan struct{}      // closed when ServeStdio has returned
+	served   chan struct{}      // closed when ServeStdio has returned and its output is recorded
 	serveErr error
 }
 
@@ -102,12 +102,19 @@ func newStdioPeer(t *testing.T, simCfg cfsim.Config, limits *stdioLimits) *stdio
 	outR, outW := io.Pipe()
 	p := &stdioPeer{t: t, srv: srv, sim: sim, in: inW, logs: logs, byID: map[string]rpcMessage{}, stop: cancel,
 		arrived: make(chan struct{}), served: make(chan struct{})}
+	read := make(chan struct{})
+	go func() {
+		p.readOutput(outR)
+		close(read)
+	}()
 	go func() {
 		p.serveErr = srv.ServeStdio(ctx, inR, outW)
 		outW.Close()
+		// served means every line written is recorded: an io.Pipe write
+		// returns once read, before readOutput has stored the line.
+		<-read
 		close(p.served)
 	}()
-	go p.readOutput(outR)
 	t.Cleanup(func() {
 		p.closeStdin()
 		p.assertNoCanary()
