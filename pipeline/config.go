@@ -19,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/invopop/jsonschema"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/civiews"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 	"github.com/cfmcp/codefresh-mcp/pipeline/tomledit"
@@ -244,8 +245,9 @@ func lineOfKey(data []byte, key []string) int {
 // formats, paths. Zero numbers are the defaults.
 func (c *Config) Validate() error {
 	checks := []func() error{
-		func() error { return checkName("pipeline_name", c.PipelineName) },
-		func() error { return checkName("dataset_name", c.DatasetName) },
+		func() error { return checkName("pipeline_name", c.PipelineName, maxNameLen) },
+		// The CI views live in the schema <dataset>_ci, which must fit too.
+		func() error { return checkName("dataset_name", c.DatasetName, maxNameLen-len(civiews.SchemaSuffix)) },
 		c.checkPacing,
 		c.Destination.check,
 		c.Incremental.check,
@@ -277,12 +279,12 @@ func keyError(path []string, format string, args ...any) *ConfigError {
 
 // checkName refuses a pipeline or dataset name that dlt would rename or a
 // destination could not hold: it names a database schema and state rows.
-func checkName(key, name string) error {
+func checkName(key, name string, maxLen int) error {
 	if name == "" {
 		return nil
 	}
-	if norm := normalize.Identifier(name); norm != name || len(name) > maxNameLen {
-		return keyError([]string{key}, "%q: use lowercase letters, digits and underscores, at most %d, such as %q", name, maxNameLen, norm[:min(len(norm), maxNameLen)])
+	if norm := normalize.Identifier(name); norm != name || len(name) > maxLen {
+		return keyError([]string{key}, "%q: use lowercase letters, digits and underscores, at most %d, such as %q", name, maxLen, norm[:min(len(norm), maxLen)])
 	}
 	return nil
 }

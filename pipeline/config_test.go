@@ -132,9 +132,11 @@ func TestConfigSchema(t *testing.T) {
 
 func TestConfigRefusesInvalidValuesWithKeyAndLine(t *testing.T) {
 	cases := []struct{ text, want string }{
-		{"# names\ndataset_name = \"x; DROP TABLE y\"\n", `f.toml:2: dataset_name: "x; DROP TABLE y": use lowercase letters, digits and underscores, at most 63, such as "x_drop_table_y"`},
-		{"dataset_name = \"CF\"\n", `f.toml:1: dataset_name: "CF": use lowercase letters, digits and underscores, at most 63, such as "cf"`},
-		{"dataset_name = \"" + strings.Repeat("a", 64) + "\"\n", `f.toml:1: dataset_name: "` + strings.Repeat("a", 64) + `": use lowercase letters, digits and underscores, at most 63, such as "` + strings.Repeat("a", 63) + `"`},
+		{"# names\ndataset_name = \"x; DROP TABLE y\"\n", `f.toml:2: dataset_name: "x; DROP TABLE y": use lowercase letters, digits and underscores, at most 60, such as "x_drop_table_y"`},
+		{"dataset_name = \"CF\"\n", `f.toml:1: dataset_name: "CF": use lowercase letters, digits and underscores, at most 60, such as "cf"`},
+		// 61 bytes: its views' schema, <dataset>_ci, would pass PostgreSQL's 63.
+		{"dataset_name = \"" + strings.Repeat("a", 61) + "\"\n", `f.toml:1: dataset_name: "` + strings.Repeat("a", 61) + `": use lowercase letters, digits and underscores, at most 60, such as "` + strings.Repeat("a", 60) + `"`},
+		{"pipeline_name = \"" + strings.Repeat("p", 64) + "\"\n", `f.toml:1: pipeline_name: "` + strings.Repeat("p", 64) + `": use lowercase letters, digits and underscores, at most 63, such as "` + strings.Repeat("p", 63) + `"`},
 		{"\npipeline_name = \"../p\"\n", `f.toml:2: pipeline_name: "../p": use lowercase letters, digits and underscores, at most 63, such as "_p"`},
 		{"requests_per_second = nan\n", "f.toml:1: requests_per_second: NaN: use 0.01 to 1000 (or leave it out for 10)"},
 		{"requests_per_second = inf\n", "f.toml:1: requests_per_second: +Inf: use 0.01 to 1000 (or leave it out for 10)"},
