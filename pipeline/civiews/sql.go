@@ -1,6 +1,8 @@
 package civiews
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -22,10 +24,36 @@ const (
 // View bodies name tables without a catalog: DuckDB binds them in the
 // view's own database whatever name it is attached under.
 func Statements(dataset string, columns map[string]map[string]string) []string {
+	views := Definitions(dataset, columns)
+	if len(views) == 0 {
+		return nil
+	}
+	out := []string{CreateSchema(dataset)}
+	for _, v := range views {
+		out = append(out, v.Create)
+	}
+	return out
+}
+
+// Definition is one view's statement, as Statements would create it.
+type Definition struct {
+	Name   string
+	Create string // CREATE OR REPLACE VIEW ...
+	// Comment is what a writer sets as the view's comment: it names the
+	// definition, so a later load replaces only views whose definition
+	// changed (in PostgreSQL a replace waits for every reader of the view).
+	Comment string
+}
+
+// Definitions are the views of dataset over columns (see Statements), in
+// the order they are created.
+func Definitions(dataset string, columns map[string]map[string]string) []Definition {
 	schema := quoteIdent(Schema(dataset))
-	var out []string
+	var out []Definition
 	add := func(view, body string) {
-		out = append(out, "CREATE OR REPLACE VIEW "+schema+"."+quoteIdent(view)+" AS "+body)
+		create := "CREATE OR REPLACE VIEW " + schema + "." + quoteIdent(view) + " AS " + body
+		sum := sha256.Sum256([]byte(create))
+		out = append(out, Definition{Name: view, Create: create, Comment: commentPrefix + hex.EncodeToString(sum[:8])})
 	}
 	if cols, ok := columns[BuildsTable]; ok {
 		add(Builds, buildsBody(dataset, source{cols}))
@@ -34,10 +62,21 @@ func Statements(dataset string, columns map[string]map[string]string) []string {
 	if cols, ok := columns[StepsTable]; ok {
 		add(Steps, stepsBody(dataset, source{cols}))
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	return append([]string{"CREATE SCHEMA IF NOT EXISTS " + schema}, out...)
+	return out
+}
+
+// commentPrefix starts the comment of every view this package defines.
+const commentPrefix = "codefresh-mcp CI view, definition "
+
+// CreateSchema makes the views' schema when it is missing.
+func CreateSchema(dataset string) string {
+	return "CREATE SCHEMA IF NOT EXISTS " + quoteIdent(Schema(dataset))
+}
+
+// SetComment records v's definition on the view; the statement reads in
+// DuckDB and PostgreSQL alike.
+func (v Definition) SetComment(dataset string) string {
+	return "COMMENT ON VIEW " + quoteIdent(Schema(dataset)) + "." + quoteIdent(v.Name) + " IS '" + v.Comment + "'"
 }
 
 // kind is the family of a column's type.

@@ -88,3 +88,26 @@ func (have Columns) Ensure(ctx context.Context, exec func(ctx context.Context, q
 	}
 	return nil
 }
+
+// ScanViewComments reads catalog rows of (view name, comment) of one
+// schema, where a schema without views is one row with an empty name and
+// a missing schema is no row: the result is nil for a missing schema.
+func ScanViewComments(rows Rows) (map[string]string, error) {
+	var comments map[string]string
+	for rows.Next() {
+		var view, comment string
+		if err := rows.Scan(&view, &comment); err != nil {
+			return nil, fmt.Errorf("read view comments: %w", err)
+		}
+		if comments == nil {
+			comments = map[string]string{}
+		}
+		if view != "" {
+			comments[view] = comment
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read view comments: %w", err)
+	}
+	return comments, nil
+}

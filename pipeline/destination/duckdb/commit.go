@@ -51,7 +51,19 @@ func (c *committer) systemRows() *destination.SystemRows {
 		QueryRow: func(ctx context.Context, q string, args ...any) destination.Row {
 			return c.tx.QueryRowContext(ctx, q, args...)
 		},
-		Dataset: c.dataset, Columns: func() destination.Columns { return c.columns }}
+		Dataset: c.dataset, Columns: func() destination.Columns { return c.columns }, ViewComments: c.viewComments}
+}
+
+// viewComments reads the comments of the views in schema (nil when it is missing).
+func (c *committer) viewComments(ctx context.Context, schema string) (map[string]string, error) {
+	rows, err := c.tx.QueryContext(ctx, `SELECT coalesce(v.view_name, ''), coalesce(v.comment, '')
+		FROM duckdb_schemas() s LEFT JOIN duckdb_views() v ON v.database_name = s.database_name AND v.schema_name = s.schema_name
+		WHERE s.database_name = ? AND s.schema_name = ?`, c.catalog, schema)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return destination.ScanViewComments(rows)
 }
 
 // target is the fully qualified name of a dataset table.

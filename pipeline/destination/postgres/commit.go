@@ -78,8 +78,20 @@ func (c *committer) run(ctx context.Context) error {
 		QueryRow: func(ctx context.Context, q string, args ...any) destination.Row {
 			return c.tx.QueryRow(ctx, q, args...)
 		},
-		Dataset: c.dataset, Columns: func() destination.Columns { return c.columns }}
+		Dataset: c.dataset, Columns: func() destination.Columns { return c.columns }, ViewComments: c.viewComments}
 	return sys.Commit(ctx, c.createTables, c.moveRows, c.afterStep)
+}
+
+// viewComments reads the comments of the views in schema (nil when it is missing).
+func (c *committer) viewComments(ctx context.Context, schema string) (map[string]string, error) {
+	rows, err := c.tx.Query(ctx, `SELECT coalesce(cl.relname, ''), coalesce(obj_description(cl.oid, 'pg_class'), '')
+		FROM pg_catalog.pg_namespace n LEFT JOIN pg_catalog.pg_class cl ON cl.relnamespace = n.oid AND cl.relkind = 'v'
+		WHERE n.nspname = $1`, schema)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return destination.ScanViewComments(rows)
 }
 
 func (c *committer) target(table string) string { return qualify(c.dataset, table) }
