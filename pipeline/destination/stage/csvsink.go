@@ -38,6 +38,8 @@ type CSVSink struct {
 	seq      int
 	queue    chan *csvFile
 	done     chan struct{}
+	deferred bool       // files wait until Wait or Close, then go in per table
+	pending  []*csvFile // deferred files, in the order they were finished
 
 	mu  sync.Mutex
 	err error
@@ -74,11 +76,11 @@ var _ normalize.Sink = (*CSVSink)(nil)
 // NewCSVSink starts the inserter; Close stops it. Files are written in the
 // stage's private directory.
 func NewCSVSink(s *Stage) *CSVSink {
-	return newCSVSink(s, defaultRollSize)
+	return newCSVSink(s, defaultRollSize, false)
 }
 
-func newCSVSink(s *Stage, rollSize int) *CSVSink {
-	c := &CSVSink{s: s, dir: s.dir, rollSize: rollSize, tables: map[*normalize.Table]*csvTable{},
+func newCSVSink(s *Stage, rollSize int, deferred bool) *CSVSink {
+	c := &CSVSink{s: s, dir: s.dir, rollSize: rollSize, deferred: deferred, tables: map[*normalize.Table]*csvTable{},
 		queue: make(chan *csvFile, csvQueue), done: make(chan struct{})}
 	go c.loop()
 	return c
@@ -86,17 +88,60 @@ func newCSVSink(s *Stage, rollSize int) *CSVSink {
 
 func (c *CSVSink) loop() {
 	defer close(c.done)
+	defer c.insertPending()
 	for f := range c.queue {
 		if f.barrier != nil {
+			c.insertPending()
 			close(f.barrier)
 			continue
 		}
-		if c.failed() == nil {
-			if err := c.s.InsertCSV(context.Background(), f.t, f.path, f.rows); err != nil {
-				c.fail(err)
-			}
+		if c.deferred {
+			c.pending = append(c.pending, f)
+			continue
 		}
+		c.insert([]*csvFile{f})
+	}
+}
+
+// insert puts files of one table and one column list into the stage.
+func (c *CSVSink) insert(files []*csvFile) {
+	if c.failed() == nil {
+		paths := make([]string, len(files))
+		var rows int64
+		for i, f := range files {
+			paths[i], rows = f.path, rows+f.rows
+		}
+		if err := c.s.InsertCSV(context.Background(), files[0].t, paths, rows); err != nil {
+			c.fail(err)
+		}
+	}
+	for _, f := range files {
 		os.Remove(f.path)
+	}
+}
+
+// insertPending inserts the deferred files, one statement per run of a
+// table's files with the same columns.
+func (c *CSVSink) insertPending() {
+	byTable := map[string][]*csvFile{}
+	var names []string
+	for _, f := range c.pending {
+		if byTable[f.t.Name] == nil {
+			names = append(names, f.t.Name)
+		}
+		byTable[f.t.Name] = append(byTable[f.t.Name], f)
+	}
+	c.pending = nil
+	for _, name := range names {
+		files := byTable[name]
+		for len(files) > 0 {
+			n := 1
+			for n < len(files) && len(files[n].t.Columns) == len(files[0].t.Columns) {
+				n++
+			}
+			c.insert(files[:n])
+			files = files[n:]
+		}
 	}
 }
 
@@ -217,10 +262,10 @@ func (c *CSVSink) Close() error {
 	return errors.Join(err, c.failed())
 }
 
-// InsertCSV inserts the rows of a file CSVSink wrote for t's columns into
+// InsertCSV inserts the rows of files CSVSink wrote for t's columns into
 // t's staging table, creating or growing the table first; rows is how many
-// the file holds.
-func (s *Stage) InsertCSV(ctx context.Context, t *normalize.Table, path string, rows int64) error {
+// the files hold.
+func (s *Stage) InsertCSV(ctx context.Context, t *normalize.Table, paths []string, rows int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -249,16 +294,16 @@ func (s *Stage) InsertCSV(ctx context.Context, t *normalize.Table, path string, 
 	if err := st.closeAppender(ctx); err != nil {
 		return fmt.Errorf("stage: table %s: %w", t.Name, err)
 	}
-	q, err := csvInsert(s.schema, t, path)
+	q, err := csvInsert(s.schema, t, paths)
 	if err != nil {
 		return err
 	}
 	res, err := s.conn.ExecContext(ctx, q)
 	if err != nil {
-		return fmt.Errorf("stage: table %s: insert %s: %w", t.Name, filepath.Base(path), err)
+		return fmt.Errorf("stage: table %s: insert %s: %w", t.Name, filepath.Base(paths[0]), err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n != rows {
-		return fmt.Errorf("stage: table %s: %s gave %d rows, %d were written", t.Name, filepath.Base(path), n, rows)
+		return fmt.Errorf("stage: table %s: %d files gave %d rows, %d were written", t.Name, len(paths), n, rows)
 	}
 	st.rows += rows
 	return nil
@@ -277,7 +322,7 @@ var csvReadTypes = map[normalize.DataType]string{
 
 // csvInsert is the statement that inserts a CSVSink file for t's columns:
 // explicit types and dialect, nothing sniffed.
-func csvInsert(schema string, t *normalize.Table, path string) (string, error) {
+func csvInsert(schema string, t *normalize.Table, paths []string) (string, error) {
 	names := make([]string, len(t.Columns))
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
@@ -288,10 +333,15 @@ func csvInsert(schema string, t *normalize.Table, path string) (string, error) {
 		names[i] = QuoteIdent(c.Name)
 		cols[i] = sqlString(fmt.Sprintf("c%d", i)) + ": " + sqlString(typ)
 	}
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = sqlString(p)
+	}
 	return fmt.Sprintf(`INSERT INTO %s.%s (%s) SELECT * FROM read_csv(%s, columns = {%s}, header = false,
 		auto_detect = false, delim = ',', quote = '"', escape = '"', new_line = '\n', nullstr = '',
-		allow_quoted_nulls = false, strict_mode = true)`,
-		QuoteIdent(schema), QuoteIdent(t.Name), strings.Join(names, ", "), sqlString(path), strings.Join(cols, ", ")), nil
+		allow_quoted_nulls = false, strict_mode = true, buffer_size = 4194304, max_line_size = 4194304,
+		hive_partitioning = false, filename = false)`,
+		QuoteIdent(schema), QuoteIdent(t.Name), strings.Join(names, ", "), "["+strings.Join(quoted, ", ")+"]", strings.Join(cols, ", ")), nil
 }
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -1,0 +1,116 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
+)
+
+// The stage paths' benchmarks normalize CFMCP_STAGE_BENCH_BUILDS simulated
+// builds (default 100,000: 5,000 distinct records, each round under new ids)
+// into a fresh stage and flush it, and report CPU seconds (user+sys of the
+// whole process, DuckDB's threads included), the process's peak RSS and the
+// peak before the first round. Run each in a process of its own, so the peak
+// is its own:
+//
+//	go test ./pipeline/destination/stage/ -run '^$' -benchtime 1x -bench '^BenchmarkStagePathAppender$'
+//	go test ./pipeline/destination/stage/ -run '^$' -benchtime 1x -bench '^BenchmarkStagePathCSV$'
+func BenchmarkStagePathAppender(b *testing.B) {
+	benchStagePath(b, func(s *Stage) rowSink { return NewAsync(s) })
+}
+
+func BenchmarkStagePathCSV(b *testing.B) {
+	benchStagePath(b, func(s *Stage) rowSink { return NewCSVSink(s) })
+}
+
+// BenchmarkStagePathCSVAtEnd keeps the files until the end and inserts
+// each table's files with one statement, DuckDB's reader using
+// CFMCP_STAGE_BENCH_THREADS threads (default the stage's one).
+func BenchmarkStagePathCSVAtEnd(b *testing.B) {
+	benchStagePath(b, func(s *Stage) rowSink {
+		if th := os.Getenv("CFMCP_STAGE_BENCH_THREADS"); th != "" {
+			if _, err := s.conn.ExecContext(context.Background(), "SET threads = "+th); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return newCSVSink(s, defaultRollSize, true)
+	})
+}
+
+type rowSink interface {
+	normalize.Sink
+	Close() error
+}
+
+func benchStagePath(b *testing.B, newSink func(*Stage) rowSink) {
+	n := 100_000
+	if v := os.Getenv("CFMCP_STAGE_BENCH_BUILDS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const distinct = 5000
+	recs := simBuilds(b, distinct)
+	ctx := context.Background()
+	before := rusage(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := OpenIn(ctx, b.TempDir(), "codefresh_data")
+		if err != nil {
+			b.Fatal(err)
+		}
+		schema := normalize.NewSchema("codefresh")
+		schema.EnsureRoot("builds", "builds", "merge", []string{"id"})
+		norm := normalize.New(schema, normalize.Options{LoadID: "1749667187.541553"})
+		sink := newSink(s)
+		rec := map[string]any{}
+		for i := range n {
+			src := recs[i%distinct]
+			clear(rec)
+			for k, v := range src {
+				rec[k] = v
+			}
+			if round := i / distinct; round > 0 {
+				rec["id"] = fmt.Sprintf("%v-%d", src["id"], round)
+			}
+			if err := norm.Normalize("builds", rec, sink); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := sink.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if got := s.Counts()["builds"]; got != int64(n) {
+			b.Fatalf("%d builds staged, want %d", got, n)
+		}
+		b.ReportMetric(float64(s.DiskSize())/(1<<20), "stage-MB")
+		s.Close()
+	}
+	after := rusage(b)
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "builds/s")
+	b.ReportMetric(cpuSeconds(after)-cpuSeconds(before), "cpu-s")
+	b.ReportMetric(float64(before.Maxrss)/1024, "rss0-MB")
+	b.ReportMetric(float64(after.Maxrss)/1024, "peak-rss-MB")
+}
+
+func rusage(b *testing.B) syscall.Rusage {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru
+}
+
+func cpuSeconds(ru syscall.Rusage) float64 {
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
