@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -58,6 +60,7 @@ func benchStagePath(b *testing.B, newSink func(*Stage) rowSink) {
 	const distinct = 5000
 	recs := simBuilds(b, distinct)
 	ctx := context.Background()
+	hwmMB(b, true)
 	before := rusage(b)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -87,9 +90,11 @@ func benchStagePath(b *testing.B, newSink func(*Stage) rowSink) {
 		if err := sink.Close(); err != nil {
 			b.Fatal(err)
 		}
+		b.ReportMetric(hwmMB(b, true), "hwm-write-MB")
 		if err := s.Flush(ctx); err != nil {
 			b.Fatal(err)
 		}
+		b.ReportMetric(hwmMB(b, true), "hwm-flush-MB")
 		if got := s.Counts()["builds"]; got != int64(n) {
 			b.Fatalf("%d builds staged, want %d", got, n)
 		}
@@ -101,6 +106,9 @@ func benchStagePath(b *testing.B, newSink func(*Stage) rowSink) {
 	b.ReportMetric(cpuSeconds(after)-cpuSeconds(before), "cpu-s")
 	b.ReportMetric(float64(before.Maxrss)/1024, "rss0-MB")
 	b.ReportMetric(float64(after.Maxrss)/1024, "peak-rss-MB")
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.Sys)/(1<<20), "go-sys-MB") // Go returns little to the OS: about its peak
 }
 
 func rusage(b *testing.B) syscall.Rusage {
@@ -113,4 +121,25 @@ func rusage(b *testing.B) syscall.Rusage {
 
 func cpuSeconds(ru syscall.Rusage) float64 {
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// hwmMB is the process's peak RSS since the last reset (VmHWM), resetting
+// it when reset is set.
+func hwmMB(b *testing.B, reset bool) float64 {
+	st, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var kb float64
+	for _, line := range strings.Split(string(st), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
+			kb, _ = strconv.ParseFloat(f[1], 64)
+		}
+	}
+	if reset {
+		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return kb / 1024
 }
