@@ -16,7 +16,9 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
 
-// CSVSink is the file path into a Stage: the normalizer's rows are written
+// CSVSink is a file path into a Stage, measured against the appender path
+// (Async) by the BenchmarkStagePath benchmarks and kept in a test file: the
+// load writes through Async. The normalizer's rows are written
 // by Go as typed CSV files, one open file per table rolled by size, and each
 // finished file goes into the stage with one INSERT ... SELECT FROM read_csv
 // on a goroutine of its own, while the next file is written. No value
