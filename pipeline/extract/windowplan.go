@@ -50,18 +50,22 @@ func planWindows(region span, pagesPerDay, pagesLeft float64, workers, limit int
 
 // windowDays is the width in days of a window of about pages pages at
 // pagesPerDay: at least one page, between one day and maxWindowDays. Of the
-// two widths nearest, it takes the one whose last page is the fuller, since
-// every window pays a whole request for its last page.
+// two widths nearest, both close enough to the pages asked, it takes the one
+// whose last page is the fuller, since every window pays a whole request for
+// its last page.
 func windowDays(pages, pagesPerDay float64) int {
 	if pagesPerDay <= 0 {
 		return maxWindowDays
 	}
-	pages = math.Max(1, pages)
-	exact := pages / pagesPerDay
+	exact := math.Max(1, pages) / pagesPerDay
 	lo, hi := int(math.Max(1, math.Floor(exact))), int(math.Max(1, math.Ceil(exact)))
+	near := func(d int) bool { return float64(d) >= 0.8*exact && float64(d) <= 1.25*exact }
 	best := lo
-	if lastPageFill(hi, pagesPerDay) > lastPageFill(lo, pagesPerDay) && float64(hi) <= exact*1.25 {
-		best = hi
+	if exact-float64(lo) > float64(hi)-exact {
+		best = hi // the nearer
+	}
+	if other := lo + hi - best; near(other) && lastPageFill(other, pagesPerDay) > lastPageFill(best, pagesPerDay) {
+		best = other
 	}
 	return min(best, maxWindowDays)
 }
