@@ -346,10 +346,11 @@ func (x *Extractor) probeHistory(ctx context.Context, res codefresh.Resource, op
 	if lower.IsZero() || !probeDay.Before(lower) {
 		probes = append(probes, &probe{start: probeDay, end: probeDay})
 	}
+	// Nothing can be older than the oldest possible day; an API that still
+	// has records there is ignoring endDate.
+	beforeAll := &probe{end: oldestPossible.AddDate(0, 0, -1)}
 	if lower.IsZero() {
-		// Nothing can be older than the oldest possible day; an API that
-		// still has records there is ignoring endDate.
-		probes = append(probes, &probe{end: oldestPossible.AddDate(0, 0, -1)})
+		probes = append(probes, beforeAll)
 		for _, d := range probeDays(conc - 2) {
 			if end := frontier.AddDate(0, 0, -d); end.After(oldestPossible) {
 				probes = append(probes, &probe{end: end})
@@ -373,7 +374,7 @@ func (x *Extractor) probeHistory(ctx context.Context, res codefresh.Resource, op
 	if !lower.IsZero() {
 		return history{known: true, oldest: lower}, nil
 	}
-	if len(probes) > 1 && !probes[1].newest.IsZero() {
+	if !beforeAll.newest.IsZero() {
 		return history{}, &datesIgnoredError{got: "builds listed before " + oldestPossible.Format("2006-01-02") + ", older than any Codefresh build"}
 	}
 	h := history{lo: oldestPossible.AddDate(0, 0, -1), hi: frontier}
