@@ -1,8 +1,12 @@
 package extract
 
 import (
+	"context"
 	"math"
+	"sync"
 	"time"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 )
 
 // A builds listing's plan: the date windows that cover its days, sized so
@@ -79,4 +83,99 @@ func lastPageFill(days int, pagesPerDay float64) float64 {
 		return 1
 	}
 	return f
+}
+
+// history is what the first round of probes told about a listing's days.
+type history struct {
+	known  bool      // oldest is the first day to list
+	oldest time.Time // (known)
+	// Otherwise: no build on or before day lo, and one on day hi.
+	lo, hi time.Time
+}
+
+// probeHistory sends the first round of probes at once and waits for every
+// answer before it judges them, so the requests made do not depend on
+// their timing. With a lower bound (an incremental run) the days to list
+// are known and only the dates check is sent.
+func (x *Extractor) probeHistory(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, frontier, lower time.Time, conc int) (history, error) {
+	probeDay := frontier.AddDate(0, 0, -1)
+	type probe struct {
+		start, end time.Time // start zero: anything up to end
+		newest     time.Time
+		err        error
+	}
+	var probes []*probe
+	if lower.IsZero() || !probeDay.Before(lower) {
+		probes = append(probes, &probe{start: probeDay, end: probeDay})
+	}
+	// Nothing can be older than the oldest possible day; an API that still
+	// has records there is ignoring endDate.
+	beforeAll := &probe{end: oldestPossible.AddDate(0, 0, -1)}
+	if lower.IsZero() {
+		probes = append(probes, beforeAll)
+		for _, d := range probeDays(conc - 2) {
+			if end := frontier.AddDate(0, 0, -d); end.After(oldestPossible) {
+				probes = append(probes, &probe{end: end})
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for _, p := range probes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.newest, p.err = x.newestBetween(ctx, res, opt, p.start, p.end)
+		}()
+	}
+	wg.Wait()
+	for _, p := range probes {
+		if p.err != nil {
+			return history{}, p.err
+		}
+	}
+	if !lower.IsZero() {
+		return history{known: true, oldest: lower}, nil
+	}
+	if !beforeAll.newest.IsZero() {
+		return history{}, &datesIgnoredError{got: "builds listed before " + oldestPossible.Format("2006-01-02") + ", older than any Codefresh build"}
+	}
+	h := history{lo: oldestPossible.AddDate(0, 0, -1), hi: frontier}
+	for _, p := range probes {
+		if p.start.IsZero() && p.newest.IsZero() && p.end.After(h.lo) && p.end.Before(h.hi) {
+			h.lo = p.end
+		}
+		if t := truncDay(p.newest); !p.newest.IsZero() && t.Before(h.hi) {
+			h.hi = t
+		}
+	}
+	if !h.lo.Before(h.hi) { // answers that contradict each other: list every possible day
+		return history{known: true, oldest: oldestPossible}, nil
+	}
+	if h.lo.AddDate(0, 0, 1).Equal(h.hi) {
+		return history{known: true, oldest: h.hi}, nil
+	}
+	return h, nil
+}
+
+// findOldest narrows down, one request at a time, the day of the oldest
+// build, given none on or before day lo and one on day hi.
+func (x *Extractor) findOldest(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, lo, hi time.Time) (time.Time, error) {
+	for {
+		gap := span{lo, hi}.days() - 1
+		if gap <= 1 {
+			return hi, nil
+		}
+		mid := lo.AddDate(0, 0, gap/2)
+		newest, err := x.newestBetween(ctx, res, opt, time.Time{}, mid)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if newest.IsZero() {
+			lo = mid
+		} else if t := truncDay(newest); t.Before(hi) {
+			hi = t
+		} else {
+			return lo.AddDate(0, 0, 1), nil // an answer outside the dates asked for: list every day left
+		}
+	}
 }
