@@ -241,118 +241,99 @@ func (x *Extractor) listWindows(ctx context.Context, res codefresh.Resource, opt
 		}
 	}
 	cov.after = frontier.Add(day) // every build from then on was on the first page
-	firstWidth := widthFor(pageSize, perDay)
 	lower := time.Time{}
 	if !from.IsZero() {
 		lower = truncDay(from)
 	}
-	// Before any window runs in parallel, one request on the day before the
-	// frontier checks that the API honours the dates: an API that ignores
-	// them answers with a build from outside, and the fallback then starts
-	// from a state that does not depend on timing (a replay matches).
-	if probeDay := frontier.AddDate(0, 0, -1); lower.IsZero() || !probeDay.Before(lower) {
-		if _, err := x.anyBetween(ctx, res, opt, probeDay, probeDay); err != nil {
-			return err
-		}
+	if !lower.IsZero() && frontier.Before(lower) {
+		return nil // the first page reached back to the start of the listing
 	}
-	conc := x.cfg.Concurrency
-	// The plan is deterministic: window k is sized by window k-lag (the
-	// first lag by the first page), and the walk stops once a window at
-	// least lag back found nothing older. The same data gives the same
-	// requests whatever order responses come in (a replayed record matches).
-	// Two windows per worker of lag keep the planner from waiting on a slow
-	// window while other workers idle (bench P2), for up to 2*conc-1 cheap
-	// empty windows at the end of the history.
-	lag := 2 * conc
-	var plan []*window
-	windows := make(chan *window)
+	conc := max(1, x.cfg.Concurrency)
+	pagesPerDay := perDay / float64(pageSize)
+	// One round of probes, before any window runs: the day before the
+	// frontier checks that the API honours the dates (an API that ignores
+	// them answers with a build from outside, and the fallback then starts
+	// from a state that does not depend on timing: a replay matches); on a
+	// first load the others bracket the oldest build.
+	h, err := x.probeHistory(ctx, res, opt, frontier, lower, conc)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { // walks back from the first page, one window at a time
-		defer close(windows)
-		for end := frontier; lower.IsZero() || !end.Before(lower); {
-			if end.Before(oldestPossible) {
-				return nil // the last window reached the oldest possible day
+	windows := make(chan *window)
+	work := func() error {
+		for w := range windows {
+			if err := x.listWindow(gctx, res, opt, w, emit, cov); err != nil {
+				return err
 			}
-			width := firstWidth
-			if k := len(plan); k >= lag {
-				prev := plan[k-lag]
-				select {
-				case <-prev.done:
-				case <-gctx.Done():
-					return gctx.Err()
-				}
-				if prev.nothingOlder {
-					return nil
-				}
-				width = prev.nextWidth(pageSize)
-			}
-			start := end.AddDate(0, 0, -(width - 1))
-			if !lower.IsZero() && start.Before(lower) {
-				start = lower
-			}
-			if start.Before(oldestPossible) {
-				start = oldestPossible
-			}
-			w := &window{start: start, end: end, width: width, done: make(chan struct{})}
-			plan = append(plan, w)
-			select {
-			case windows <- w:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-			end = start.AddDate(0, 0, -1)
 		}
 		return nil
-	})
-	for i := 0; i < conc; i++ {
-		g.Go(func() error {
-			for w := range windows {
-				if err := x.listWindow(gctx, res, opt, w, lower, emit, cov); err != nil {
-					return err
+	}
+	// The plan is deterministic: it depends on the first page and the
+	// probes' answers only, so the same data gives the same requests
+	// whatever order responses come in (a replayed record matches).
+	g.Go(func() error {
+		defer close(windows)
+		send := func(ctx context.Context, ws []*window) error {
+			for _, w := range ws {
+				select {
+				case windows <- w:
+				case <-ctx.Done():
+					return ctx.Err()
 				}
 			}
 			return nil
-		})
+		}
+		if h.known {
+			all, _ := planWindows(span{h.oldest, frontier}, pagesPerDay, float64(span{h.oldest, frontier}.days())*pagesPerDay, conc, -1)
+			return send(gctx, all)
+		}
+		// Where the oldest build lies is still being narrowed down (one
+		// request at a time, by this goroutine, which stands in for one
+		// worker meanwhile): the other workers start on the days known to
+		// hold builds, in windows sized as if the unknown days were half full.
+		dense := span{h.hi, frontier}
+		guess := float64(dense.days())*pagesPerDay + float64(span{h.lo.AddDate(0, 0, 1), h.hi.AddDate(0, 0, -1)}.days())*pagesPerDay/2
+		first, rest := planWindows(dense, pagesPerDay, guess, conc, conc-1)
+		sendCtx, stopSending := context.WithCancel(gctx)
+		defer stopSending()
+		firstSent := make(chan error, 1)
+		go func() { firstSent <- send(sendCtx, first) }()
+		oldest, err := x.findOldest(gctx, res, opt, h.lo, h.hi)
+		if err != nil {
+			stopSending()
+			<-firstSent // before windows closes
+			return err
+		}
+		if err := <-firstSent; err != nil {
+			return err
+		}
+		g.Go(work) // the worker this goroutine stood in for
+		rest.start = oldest
+		all, _ := planWindows(rest, pagesPerDay, float64(rest.days())*pagesPerDay, conc, -1)
+		return send(gctx, all)
+	})
+	n := conc
+	if !h.known {
+		n = conc - 1
+	}
+	for range n {
+		g.Go(work)
 	}
 	return g.Wait()
 }
 
 // window is one date window of a builds listing: [start, end] in days.
-type window struct {
-	start, end   time.Time
-	width        int // days it was planned with
-	done         chan struct{}
-	n            int  // builds listed
-	nothingOlder bool // empty, and no build exists before it
-}
+type window struct{ start, end time.Time }
 
-// nextWidth sizes a later window by the density this one showed: about
-// five pages each keeps the workers' tails short.
-func (w *window) nextWidth(pageSize int) int {
-	if w.n == 0 {
-		return min(maxWindowDays, w.width*2)
-	}
-	days := w.end.Sub(w.start).Hours()/24 + 1
-	return widthFor(pageSize, float64(w.n)/days)
-}
-
-// widthFor is the width in days of a window of about five pages at perDay
-// builds a day, between one day and maxWindowDays.
-func widthFor(pageSize int, perDay float64) int {
-	return int(math.Min(maxWindowDays, math.Max(1, math.Ceil(5*float64(pageSize)/perDay))))
-}
-
-// listWindow lists one window, then, if it was empty, asks whether anything
-// older exists at all.
-func (x *Extractor) listWindow(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, w *window, lower time.Time, emit func(*codefresh.Page) error, cov *coverage) error {
-	defer close(w.done)
+// listWindow lists one window.
+func (x *Extractor) listWindow(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, w *window, emit func(*codefresh.Page) error, cov *coverage) error {
 	q := opt
 	q.Query = cloneQuery(opt.Query)
 	q.Query.Set("startDate", w.start.Format("2006-01-02"))
 	q.Query.Set("endDate", w.end.Format("2006-01-02"))
 	var ids []string
 	err := x.listAll(ctx, res, q, func(pg *codefresh.Page) error {
-		w.n += pg.Len()
 		if out := outside(pg, res.IncrementalCursor, w.start, w.end.Add(day)); !out.IsZero() {
 			return &datesIgnoredError{got: fmt.Sprintf("a build created %s in the window %s..%s", out.Format(time.RFC3339), w.start.Format("2006-01-02"), w.end.Format("2006-01-02"))}
 		}
@@ -366,25 +347,6 @@ func (x *Extractor) listWindow(ctx context.Context, res codefresh.Resource, opt 
 		return err
 	}
 	cov.complete(w.start, w.end.Add(day))
-	switch {
-	case w.start.Equal(oldestPossible) && lower.IsZero():
-		// Nothing can be older than the oldest possible day; an API that
-		// still has records there is ignoring endDate.
-		more, err := x.anyUntil(ctx, res, opt, oldestPossible.AddDate(0, 0, -1))
-		if err != nil {
-			return err
-		}
-		if more {
-			return &datesIgnoredError{got: "builds listed before " + oldestPossible.Format("2006-01-02") + ", older than any Codefresh build"}
-		}
-		w.nothingOlder = true
-	case w.n == 0 && lower.IsZero():
-		more, err := x.anyUntil(ctx, res, opt, w.start.AddDate(0, 0, -1))
-		if err != nil {
-			return err
-		}
-		w.nothingOlder = !more
-	}
 	return nil
 }
 
@@ -395,15 +357,11 @@ const maxWindowDays = 366
 // oldestPossible bounds the walk back in time: Codefresh started in 2014.
 var oldestPossible = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// anyUntil asks whether any record exists up to and including day d.
-func (x *Extractor) anyUntil(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, d time.Time) (bool, error) {
-	return x.anyBetween(ctx, res, opt, time.Time{}, d)
-}
-
-// anyBetween asks (one record, one request) whether any record exists from
-// day start (zero: any) to day end, both included. Its answer also tells an
-// API that ignores the dates: the record comes from outside them.
-func (x *Extractor) anyBetween(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, start, end time.Time) (bool, error) {
+// newestBetween asks (one record, one request) for the newest record from
+// day start (zero: any) to day end, both included, and returns its time
+// (zero: none). Its answer also tells an API that ignores the dates: the
+// record comes from outside them.
+func (x *Extractor) newestBetween(ctx context.Context, res codefresh.Resource, opt codefresh.PageOptions, start, end time.Time) (time.Time, error) {
 	q := opt
 	q.Query = cloneQuery(opt.Query)
 	q.Query.Del("startDate")
@@ -412,15 +370,17 @@ func (x *Extractor) anyBetween(ctx context.Context, res codefresh.Resource, opt 
 	}
 	q.Query.Set("endDate", end.Format("2006-01-02"))
 	q.PageSize, q.MaxPages = 1, 1
-	found := false
+	var newest time.Time
 	err := x.cfg.Client.Pages(ctx, res, q, func(pg *codefresh.Page) error {
-		found = pg.Len() > 0
 		if out := outside(pg, res.IncrementalCursor, start, end.Add(day)); !out.IsZero() {
 			return &datesIgnoredError{got: fmt.Sprintf("a build created %s for startDate=%s endDate=%s", out.Format(time.RFC3339), orDash(start), end.Format("2006-01-02"))}
 		}
+		if pg.Len() > 0 {
+			newest = recordTime(pg.Record(0), res.IncrementalCursor)
+		}
 		return nil
 	})
-	return found, err
+	return newest, err
 }
 
 func orDash(t time.Time) string {

@@ -22,26 +22,6 @@ func TestSinceDropsOlderRecords(t *testing.T) {
 	}
 }
 
-func TestWindowWidths(t *testing.T) {
-	for _, c := range []struct {
-		pageSize int
-		perDay   float64
-		want     int
-	}{
-		{100, 500, 1},              // a busy account: a day holds five pages
-		{100, 50, 10},              // five pages of 100 at 50 a day
-		{100, 0.01, maxWindowDays}, // a sparse history stops at the cap
-	} {
-		if got := widthFor(c.pageSize, c.perDay); got != c.want {
-			t.Errorf("widthFor(%d, %v) = %d, want %d", c.pageSize, c.perDay, got, c.want)
-		}
-	}
-	empty := &window{width: 200}
-	if got := empty.nextWidth(100); got != maxWindowDays {
-		t.Errorf("an empty window doubles up to the cap: %d", got)
-	}
-}
-
 func TestCoverageSkipsWhatWindowsRead(t *testing.T) {
 	day := func(d int) time.Time { return time.Date(2024, 3, d, 0, 0, 0, 0, time.UTC) }
 	cov := &coverage{partial: map[string]bool{}, after: day(10)}
