@@ -19,7 +19,9 @@ import (
 func TestReplayServesRecordedLogFiles(t *testing.T) {
 	const key = "canary-key-0123456789"
 	path := filepath.Join(t.TempDir(), "logs.jsonl")
-	progress := func(id string) []byte { return []byte(`{"id":"` + id + `","location":{"type":"s3","url":"https://bucket/x?X-Amz-Signature=s1gn4tur3s1gn4tur3"}}`) }
+	progress := func(id string) []byte {
+		return []byte(`{"id":"` + id + `","location":{"type":"s3","url":"https://bucket/x?X-Amz-Signature=s1gn4tur3s1gn4tur3"}}`)
+	}
 	logDoc := `{"steps":[{"name":"build","logs":["using ` + key + `","export PASSWORD=hunter2hunter2","done"]}]}`
 	big := `{"steps":[{"name":"build","logs":["` + strings.Repeat("x", 900) + `"]}]}`
 	rec, err := Create(path, Header{LoadID: "1"}, key, 1000)
