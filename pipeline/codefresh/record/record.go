@@ -8,7 +8,9 @@
 // outside codefresh.SafeHeaders, the API key, or a field the catalog marks
 // secret; a 2xx body that is not JSON is not kept, since secret fields
 // cannot be found in it. Its bodies, error bodies included, stay within the
-// bound given to Create.
+// bound given to Create. The log files build_logs reads from their storage
+// host are entries of their own kind (codefresh.KindLogFile), named by the
+// progress record that pointed at them: the signed URL is never kept.
 package record
 
 import (
