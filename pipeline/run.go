@@ -62,8 +62,11 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 		return nil, err
 	}
 	observe := tr.Observe
+	// Log files go to the record only: the trace counts API requests.
+	storage := codefresh.NewStorageClient(p.HTTPClient, creds.AllowLinkLocal())
 	if rec != nil {
 		observe = func(ex codefresh.Exchange) { tr.Observe(ex); rec.Observe(ex) }
+		storage.Observe(rec.Observe)
 	}
 	co := codefresh.OptionsFor(creds)
 	co.Logger, co.RatePerSecond, co.RetryBaseWait, co.HTTPClient, co.Observe = p.logger(), p.ratePerSecond(), p.RetryBaseWait, p.HTTPClient, observe
@@ -74,7 +77,7 @@ func (p *Project) Run(ctx context.Context, opts Options) (*LoadInfo, error) {
 	}
 	// A key the API echoes back, in any spelling, goes before anything is stored.
 	red := secrets.NewRedactor(creds.APIKey())
-	info, err := p.load(ctx, opts, start, loadID, names, client, creds, tr, red)
+	info, err := p.load(ctx, opts, start, loadID, names, client, storage, creds, tr, red)
 	// Classified once the staging folder is gone, so a full disk is named by
 	// the folder that remains (TMPDIR), not the one removed.
 	err = projectfs.AsDiskFull(red.Error(err), p.destinationDir(), "")
@@ -153,7 +156,7 @@ func keptNote(recordPath string, recErr, traceErr error) string {
 
 // load is Run after the client and the trace are set up: it extracts the
 // resources into a stage and commits them to the destination.
-func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadID string, names []string, client *codefresh.Client, creds *secrets.Credentials, tr *trace.Collector, red *secrets.Redactor) (*LoadInfo, error) {
+func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadID string, names []string, client *codefresh.Client, storage *codefresh.StorageClient, creds *secrets.Credentials, tr *trace.Collector, red *secrets.Redactor) (*LoadInfo, error) {
 	cfg := &p.Config
 	log := p.logger()
 	dest, err := p.Destination()
@@ -191,7 +194,7 @@ func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadI
 	report := &progress{report: opts.Progress}
 	norm := normalize.New(schema, normalize.Options{LoadID: loadID, MaxIdentifierLength: maxIdentifier(dest)})
 	x := extract.Start(ctx, extract.Config{
-		Client: client, Storage: codefresh.NewStorageClient(p.HTTPClient, creds.AllowLinkLocal()), Normalizer: norm, Sink: stage.NewAsync(stg), Redactor: red,
+		Client: client, Storage: storage, Normalizer: norm, Sink: stage.NewAsync(stg), Redactor: red,
 		Cursors: state, Settings: p.extractSettings(), Resources: lookupAll(names),
 		Lookback: cfg.Lookback(), Concurrency: p.concurrency(), MaxPages: opts.MaxPages, FullRefresh: opts.FullRefresh,
 		OnDeviation: deviate,

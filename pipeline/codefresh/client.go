@@ -96,7 +96,14 @@ type Exchange struct {
 	Wait     time.Duration `json:"wait_ns,omitempty"`
 	Header   http.Header   `json:"header,omitempty"` // SafeHeaders of the response
 	Body     []byte        `json:"-"`
+	// Kind is "" for an API exchange and KindLogFile for the GET of a log
+	// file on its storage host: then Path is the progress record that named
+	// the file, since the signed URL (host and query) is never kept.
+	Kind string `json:"kind,omitempty"`
 }
+
+// KindLogFile marks the Exchange of a log file read from its storage host.
+const KindLogFile = "log_file"
 
 // SafeHeaders are the only response headers an Exchange keeps: none can
 // carry a credential.

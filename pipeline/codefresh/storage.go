@@ -100,6 +100,7 @@ type StorageClient struct {
 	hc             *http.Client
 	ua             string
 	allowLinkLocal bool
+	observe        func(Exchange) // nil: none
 }
 
 // NewStorageClient builds the client: given (tests) copied, else one on the
@@ -150,8 +151,13 @@ func refusedLogURL(u *url.URL, allowLinkLocal bool) string {
 	return ""
 }
 
-// Get reads the log file at the signed URL raw.
-func (s *StorageClient) Get(ctx context.Context, raw string) ([]byte, error) {
+// Observe makes the client tell fn about every log file it asks a storage
+// host for (the debug record). Set it before the first Get.
+func (s *StorageClient) Observe(fn func(Exchange)) { s.observe = fn }
+
+// Get reads the log file at the signed URL raw, which the progress record
+// at progressPath named: an observer hears the exchange under that path.
+func (s *StorageClient) Get(ctx context.Context, progressPath, raw string) ([]byte, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, &StorageError{Host: "(unparsable URL)", Err: errors.New("the progress record's log URL is not a URL")}
@@ -165,37 +171,103 @@ func (s *StorageClient) Get(ctx context.Context, raw string) ([]byte, error) {
 		}
 		return nil, fail
 	}
+	t0 := time.Now()
+	res := s.fetch(ctx, u, fail)
+	if s.observe != nil {
+		s.observe(res.exchange(progressPath, u, time.Since(t0)))
+	}
+	if res.err != nil {
+		return nil, res.err
+	}
+	return res.body, nil
+}
+
+// storageAnswer is one GET of a log file.
+type storageAnswer struct {
+	status int
+	ctype  string
+	body   []byte        // the file, or the error document's head
+	err    *StorageError // nil on success
+}
+
+// fetch GETs the log file at u; fail is the error to fill.
+func (s *StorageClient) fetch(ctx context.Context, u *url.URL, fail *StorageError) storageAnswer {
 	actx, cancel := context.WithTimeout(ctx, storageTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		fail.Err = errors.New("invalid log URL")
-		return nil, fail
+		return storageAnswer{err: fail}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", s.ua)
 	resp, err := s.hc.Do(req)
 	if err != nil {
 		fail.Err = storageCause(ctx, err, u)
-		return nil, fail
+		return storageAnswer{err: fail}
 	}
 	defer resp.Body.Close()
+	ans := storageAnswer{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type")}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		head, _ := io.ReadAll(io.LimitReader(resp.Body, maxStorageErrBytes))
+		ans.body, _ = io.ReadAll(io.LimitReader(resp.Body, maxStorageErrBytes))
 		fail.Status = resp.StatusCode
-		fail.Code, fail.Message = storageErrorText(head, u)
-		return nil, fail
+		fail.Code, fail.Message = storageErrorText(ans.body, u)
+		ans.err = fail
+		return ans
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxLogFileBytes+1))
+	ans.body, err = io.ReadAll(io.LimitReader(resp.Body, maxLogFileBytes+1))
 	switch {
 	case err != nil:
-		fail.Err = fmt.Errorf("reading the log file (%d bytes read): %w", len(body), storageCause(ctx, err, u))
-		return nil, fail
-	case len(body) > maxLogFileBytes:
+		fail.Err = fmt.Errorf("reading the log file (%d bytes read): %w", len(ans.body), storageCause(ctx, err, u))
+		ans.err = fail
+	case len(ans.body) > maxLogFileBytes:
 		fail.Err = fmt.Errorf("log file larger than %d MiB: not read", maxLogFileBytes>>20)
-		return nil, fail
+		ans.err = fail
 	}
-	return body, nil
+	return ans
+}
+
+// exchange is the answer as an observer may keep it: under the progress
+// record's path, with no trace of the storage host or the signed query. An
+// error document becomes one of its code and message alone (S3 echoes the
+// signature in some), which reads back as the same StorageError.
+func (a storageAnswer) exchange(progressPath string, u *url.URL, d time.Duration) Exchange {
+	ex := Exchange{Kind: KindLogFile, Method: http.MethodGet, Path: progressPath, Attempt: 1,
+		Status: a.status, Bytes: len(a.body), Duration: d, Body: a.body}
+	if a.ctype != "" {
+		ex.Header = http.Header{"Content-Type": {a.ctype}}
+	}
+	if a.err == nil {
+		return ex
+	}
+	e := *a.err
+	e.Host, e.Path = "", ""
+	ex.Error = hideHost(strings.TrimPrefix(e.Error(), "GET log file : "), u)
+	if a.status != 0 && (a.status < 200 || a.status > 299) {
+		ex.Body = nil
+		if e.Code != "" {
+			ex.Header = http.Header{"Content-Type": {"application/xml"}}
+			ex.Body = StorageErrorDocument(e.Code, hideHost(e.Message, u))
+		}
+	}
+	return ex
+}
+
+// StorageErrorDocument is an S3-style error document that storageErrorText
+// reads back as code and message. They are written as read (an S3 entity
+// stays as sent), only a "<" is escaped so the element ends where it should.
+func StorageErrorDocument(code, message string) []byte {
+	esc := strings.NewReplacer("<", "&lt;")
+	return []byte("<Error><Code>" + esc.Replace(code) + "</Code><Message>" + esc.Replace(message) + "</Message></Error>")
+}
+
+// hideHost removes u's host from text: a record names no storage host.
+func hideHost(text string, u *url.URL) string {
+	text = strings.ReplaceAll(text, u.Host, "[storage host]")
+	if h := u.Hostname(); h != "" {
+		text = strings.ReplaceAll(text, h, "[storage host]")
+	}
+	return scrubQuery(text, u)
 }
 
 // storageCause is a transport error without the URL (net/http quotes it,

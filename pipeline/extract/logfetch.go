@@ -126,7 +126,7 @@ func (f *LogFetcher) file(ctx context.Context, progressID string) ([]byte, error
 	if loc.Live() {
 		return nil, &LiveLogError{ProgressID: progressID}
 	}
-	return f.Storage.Get(ctx, loc.URL)
+	return f.Storage.Get(ctx, path, loc.URL)
 }
 
 // trimStep keeps a step's last TailLines lines, each masked then cut at

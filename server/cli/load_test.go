@@ -37,8 +37,8 @@ func TestLoadCompletedWithErrorsAndInfoTrace(t *testing.T) {
 // load replays into a fresh folder with no simulator, to the same counts.
 func TestLoadDeviationsRecordReplay(t *testing.T) {
 	dir := t.TempDir()
-	// The demo's steps and logs off, as the pipeline file may say: a record
-	// holds API responses, not the log files of the storage host.
+	// The demo's steps and logs off, as the pipeline file may say: this test
+	// is about deviations (TestLoadDemoRecordReplaysBuildLogs replays logs).
 	if err := os.WriteFile(filepath.Join(dir, "codefresh_pipeline.toml"),
 		[]byte("[resources.build_steps]\nenabled = false\n\n[resources.build_logs]\nenabled = false\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -73,6 +73,47 @@ func TestLoadDeviationsRecordReplay(t *testing.T) {
 	for tbl, st := range info.Tables {
 		if replayed.Tables[tbl].Inserted != st.Inserted {
 			t.Errorf("%s: replay inserted %d, the recorded load %d", tbl, replayed.Tables[tbl].Inserted, st.Inserted)
+		}
+	}
+}
+
+// The demo load (build_steps and build_logs on) recorded, then replayed
+// into a fresh folder for builds, steps and logs: the same rows, and the
+// record names neither the storage host's signed query nor the key.
+func TestLoadDemoRecordReplaysBuildLogs(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "rec.jsonl")
+	out, err := runIn(t, t.TempDir(), "load", "--demo", "--demo-builds", "300", "--json", "--record", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info pipeline.LoadInfo
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Status != trace.LoadSucceeded || info.Tables["build_logs__lines"].Inserted == 0 {
+		t.Fatalf("status %s, %d log lines", info.Status, info.Tables["build_logs__lines"].Inserted)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"X-Amz", demoKey} {
+		if strings.Contains(string(raw), bad) {
+			t.Errorf("the record holds %q", bad)
+		}
+	}
+
+	out, err = runIn(t, t.TempDir(), "load", "--replay", file, "--resources", "builds,build_steps,build_logs", "--json")
+	if err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	var replayed pipeline.LoadInfo
+	if err := json.Unmarshal([]byte(out), &replayed); err != nil {
+		t.Fatal(err)
+	}
+	for _, tbl := range []string{"builds", "build_steps", "build_logs", "build_logs__lines"} {
+		if got, want := replayed.Tables[tbl].Inserted, info.Tables[tbl].Inserted; got != want {
+			t.Errorf("%s: replay inserted %d, the recorded load %d", tbl, got, want)
 		}
 	}
 }

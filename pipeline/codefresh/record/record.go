@@ -8,7 +8,9 @@
 // outside codefresh.SafeHeaders, the API key, or a field the catalog marks
 // secret; a 2xx body that is not JSON is not kept, since secret fields
 // cannot be found in it. Its bodies, error bodies included, stay within the
-// bound given to Create.
+// bound given to Create. The log files build_logs reads from their storage
+// host are entries of their own kind (codefresh.KindLogFile), named by the
+// progress record that pointed at them: the signed URL is never kept.
 package record
 
 import (
@@ -37,6 +39,10 @@ type Header struct {
 
 // Entry is one HTTP attempt.
 type Entry struct {
+	// Kind is "" for an API exchange, codefresh.KindLogFile for a log file
+	// read from its storage host: Path is then the progress record that
+	// named it (the signed URL is not kept).
+	Kind     string              `json:"kind,omitempty"`
 	Resource string              `json:"resource,omitempty"`
 	Method   string              `json:"method"`
 	Path     string              `json:"path"` // below the base URL, escaped
@@ -125,12 +131,13 @@ func (r *Recorder) Path() string { return r.path }
 // Observe records one exchange; use it as codefresh.Options.Observe.
 func (r *Recorder) Observe(ex codefresh.Exchange) {
 	e := Entry{
-		Resource: ex.Resource, Method: ex.Method, Path: ex.Path, Query: ex.Query,
+		Kind: ex.Kind, Resource: ex.Resource, Method: ex.Method, Path: ex.Path, Query: ex.Query,
 		Attempt: ex.Attempt, Status: ex.Status, Header: ex.Header, Bytes: ex.Bytes,
 		Error: r.redact(ex.Error),
 	}
 	failed := ex.Status < 200 || ex.Status >= 300
-	if failed && ex.Status != 0 {
+	// A log file's error is already its code and message alone.
+	if failed && ex.Status != 0 && ex.Kind != codefresh.KindLogFile {
 		if len(ex.Body) > maxErrorBody || ex.Bytes > len(ex.Body) {
 			e.Omitted = OmittedCut
 		}
@@ -175,6 +182,12 @@ func (r *Recorder) overLocked(n int, failed bool) bool {
 
 // body is what of an exchange's body may be kept.
 func (r *Recorder) body(ex codefresh.Exchange) (string, string) {
+	if ex.Kind == codefresh.KindLogFile && ex.Status >= 200 && ex.Status < 300 {
+		if clean, ok := maskLogFile(ex.Body, r.red); ok {
+			return r.redact(string(clean)), ""
+		}
+		return "", OmittedNotJSON
+	}
 	res, known := codefresh.Lookup(ex.Resource)
 	if !known {
 		res = codefresh.Resource{DataSelector: "$"}

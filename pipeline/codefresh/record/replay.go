@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -20,9 +21,15 @@ import (
 // order they were recorded (a 429 then a 200 replays as a retry), the last
 // one again once they are used up. A request the record does not have gets
 // 501 NOT_IN_RECORD. Any key, or none, is accepted.
+//
+// It is the storage host of the recorded log files too: a progress record
+// it serves points location.url at its own /log-file/progress/{id}, which
+// answers with the log file recorded for that progress record.
 type Replay struct {
-	Header  Header
-	entries map[string][]Entry
+	Header   Header
+	name     string // the record's file name, for the errors it serves
+	entries  map[string][]Entry
+	logFiles map[string][]Entry // by the path of the progress record that named each
 
 	mu   sync.Mutex
 	next map[string]int
@@ -40,7 +47,7 @@ func Open(path string) (*Replay, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 512<<20)
-	rp := &Replay{entries: map[string][]Entry{}, next: map[string]int{}}
+	rp := &Replay{name: filepath.Base(path), entries: map[string][]Entry{}, logFiles: map[string][]Entry{}, next: map[string]int{}}
 	line := 0
 	for sc.Scan() {
 		line++
@@ -53,6 +60,10 @@ func Open(path string) (*Replay, error) {
 		var e Entry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			return nil, fmt.Errorf("debug record %s line %d: %w", path, line, err)
+		}
+		if e.Kind == codefresh.KindLogFile {
+			rp.logFiles[e.Path] = append(rp.logFiles[e.Path], e)
+			continue
 		}
 		k := key(e.Method, e.Path, e.Query)
 		rp.entries[k] = append(rp.entries[k], e)
@@ -75,8 +86,9 @@ func key(method, path, query string) string {
 	return method + " " + path + "?" + query
 }
 
-// Requests is how many distinct requests the record answers.
-func (rp *Replay) Requests() int { return len(rp.entries) }
+// Requests is how many distinct requests the record answers, log files
+// included.
+func (rp *Replay) Requests() int { return len(rp.entries) + len(rp.logFiles) }
 
 // Misses lists the requests that were not in the record, as "GET /path?query".
 func (rp *Replay) Misses() []string {
@@ -86,6 +98,10 @@ func (rp *Replay) Misses() []string {
 }
 
 func (rp *Replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if progress, isLog := strings.CutPrefix(r.URL.EscapedPath(), logFilePrefix); isLog {
+		rp.serveLogFile(w, r, progress)
+		return
+	}
 	path := strings.TrimPrefix(r.URL.EscapedPath(), "/api")
 	k := key(r.Method, path, r.URL.RawQuery)
 	rp.mu.Lock()
@@ -103,6 +119,14 @@ func (rp *Replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rp.next[k] = i + 1
 	rp.mu.Unlock()
 	e := list[i]
+	if strings.HasPrefix(path, "/progress/") {
+		e.Body = pointAtLogFile(e.Body, "http://"+r.Host+logFilePrefix+path)
+	}
+	rp.write(w, e)
+}
+
+// write sends a recorded answer.
+func (rp *Replay) write(w http.ResponseWriter, e Entry) {
 	if e.Status == 0 {
 		// The recorded attempt got no response: cut the connection.
 		if hj, ok := w.(http.Hijacker); ok {
