@@ -188,6 +188,11 @@ func startReplay(ctx context.Context, p *pipeline.Project, path string) (stop fu
 		return nil, err
 	}
 	p.Credentials = secrets.Static(demoKey, base, "debug record "+filepath.Base(path))
+	// The record answers on loopback: pacing it as the API would only makes
+	// the replay slow (a pipeline file's requests_per_second still applies).
+	if p.Config.RequestsPerSecond == 0 && p.RatePerSecond == 0 {
+		p.RatePerSecond = 1000
+	}
 	return func() { rp.Close() }, nil
 }
 
