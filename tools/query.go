@@ -27,7 +27,7 @@ const (
 // QueryIn is query's input. Limits are in the descriptions too: some
 // clients (Codex) drop minimum, maximum and default from the schema.
 type QueryIn struct {
-	SQL             string `json:"sql" jsonschema_description:"One read-only SQL statement (DuckDB dialect) such as SELECT status, count(*) FROM codefresh_data.builds GROUP BY 1"`
+	SQL             string `json:"sql" jsonschema_description:"One read-only SQL statement in the destination's dialect (DuckDB; PostgreSQL when pipeline_info says the destination is postgres) such as SELECT status, count(*) FROM codefresh_data.builds GROUP BY 1"`
 	MaxRows         int    `json:"max_rows,omitempty" jsonschema:"minimum=1,maximum=1000,default=100" jsonschema_description:"Rows to return at most (default 100; at most 1000); more rows set truncated"`
 	MaxValueChars   int    `json:"max_value_chars,omitempty" jsonschema:"minimum=1,maximum=20000,default=200" jsonschema_description:"Characters per text value before it is cut with a …[cut: N more characters] marker (default 200; 20000 when one column is selected; at most 20000)"`
 	TimeoutSeconds  int    `json:"timeout_seconds,omitempty" jsonschema:"minimum=1,maximum=120,default=30" jsonschema_description:"Stop the query after this many seconds (default 30; at most 120)"`
