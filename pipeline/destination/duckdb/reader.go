@@ -87,7 +87,7 @@ func (r *Reader) connection(ctx context.Context, wait time.Duration) (*sql.Conn,
 			return openSandboxed(ctx, r.path, wait, r.opts.MemoryLimit)
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("duckdb %s: %w", r.path, err)
+			return nil, nil, err
 		}
 		return conn, func() error { done(); return nil }, nil
 	}
