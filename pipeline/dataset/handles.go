@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"time"
@@ -40,9 +41,11 @@ type handle struct {
 	timer     *time.Timer
 	gone      chan struct{} // closed once db is closed
 	// committing is open while a load's COMMIT runs on db: new readers
-	// wait for it (see BeginCommit); readersGone tells the commit that
-	// the readers before it are done.
+	// read the snapshot taken before it (see BeginCommit) or wait for it;
+	// readersGone tells the commit that the readers before it are done.
 	committing, readersGone chan struct{}
+	snap                    *snapshot // while committing
+	snapUsers               int       // users reading a snapshot connection
 }
 
 // DefaultIdle is how long an unused handle stays open.
@@ -64,6 +67,30 @@ type Open func(context.Context) (*sql.DB, error)
 // the open read-only one of key, else one opened with open. release gives
 // it back.
 func (h *Handles) Acquire(ctx context.Context, key, path string, wait time.Duration, open Open) (*sql.DB, func(), error) {
+	db, _, release, err := h.acquire(ctx, key, path, wait, open, false)
+	return db, release, err
+}
+
+// AcquireConn is Acquire for one connection, which release closes: while
+// a load of this process commits into the file it is one of the
+// connections whose transaction began before the COMMIT (BeginCommit), so
+// a reader sees the last committed snapshot whole instead of waiting.
+func (h *Handles) AcquireConn(ctx context.Context, key, path string, wait time.Duration, open Open) (*sql.Conn, func(), error) {
+	db, conn, release, err := h.acquire(ctx, key, path, wait, open, true)
+	if err != nil || conn != nil {
+		return conn, release, err
+	}
+	conn, err = db.Conn(ctx)
+	if err != nil {
+		release()
+		return nil, nil, fmt.Errorf("connect: %w", err)
+	}
+	return conn, func() { conn.Close(); release() }, nil
+}
+
+// acquire is Acquire; with snap, a snapshot connection while the file's
+// database commits.
+func (h *Handles) acquire(ctx context.Context, key, path string, wait time.Duration, open Open, snap bool) (*sql.DB, *sql.Conn, func(), error) {
 	path = cleanPath(path)
 	deadline := time.Now().Add(orDefault(wait))
 	for {
@@ -71,14 +98,14 @@ func (h *Handles) Acquire(ctx context.Context, key, path string, wait time.Durat
 		h.mu.Lock()
 		if h.closed {
 			h.mu.Unlock()
-			return nil, nil, errClosed
+			return nil, nil, nil, errClosed
 		}
 		if ch := h.opening[path]; ch != nil {
 			h.mu.Unlock()
 			if err := awaitClose(ctx, ch, deadline); errors.Is(err, errWaitedEnough) {
-				return nil, nil, &duckfile.LockedError{Path: path, Holder: "this process, opening it to commit a load", Waited: orDefault(wait)}
+				return nil, nil, nil, &duckfile.LockedError{Path: path, Holder: "this process, opening it to commit a load", Waited: orDefault(wait)}
 			} else if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			continue
 		}
@@ -86,16 +113,24 @@ func (h *Handles) Acquire(ctx context.Context, key, path string, wait time.Durat
 			// A writer's database is shared even when someone waits: the
 			// writer holds the file all the same.
 			if ch := hd.committing; ch != nil {
+				var returned chan struct{}
+				if snap {
+					if conn, release := h.takeSnapshotLocked(hd); conn != nil {
+						return nil, conn, release, nil
+					}
+					returned = hd.snap.returned
+				}
 				h.mu.Unlock()
-				if err := awaitClose(ctx, ch, deadline); errors.Is(err, errWaitedEnough) {
-					return nil, nil, &duckfile.LockedError{Path: path, Holder: "this process, committing a load", Waited: orDefault(wait)}
+				if err := awaitClose(ctx, ch, deadline, returned); errors.Is(err, errWaitedEnough) {
+					return nil, nil, nil, &duckfile.LockedError{Path: path, Holder: "this process, committing a load", Waited: orDefault(wait)}
 				} else if err != nil {
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 				continue
 			}
 			if hd.writers > 0 || (!waiting && (hd.writable || hd.key == key)) {
-				return h.useLocked(hd, false)
+				db, release, err := h.useLocked(hd, false)
+				return db, nil, release, err
 			}
 			h.retireLocked(hd)
 		}
@@ -104,7 +139,7 @@ func (h *Handles) Acquire(ctx context.Context, key, path string, wait time.Durat
 			if err := awaitClose(ctx, ch, deadline); errors.Is(err, errWaitedEnough) {
 				break // open reports the conflict
 			} else if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			continue
 		}
@@ -115,14 +150,15 @@ func (h *Handles) Acquire(ctx context.Context, key, path string, wait time.Durat
 		// Let the waiter in first: reopening at once would take the file
 		// back before its next try, and back-to-back queries starve it.
 		if err := yield(ctx, path, wait); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	db, err := open(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return h.register(&handle{key: key, path: path, db: db, gone: make(chan struct{})}, false)
+	db, release, err := h.register(&handle{key: key, path: path, db: db, gone: make(chan struct{})}, false)
+	return db, nil, release, err
 }
 
 // AcquireWrite returns the database a load of this process commits on,
@@ -187,44 +223,6 @@ func (h *Handles) openAfterDrain(ctx context.Context, path string, deadline time
 	return open(ctx)
 }
 
-// BeginCommit is called by a load of this process right before the COMMIT
-// of its transaction on the file's shared database; end is called after.
-// Meanwhile no read starts: DuckDB (1.5) lets a statement that starts while
-// a large transaction commits see its inserted rows before its deletes (a
-// torn snapshot: TestQueriesDuringACommitReadTheLastSnapshot). The reads
-// in flight are waited for, at most wait; those that start later wait for
-// end, at most their own wait.
-func (h *Handles) BeginCommit(ctx context.Context, path string, wait time.Duration) (end func()) {
-	path = cleanPath(path)
-	deadline := time.Now().Add(orDefault(wait))
-	h.mu.Lock()
-	hd := h.open[path]
-	if hd == nil || !hd.writable || hd.committing != nil {
-		h.mu.Unlock()
-		return func() {}
-	}
-	hd.committing = make(chan struct{})
-	for hd.users > hd.writers {
-		if hd.readersGone == nil {
-			hd.readersGone = make(chan struct{})
-		}
-		ch := hd.readersGone
-		h.mu.Unlock()
-		err := awaitClose(ctx, ch, deadline)
-		h.mu.Lock()
-		if err != nil {
-			break // commit all the same: the load must not fail for a slow reader
-		}
-	}
-	h.mu.Unlock()
-	return sync.OnceFunc(func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		close(hd.committing)
-		hd.committing = nil
-	})
-}
-
 // Writing tells whether a load of this process holds the file at path, or
 // is opening it: a reader of another process would wait for it.
 func (h *Handles) Writing(path string) bool {
@@ -274,7 +272,7 @@ func (h *Handles) release(hd *handle, writer bool) {
 	if writer {
 		hd.writers--
 	}
-	if hd.readersGone != nil && hd.users == hd.writers {
+	if hd.readersGone != nil && hd.users == hd.writers+hd.snapUsers {
 		close(hd.readersGone)
 		hd.readersGone = nil
 	}
@@ -382,12 +380,19 @@ var errClosed = errors.New("database handles are closed")
 // errWaitedEnough is a wait that reached its deadline.
 var errWaitedEnough = errors.New("waited enough")
 
-// awaitClose waits until ch is closed, ctx ends or deadline passes.
-func awaitClose(ctx context.Context, ch chan struct{}, deadline time.Time) error {
+// awaitClose waits until ch (or else, when not nil) is closed, ctx ends or
+// deadline passes.
+func awaitClose(ctx context.Context, ch chan struct{}, deadline time.Time, or ...chan struct{}) error {
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
+	var other chan struct{} // nil blocks
+	if len(or) > 0 {
+		other = or[0]
+	}
 	select {
 	case <-ch:
+		return nil
+	case <-other:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

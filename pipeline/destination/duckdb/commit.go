@@ -40,6 +40,9 @@ type committer struct {
 	stats     *destination.CommitStats
 
 	columns destination.Columns // target table -> its columns
+
+	created      map[string]bool // tables this transaction created (fresh.go)
+	intoExisting bool            // staged rows went into a table not created here
 }
 
 func (c *committer) run(ctx context.Context) error {
@@ -130,6 +133,9 @@ func (c *committer) readColumns(ctx context.Context) error {
 
 // ensureTable creates the table, or adds the columns it lacks.
 func (c *committer) ensureTable(ctx context.Context, name string, cols []*normalize.Column) error {
+	if c.columns[name] == nil {
+		c.fresh(name)
+	}
 	return c.columns.Ensure(ctx, c.exec, stage.SQLType, name, c.target(name), cols)
 }
 
@@ -164,6 +170,9 @@ func (c *committer) insert(ctx context.Context, table, where string) error {
 		names[i] = stage.QuoteIdent(col.Name)
 	}
 	list := strings.Join(names, ", ")
+	if !c.created[table] {
+		c.intoExisting = true
+	}
 	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s s %s", c.target(table), list, list, c.staging(table), where)
 	n, err := c.exec(ctx, q)
 	if err != nil {
@@ -182,12 +191,18 @@ func (c *committer) append(ctx context.Context, fam []*normalize.Table) error {
 	return nil
 }
 
-// replace empties the root and its children, then inserts the staged rows.
+// replace empties the root and its children (creates them again: see
+// fresh.go), then inserts the staged rows.
 func (c *committer) replace(ctx context.Context, fam []*normalize.Table) error {
 	for _, t := range fam {
-		n, err := c.exec(ctx, "DELETE FROM "+c.target(t.Name))
+		n, done, err := c.recreate(ctx, t.Name)
 		if err != nil {
-			return fmt.Errorf("empty %s: %w", t.Name, err)
+			return err
+		}
+		if !done {
+			if n, err = c.exec(ctx, "DELETE FROM "+c.target(t.Name)); err != nil {
+				return fmt.Errorf("empty %s: %w", t.Name, err)
+			}
 		}
 		c.count(t.Name, 0, n)
 	}
@@ -220,20 +235,15 @@ func (c *committer) merge(ctx context.Context, fam []*normalize.Table, keyNames 
 	}
 	// Target roots that a staged row replaces (r is the target root).
 	replaced := fmt.Sprintf("EXISTS (SELECT 1 FROM %s s WHERE %s)", c.staging(root.Name), strings.Join(match, " AND "))
-	for _, t := range fam[1:] {
-		q := fmt.Sprintf("DELETE FROM %s WHERE _dlt_root_id IN (SELECT r._dlt_id FROM %s r WHERE %s)",
-			c.target(t.Name), c.target(root.Name), replaced)
-		n, err := c.exec(ctx, q)
-		if err != nil {
-			return fmt.Errorf("delete replaced rows of %s: %w", t.Name, err)
-		}
-		c.count(t.Name, 0, n)
-	}
-	n, err := c.exec(ctx, fmt.Sprintf("DELETE FROM %s r WHERE %s", c.target(root.Name), replaced))
+	recreated, err := c.recreateMerged(ctx, fam, replaced)
 	if err != nil {
-		return fmt.Errorf("delete replaced rows of %s: %w", root.Name, err)
+		return err
 	}
-	c.count(root.Name, 0, n)
+	if !recreated {
+		if err := c.deleteReplaced(ctx, fam, replaced); err != nil {
+			return err
+		}
+	}
 	// The last staged row of a key wins: appends keep rowid in write order.
 	// Grouping the keys alone (not a window over whole rows) keeps memory
 	// to the keys, so large loads fit the commit's memory budget.
@@ -248,6 +258,27 @@ func (c *committer) merge(ctx context.Context, fam []*normalize.Table, keyNames 
 			return err
 		}
 	}
+	return nil
+}
+
+// deleteReplaced deletes the target roots of fam that a staged row replaces
+// (replaced, alias r), with their child rows.
+func (c *committer) deleteReplaced(ctx context.Context, fam []*normalize.Table, replaced string) error {
+	root := fam[0]
+	for _, t := range fam[1:] {
+		q := fmt.Sprintf("DELETE FROM %s WHERE _dlt_root_id IN (SELECT r._dlt_id FROM %s r WHERE %s)",
+			c.target(t.Name), c.target(root.Name), replaced)
+		n, err := c.exec(ctx, q)
+		if err != nil {
+			return fmt.Errorf("delete replaced rows of %s: %w", t.Name, err)
+		}
+		c.count(t.Name, 0, n)
+	}
+	n, err := c.exec(ctx, fmt.Sprintf("DELETE FROM %s r WHERE %s", c.target(root.Name), replaced))
+	if err != nil {
+		return fmt.Errorf("delete replaced rows of %s: %w", root.Name, err)
+	}
+	c.count(root.Name, 0, n)
 	return nil
 }
 

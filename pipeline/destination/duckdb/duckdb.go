@@ -221,7 +221,7 @@ func (d *Destination) commit(ctx context.Context, dataset string, pkg *destinati
 		}
 		return nil, err
 	}
-	end := d.beginCommit(ctx)
+	end := d.beginCommit(ctx, c.snapshotSafe())
 	err = tx.Commit()
 	end()
 	if err != nil {

@@ -73,27 +73,34 @@ func (r *Reader) Target() dataset.Target {
 	return dataset.Target{Kind: "duckdb", Path: r.path, Dataset: r.dataset}
 }
 
-// database is the sandboxed database to read: the server's shared one
-// (Handles) or the file opened read-only for this call. wait bounds the
-// wait for another process's lock (r.opts.LockWait when 0).
-func (r *Reader) database(ctx context.Context, wait time.Duration) (*sql.DB, func() error, error) {
+// connection is a connection of the sandboxed database to read, and what
+// closes it: the server's shared database (Handles; while a load of the
+// server commits, a connection reading the snapshot before the COMMIT) or
+// the file opened read-only for this call. wait bounds the wait for
+// another process's lock (r.opts.LockWait when 0).
+func (r *Reader) connection(ctx context.Context, wait time.Duration) (*sql.Conn, func() error, error) {
 	if wait <= 0 {
 		wait = r.opts.LockWait
 	}
 	if h := r.opts.Handles; h != nil {
-		db, done, err := h.Acquire(ctx, readKey(r.path, r.opts.MemoryLimit), r.path, wait, func(ctx context.Context) (*sql.DB, error) {
+		conn, done, err := h.AcquireConn(ctx, readKey(r.path, r.opts.MemoryLimit), r.path, wait, func(ctx context.Context) (*sql.DB, error) {
 			return openSandboxed(ctx, r.path, wait, r.opts.MemoryLimit)
 		})
 		if err != nil {
 			return nil, nil, err
 		}
-		return db, func() error { done(); return nil }, nil
+		return conn, func() error { done(); return nil }, nil
 	}
 	db, err := openSandboxed(ctx, r.path, wait, r.opts.MemoryLimit)
 	if err != nil {
 		return nil, nil, err
 	}
-	return db, db.Close, nil
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("duckdb %s: connection: %w", r.path, err)
+	}
+	return conn, func() error { return errors.Join(conn.Close(), db.Close()) }, nil
 }
 
 // readKey names a reader's read-only database among a server's Handles.
@@ -116,12 +123,12 @@ func openSandboxed(ctx context.Context, path string, wait time.Duration, memory 
 // session is one brief read-only open of the file.
 type session struct {
 	conn    *sql.Conn
-	release func() error // closes or gives back the database
+	release func() error // closes or gives back the connection and its database
 	dataset string
 }
 
 func (s *session) Close() error {
-	return errors.Join(s.conn.Close(), s.release())
+	return s.release()
 }
 
 // open opens the file read-only with file, network and extension access
@@ -135,7 +142,7 @@ func (r *Reader) open(ctx context.Context, wait time.Duration) (*session, error)
 		if err != nil {
 			return nil, err
 		}
-		s := &session{conn: conn, release: release, dataset: r.dataset}
+		s := &session{conn: conn, release: func() error { return errors.Join(conn.Close(), release()) }, dataset: r.dataset}
 		if err := s.prepare(ctx, r.path); err != nil {
 			s.Close()
 			return nil, err
@@ -145,14 +152,9 @@ func (r *Reader) open(ctx context.Context, wait time.Duration) (*session, error)
 	if _, err := os.Stat(r.path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist; load data first with `codefresh-mcp load`", dataset.ErrNoData, r.path)
 	}
-	db, release, err := r.database(ctx, wait)
+	conn, release, err := r.connection(ctx, wait)
 	if err != nil {
 		return nil, err
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		release()
-		return nil, fmt.Errorf("duckdb %s: connection: %w", r.path, err)
 	}
 	s := &session{conn: conn, release: release, dataset: r.dataset}
 	if err := s.prepare(ctx, r.path); err != nil {

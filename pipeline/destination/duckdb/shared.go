@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cfmcp/codefresh-mcp/pipeline/dataset"
 	"github.com/cfmcp/codefresh-mcp/pipeline/destination"
 	"github.com/cfmcp/codefresh-mcp/pipeline/duckfile"
 )
@@ -45,12 +46,32 @@ func (d *Destination) writeDatabase(ctx context.Context, pkg *destination.Packag
 }
 
 // beginCommit holds the server's readers of the file back while the
-// transaction commits (dataset.Handles.BeginCommit); end lets them go.
-func (d *Destination) beginCommit(ctx context.Context) (end func()) {
+// transaction commits, or, when the transaction is snapshotSafe (fresh.go),
+// gives them connections that read the snapshot before it
+// (dataset.Handles.BeginCommit); end is called once it has committed.
+func (d *Destination) beginCommit(ctx context.Context, snapshotSafe bool) (end func()) {
 	if d.handles == nil {
 		return func() {}
 	}
-	return d.handles.BeginCommit(ctx, d.path, d.wait)
+	var begin dataset.Begin
+	if snapshotSafe {
+		begin = beginSnapshot
+	}
+	return d.handles.BeginCommit(ctx, d.path, d.wait, begin)
+}
+
+// beginSnapshot begins a transaction on conn and reads the file's catalog:
+// DuckDB takes a transaction's snapshot of a database when it first reads
+// it, not at BEGIN.
+func beginSnapshot(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("begin a snapshot: %w", err)
+	}
+	var n int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()").Scan(&n); err != nil {
+		return fmt.Errorf("begin a snapshot: %w", err)
+	}
+	return nil
 }
 
 // readDatabase is the database LastState and StoredSchema read: the

@@ -101,12 +101,15 @@ func durations(as []answer) []float64 {
 // In a server, queries during a load's commit read the last committed
 // snapshot from the commit's own database: none fails or waits for the
 // lock, each sees the builds before or after the load whole, and inside
-// the commit's transaction the builds before it. The steps of the second
-// load fill more than one DuckDB row group (122,880 rows): a statement
-// starting during such a COMMIT saw the inserted rows but not yet the
-// deletes until readers were held back for it (Handles.BeginCommit).
+// the commit's transaction the builds before it. The second load merges
+// over the first and keeps some of its builds, so its tables are written
+// in place, and the steps it inserts fill more than one DuckDB row group
+// (122,880 rows): a statement during such a COMMIT, even in a transaction
+// begun before it, saw the inserted steps beside the steps it deletes until
+// readers were held back for it (Handles.BeginCommit without Begin).
 func TestQueriesDuringACommitReadTheLastSnapshot(t *testing.T) {
-	const before, after = 2000, 45000 // builds; the second load merges over the first
+	// Builds; the second load merges over the first and keeps 1000 of them.
+	const before, after = 46000, 46000
 	d, r, h := serverPair(t)
 	commit(t, d, buildsPackage(t, "1000.1", before))
 	if a := countBuilds(r); a.err != nil || a.count != before {
@@ -116,7 +119,7 @@ func TestQueriesDuringACommitReadTheLastSnapshot(t *testing.T) {
 	for range 20 {
 		idle = append(idle, countBuilds(r))
 	}
-	second := buildsPackage(t, "2000.1", after)
+	second := buildsPackage(t, "2000.1", 45000)
 	if err := second.Stage.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +171,76 @@ func TestQueriesDuringACommitReadTheLastSnapshot(t *testing.T) {
 	id, ov := durations(idle), durations(overlapping)
 	t.Logf("commit %s; %d queries overlapped it: p50 %.1f ms, max %.1f ms (idle: p50 %.1f ms, max %.1f ms); %d queries inside its transaction",
 		commitEnd.Sub(commitStart).Round(time.Millisecond), len(ov), ov[len(ov)/2], ov[len(ov)-1], id[len(id)/2], id[len(id)-1], len(inside))
+}
+
+// A load that replaces the tables it writes, by its replace disposition or
+// by merging over every row they hold, creates them again in its
+// transaction, so readers during its COMMIT read through connections whose
+// transactions began before it instead of waiting: each sees the builds
+// before or after the load whole, and none fails. How long the queries
+// overlapping the commit took is logged, not asserted.
+func TestQueriesDuringAReplaceReadASnapshot(t *testing.T) {
+	for _, disposition := range []string{destination.Replace, destination.Merge} {
+		t.Run(disposition, func(t *testing.T) { replaceDuringQueries(t, disposition) })
+	}
+}
+
+func replaceDuringQueries(t *testing.T, disposition string) {
+	const before, after = 2000, 45000
+	d, r, _ := serverPair(t)
+	commit(t, d, buildsPackage(t, "1000.1", before))
+	second := buildsPackage(t, "2000.1", after)
+	second.Table("builds").WriteDisposition = disposition
+	if err := second.Stage.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var inside []answer
+	d.afterStep = func(string) {
+		a := countBuilds(r)
+		mu.Lock()
+		inside = append(inside, a)
+		mu.Unlock()
+	}
+	stop := make(chan struct{})
+	loop := countLoop(r, stop)
+	time.Sleep(50 * time.Millisecond) // the loop is running
+	commitStart := time.Now()
+	stats := commit(t, d, second)
+	commitEnd := time.Now()
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	during := <-loop
+
+	if got := stats.Tables["builds"]; got.Deleted != before || got.Inserted != after {
+		t.Errorf("builds: %d deleted, %d inserted; want %d, %d", got.Deleted, got.Inserted, before, after)
+	}
+	if got := stats.Tables["builds__steps"]; got.Deleted != 3*before || got.Inserted != 3*after {
+		t.Errorf("builds__steps: %d deleted, %d inserted; want %d, %d", got.Deleted, got.Inserted, 3*before, 3*after)
+	}
+	for _, a := range inside {
+		if a.err != nil || a.count != before {
+			t.Errorf("inside the commit: %d builds, %v; want the %d committed before", a.count, a.err, before)
+		}
+	}
+	var overlapping []answer
+	for _, a := range during {
+		if a.err != nil || (a.count != before && a.count != after) {
+			t.Errorf("query during the commit: %d builds, %v; want %d or %d", a.count, a.err, before, after)
+		}
+		if a.end.After(commitStart) && a.start.Before(commitEnd) {
+			overlapping = append(overlapping, a)
+		}
+	}
+	if len(overlapping) == 0 {
+		t.Fatal("no query of the loop ran during the commit")
+	}
+	if a := countBuilds(r); a.err != nil || a.count != after {
+		t.Fatalf("after the second load: %d, %v", a.count, a.err)
+	}
+	ov := durations(overlapping)
+	t.Logf("commit %s; %d queries overlapped it: p50 %.1f ms, max %.1f ms",
+		commitEnd.Sub(commitStart).Round(time.Millisecond), len(ov), ov[len(ov)/2], ov[len(ov)-1])
 }
 
 // A first load is committed by moving its stage into place: a reader before
