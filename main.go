@@ -35,15 +35,12 @@ func main() {
 // tuneGC trades some heap for less collection: a load allocates a page's
 // records and drops them at once, so at Go's default the collector took
 // about a tenth of a load's CPU. The soft limit keeps the heap bounded all
-// the same: just above what a load keeps live (its queued pages), so the
-// slack GOGC allows does not add to a load's peak RSS (bench P4) while the
-// collector seldom runs for the limit. GOGC or GOMEMLIMIT in the
-// environment win.
+// the same. GOGC or GOMEMLIMIT in the environment win.
 func tuneGC(env func(string) string) {
 	if env("GOGC") == "" {
 		debug.SetGCPercent(300)
 	}
 	if env("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(96 << 20)
+		debug.SetMemoryLimit(128 << 20)
 	}
 }
