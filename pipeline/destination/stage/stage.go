@@ -21,13 +21,6 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
 
-// The stage is a scratch file: a small memory budget and one thread keep it
-// from competing with extraction; DuckDB spills to disk beyond the limit.
-const (
-	memoryLimit = "64MB"
-	threads     = "1"
-)
-
 // Stage is a temporary DuckDB database with one table per normalized table.
 // Tables live in one schema ("main" unless opened with OpenIn), are named as
 // the normalized table and have plain columns (no constraints) in the order
@@ -91,7 +84,7 @@ func OpenIn(ctx context.Context, dir, schema string) (*Stage, error) {
 
 // open (re)opens the file for writing.
 func (s *Stage) open(ctx context.Context) error {
-	db, err := duckfile.Open(ctx, s.path, false, 0, "memory_limit="+memoryLimit, "threads="+threads)
+	db, err := duckfile.Open(ctx, s.path, false, 0, writeSettings()...)
 	if err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
@@ -196,7 +189,7 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 	}
 	st.rows++
 	// DuckDB's appender keeps up to ~200k rows in memory before it writes
-	// them to the table, outside the memory limit: flush by size instead.
+	// them to the table: flush by size instead (flushBytes).
 	st.pending += rowBytes(st.buf)
 	if st.pending >= flushBytes {
 		if err := st.appender.Flush(); err != nil {
@@ -206,9 +199,6 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 	}
 	return nil
 }
-
-// flushBytes bounds what an appender holds before it writes to the table.
-const flushBytes = 4 << 20
 
 // rowBytes estimates a row's size: strings by length, the rest a word each.
 func rowBytes(row []driver.Value) int {
