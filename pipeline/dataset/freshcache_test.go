@@ -9,7 +9,9 @@ import (
 // first, and one state per dataset: a new state replaces the old.
 func TestFreshnessCacheBounded(t *testing.T) {
 	c := &FreshnessCache{}
-	key := func(n int, state string) freshnessKey { return freshnessKey{identity: fmt.Sprint("ds", n), state: state} }
+	key := func(n int, state string) freshnessKey {
+		return freshnessKey{identity: fmt.Sprint("ds", n), state: state}
+	}
 	fact := map[string]loadFact{"builds": {ref: LoadRef{Table: "builds", LoadID: "1"}, found: true}}
 	for n := range freshnessCacheEntries {
 		c.store(key(n, "s1"), &Info{Dataset: fmt.Sprint("ds", n)}, fact)
