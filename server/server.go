@@ -82,6 +82,7 @@ func New(opts Options) *Server {
 		Redactor:   red,
 		HTTPClient: opts.HTTPClient,
 		Handles:    dataset.NewHandles(0),
+		Freshness:  &dataset.FreshnessCache{},
 		Isolation:  opts.Isolation,
 		Now:        opts.Now,
 		JobOwner:   jobOwner,

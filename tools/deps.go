@@ -32,6 +32,9 @@ type Deps struct {
 	Isolation *dataset.Isolation
 	// Now, when set, is the clock data freshness is judged by (tests).
 	Now func() time.Time
+	// Freshness, when set, keeps what answers' freshness read of the
+	// dataset until a load commits; nil reads it on every call.
+	Freshness *dataset.FreshnessCache
 	// JobOwner, when set, names the caller of a request: load jobs are
 	// seen and cancelled only by the caller that started them (HTTP
 	// clients). nil: every caller is the same one (stdio).

@@ -21,7 +21,7 @@ func (d *Deps) freshness(ctx context.Context, r dataset.Reader, cfg *pipeline.Co
 		return nil, ""
 	}
 	staleAfter := time.Duration(min(max(hours, 0), staleAfterHoursMax)) * time.Hour
-	fr, err := pipeline.Freshness(ctx, r, cfg, tables, dataset.FreshnessOptions{StaleAfter: staleAfter, Now: d.Now, Info: info})
+	fr, err := pipeline.Freshness(ctx, r, cfg, tables, dataset.FreshnessOptions{StaleAfter: staleAfter, Now: d.Now, Info: info, Cache: d.Freshness})
 	if err != nil {
 		return nil, freshnessUnknown(err)
 	}

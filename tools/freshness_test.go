@@ -138,3 +138,31 @@ func asJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// The server keeps what freshness read until a load commits: a query after
+// a load names that load, a query before it the one it replaced.
+func TestQueryFreshnessFollowsEachLoad(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	sql := "SELECT count(*) FROM pipelines p JOIN builds b ON b.pipeline_name = p.metadata__name"
+	loadsOf := func() string {
+		t.Helper()
+		var out freshOut
+		e.ok("query", map[string]any{"sql": sql}, &out)
+		var ids []string
+		for _, f := range out.Freshness {
+			ids = append(ids, f.Table+"="+f.LoadID)
+		}
+		return strings.Join(ids, ",")
+	}
+	first := e.load("pipelines", "builds").LoadID
+	want := "builds=" + first + ",pipelines=" + first
+	for range 2 {
+		if got := loadsOf(); got != want {
+			t.Fatalf("after the first load: %s, want %s", got, want)
+		}
+	}
+	second := e.load("pipelines").LoadID
+	if got, want := loadsOf(), "builds="+first+",pipelines="+second; got != want {
+		t.Fatalf("after the second load: %s, want %s", got, want)
+	}
+}

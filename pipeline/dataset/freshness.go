@@ -20,6 +20,9 @@ type FreshnessOptions struct {
 	// Info, when set, is the reader's Info already read by the caller
 	// (an overview of the dataset has it), so it is not read again.
 	Info *Info
+	// Cache, when set, keeps what was read of the dataset while its
+	// _dlt_loads is unchanged (see FreshnessCache); nil reads it every call.
+	Cache *FreshnessCache
 }
 
 // TableFreshness is how current one table's data is.
@@ -44,7 +47,8 @@ func Warned(fr []TableFreshness) bool {
 
 // Freshness tells, per table read, the as-of time of its data, its age and
 // a warning when it is older than opts.StaleAfter or was never loaded. It
-// works on every Reader: it reads Info and runs one SELECT of its own.
+// works on every Reader: it reads Info and runs one SELECT of its own
+// (with opts.Cache, only one SELECT over _dlt_loads while no load committed).
 // System tables (_dlt_*) are left out; a name may be qualified with the
 // dataset ("codefresh_data.builds").
 //
@@ -70,15 +74,25 @@ func Freshness(ctx context.Context, r Reader, tables []string, opts FreshnessOpt
 	if !slices.ContainsFunc(tables, func(t string) bool { return !isSystem(t[strings.LastIndex(t, ".")+1:]) }) {
 		return nil, nil // only bookkeeping tables, or none
 	}
+	key, cached := opts.Cache.key(ctx, r)
+	var entry *freshnessEntry
+	if cached {
+		entry = opts.Cache.lookup(key)
+	}
 	info := opts.Info
+	var readInfo *Info // read here, so worth keeping
+	if info == nil && entry != nil {
+		info = entry.info
+	}
 	if info == nil {
 		var err error
 		info, err = r.Info(ctx)
 		if errors.Is(err, ErrNoData) {
-			info = &Info{}
+			info, cached = &Info{}, false
 		} else if err != nil {
 			return nil, fmt.Errorf("freshness: %w", err)
 		}
+		readInfo = info
 	}
 	known := map[string]TableSummary{}
 	for _, t := range info.Tables {
@@ -102,11 +116,31 @@ func Freshness(ctx context.Context, r Reader, tables []string, opts FreshnessOpt
 		}
 	}
 	newest := map[string]LoadRef{}
-	if _, ok := known["_dlt_loads"]; ok && len(roots) > 0 {
-		var err error
-		if newest, err = newestLoads(ctx, r, info.Dataset, roots); err != nil {
+	var missing []string
+	for _, root := range roots {
+		if f, ok := entry.load(root); !ok {
+			missing = append(missing, root)
+		} else if f.found {
+			newest[root] = f.ref
+		}
+	}
+	var read map[string]loadFact
+	if _, ok := known["_dlt_loads"]; ok && len(missing) > 0 {
+		found, err := newestLoads(ctx, r, info.Dataset, missing)
+		if err != nil {
 			return nil, err
 		}
+		read = map[string]loadFact{}
+		for _, root := range missing {
+			ref, ok := found[root]
+			read[root] = loadFact{ref: ref, found: ok}
+			if ok {
+				newest[root] = ref
+			}
+		}
+	}
+	if cached && (readInfo != nil || read != nil) {
+		opts.Cache.store(key, readInfo, read)
 	}
 	return assessFreshness(names, known, rootOf, newest, opts), nil
 }

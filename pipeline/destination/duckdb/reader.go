@@ -73,6 +73,11 @@ func (r *Reader) Target() dataset.Target {
 	return dataset.Target{Kind: "duckdb", Path: r.path, Dataset: r.dataset}
 }
 
+// DatasetIdentity implements dataset.Identified.
+func (r *Reader) DatasetIdentity() (where, ds string) { return "duckdb:" + r.path, r.dataset }
+
+var _ dataset.Identified = (*Reader)(nil)
+
 // connection is a connection of the sandboxed database to read, and what
 // closes it: the server's shared database (Handles; while a load of the
 // server commits, a connection reading the snapshot before the COMMIT) or

@@ -59,6 +59,10 @@ func (r *Reader) Target() dataset.Target {
 	return dataset.Target{Kind: "parquet", Path: r.root, Dataset: r.dataset}
 }
 
+// DatasetIdentity implements dataset.Identified (the DuckDB reader's
+// would name the folder as a DuckDB file).
+func (r *Reader) DatasetIdentity() (where, ds string) { return "parquet:" + r.root, r.dataset }
+
 // session builds the in-memory database of views and locks it down.
 func (r *Reader) session(ctx context.Context) (*sql.Conn, func() error, error) {
 	l, err := Scan(r.root, r.dataset)

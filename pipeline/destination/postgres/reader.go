@@ -22,8 +22,9 @@ type ReaderOptions struct {
 // opens a connection and one READ ONLY transaction with statement_timeout,
 // run as pg_read_all_data when the login may become it, and rolls back.
 type Reader struct {
-	dest    *Destination
-	dataset string
+	dest     *Destination
+	dataset  string
+	location string // the server and database, without the password
 }
 
 // OpenReader returns a reader of dataset in the PostgreSQL database the
@@ -32,13 +33,19 @@ func OpenReader(_ context.Context, ds string, opts ReaderOptions) (*Reader, erro
 	if err := dataset.CheckName(ds); err != nil {
 		return nil, err
 	}
-	if _, err := secrets.ResolvePostgresSettings(opts.Credentials); err != nil {
+	s, err := secrets.ResolvePostgresSettings(opts.Credentials)
+	if err != nil {
 		return nil, err
 	}
-	return &Reader{dest: New(Options{Dataset: ds, Credentials: opts.Credentials}), dataset: ds}, nil
+	return &Reader{dest: New(Options{Dataset: ds, Credentials: opts.Credentials}), dataset: ds, location: s.Location()}, nil
 }
 
 func (r *Reader) Close() error { return nil }
+
+// DatasetIdentity implements dataset.Identified.
+func (r *Reader) DatasetIdentity() (where, ds string) { return "postgres:" + r.location, r.dataset }
+
+var _ dataset.Identified = (*Reader)(nil)
 
 // maxRowBytes bounds one message from the server, a result row above all;
 // the byte caps of results are far below it.
