@@ -72,13 +72,19 @@ type Init func(ctx context.Context, conn driver.ExecerContext) error
 
 // OpenInit is Open with init run on each new connection (nil: none).
 func OpenInit(ctx context.Context, path string, readOnly bool, wait time.Duration, init Init, opts ...string) (*sql.DB, error) {
+	return openInit(ctx, path, path, readOnly, wait, "", init, opts...)
+}
+
+// openInit opens the database dsnPath names (path's, or an in-memory one
+// that attach, when set, attaches path to), retrying on path's lock.
+func openInit(ctx context.Context, path, dsnPath string, readOnly bool, wait time.Duration, attach string, init Init, opts ...string) (*sql.DB, error) {
 	if wait <= 0 {
 		wait = DefaultWait
 	}
 	if readOnly {
 		opts = append(opts, "access_mode=read_only")
 	}
-	dsn := path
+	dsn := dsnPath
 	if len(opts) > 0 {
 		dsn += "?" + strings.Join(opts, "&")
 	}
@@ -87,7 +93,11 @@ func OpenInit(ctx context.Context, path string, readOnly bool, wait time.Duratio
 	done, announced := func() {}, false
 	defer func() { done() }()
 	for {
-		db, err := openDB(dsn, init)
+		boot := init
+		if attach != "" {
+			boot = attachInit(attach, init) // once per database: each try is a new one
+		}
+		db, err := openDB(dsn, boot)
 		if err == nil {
 			err = db.PingContext(ctx)
 			if err == nil {

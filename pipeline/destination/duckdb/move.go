@@ -69,7 +69,7 @@ func (d *Destination) finishStage(ctx context.Context, dataset string, pkg *dest
 	if err := pkg.Stage.Flush(ctx); err != nil {
 		return nil, err
 	}
-	db, err := duckfile.Open(ctx, pkg.Stage.Path(), false, d.wait, "memory_limit="+commitMemory)
+	db, err := duckfile.OpenWrite(ctx, pkg.Stage.Path(), d.wait, nil, "memory_limit="+commitMemory)
 	if err != nil {
 		return nil, err
 	}

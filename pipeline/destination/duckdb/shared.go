@@ -29,7 +29,7 @@ func (d *Destination) writeDatabase(ctx context.Context, pkg *destination.Packag
 	if d.handles == nil {
 		// A bounded memory budget makes DuckDB spill a large load to disk
 		// instead of holding it all until COMMIT.
-		db, err := duckfile.Open(ctx, d.path, false, d.wait, "memory_limit="+commitMemory, "preserve_insertion_order=false")
+		db, err := duckfile.OpenWrite(ctx, d.path, d.wait, nil, "memory_limit="+commitMemory, "preserve_insertion_order=false")
 		if err != nil {
 			return nil, nil, err
 		}
@@ -99,7 +99,7 @@ func openShared(ctx context.Context, path string, wait time.Duration, allowed []
 		once.Do(func() { setErr = lockSandbox(ctx, conn, allowed) })
 		return setErr
 	}
-	return duckfile.OpenInit(ctx, path, false, wait, init,
+	return duckfile.OpenWrite(ctx, path, wait, init,
 		"autoinstall_known_extensions=false",
 		"autoload_known_extensions=false",
 		"allow_community_extensions=false",

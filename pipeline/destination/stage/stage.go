@@ -84,7 +84,7 @@ func OpenIn(ctx context.Context, dir, schema string) (*Stage, error) {
 
 // open (re)opens the file for writing.
 func (s *Stage) open(ctx context.Context) error {
-	db, err := duckfile.Open(ctx, s.path, false, 0, writeSettings()...)
+	db, err := duckfile.OpenWrite(ctx, s.path, 0, nil, writeSettings()...)
 	if err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}
