@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -89,3 +90,67 @@ func attachedName(ctx context.Context, conn driver.ExecerContext) (string, error
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// DuckDB tells a second open of a file in this process by its path (its
+// instance cache), but not a file attached to another database: the files
+// this process holds are kept here, so that a file attached for writing is
+// never open twice in it, and waited for as another process's lock is.
+var holds = struct {
+	sync.Mutex
+	m map[string]*hold
+}{m: map[string]*hold{}}
+
+type hold struct{ attached, byPath int }
+
+// claim records an open of path (attached: by OpenWrite), or reports that
+// this process holds it in a way the open conflicts with.
+func claim(path string, attached bool) (release func(), ok bool) {
+	key := path
+	if abs, err := filepath.Abs(path); err == nil {
+		key = abs
+	}
+	holds.Lock()
+	defer holds.Unlock()
+	h := holds.m[key]
+	if h == nil {
+		h = &hold{}
+		holds.m[key] = h
+	}
+	if h.attached > 0 || (attached && h.byPath > 0) {
+		return nil, false
+	}
+	if attached {
+		h.attached++
+	} else {
+		h.byPath++
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			holds.Lock()
+			defer holds.Unlock()
+			if attached {
+				h.attached--
+			} else {
+				h.byPath--
+			}
+			if h.attached == 0 && h.byPath == 0 {
+				delete(holds.m, key)
+			}
+		})
+	}, true
+}
+
+// releasing is a connector whose database, when closed, lets its claim go.
+type releasing struct {
+	driver.Connector
+	release func()
+}
+
+func (c *releasing) Close() error {
+	defer c.release()
+	if cl, ok := c.Connector.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}

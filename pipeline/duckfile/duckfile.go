@@ -40,8 +40,15 @@ func (e *LockedError) Error() string {
 
 var holderRe = regexp.MustCompile(`Conflicting lock is held in (.*?\(PID \d+\))`)
 
+// errHeldHere is an open refused because this process holds the file in a
+// way DuckDB would not tell (claim).
+var errHeldHere = errors.New("the file is open in this process")
+
 // isLockConflict tells a lock conflict from other open errors.
 func isLockConflict(err error) (holder string, ok bool) {
+	if errors.Is(err, errHeldHere) {
+		return "this process", true
+	}
 	msg := err.Error()
 	if strings.Contains(msg, "same database file with a different configuration") ||
 		strings.Contains(msg, "Unique file handle conflict") {
@@ -97,14 +104,22 @@ func openInit(ctx context.Context, path, dsnPath string, readOnly bool, wait tim
 		if attach != "" {
 			boot = attachInit(attach, init) // once per database: each try is a new one
 		}
-		db, err := openDB(dsn, boot)
-		if err == nil {
+		var db *sql.DB
+		var err error
+		release, ok := func() {}, true
+		if path != "" && path != ":memory:" {
+			release, ok = claim(path, attach != "")
+		}
+		if !ok {
+			release, err = func() {}, errHeldHere
+		} else if db, err = openDB(dsn, boot, release); err == nil {
 			err = db.PingContext(ctx)
 			if err == nil {
 				return db, nil
 			}
 			db.Close()
 		}
+		release()
 		holder, locked := isLockConflict(err)
 		if !locked {
 			if dmg := Damaged(path, err); dmg != err {
@@ -131,7 +146,7 @@ func openInit(ctx context.Context, path, dsnPath string, readOnly bool, wait tim
 }
 
 // openDB opens the database of dsn, each connection set up by init.
-func openDB(dsn string, init Init) (*sql.DB, error) {
+func openDB(dsn string, init Init, release func()) (*sql.DB, error) {
 	var boot func(driver.ExecerContext) error
 	if init != nil {
 		// Connections open long after the call that opened the database.
@@ -141,5 +156,5 @@ func openDB(dsn string, init Init) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(c), nil
+	return sql.OpenDB(&releasing{Connector: c, release: release}), nil
 }
