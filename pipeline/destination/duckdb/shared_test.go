@@ -124,6 +124,57 @@ func TestQueriesDuringACommitReadTheLastSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	_, overlapping, inside := commitUnderQueries(t, d, r, second, before, after, func(step string) {
+		if !h.Writing(d.path) {
+			t.Errorf("after step %s the handles do not say the file is being written", step)
+		}
+	})
+	id, ov := durations(idle), durations(overlapping)
+	t.Logf("%d queries overlapped the commit: p50 %.1f ms, max %.1f ms (idle: p50 %.1f ms, max %.1f ms); %d queries inside its transaction",
+		len(ov), ov[len(ov)/2], ov[len(ov)-1], id[len(id)/2], id[len(id)-1], inside)
+}
+
+// A load that replaces the tables it writes, by its replace disposition or
+// by merging over every row they hold, creates them again in its
+// transaction, so readers during its COMMIT read through connections whose
+// transactions began before it instead of waiting: each sees the builds
+// before or after the load whole, and none fails. How long the queries
+// overlapping the commit took is logged, not asserted.
+func TestQueriesDuringAReplaceReadASnapshot(t *testing.T) {
+	for _, disposition := range []string{destination.Replace, destination.Merge} {
+		t.Run(disposition, func(t *testing.T) { replaceDuringQueries(t, disposition) })
+	}
+}
+
+func replaceDuringQueries(t *testing.T, disposition string) {
+	const before, after = 2000, 45000
+	d, r, _ := serverPair(t)
+	commit(t, d, buildsPackage(t, "1000.1", before))
+	second := buildsPackage(t, "2000.1", after)
+	second.Table("builds").WriteDisposition = disposition
+	if err := second.Stage.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stats, overlapping, _ := commitUnderQueries(t, d, r, second, before, after, nil)
+	if got := stats.Tables["builds"]; got.Deleted != before || got.Inserted != after {
+		t.Errorf("builds: %d deleted, %d inserted; want %d, %d", got.Deleted, got.Inserted, before, after)
+	}
+	if got := stats.Tables["builds__steps"]; got.Deleted != 3*before || got.Inserted != 3*after {
+		t.Errorf("builds__steps: %d deleted, %d inserted; want %d, %d", got.Deleted, got.Inserted, 3*before, 3*after)
+	}
+	ov := durations(overlapping)
+	t.Logf("%d queries overlapped the commit: p50 %.1f ms, max %.1f ms", len(ov), ov[len(ov)/2], ov[len(ov)-1])
+}
+
+// commitUnderQueries commits second into d while a loop of queries runs on
+// r, and checks what each reader saw: in the commit's transaction (after
+// each step, where onStep, when set, checks more) the before builds; during
+// the commit the before or after builds whole and no error; after it the
+// after builds. It returns the commit's stats, the loop's queries that
+// overlapped the commit and how many queries ran inside it. The commit's
+// duration is logged, not asserted.
+func commitUnderQueries(t *testing.T, d *Destination, r *Reader, second *destination.Package, before, after int64, onStep func(step string)) (*destination.CommitStats, []answer, int) {
+	t.Helper()
 	var mu sync.Mutex
 	var inside []answer
 	d.afterStep = func(step string) {
@@ -131,15 +182,15 @@ func TestQueriesDuringACommitReadTheLastSnapshot(t *testing.T) {
 		mu.Lock()
 		inside = append(inside, a)
 		mu.Unlock()
-		if !h.Writing(d.path) {
-			t.Errorf("after step %s the handles do not say the file is being written", step)
+		if onStep != nil {
+			onStep(step)
 		}
 	}
 	stop := make(chan struct{})
 	loop := countLoop(r, stop)
 	time.Sleep(50 * time.Millisecond) // the loop is running
 	commitStart := time.Now()
-	commit(t, d, second)
+	stats := commit(t, d, second)
 	commitEnd := time.Now()
 	time.Sleep(50 * time.Millisecond)
 	close(stop)
@@ -168,79 +219,8 @@ func TestQueriesDuringACommitReadTheLastSnapshot(t *testing.T) {
 	if a := countBuilds(r); a.err != nil || a.count != after {
 		t.Fatalf("after the second load: %d, %v", a.count, a.err)
 	}
-	id, ov := durations(idle), durations(overlapping)
-	t.Logf("commit %s; %d queries overlapped it: p50 %.1f ms, max %.1f ms (idle: p50 %.1f ms, max %.1f ms); %d queries inside its transaction",
-		commitEnd.Sub(commitStart).Round(time.Millisecond), len(ov), ov[len(ov)/2], ov[len(ov)-1], id[len(id)/2], id[len(id)-1], len(inside))
-}
-
-// A load that replaces the tables it writes, by its replace disposition or
-// by merging over every row they hold, creates them again in its
-// transaction, so readers during its COMMIT read through connections whose
-// transactions began before it instead of waiting: each sees the builds
-// before or after the load whole, and none fails. How long the queries
-// overlapping the commit took is logged, not asserted.
-func TestQueriesDuringAReplaceReadASnapshot(t *testing.T) {
-	for _, disposition := range []string{destination.Replace, destination.Merge} {
-		t.Run(disposition, func(t *testing.T) { replaceDuringQueries(t, disposition) })
-	}
-}
-
-func replaceDuringQueries(t *testing.T, disposition string) {
-	const before, after = 2000, 45000
-	d, r, _ := serverPair(t)
-	commit(t, d, buildsPackage(t, "1000.1", before))
-	second := buildsPackage(t, "2000.1", after)
-	second.Table("builds").WriteDisposition = disposition
-	if err := second.Stage.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var inside []answer
-	d.afterStep = func(string) {
-		a := countBuilds(r)
-		mu.Lock()
-		inside = append(inside, a)
-		mu.Unlock()
-	}
-	stop := make(chan struct{})
-	loop := countLoop(r, stop)
-	time.Sleep(50 * time.Millisecond) // the loop is running
-	commitStart := time.Now()
-	stats := commit(t, d, second)
-	commitEnd := time.Now()
-	time.Sleep(50 * time.Millisecond)
-	close(stop)
-	during := <-loop
-
-	if got := stats.Tables["builds"]; got.Deleted != before || got.Inserted != after {
-		t.Errorf("builds: %d deleted, %d inserted; want %d, %d", got.Deleted, got.Inserted, before, after)
-	}
-	if got := stats.Tables["builds__steps"]; got.Deleted != 3*before || got.Inserted != 3*after {
-		t.Errorf("builds__steps: %d deleted, %d inserted; want %d, %d", got.Deleted, got.Inserted, 3*before, 3*after)
-	}
-	for _, a := range inside {
-		if a.err != nil || a.count != before {
-			t.Errorf("inside the commit: %d builds, %v; want the %d committed before", a.count, a.err, before)
-		}
-	}
-	var overlapping []answer
-	for _, a := range during {
-		if a.err != nil || (a.count != before && a.count != after) {
-			t.Errorf("query during the commit: %d builds, %v; want %d or %d", a.count, a.err, before, after)
-		}
-		if a.end.After(commitStart) && a.start.Before(commitEnd) {
-			overlapping = append(overlapping, a)
-		}
-	}
-	if len(overlapping) == 0 {
-		t.Fatal("no query of the loop ran during the commit")
-	}
-	if a := countBuilds(r); a.err != nil || a.count != after {
-		t.Fatalf("after the second load: %d, %v", a.count, a.err)
-	}
-	ov := durations(overlapping)
-	t.Logf("commit %s; %d queries overlapped it: p50 %.1f ms, max %.1f ms",
-		commitEnd.Sub(commitStart).Round(time.Millisecond), len(ov), ov[len(ov)/2], ov[len(ov)-1])
+	t.Logf("commit %s", commitEnd.Sub(commitStart).Round(time.Millisecond))
+	return stats, overlapping, len(inside)
 }
 
 // A first load is committed by moving its stage into place: a reader before
