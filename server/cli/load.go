@@ -188,11 +188,7 @@ func startReplay(ctx context.Context, p *pipeline.Project, path string) (stop fu
 		return nil, err
 	}
 	p.Credentials = secrets.Static(demoKey, base, "debug record "+filepath.Base(path))
-	// The record answers on loopback: pacing it as the API would only makes
-	// the replay slow (a pipeline file's requests_per_second still applies).
-	if p.Config.RequestsPerSecond == 0 && p.RatePerSecond == 0 {
-		p.RatePerSecond = 1000
-	}
+	unpaced(p) // the record answers on loopback
 	return func() { rp.Close() }, nil
 }
 
@@ -363,6 +359,12 @@ func demoAnswers(p *pipeline.Project) {
 		}
 		p.Config.Resources[name] = rc
 	}
+	unpaced(p)
+}
+
+// unpaced lifts the API's pacing for a stand-in API on loopback (the demo
+// simulator, a replayed record), unless the pipeline file or the caller set a rate.
+func unpaced(p *pipeline.Project) {
 	if p.Config.RequestsPerSecond == 0 && p.RatePerSecond == 0 {
 		p.RatePerSecond = 1000
 	}
