@@ -30,6 +30,11 @@ func (c *committer) fresh(table string) {
 	c.created[table] = true
 }
 
+// existedBefore tells whether table was in the file before this transaction.
+func (c *committer) existedBefore(table string) bool {
+	return c.columns[table] != nil && !c.created[table]
+}
+
 // snapshotSafe tells whether no staged row went into a table that existed
 // before this transaction.
 func (c *committer) snapshotSafe() bool { return !c.intoExisting }
@@ -39,7 +44,7 @@ func (c *committer) snapshotSafe() bool { return !c.intoExisting }
 // rows it had. done is false, and nothing changed, when the definition is
 // not the plain one this destination writes: the caller empties it then.
 func (c *committer) recreate(ctx context.Context, table string) (deleted int64, done bool, err error) {
-	if c.columns[table] == nil || c.created[table] {
+	if !c.existedBefore(table) {
 		return 0, false, nil
 	}
 	var ddl string
@@ -87,7 +92,7 @@ func plainName(name string) string {
 // target root (alias r). done is false, and nothing changed, otherwise.
 func (c *committer) recreateMerged(ctx context.Context, fam []*normalize.Table, replaced string) (done bool, err error) {
 	root := fam[0]
-	if c.columns[root.Name] == nil || c.created[root.Name] {
+	if !c.existedBefore(root.Name) {
 		return false, nil
 	}
 	// Cheap first: more target roots than staged rows leaves some.
@@ -103,7 +108,7 @@ func (c *committer) recreateMerged(ctx context.Context, fam []*normalize.Table, 
 	}
 	left := []string{fmt.Sprintf("SELECT count(*) FROM %s r WHERE NOT (%s)", c.target(root.Name), replaced)}
 	for _, t := range fam[1:] {
-		if c.columns[t.Name] == nil || c.created[t.Name] {
+		if !c.existedBefore(t.Name) {
 			continue
 		}
 		if !c.columns[t.Name]["_dlt_root_id"] {
@@ -122,7 +127,7 @@ func (c *committer) recreateMerged(ctx context.Context, fam []*normalize.Table, 
 		}
 	}
 	for _, t := range fam {
-		if c.columns[t.Name] == nil || c.created[t.Name] {
+		if !c.existedBefore(t.Name) {
 			continue // nothing to empty
 		}
 		n, done, err := c.recreate(ctx, t.Name)
