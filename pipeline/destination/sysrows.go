@@ -29,10 +29,9 @@ type SystemRows struct {
 	// load's tables are made) let the commit refresh the CI views.
 	Dataset string
 	Columns func() Columns
-	// ViewComments, when set, reads the comments of the views in schema
-	// (nil when the schema does not exist): views whose definition is
-	// unchanged are then left alone, and the schema is created only when
-	// missing (in PostgreSQL both a replace and CREATE SCHEMA take locks
+	// ViewComments reads the comments of the views in schema (nil when
+	// the schema does not exist): views whose definition is unchanged are
+	// left alone, and the schema is created only when missing (in PostgreSQL both a replace and CREATE SCHEMA take locks
 	// or rights that readers and a loader without CREATE on the database
 	// would feel).
 	ViewComments func(ctx context.Context, schema string) (map[string]string, error)
@@ -135,21 +134,16 @@ func (w *SystemRows) WriteViews(ctx context.Context) error {
 	if len(views) == 0 {
 		return nil
 	}
-	var have map[string]string
-	if w.ViewComments != nil {
-		var err error
-		if have, err = w.ViewComments(ctx, civiews.Schema(w.Dataset)); err != nil {
-			return fmt.Errorf("read CI views in %s: %w", civiews.Schema(w.Dataset), err)
-		}
+	have, err := w.ViewComments(ctx, civiews.Schema(w.Dataset))
+	if err != nil {
+		return fmt.Errorf("read CI views in %s: %w", civiews.Schema(w.Dataset), err)
 	}
 	var stmts []string
 	if have == nil {
 		stmts = append(stmts, civiews.CreateSchema(w.Dataset))
 	}
 	for _, v := range views {
-		if w.ViewComments == nil {
-			stmts = append(stmts, v.Create)
-		} else if have[v.Name] != v.Comment {
+		if have[v.Name] != v.Comment {
 			stmts = append(stmts, v.Create, v.SetComment(w.Dataset))
 		}
 	}
