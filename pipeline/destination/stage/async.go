@@ -7,21 +7,34 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
 
-// Async writes rows to a Stage on a goroutine of its own, so the normalizer
-// goes on with the next record while DuckDB's appender copies and compresses
-// this one: the appender was most of the normalizer goroutine's time (bench P1).
+// Async writes rows to a Stage on goroutines of its own, one per lane of the
+// stage (Stage.Lane), so the normalizer goes on with the next record while
+// DuckDB's appenders copy and compress this one, and tables of different
+// lanes are compressed in parallel: the appender was most of the normalizer
+// goroutine's time, then of the one writer's (bench P1).
 // It implements normalize.Sink for one caller; an error of the stage comes
 // back from a later Write, Wait or Close.
 type Async struct {
 	s     *Stage
-	queue chan *batch
-	done  chan struct{}
-	snaps map[*normalize.Table]*normalize.Table // the caller's table -> the columns last handed over
-	cur   *batch
-	free  chan *batch
+	lanes [lanes]*writer
+	snaps map[*normalize.Table]snapshot // the caller's table -> the columns last handed over
 
 	mu  sync.Mutex
 	err error
+}
+
+// snapshot is a table's columns as last handed to its writer, and its lane.
+type snapshot struct {
+	t    *normalize.Table // the writer never sees the schema change
+	lane int
+}
+
+// writer is the goroutine of one lane and what waits for it.
+type writer struct {
+	queue chan *batch
+	done  chan struct{}
+	cur   *batch
+	free  chan *batch
 }
 
 // batch is rows on their way to the stage: ops index into vals.
@@ -32,11 +45,11 @@ type batch struct {
 }
 
 type op struct {
-	t      *normalize.Table // a snapshot: the writer never sees the schema change
+	t      *normalize.Table // a snapshot
 	off, n int
 }
 
-// Bounds of what waits for the writer: 4 batches of 256 rows.
+// Bounds of what waits for each lane's writer: 4 batches of 256 rows.
 const (
 	batchRows    = 256
 	queueBatches = 4
@@ -44,24 +57,26 @@ const (
 
 var _ normalize.Sink = (*Async)(nil)
 
-// NewAsync starts the writer goroutine; Close stops it.
+// NewAsync starts the writer goroutines; Close stops them.
 func NewAsync(s *Stage) *Async {
-	a := &Async{s: s, queue: make(chan *batch, queueBatches), done: make(chan struct{}),
-		snaps: map[*normalize.Table]*normalize.Table{}, free: make(chan *batch, queueBatches+2)}
-	a.cur = a.newBatch()
-	go a.loop()
+	a := &Async{s: s, snaps: map[*normalize.Table]snapshot{}}
+	for i := range a.lanes {
+		w := &writer{queue: make(chan *batch, queueBatches), done: make(chan struct{}),
+			free: make(chan *batch, queueBatches+2)}
+		w.cur = w.newBatch()
+		a.lanes[i] = w
+		go a.loop(w)
+	}
 	return a
 }
 
-func (a *Async) loop() {
-	defer close(a.done)
-	for b := range a.queue {
+func (a *Async) loop(w *writer) {
+	defer close(w.done)
+	for b := range w.queue {
 		if a.failed() == nil {
 			for _, o := range b.ops {
 				if err := a.s.Write(o.t, b.vals[o.off:o.off+o.n]); err != nil {
-					a.mu.Lock()
-					a.err = err
-					a.mu.Unlock()
+					a.fail(err)
 					break
 				}
 			}
@@ -73,9 +88,17 @@ func (a *Async) loop() {
 		clear(b.vals)
 		b.ops, b.vals = b.ops[:0], b.vals[:0]
 		select {
-		case a.free <- b:
+		case w.free <- b:
 		default:
 		}
+	}
+}
+
+func (a *Async) fail(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err == nil {
+		a.err = err
 	}
 }
 
@@ -85,17 +108,17 @@ func (a *Async) failed() error {
 	return a.err
 }
 
-func (a *Async) newBatch() *batch {
+func (w *writer) newBatch() *batch {
 	select {
-	case b := <-a.free:
+	case b := <-w.free:
 		return b
 	default:
 		return &batch{ops: make([]op, 0, batchRows), vals: make([]any, 0, batchRows*16)}
 	}
 }
 
-// Write copies row and queues it. Checks that need no database are made
-// here, so their errors come back from this call.
+// Write copies row and queues it for its table's lane. Checks that need no
+// database are made here, so their errors come back from this call.
 func (a *Async) Write(t *normalize.Table, row []any) error {
 	if err := a.failed(); err != nil {
 		return err
@@ -103,49 +126,63 @@ func (a *Async) Write(t *normalize.Table, row []any) error {
 	if len(row) > len(t.Columns) {
 		return a.s.Write(t, row) // the stage's own error for it
 	}
-	sn := a.snaps[t]
-	if sn == nil || len(sn.Columns) != len(t.Columns) {
+	sn, ok := a.snaps[t]
+	if !ok || len(sn.t.Columns) != len(t.Columns) {
 		// Columns are only appended; a new snapshot leaves the one the
 		// writer may be reading alone.
-		sn = &normalize.Table{Name: t.Name, Columns: copyColumns(t.Columns)}
+		sn.t = &normalize.Table{Name: t.Name, Columns: copyColumns(t.Columns)}
+		if !ok {
+			sn.lane = a.s.Lane(t.Name)
+		}
 		a.snaps[t] = sn
 	}
-	b := a.cur
-	b.ops = append(b.ops, op{t: sn, off: len(b.vals), n: len(row)})
+	w := a.lanes[sn.lane]
+	b := w.cur
+	b.ops = append(b.ops, op{t: sn.t, off: len(b.vals), n: len(row)})
 	b.vals = append(b.vals, row...)
 	if len(b.ops) >= batchRows {
-		a.send()
+		w.send()
 	}
 	return nil
 }
 
 // send queues the current batch, if it holds rows.
-func (a *Async) send() {
-	if len(a.cur.ops) > 0 {
-		a.queue <- a.cur
-		a.cur = a.newBatch()
+func (w *writer) send() {
+	if len(w.cur.ops) > 0 {
+		w.queue <- w.cur
+		w.cur = w.newBatch()
 	}
 }
 
 // Wait returns once every row written so far is in the stage, with the
 // stage's first error.
 func (a *Async) Wait(ctx context.Context) error {
-	a.send()
-	b := &batch{barrier: make(chan struct{})}
-	a.queue <- b // the writer runs until Close, so it takes the barrier
-	select {
-	case <-b.barrier:
-	case <-ctx.Done():
-		return ctx.Err()
+	barriers := make([]chan struct{}, len(a.lanes))
+	for i, w := range a.lanes {
+		w.send()
+		b := &batch{barrier: make(chan struct{})}
+		w.queue <- b // the writers run until Close, so they take the barrier
+		barriers[i] = b.barrier
+	}
+	for _, b := range barriers {
+		select {
+		case <-b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return a.failed()
 }
 
-// Close writes what is queued, stops the writer and returns the first error.
-// It must not be called twice.
+// Close writes what is queued, stops the writers and returns the first
+// error. It must not be called twice.
 func (a *Async) Close() error {
-	a.send()
-	close(a.queue)
-	<-a.done
+	for _, w := range a.lanes {
+		w.send()
+		close(w.queue)
+	}
+	for _, w := range a.lanes {
+		<-w.done
+	}
 	return a.failed()
 }

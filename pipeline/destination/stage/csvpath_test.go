@@ -268,27 +268,30 @@ func (c *CSVSink) Close() error {
 // t's staging table, creating or growing the table first; rows is how many
 // the files hold.
 func (s *Stage) InsertCSV(ctx context.Context, t *normalize.Table, paths []string, rows int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errors.New("stage: write after close")
+	if err := s.lockOpen(); err != nil {
+		return err
 	}
-	if s.moved {
-		return errors.New("stage: write after its file became a destination")
-	}
-	if s.db == nil {
-		if err := s.open(ctx); err != nil {
+	defer s.mu.RUnlock()
+	s.catalog.Lock()
+	st, i := s.tables[t.Name], s.laneLocked(t.Name)
+	s.catalog.Unlock()
+	// The table's lane: its transaction holds the table's earlier rows.
+	ln := &s.lanes[i]
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if ln.conn == nil {
+		if err := s.begin(ln); err != nil {
 			return err
 		}
 	}
-	st := s.tables[t.Name]
 	if st == nil {
 		var err error
-		if st, err = s.create(t); err != nil {
+		if st, err = s.create(ln.conn, t); err != nil {
 			return err
 		}
+		st.lane = i
 	} else if len(t.Columns) > len(st.columns) {
-		if err := s.addColumns(t, st); err != nil {
+		if err := s.addColumns(ln.conn, t, st); err != nil {
 			return err
 		}
 	}
@@ -300,7 +303,7 @@ func (s *Stage) InsertCSV(ctx context.Context, t *normalize.Table, paths []strin
 	if err != nil {
 		return err
 	}
-	res, err := s.conn.ExecContext(ctx, q)
+	res, err := ln.conn.ExecContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("stage: table %s: insert %s: %w", t.Name, filepath.Base(paths[0]), err)
 	}

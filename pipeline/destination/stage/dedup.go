@@ -24,6 +24,9 @@ func (s *Stage) Dedup(ctx context.Context, root string, keys, children []string)
 	if s.closed || s.moved {
 		return 0, errors.New("stage: dedup after close")
 	}
+	if s.broken != nil {
+		return 0, s.broken
+	}
 	st := s.tables[root]
 	if st == nil {
 		return 0, nil

@@ -23,6 +23,9 @@ func (s *Stage) MoveTo(ctx context.Context, dst string) error {
 	if s.closed || s.moved {
 		return errors.New("stage: move after close")
 	}
+	if s.broken != nil {
+		return s.broken
+	}
 	if err := s.release(ctx); err != nil {
 		return err
 	}

@@ -1,0 +1,283 @@
+package stage
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
+)
+
+// lanes is how many connections append to the stage at once. DuckDB
+// compresses a table's row groups on the thread that appends to it, and a
+// connection runs one statement at a time: tables on different connections
+// are written, and compressed, in parallel. Each connection is a transaction
+// of its own until the release commits them all.
+const lanes = 8
+
+// lane is one connection the stage appends through and the tables assigned
+// to it (Lane).
+type lane struct {
+	mu   sync.Mutex
+	conn *sql.Conn // nil until its first write after an open
+}
+
+// Lane is the lane a table's rows are appended through: tables get lanes in
+// the order they are first seen, round robin, and keep them.
+func (s *Stage) Lane(table string) int {
+	s.catalog.Lock()
+	defer s.catalog.Unlock()
+	return s.laneLocked(table)
+}
+
+func (s *Stage) laneLocked(table string) int {
+	i, ok := s.laneOf[table]
+	if !ok {
+		i = len(s.laneOf) % lanes
+		s.laneOf[table] = i
+	}
+	return i
+}
+
+// Write appends one row to t's staging table, creating the table on first
+// use and adding columns when t has gained some since the last row. row is
+// aligned with t.Columns; a shorter row is padded with NULL.
+func (s *Stage) Write(t *normalize.Table, row []any) error {
+	if len(row) > len(t.Columns) {
+		return fmt.Errorf("stage: table %s: row has %d values for %d columns", t.Name, len(row), len(t.Columns))
+	}
+	if err := s.lockOpen(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	s.catalog.Lock()
+	st, i := s.tables[t.Name], s.laneLocked(t.Name)
+	s.catalog.Unlock()
+	ln := &s.lanes[i]
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if ln.conn == nil {
+		if err := s.begin(ln); err != nil {
+			return err
+		}
+	}
+	if st == nil {
+		var err error
+		if st, err = s.create(ln.conn, t); err != nil {
+			return err
+		}
+		st.lane = i
+	} else if len(t.Columns) > len(st.columns) {
+		if err := s.addColumns(ln.conn, t, st); err != nil {
+			return err
+		}
+	}
+	if st.appender == nil {
+		a, err := s.newAppender(ln.conn, t.Name)
+		if err != nil {
+			return err
+		}
+		st.appender = a
+	}
+	return st.append(t.Name, row)
+}
+
+// lockOpen takes s.mu shared with the file open for writing, opening it
+// again after a release.
+func (s *Stage) lockOpen() error {
+	for {
+		s.mu.RLock()
+		var err error
+		switch {
+		case s.closed:
+			err = errors.New("stage: write after close")
+		case s.moved:
+			err = errors.New("stage: write after its file became a destination")
+		case s.broken != nil:
+			err = s.broken
+		case s.db != nil:
+			return nil
+		}
+		s.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		if s.db == nil && !s.closed && !s.moved && s.broken == nil {
+			err = s.open(context.Background())
+		}
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// begin gives ln a connection of its own in a transaction that lasts until
+// the release: appended rows then reach the file once, compressed (full row
+// groups as they fill, the rest at commit), instead of through the WAL and a
+// checkpoint that rewrites the growing row groups every few megabytes
+// (BenchmarkStageBuilds).
+func (s *Stage) begin(ln *lane) error {
+	ctx := context.Background()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("stage: connect: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		conn.Close()
+		return fmt.Errorf("stage: begin: %w", err)
+	}
+	ln.conn = conn
+	return nil
+}
+
+// append hands one row to st's appender; the lane's mu is held.
+func (st *table) append(name string, row []any) error {
+	// Rows never hold more values than the staging table has columns:
+	// the table was grown to t.Columns before.
+	for i := range st.buf {
+		if i < len(row) {
+			st.buf[i] = row[i]
+		} else {
+			st.buf[i] = nil
+		}
+	}
+	// The driver JSON-encodes whatever goes into a JSON column; the text is
+	// already JSON, so it goes in raw.
+	for _, i := range st.jsonCols {
+		if v, ok := st.buf[i].(string); ok {
+			st.buf[i] = json.RawMessage(v)
+		}
+	}
+	if err := st.appender.AppendRow(st.buf...); err != nil {
+		return fmt.Errorf("stage: table %s: append: %w", name, err)
+	}
+	st.rows++
+	// DuckDB's appender keeps up to ~200k rows in memory before it writes
+	// them to the table: flush by size instead (flushBytes).
+	st.pending += rowBytes(st.buf)
+	if st.pending >= flushBytes {
+		if err := st.appender.Flush(); err != nil {
+			return fmt.Errorf("stage: table %s: flush: %w", name, err)
+		}
+		st.pending = 0
+	}
+	return nil
+}
+
+// rowBytes estimates a row's size: strings by length, the rest a word each.
+func rowBytes(row []driver.Value) int {
+	n := 0
+	for _, v := range row {
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case json.RawMessage:
+			n += len(v)
+		default:
+			n += 8
+		}
+	}
+	return n
+}
+
+// create makes the staging table for t with t's current columns through
+// conn, and records it.
+func (s *Stage) create(conn *sql.Conn, t *normalize.Table) (*table, error) {
+	if len(t.Columns) == 0 {
+		return nil, fmt.Errorf("stage: table %s has no columns", t.Name)
+	}
+	defs := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		typ, err := SQLType(c.DataType)
+		if err != nil {
+			return nil, fmt.Errorf("stage: table %s column %s: %w", t.Name, c.Name, err)
+		}
+		defs[i] = QuoteIdent(c.Name) + " " + typ
+	}
+	q := fmt.Sprintf("CREATE TABLE %s.%s (%s)", QuoteIdent(s.schema), QuoteIdent(t.Name), strings.Join(defs, ", "))
+	if _, err := conn.ExecContext(context.Background(), q); err != nil {
+		return nil, fmt.Errorf("stage: create table %s: %w", t.Name, err)
+	}
+	st := &table{}
+	st.setColumns(copyColumns(t.Columns))
+	s.catalog.Lock()
+	s.tables[t.Name] = st
+	s.order = append(s.order, t.Name)
+	s.catalog.Unlock()
+	return st, nil
+}
+
+// addColumns grows st to t's columns through conn. The appender is closed
+// first: an appender is bound to the table layout it was created with.
+func (s *Stage) addColumns(conn *sql.Conn, t *normalize.Table, st *table) error {
+	for i, c := range st.columns {
+		if t.Columns[i].Name != c.Name {
+			return fmt.Errorf("stage: table %s: column %d is %q, was %q (columns may only be appended)", t.Name, i, t.Columns[i].Name, c.Name)
+		}
+	}
+	if err := st.closeAppender(context.Background()); err != nil {
+		return fmt.Errorf("stage: table %s: %w", t.Name, err)
+	}
+	for _, c := range t.Columns[len(st.columns):] {
+		typ, err := SQLType(c.DataType)
+		if err != nil {
+			return fmt.Errorf("stage: table %s column %s: %w", t.Name, c.Name, err)
+		}
+		q := fmt.Sprintf("ALTER TABLE %s.%s ADD COLUMN %s %s", QuoteIdent(s.schema), QuoteIdent(t.Name), QuoteIdent(c.Name), typ)
+		if _, err := conn.ExecContext(context.Background(), q); err != nil {
+			return fmt.Errorf("stage: table %s: add column %s: %w", t.Name, c.Name, err)
+		}
+		cc := *c
+		st.setColumns(append(st.columns, &cc))
+	}
+	return nil
+}
+
+func (st *table) setColumns(cols []*normalize.Column) {
+	st.columns = cols
+	st.buf = make([]driver.Value, len(cols))
+	st.jsonCols = st.jsonCols[:0]
+	for i, c := range cols {
+		if c.DataType == normalize.JSON {
+			st.jsonCols = append(st.jsonCols, i)
+		}
+	}
+}
+
+func (s *Stage) newAppender(conn *sql.Conn, name string) (*duckdb.Appender, error) {
+	var a *duckdb.Appender
+	err := conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		var err error
+		a, err = duckdb.NewAppenderFromConn(c, s.schema, name)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stage: table %s: open appender: %w", name, err)
+	}
+	return a, nil
+}
+
+func (st *table) closeAppender(ctx context.Context) error {
+	if st.appender == nil {
+		return nil
+	}
+	a := st.appender
+	st.appender = nil
+	if err := a.CloseWithCancel(ctx); err != nil {
+		return fmt.Errorf("close appender: %w", err)
+	}
+	return nil
+}
