@@ -51,7 +51,7 @@ type op struct {
 
 // Bounds of what waits for each lane's writer: 4 batches of 256 rows.
 const (
-	batchRows    = 256
+	batchRows    = 64
 	queueBatches = 4
 )
 
@@ -130,9 +130,9 @@ func (a *Async) Write(t *normalize.Table, row []any) error {
 	if !ok || len(sn.t.Columns) != len(t.Columns) {
 		// Columns are only appended; a new snapshot leaves the one the
 		// writer may be reading alone.
-		sn.t = &normalize.Table{Name: t.Name, Columns: copyColumns(t.Columns)}
+		sn.t = &normalize.Table{Name: t.Name, Parent: t.Parent, Columns: copyColumns(t.Columns)}
 		if !ok {
-			sn.lane = a.s.Lane(t.Name)
+			sn.lane = a.s.Lane(t)
 		}
 		a.snaps[t] = sn
 	}

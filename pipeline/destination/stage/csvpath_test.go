@@ -273,7 +273,7 @@ func (s *Stage) InsertCSV(ctx context.Context, t *normalize.Table, paths []strin
 	}
 	defer s.mu.RUnlock()
 	s.catalog.Lock()
-	st, i := s.tables[t.Name], s.laneLocked(t.Name)
+	st, i := s.tables[t.Name], s.laneLocked(t)
 	s.catalog.Unlock()
 	// The table's lane: its transaction holds the table's earlier rows.
 	ln := &s.lanes[i]

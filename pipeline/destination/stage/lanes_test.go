@@ -11,20 +11,25 @@ import (
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
 )
 
-// More tables than lanes, written through Async with their rows
+// Root and child tables, more than lanes, written through Async with their rows
 // interleaved and columns added on the way, across a flush: every table
 // holds exactly its rows, in write order (Dedup relies on rowid order).
 func TestAsyncLanesKeepEveryTableWholeAndInOrder(t *testing.T) {
 	s := openStage(t)
 	ctx := context.Background()
-	const ntables, perTable = lanes + 3, 3000
+	const ntables, perTable = 2*lanes + 3, 3000
 	tbls := make([]*normalize.Table, ntables)
-	for i := range tbls {
-		tbls[i] = &normalize.Table{Name: fmt.Sprintf("t%02d", i), Columns: []*normalize.Column{col("seq", normalize.Bigint)}}
-	}
 	seen := map[int]bool{}
 	for i := range tbls {
-		seen[s.Lane(tbls[i].Name)] = true
+		tbls[i] = &normalize.Table{Name: fmt.Sprintf("t%02d", i), Columns: []*normalize.Column{col("seq", normalize.Bigint)}}
+		if i%3 != 0 {
+			tbls[i].Parent = "t00"
+		}
+		l := s.Lane(tbls[i])
+		if (l == 0) != (tbls[i].Parent == "") {
+			t.Fatalf("%s (parent %q) is on lane %d: roots go on lane 0, children on the others", tbls[i].Name, tbls[i].Parent, l)
+		}
+		seen[l] = true
 	}
 	if len(seen) != lanes {
 		t.Fatalf("%d tables use %d lanes, want %d", ntables, len(seen), lanes)

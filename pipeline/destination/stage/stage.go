@@ -41,10 +41,11 @@ type Stage struct {
 	moved  bool  // the file became a destination (MoveTo): never written again
 	broken error // a release committed some lanes and not others: the file is not whole
 
-	catalog sync.Mutex        // guards tables, order and laneOf
-	tables  map[string]*table // a table's fields are guarded by its lane's mu
-	order   []string          // table names in creation order
-	laneOf  map[string]int
+	catalog  sync.Mutex        // guards tables, order and laneOf
+	tables   map[string]*table // a table's fields are guarded by its lane's mu
+	order    []string          // table names in creation order
+	laneOf   map[string]int
+	children int // child tables given a lane so far
 }
 
 // table is one staging table and its open appender.

@@ -19,8 +19,11 @@ import (
 // compresses a table's row groups on the thread that appends to it, and a
 // connection runs one statement at a time: tables on different connections
 // are written, and compressed, in parallel. Each connection is a transaction
-// of its own until the release commits them all.
-const lanes = 8
+// of its own until the release commits them all. Two: a resource's root
+// table (its widest, one row per record) on one, its child tables on the
+// other; more lanes cost DuckDB memory (each thread compressing at once) for
+// little time on two cores.
+const lanes = 2
 
 // lane is one connection the stage appends through and the tables assigned
 // to it (Lane).
@@ -29,19 +32,23 @@ type lane struct {
 	conn *sql.Conn // nil until its first write after an open
 }
 
-// Lane is the lane a table's rows are appended through: tables get lanes in
-// the order they are first seen, round robin, and keep them.
-func (s *Stage) Lane(table string) int {
+// Lane is the lane t's rows are appended through: root tables (no parent)
+// on the first, child tables round robin on the others, in the order they
+// are first seen; a table keeps its lane.
+func (s *Stage) Lane(t *normalize.Table) int {
 	s.catalog.Lock()
 	defer s.catalog.Unlock()
-	return s.laneLocked(table)
+	return s.laneLocked(t)
 }
 
-func (s *Stage) laneLocked(table string) int {
-	i, ok := s.laneOf[table]
+func (s *Stage) laneLocked(t *normalize.Table) int {
+	i, ok := s.laneOf[t.Name]
 	if !ok {
-		i = len(s.laneOf) % lanes
-		s.laneOf[table] = i
+		if t.Parent != "" {
+			s.children++
+			i = 1 + (s.children-1)%(lanes-1)
+		}
+		s.laneOf[t.Name] = i
 	}
 	return i
 }
@@ -58,7 +65,7 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 	}
 	defer s.mu.RUnlock()
 	s.catalog.Lock()
-	st, i := s.tables[t.Name], s.laneLocked(t.Name)
+	st, i := s.tables[t.Name], s.laneLocked(t)
 	s.catalog.Unlock()
 	ln := &s.lanes[i]
 	ln.mu.Lock()
