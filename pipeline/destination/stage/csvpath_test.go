@@ -286,10 +286,9 @@ func (s *Stage) InsertCSV(ctx context.Context, t *normalize.Table, paths []strin
 	}
 	if st == nil {
 		var err error
-		if st, err = s.create(ln.conn, t); err != nil {
+		if st, err = s.create(ln.conn, t, i); err != nil {
 			return err
 		}
-		st.lane = i
 	} else if len(t.Columns) > len(st.columns) {
 		if err := s.addColumns(ln.conn, t, st); err != nil {
 			return err

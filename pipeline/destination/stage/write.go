@@ -77,10 +77,9 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 	}
 	if st == nil {
 		var err error
-		if st, err = s.create(ln.conn, t); err != nil {
+		if st, err = s.create(ln.conn, t, i); err != nil {
 			return err
 		}
-		st.lane = i
 	} else if len(t.Columns) > len(st.columns) {
 		if err := s.addColumns(ln.conn, t, st); err != nil {
 			return err
@@ -197,8 +196,8 @@ func rowBytes(row []driver.Value) int {
 }
 
 // create makes the staging table for t with t's current columns through
-// conn, and records it.
-func (s *Stage) create(conn *sql.Conn, t *normalize.Table) (*table, error) {
+// conn, and records it as a table of lane.
+func (s *Stage) create(conn *sql.Conn, t *normalize.Table, lane int) (*table, error) {
 	if len(t.Columns) == 0 {
 		return nil, fmt.Errorf("stage: table %s has no columns", t.Name)
 	}
@@ -214,7 +213,7 @@ func (s *Stage) create(conn *sql.Conn, t *normalize.Table) (*table, error) {
 	if _, err := conn.ExecContext(context.Background(), q); err != nil {
 		return nil, fmt.Errorf("stage: create table %s: %w", t.Name, err)
 	}
-	st := &table{}
+	st := &table{lane: lane}
 	st.setColumns(copyColumns(t.Columns))
 	s.catalog.Lock()
 	s.tables[t.Name] = st
