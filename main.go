@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/cfmcp/codefresh-mcp/server/cli"
@@ -25,7 +26,7 @@ var version = "dev"
 var agentsMD []byte
 
 func main() {
-	tuneGC(os.Getenv)
+	tuneGC(os.Getenv, os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, cli.Build{Version: version, AgentsMD: agentsMD})
 	stop()
@@ -35,12 +36,34 @@ func main() {
 // tuneGC trades some heap for less collection: a load allocates a page's
 // records and drops them at once, so at Go's default the collector took
 // about a tenth of a load's CPU. The soft limit keeps the heap bounded all
-// the same. GOGC or GOMEMLIMIT in the environment win.
-func tuneGC(env func(string) string) {
+// the same: lower for the load command, whose process holds nothing but
+// the pages in flight beside DuckDB, than for a server, whose queries'
+// results and dashboards share the heap. GOGC or GOMEMLIMIT in the
+// environment win.
+func tuneGC(env func(string) string, args []string) {
 	if env("GOGC") == "" {
 		debug.SetGCPercent(300)
 	}
 	if env("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(128 << 20)
+		debug.SetMemoryLimit(softLimit(args))
 	}
+}
+
+// softLimit is the Go heap's soft limit for the command args run.
+func softLimit(args []string) int64 {
+	if command(args) == "load" {
+		return 64 << 20
+	}
+	return 128 << 20
+}
+
+// command is the first of args that is not a flag: the command, unless a
+// flag's value comes first (then a limit that is only less tight applies).
+func command(args []string) string {
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+	}
+	return ""
 }

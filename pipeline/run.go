@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -276,6 +278,7 @@ func (p *Project) load(ctx context.Context, opts Options, start time.Time, loadI
 	if err := x.Stop(); err != nil {
 		return nil, fmt.Errorf("stage rows: %w", err)
 	}
+	releaseGoHeap()
 	if err := stg.Flush(ctx); err != nil {
 		return nil, &CommitError{Step: "flush staging area", Err: err}
 	}
@@ -455,4 +458,13 @@ func (p *Project) extractSettings() map[string]extract.Settings {
 			Logs: extract.LogSettings{Statuses: rc.Statuses, NewestPerPipeline: rc.NewestPerPipeline, TailLines: rc.TailLines, LineCap: rc.LineCap}}
 	}
 	return out
+}
+
+// releaseGoHeap hands the memory of an extraction's pages back to the OS
+// once it is over, before DuckDB commits the stage and needs memory of its
+// own: the collector would otherwise keep it until the process ends. Two
+// collections: the first leaves the tape pool's tapes in its victim cache.
+func releaseGoHeap() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }

@@ -99,6 +99,11 @@ type Extractor struct {
 	records atomic.Int64
 }
 
+// queuedPages is how many decoded pages may wait for the normalizer: a few
+// let fetchers run ahead of it. A page's tape takes several times its JSON,
+// so pages waiting here are most of a load's Go heap.
+const queuedPages = 4
+
 // Start starts the normalizer goroutine of a load; Stop ends it.
 func Start(ctx context.Context, cfg Config) *Extractor {
 	x := &Extractor{
@@ -106,10 +111,8 @@ func Start(ctx context.Context, cfg Config) *Extractor {
 		parent:    map[string][]string{},
 		logBuilds: map[string][]logBuild{},
 		details:   map[string][]codefresh.Resource{},
-		// A few pages of slack let fetchers run ahead of the normalizer
-		// while memory stays bounded.
-		queue:    make(chan queued, 16),
-		loopDone: make(chan struct{}),
+		queue:     make(chan queued, queuedPages),
+		loopDone:  make(chan struct{}),
 	}
 	for _, res := range cfg.Resources {
 		if res.Parent != "" {

@@ -6,7 +6,7 @@ package stage
 const (
 	// memoryLimit is small and threads one: the stage must not compete with
 	// extraction; DuckDB spills to disk beyond the limit.
-	memoryLimit = "64MB"
+	memoryLimit = "32MB"
 	threads     = "1"
 
 	// bufferedRowGroups is how many full row groups of the open transaction
