@@ -99,6 +99,14 @@ type Extractor struct {
 	records atomic.Int64
 }
 
+// queuePages is how many pages wait for the normalizer at most: a few per
+// request in flight, so that a pause of the normalizer (the stage writing a
+// row group out) as long as a few round trips does not stop the fetchers,
+// while memory stays bounded.
+func queuePages(concurrency int) int {
+	return max(16, 4*concurrency)
+}
+
 // Start starts the normalizer goroutine of a load; Stop ends it.
 func Start(ctx context.Context, cfg Config) *Extractor {
 	x := &Extractor{
@@ -106,9 +114,7 @@ func Start(ctx context.Context, cfg Config) *Extractor {
 		parent:    map[string][]string{},
 		logBuilds: map[string][]logBuild{},
 		details:   map[string][]codefresh.Resource{},
-		// A few pages of slack let fetchers run ahead of the normalizer
-		// while memory stays bounded.
-		queue:    make(chan queued, 16),
+		queue:    make(chan queued, queuePages(cfg.Concurrency)),
 		loopDone: make(chan struct{}),
 	}
 	for _, res := range cfg.Resources {
