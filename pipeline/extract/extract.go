@@ -114,8 +114,8 @@ func Start(ctx context.Context, cfg Config) *Extractor {
 		parent:    map[string][]string{},
 		logBuilds: map[string][]logBuild{},
 		details:   map[string][]codefresh.Resource{},
-		queue:    make(chan queued, queuePages(cfg.Concurrency)),
-		loopDone: make(chan struct{}),
+		queue:     make(chan queued, queuePages(cfg.Concurrency)),
+		loopDone:  make(chan struct{}),
 	}
 	for _, res := range cfg.Resources {
 		if res.Parent != "" {
