@@ -1,45 +1,33 @@
 package codefresh
 
-import (
-	"bytes"
-	"encoding/json"
-	"strings"
-)
+import "github.com/cfmcp/codefresh-mcp/pipeline/codefresh/jsonpage"
 
 // SanitizeBody makes a response body fit to keep in a debug record: the
 // resource's SecretFields are dropped from its records wherever an envelope
 // puts them. ok is false when the body is not JSON (a cut connection): then
 // secret fields cannot be found in it, and the caller must not keep it.
 func (r Resource) SanitizeBody(body []byte) (clean []byte, ok bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var root any
-	if err := dec.Decode(&root); err != nil || dec.More() {
-		return nil, false
+	return jsonpage.StripText(body, r.bodySecretPaths())
+}
+
+// bodySecretPaths are the paths of SecretFields in a whole body: below each
+// selector a body may put the records at (a named key applied to a list
+// applies to each element).
+func (r Resource) bodySecretPaths() []string {
+	if len(r.SecretFields) == 0 {
+		return nil
 	}
-	if len(r.SecretFields) > 0 {
-		sels, _ := selectorsFor(r)
+	sels, _ := selectorsFor(r)
+	var paths []string
+	for _, sel := range sels {
 		for _, p := range r.SecretFields {
-			path := splitPath(p)
-			for _, sel := range sels {
-				switch sel {
-				case "", "$":
-					dropPath(root, path)
-				default:
-					if top, isObj := root.(map[string]any); isObj {
-						if v, found := lookupObject(top, splitPath(sel)); found {
-							dropPath(v, path)
-						}
-					}
-				}
+			switch sel {
+			case "", "$":
+				paths = append(paths, p)
+			default:
+				paths = append(paths, sel+"."+p)
 			}
 		}
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(root); err != nil {
-		return nil, false
-	}
-	return []byte(strings.TrimSuffix(b.String(), "\n")), true
+	return paths
 }

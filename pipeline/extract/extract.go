@@ -99,10 +99,13 @@ type Extractor struct {
 	records atomic.Int64
 }
 
-// queuedPages is how many decoded pages may wait for the normalizer: a few
-// let fetchers run ahead of it. A page's tape takes several times its JSON,
-// so pages waiting here are most of a load's Go heap.
-const queuedPages = 4
+// queuePages is how many decoded pages may wait for the normalizer: a few
+// per request in flight, so that a pause of the normalizer (a stage lane
+// writing a row group out) does not stop every fetcher. A page's tape takes
+// several times its JSON, so pages waiting here are most of a load's Go heap.
+func queuePages(concurrency int) int {
+	return max(16, 4*concurrency)
+}
 
 // Start starts the normalizer goroutine of a load; Stop ends it.
 func Start(ctx context.Context, cfg Config) *Extractor {
@@ -111,7 +114,7 @@ func Start(ctx context.Context, cfg Config) *Extractor {
 		parent:    map[string][]string{},
 		logBuilds: map[string][]logBuild{},
 		details:   map[string][]codefresh.Resource{},
-		queue:     make(chan queued, queuedPages),
+		queue:     make(chan queued, queuePages(cfg.Concurrency)),
 		loopDone:  make(chan struct{}),
 	}
 	for _, res := range cfg.Resources {

@@ -30,8 +30,12 @@ func (x *Extractor) emit(ctx context.Context, res codefresh.Resource, pg *codefr
 	if pg.Tape != nil {
 		redactTape(x.cfg.Redactor, pg.Tape, pg.Nodes)
 	}
+	// The records as received are not read past this point; dropped, they
+	// no longer hold the response body while the page waits.
+	held := *pg
+	held.Raw = nil
 	select {
-	case x.queue <- queued{res: res, page: pg}:
+	case x.queue <- queued{res: res, page: &held}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -2,6 +2,7 @@ package jsonpage
 
 import (
 	"bytes"
+	"io"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -53,6 +54,24 @@ func Strip(raw []byte, paths []string) []byte {
 	raw = bytes.TrimSpace(raw)
 	out, _ := newWalker(raw).strip(make([]byte, 0, len(raw)), active)
 	return out
+}
+
+// StripText is Strip for a whole JSON text, a response body: ok is false
+// unless raw is one JSON value and nothing after it.
+func StripText(raw []byte, paths []string) (out []byte, ok bool) {
+	active := make([][]string, len(paths))
+	for i, p := range paths {
+		active[i] = splitPath(p)
+	}
+	w := newWalker(bytes.TrimSpace(raw))
+	out, err := w.strip(make([]byte, 0, len(raw)), active)
+	if err != nil {
+		return nil, false
+	}
+	if _, err := w.dec.ReadToken(); err != io.EOF {
+		return nil, false // more after the value
+	}
+	return out, true
 }
 
 // strip appends the next value to out minus what active names there.

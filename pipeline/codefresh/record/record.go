@@ -81,6 +81,16 @@ type Recorder struct {
 	red     *secrets.Redactor // the key, in every spelling a body may carry it
 	maxBody int64
 
+	// Exchanges wait here for the one goroutine that sanitizes and writes
+	// them, in the order observed: sanitizing a page body (decode and
+	// encode) is slow, and the fetcher that observed it has its next
+	// request to send.
+	queue   chan codefresh.Exchange
+	pending sync.WaitGroup // exchanges observed and not yet written
+	done    chan struct{}  // the writer goroutine ended
+	sendMu  sync.RWMutex   // Close against a concurrent Observe
+	closed  bool           // (sendMu) queue is closed
+
 	mu        sync.Mutex
 	guard     func(n int64) error // asked before n more bytes are written
 	f         *os.File
@@ -103,7 +113,8 @@ func Create(path string, h Header, key string, maxBody int64) (*Recorder, error)
 // Start is Create on a file the caller opened (through a confined root);
 // the Recorder closes it.
 func Start(f *os.File, h Header, key string, maxBody int64) (*Recorder, error) {
-	r := &Recorder{path: f.Name(), red: secrets.NewRedactor(key), maxBody: maxBody, f: f, w: bufio.NewWriterSize(f, 256<<10)}
+	r := &Recorder{path: f.Name(), red: secrets.NewRedactor(key), maxBody: maxBody, f: f, w: bufio.NewWriterSize(f, 256<<10),
+		queue: make(chan codefresh.Exchange, queuedExchanges), done: make(chan struct{})}
 	h.Format = Format
 	if h.Created.IsZero() {
 		h.Created = time.Now().UTC()
@@ -113,7 +124,20 @@ func Start(f *os.File, h Header, key string, maxBody int64) (*Recorder, error) {
 		f.Close()
 		return nil, r.err
 	}
+	go r.writeQueued()
 	return r, nil
+}
+
+// queuedExchanges bounds the exchanges (their bodies) waiting to be written;
+// past it Observe waits.
+const queuedExchanges = 16
+
+func (r *Recorder) writeQueued() {
+	defer close(r.done)
+	for ex := range r.queue {
+		r.record(ex)
+		r.pending.Done()
+	}
 }
 
 // Guard sets a check asked before every write with its size: an error
@@ -128,8 +152,21 @@ func (r *Recorder) Guard(check func(n int64) error) {
 // Path is where the record is written.
 func (r *Recorder) Path() string { return r.path }
 
-// Observe records one exchange; use it as codefresh.Options.Observe.
+// Observe records one exchange; use it as codefresh.Options.Observe. It
+// queues the exchange and returns: ex.Body must not change afterwards. An
+// exchange observed after Close is not recorded.
 func (r *Recorder) Observe(ex codefresh.Exchange) {
+	r.sendMu.RLock()
+	defer r.sendMu.RUnlock()
+	if r.closed {
+		return
+	}
+	r.pending.Add(1)
+	r.queue <- ex
+}
+
+// record writes one exchange's entry.
+func (r *Recorder) record(ex codefresh.Exchange) {
 	e := Entry{
 		Kind: ex.Kind, Resource: ex.Resource, Method: ex.Method, Path: ex.Path, Query: ex.Query,
 		Attempt: ex.Attempt, Status: ex.Status, Header: ex.Header, Bytes: ex.Bytes,
@@ -230,15 +267,25 @@ func (r *Recorder) writeLocked(v any) {
 	}
 }
 
-// Entries is how many exchanges were recorded.
+// Entries is how many exchanges were recorded, every one observed so far
+// included.
 func (r *Recorder) Entries() int {
+	r.pending.Wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.entries
 }
 
-// Close flushes the record and reports the first write error.
+// Close writes what was observed, flushes the record and reports the first
+// write error.
 func (r *Recorder) Close() error {
+	r.sendMu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.queue)
+	}
+	r.sendMu.Unlock()
+	<-r.done
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.f == nil {

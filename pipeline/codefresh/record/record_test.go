@@ -87,7 +87,7 @@ func TestRecordBoundHoldsForErrorBodies(t *testing.T) {
 	sc.Scan() // header
 	var cut, capped, bodyBytes int
 	wantMsg := "[REDACTED] " + strings.Repeat("x", codefresh.MaxErrorMessage-len("[REDACTED] ")) + fmt.Sprintf("… (cut: the error body was %d bytes)", len(full))
-	wantBody := `{"code":"5000","message":"` + wantMsg + `","name":"INTERNAL_ERROR","status":500}` // sanitized: keys sorted
+	wantBody := `{"status":500,"code":"5000","name":"INTERNAL_ERROR","message":"` + wantMsg + `"}` // as codefresh.ErrorBody cut it
 	for sc.Scan() {
 		var e Entry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
@@ -114,5 +114,65 @@ func TestRecordBoundHoldsForErrorBodies(t *testing.T) {
 	}
 	if len(raw) > bound+attempts*512 {
 		t.Errorf("record is %d bytes", len(raw))
+	}
+}
+
+// Observe hands exchanges to the record's writer goroutine: those of one
+// caller are written in the order observed, those of many callers all are,
+// Entries counts every one observed before it, and an exchange observed
+// after Close is left out without a panic.
+func TestRecordWritesEveryObservedExchangeInOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	rec, err := Create(path, Header{LoadID: "1"}, "canary-key-0123456789", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const callers, each = 4, 50
+	done := make(chan struct{})
+	for c := range callers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range each {
+				rec.Observe(codefresh.Exchange{Resource: "builds", Method: "GET", Path: "/workflow",
+					Query: fmt.Sprintf("caller=%d&i=%d", c, i), Attempt: 1, Status: 200,
+					Body: []byte(fmt.Sprintf(`{"workflows":{"docs":[{"id":"%d-%d"}]}}`, c, i))})
+			}
+		}()
+	}
+	for range callers {
+		<-done
+	}
+	if n := rec.Entries(); n != callers*each {
+		t.Errorf("Entries = %d, want %d", n, callers*each)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec.Observe(codefresh.Exchange{Resource: "builds", Method: "GET", Path: "/workflow", Query: "late", Status: 200, Body: []byte(`{}`)})
+	if err := rec.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	raw, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) != 1+callers*each {
+		t.Fatalf("%d lines, want a header and %d entries", len(lines), callers*each)
+	}
+	next := make([]int, callers)
+	for _, l := range lines[1:] {
+		var e Entry
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatal(err)
+		}
+		var c, i int
+		if _, err := fmt.Sscanf(e.Query, "caller=%d&i=%d", &c, &i); err != nil {
+			t.Fatalf("entry %q: %v", e.Query, err)
+		}
+		if i != next[c] {
+			t.Fatalf("caller %d: entry %d written after %d", c, i, next[c]-1)
+		}
+		next[c]++
+		if want := fmt.Sprintf(`{"workflows":{"docs":[{"id":"%d-%d"}]}}`, c, i); e.Body != want {
+			t.Errorf("body %s, want %s", e.Body, want)
+		}
 	}
 }

@@ -5,8 +5,10 @@ package stage
 // of the staged rows before they reach the file.
 const (
 	// memoryLimit is small and threads one: the stage must not compete with
-	// extraction; DuckDB spills to disk beyond the limit.
-	memoryLimit = "32MB"
+	// extraction; DuckDB spills to disk beyond the limit. Not less: each
+	// lane's transaction holds the row groups it is filling, and at half
+	// this a load of child tables ran out of memory.
+	memoryLimit = "64MB"
 	threads     = "1"
 
 	// bufferedRowGroups is how many full row groups of the open transaction

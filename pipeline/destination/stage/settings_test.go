@@ -16,7 +16,7 @@ func TestWriteSettingsInEffect(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"memory_limit":                 "30.5 MiB", // 32MB as DuckDB prints it
+		"memory_limit":                 "61.0 MiB", // 64MB as DuckDB prints it
 		"threads":                      threads,
 		"write_buffer_row_group_count": bufferedRowGroups,
 	}
