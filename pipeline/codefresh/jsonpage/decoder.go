@@ -32,8 +32,10 @@ type Decoder struct {
 	depth int
 	keys  map[string]string // object keys, interned: every record repeats them
 	hints [hintDepth]int    // size of the last object seen at each depth
-	buf   []byte            // unescaping scratch
-	long  map[string]string // long strings decoded so far, by their raw text
+	// the key last read at each depth and member position (key)
+	keyHints [keyHintDepth][keyHintSlots]string
+	buf      []byte            // unescaping scratch
+	long     map[string]string // long strings decoded so far, by their raw text
 
 	path    []string  // object keys from the top, while only objects were crossed
 	targets []*target // arrays at selector paths: their elements are records
@@ -53,6 +55,9 @@ const (
 	maxDepth  = 10000 // as encoding/json
 	hintDepth = 16
 	maxKeys   = 4096
+
+	keyHintDepth = 8
+	keyHintSlots = 64
 )
 
 // target collects the records of the array at one selector path: the last
@@ -130,12 +135,18 @@ func (d *Decoder) DecodeTapeInto(tape *Tape, body []byte) (*Tape, error) {
 	if cap(tape.Nodes) == 0 {
 		tape.Nodes = make([]Node, 0, max(d.tapeHint, len(body)/16))
 	}
-	clear(tape.Nodes) // drop the strings they hold
+	// The new page's nodes overwrite the last one's; those past its end
+	// are cleared after, to drop the strings they hold.
+	was := len(tape.Nodes)
 	tape.Nodes = tape.Nodes[:0]
 	d.tape = tape
 	defer func() { d.tape = nil }()
 	if _, err := d.Decode(body); err != nil {
+		clear(tape.Nodes[:was])
 		return nil, err
+	}
+	if n := len(tape.Nodes); n < was {
+		clear(tape.Nodes[n:was])
 	}
 	d.tapeHint = len(tape.Nodes)
 	return tape, nil
@@ -335,6 +346,7 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 	// Members the secret paths drop are cut with the comma that joins them
 	// to a kept member, so what is left is still JSON.
 	lastKept, dropFrom, dropEnd := -1, -1, -1
+	member := 0 // the member being read: its position in the object
 	d.ws()
 	if d.i < len(d.b) && d.b[d.i] == '}' {
 		d.i++
@@ -351,7 +363,7 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 			return nil, d.errf("invalid character %q looking for beginning of object key string", d.b[d.i])
 		}
 		start := d.i
-		k, err := d.key()
+		k, err := d.key(member)
 		if err != nil {
 			return nil, err
 		}
@@ -387,9 +399,9 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 		if onPath {
 			d.path = append(d.path, k)
 		}
-		member := 0
+		node := 0 // the member's node, in tape mode
 		if d.tape != nil {
-			member = len(d.tape.Nodes)
+			node = len(d.tape.Nodes)
 		}
 		v, err := d.value(next, onPath)
 		if err != nil {
@@ -402,9 +414,9 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 		case at < 0:
 			m[k] = v
 		case drop:
-			d.tape.Nodes = d.tape.Nodes[:member]
+			d.tape.Nodes = d.tape.Nodes[:node]
 		default:
-			d.tape.Nodes[member].Key = k
+			d.tape.Nodes[node].Key = k
 		}
 		if drop {
 			dropEnd = d.i
@@ -415,6 +427,7 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		member++
 		if !more {
 			break
 		}

@@ -3,6 +3,7 @@ package jsonpage
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,6 +37,37 @@ var decoderCorpus = []string{
 	"\"a\tb\"", "\"a\nb\"", "\"\x00\"", `{"docs":[{"a":1},{"a":`, `[1,2`, `{"a":[1,2}`,
 	`{"a":{"b":1]}`, `{"a":1 "b":2}`, `{,}`, `{"a":1,,"b":2}`, `[1 2]`, `-01`, `1.5e3.2`,
 	`NaN`, `Infinity`, `[-]`, `{"a":-}`, `"\ud83d\u"`,
+}
+
+// boundaryCorpus puts each kind of byte the string scanner stops at (a
+// quote, escapes, \u surrogates, multi-byte UTF-8, invalid UTF-8, control
+// bytes) at every offset across its 8-byte words, in values and in keys,
+// and repeats keys in and out of the order the key hints expect.
+func boundaryCorpus() []string {
+	specials := []string{`\"`, `\\`, `\n`, `\u00e9`, `\ud83d\ude00`, `\ud83d`, `\ude00x`, "é", "😀",
+		"\xff", "\xc3", "\xe2\x82", "\x01", "\x1f", "\x7f", `\`}
+	var out []string
+	for _, sp := range specials {
+		for off := 0; off < 18; off++ {
+			pad := strings.Repeat("p", off)
+			out = append(out, `["`+pad+sp+`tail0123456789"]`, `{"`+pad+sp+`":1}`, `["`+pad+sp+`"]`)
+		}
+	}
+	wide := make([]string, 70) // more members than the key hints keep
+	for i := range wide {
+		wide[i] = fmt.Sprintf(`"k%d":%d`, i, i)
+	}
+	obj := "{" + strings.Join(wide, ",") + "}"
+	deep := strings.Repeat(`{"a":`, 12) + "1" + strings.Repeat("}", 12)
+	return append(out,
+		`[{"a":1,"b":2},{"a":3,"b":4},{"b":5,"a":6},{"ab":7,"a":8},{"a\u0062":9,"a":1},{"\u0061":1,"b":2},{"a":{"a":1}}]`,
+		`[{"id":1,"name":"x"},{"i":2},{"idx":3,"name":"y"},{"id":4,"nam":"z"},{"id":5,"name\"":"w"}]`,
+		"[{\"k\":1},{\"k\xff\":2},{\"k\":3},{\"é\":4},{\"é\":5},{\"\":6},{\"\":7}]",
+		"["+obj+","+obj+`,{"k0":"a","k1":"b"}]`,
+		"["+deep+","+deep+"]",
+		`[{"a":1,"b":2},{"a":1,"b"`,
+		`[{"a":1,"b":2},{"a":1,"b`,
+	)
 }
 
 // longYAML is a JSON-escaped text longer than the decoder's long-string threshold.
@@ -81,7 +113,7 @@ func checkDecoder(t *testing.T, body []byte) {
 }
 
 func TestPageDecoderMatchesEncodingJSON(t *testing.T) {
-	for _, body := range decoderCorpus {
+	for _, body := range append(append([]string{}, decoderCorpus...), boundaryCorpus()...) {
 		checkDecoder(t, []byte(body))
 	}
 	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
@@ -91,7 +123,7 @@ func TestPageDecoderMatchesEncodingJSON(t *testing.T) {
 }
 
 func FuzzPageDecoder(f *testing.F) {
-	for _, body := range decoderCorpus {
+	for _, body := range append(append([]string{}, decoderCorpus...), boundaryCorpus()...) {
 		f.Add([]byte(body))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

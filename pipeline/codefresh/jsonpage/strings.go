@@ -3,6 +3,7 @@ package jsonpage
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -23,16 +24,28 @@ var plain = func() (t [256]bool) {
 // plainEnd returns where the run of bytes that need no unescaping starts to
 // end at i (valid UTF-8 included).
 func plainEnd(b []byte, i int) int {
-	// Eight bytes at a time while none is a quote, a backslash, a control
-	// character or non-ASCII.
+	// Eight bytes at a time: a word with a quote, a backslash, a control
+	// character or non-ASCII in it flags that byte's high bit, and the lowest
+	// flag is exact (a borrow only runs up from a flagged byte), so the scan
+	// goes on from it without reading the word again byte by byte.
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for i+8 <= len(b) {
 		x := binary.LittleEndian.Uint64(b[i:])
 		q, bs := x^(ones*'"'), x^(ones*'\\')
-		if (x|(x-ones*0x20)|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
-			break
+		m := (x | (x - ones*0x20) | (q-ones)&^q | (bs-ones)&^bs) & highs
+		if m == 0 {
+			i += 8
+			continue
 		}
-		i += 8
+		i += bits.TrailingZeros64(m) >> 3
+		if b[i] < utf8.RuneSelf {
+			return i
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
 	}
 	for i < len(b) {
 		c := b[i]
@@ -52,19 +65,33 @@ func plainEnd(b []byte, i int) int {
 	return i
 }
 
-// key reads an object key, interned.
-func (d *Decoder) key() (string, error) {
-	start := d.i + 1
-	j := plainEnd(d.b, start)
-	if j < len(d.b) && d.b[j] == '"' {
-		raw := d.b[start:j]
-		d.i = j + 1
-		if s, ok := d.keys[string(raw)]; ok {
-			return s, nil
+// key reads the object key that is member n of its object, interned. The
+// records of a page repeat their keys in the same order, so the key last
+// read at this depth and position is tried first, by its bytes alone; a
+// hint is only ever a key whose text is its raw bytes.
+func (d *Decoder) key(n int) (string, error) {
+	b, start := d.b, d.i+1
+	var hint *string
+	if d.depth < len(d.keyHints) && n < len(d.keyHints[0]) {
+		hint = &d.keyHints[d.depth][n]
+		if k := *hint; k != "" && start+len(k) < len(b) && b[start+len(k)] == '"' && string(b[start:start+len(k)]) == k {
+			d.i = start + len(k) + 1
+			return k, nil
 		}
-		s := string(raw)
-		if len(d.keys) < maxKeys {
-			d.keys[s] = s
+	}
+	j := plainEnd(b, start)
+	if j < len(b) && b[j] == '"' {
+		raw := b[start:j]
+		d.i = j + 1
+		s, ok := d.keys[string(raw)]
+		if !ok {
+			s = string(raw)
+			if len(d.keys) < maxKeys {
+				d.keys[s] = s
+			}
+		}
+		if hint != nil {
+			*hint = s
 		}
 		return s, nil
 	}
