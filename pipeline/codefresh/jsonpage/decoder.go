@@ -32,10 +32,12 @@ type Decoder struct {
 	depth int
 	keys  map[string]string // object keys, interned: every record repeats them
 	hints [hintDepth]int    // size of the last object seen at each depth
-	// the key last read at each depth and member position (key)
-	keyHints [keyHintDepth][keyHintSlots]string
-	buf      []byte            // unescaping scratch
-	long     map[string]string // long strings decoded so far, by their raw text
+	// the key and the short string value last read at each depth and
+	// member position (key, member)
+	keyHints   [keyHintDepth][keyHintSlots]string
+	valueHints [keyHintDepth][keyHintSlots]string
+	buf        []byte            // unescaping scratch
+	long       map[string]string // long strings decoded so far, by their raw text
 
 	path    []string  // object keys from the top, while only objects were crossed
 	targets []*target // arrays at selector paths: their elements are records
@@ -403,7 +405,7 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 		if d.tape != nil {
 			node = len(d.tape.Nodes)
 		}
-		v, err := d.value(next, onPath)
+		v, err := d.member(member, next, onPath)
 		if err != nil {
 			return nil, err
 		}
@@ -445,6 +447,24 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 	d.depth--
 	d.close(at)
 	return m, nil
+}
+
+// member reads the value of member n of an object: value, but a short
+// string is first tried against the last one at this depth and position.
+func (d *Decoder) member(n int, active [][]string, onPath bool) (any, error) {
+	d.ws()
+	if d.i >= len(d.b) || d.b[d.i] != '"' || d.depth >= len(d.valueHints) || n >= len(d.valueHints[0]) {
+		return d.value(active, onPath)
+	}
+	s, err := d.hintedStr(&d.valueHints[d.depth][n])
+	if err != nil {
+		return nil, err
+	}
+	if d.tape != nil {
+		d.leaf(String, s)
+		return nil, nil // not boxed
+	}
+	return s, nil
 }
 
 // separator steps over what follows an object member or array element: a comma

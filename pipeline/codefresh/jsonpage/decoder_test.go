@@ -66,6 +66,13 @@ func boundaryCorpus() []string {
 		"["+obj+","+obj+`,{"k0":"a","k1":"b"}]`,
 		"["+deep+","+deep+"]",
 		`[{"a":1,"b":2},{"a":1,"b"`,
+		// string values tried against the last one in their place
+		`[{"s":"abc"},{"s":"abc"},{"s":"abcd"},{"s":"ab"},{"s":"ab\"c"},{"s":"ab\u0063"},{"s":"abc"},{"s":""},{"s":""},{"s":1},{"s":"abc"}]`,
+		"[{\"s\":\"a\xffb\"},{\"s\":\"a\xffb\"},{\"s\":\"a\u00e9\"},{\"s\":\"aé\"},{\"s\":\"aé\"},{\"s\":\"a\xc3\"}]",
+		`[{"s":"abc","t":"abc"},{"t":"abc","s":"abd"},{"s":"abc"},{"s":"abc`,
+		`[{"s":"ab\"c"},{"s":"ab"c"}]`, "[{\"s\":\"a\\nb\"},{\"s\":\"a\nb\"}]", `[{"k\"":1},{"k"":1}]`,
+		`[{"s":"abc"},{"s":"abc\u0000"},{"s":"abc"},{"s":"abc\`,
+		`[{"s":"`+strings.Repeat("x", 140)+`"},{"s":"`+strings.Repeat("x", 140)+`"},{"s":"`+strings.Repeat("x", 139)+`"}]`,
 		`[{"a":1,"b":2},{"a":1,"b`,
 	)
 }

@@ -98,6 +98,23 @@ func (d *Decoder) key(n int) (string, error) {
 	return d.str()
 }
 
+// hintedStr is str for a string that often repeats the one before it in the
+// same place (a status, an account): when its bytes are hint's and a quote
+// follows, it is hint, with no allocation. A hint is only ever a string
+// whose text is its raw bytes, shorter than a long one.
+func (d *Decoder) hintedStr(hint *string) (string, error) {
+	b, start := d.b, d.i+1
+	if k := *hint; k != "" && start+len(k) < len(b) && b[start+len(k)] == '"' && string(b[start:start+len(k)]) == k {
+		d.i = start + len(k) + 1
+		return k, nil
+	}
+	s, err := d.str()
+	if err == nil && len(s) < longString && d.i-1-start == len(s) && string(b[start:d.i-1]) == s {
+		*hint = s
+	}
+	return s, err
+}
+
 // Long strings repeat across a page's records (a pipeline's YAML in each of
 // its builds): one decoded copy serves them all, which saves unescaping and
 // most of a page's allocation.
