@@ -44,7 +44,7 @@ type Page struct {
 	Records  []map[string]any  // numbers are json.Number; nil when Tape holds the records
 	Tape     *jsonpage.Tape    // the page's values, when decoded onto a tape (PageOptions.Tapes)
 	Nodes    []int             // the records' nodes on Tape, minus SecretFields
-	Raw      []json.RawMessage // each record as received, minus SecretFields (keyed objects untouched)
+	Raw      []json.RawMessage // each record as received, minus SecretFields (keyed objects untouched); nil when Tape holds the records
 	Selector string            // the shape found: "workflows.docs", "docs", "$", "" (one object)
 	Status   int
 	Duration time.Duration

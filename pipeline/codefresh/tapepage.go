@@ -70,13 +70,13 @@ func decodeTapeListing(r Resource, selectors []string, body []byte, tapes *jsonp
 		}
 		items := 0
 		tape.Children(at, func(int) bool { items++; return true })
-		received, stripped, ok := d.Records(sel)
+		received, ok := d.Received(sel) // the tape's records lack SecretFields: no stripped copies
 		nodes, nok := d.RecordNodes(sel)
 		if !ok || !nok || len(received) != items || len(nodes) != items { // cannot happen: the decoder keeps them all
 			return nil, meta, nil, fmt.Errorf("%s: decoding %s lost track of the raw records", r.Name, sel)
 		}
 		keep = true
-		page.Selector, page.Tape, page.Nodes, page.Raw = sel, tape, nodes, stripped
+		page.Selector, page.Tape, page.Nodes = sel, tape, nodes
 		return page, meta, received, nil
 	}
 	return nil, meta, nil, &ShapeError{Resource: r.Name, Expected: selectors, Got: describe(body)}

@@ -67,8 +67,21 @@ const (
 type target struct {
 	path     []string
 	raws     []json.RawMessage // as received
-	stripped []json.RawMessage // minus the secret paths
+	stripped []json.RawMessage // minus the secret paths, made by Records when first asked
 	nodes    []int             // on a tape: each record's node, minus the secret paths
+	drops    []drops           // each record's cuts in spans
+	spans    []cut             // what the secret paths drop, from the start of each record
+}
+
+// drops are what the secret paths cut out of one record: spans[from:to].
+// A record with whitespace in it is stripped by Strip instead.
+type drops struct {
+	from, to int
+	spaced   bool
+}
+
+func (t *target) reset() {
+	t.raws, t.stripped, t.nodes, t.drops, t.spans = nil, nil, nil, nil, nil
 }
 
 // cut is a span of the body a secret path removes; null ones become null.
@@ -111,7 +124,7 @@ func splitPath(p string) []string { return strings.Split(p, ".") }
 func (d *Decoder) Decode(body []byte) (any, error) {
 	d.b, d.i, d.depth, d.path = body, 0, 0, d.path[:0]
 	for _, t := range d.targets {
-		t.raws, t.stripped, t.nodes = nil, nil, nil
+		t.reset()
 	}
 	v, err := d.value(nil, true)
 	if err != nil {
@@ -158,14 +171,8 @@ func (d *Decoder) DecodeTapeInto(tape *Tape, body []byte) (*Tape, error) {
 // found at selector sel, in the order of Records; ok is false if sel was not
 // given to New.
 func (d *Decoder) RecordNodes(sel string) (nodes []int, ok bool) {
-	path := []string{}
-	if sel != "$" {
-		path = splitPath(sel)
-	}
-	for _, t := range d.targets {
-		if slices.Equal(t.path, path) {
-			return t.nodes, true
-		}
+	if t := d.targetAt(sel); t != nil {
+		return t.nodes, true
 	}
 	return nil, false
 }
@@ -182,16 +189,38 @@ func (d *Decoder) leaf(kind Kind, s string) {
 // minus the secret paths (stripped, slices of the body where nothing was
 // cut). ok is false if sel was not given to New.
 func (d *Decoder) Records(sel string) (raws, stripped []json.RawMessage, ok bool) {
+	t := d.targetAt(sel)
+	if t == nil {
+		return nil, nil, false
+	}
+	if t.stripped == nil && len(t.raws) > 0 {
+		t.stripped = t.strip(d.secretPaths)
+	}
+	return t.raws, t.stripped, true
+}
+
+// Received is Records without the stripped records, which it does not
+// make: for a reader of the tape, whose records already lack the secrets.
+func (d *Decoder) Received(sel string) (raws []json.RawMessage, ok bool) {
+	t := d.targetAt(sel)
+	if t == nil {
+		return nil, false
+	}
+	return t.raws, true
+}
+
+// targetAt is the target of selector sel, nil if sel was not given to New.
+func (d *Decoder) targetAt(sel string) *target {
 	path := []string{}
 	if sel != "$" {
 		path = splitPath(sel)
 	}
 	for _, t := range d.targets {
 		if slices.Equal(t.path, path) {
-			return t.raws, t.stripped, true
+			return t
 		}
 	}
-	return nil, nil, false
+	return nil
 }
 
 // target returns the target whose path is the current path, if any.
@@ -493,7 +522,7 @@ func (d *Decoder) array(active [][]string, onPath bool) (any, error) {
 	var t *target
 	if onPath {
 		if t = d.target(); t != nil {
-			t.raws, t.stripped, t.nodes = nil, nil, nil
+			t.reset()
 		}
 	}
 	next, nullAll := elementPaths(active)
@@ -563,28 +592,46 @@ func (d *Decoder) close(at int) {
 	}
 }
 
-// add keeps the record that ends at d.i, as received and minus its secrets.
+// add keeps the record that ends at d.i, as received, with what its secret
+// paths cut out of it.
 func (t *target) add(d *Decoder, start, node int) {
-	raw := json.RawMessage(d.b[start:d.i])
-	t.raws = append(t.raws, raw)
+	t.raws = append(t.raws, json.RawMessage(d.b[start:d.i]))
 	if d.tape != nil {
 		t.nodes = append(t.nodes, node)
 	}
-	switch {
-	case len(d.secrets) == 0 || len(d.cuts) == 0 && !d.spaced:
-		t.stripped = append(t.stripped, raw)
-	case d.spaced: // Strip drops the whitespace inside what a path goes into; cuts would keep it
-		t.stripped = append(t.stripped, Strip(raw, d.secretPaths))
-	default:
-		out := make([]byte, 0, len(raw))
-		pos := start
+	dr := drops{from: len(t.spans), spaced: d.spaced && len(d.secrets) > 0}
+	if len(d.secrets) > 0 && !d.spaced {
 		for _, c := range d.cuts {
-			out = append(out, d.b[pos:c.start]...)
-			if c.null {
-				out = append(out, "null"...)
-			}
-			pos = c.end
+			t.spans = append(t.spans, cut{start: c.start - start, end: c.end - start, null: c.null})
 		}
-		t.stripped = append(t.stripped, append(out, d.b[pos:d.i]...))
 	}
+	dr.to = len(t.spans)
+	t.drops = append(t.drops, dr)
+}
+
+// strip returns the records minus the secret paths: the records themselves
+// where nothing is cut.
+func (t *target) strip(secretPaths []string) []json.RawMessage {
+	stripped := make([]json.RawMessage, len(t.raws))
+	for i, raw := range t.raws {
+		dr := t.drops[i]
+		switch {
+		case dr.spaced: // Strip drops the whitespace inside what a path goes into; cuts would keep it
+			stripped[i] = Strip(raw, secretPaths)
+		case dr.from == dr.to:
+			stripped[i] = raw
+		default:
+			out := make([]byte, 0, len(raw))
+			pos := 0
+			for _, c := range t.spans[dr.from:dr.to] {
+				out = append(out, raw[pos:c.start]...)
+				if c.null {
+					out = append(out, "null"...)
+				}
+				pos = c.end
+			}
+			stripped[i] = append(out, raw[pos:]...)
+		}
+	}
+	return stripped
 }

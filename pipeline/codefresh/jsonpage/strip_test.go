@@ -88,6 +88,10 @@ func checkStripping(t *testing.T, body []byte) {
 		if ok && nodes != nil {
 			t.Fatalf("%q %s: Decode (not DecodeTape) gave tape nodes %v", body, sel, nodes)
 		}
+		raws, _, _ := d.Records(sel)
+		if received, ok := dt.Received(sel); !ok || !slices.EqualFunc(received, raws, func(a, b json.RawMessage) bool { return bytes.Equal(a, b) }) {
+			t.Fatalf("%q %s: received %q, Records gave %q", body, sel, received, raws)
+		}
 		nodes, ok = dt.RecordNodes(sel)
 		if !ok || len(nodes) != len(stripped) {
 			t.Fatalf("%q %s: %d tape records, %d stripped, ok %v", body, sel, len(nodes), len(stripped), ok)
