@@ -49,8 +49,9 @@ type Decoder struct {
 	spaced bool  // whitespace between its tokens
 	cuts   []cut // what its secret paths drop, in body order
 
-	tape     *Tape // set while DecodeTape runs: values go there, not into maps
-	tapeHint int   // nodes of the last tape, to size the next
+	tape     *Tape  // set while DecodeTape runs: values go there, not into maps
+	nodeKey  string // the key of the next node made on the tape: an object member's
+	tapeHint int    // nodes of the last tape, to size the next
 }
 
 const (
@@ -122,7 +123,7 @@ func splitPath(p string) []string { return strings.Split(p, ".") }
 // Decode parses body and returns its value; Records then has the records
 // each selector found in it.
 func (d *Decoder) Decode(body []byte) (any, error) {
-	d.b, d.i, d.depth, d.path = body, 0, 0, d.path[:0]
+	d.b, d.i, d.depth, d.path, d.nodeKey = body, 0, 0, d.path[:0], ""
 	for _, t := range d.targets {
 		t.reset()
 	}
@@ -180,7 +181,8 @@ func (d *Decoder) RecordNodes(sel string) (nodes []int, ok bool) {
 // leaf puts a scalar on the tape, in tape mode.
 func (d *Decoder) leaf(kind Kind, s string) {
 	if d.tape != nil {
-		d.tape.Nodes = append(d.tape.Nodes, Node{Str: s, Kind: kind, End: int32(len(d.tape.Nodes) + 1)})
+		d.tape.Nodes = append(d.tape.Nodes, Node{Key: d.nodeKey, Str: s, Kind: kind, End: int32(len(d.tape.Nodes) + 1)})
+		d.nodeKey = ""
 	}
 }
 
@@ -366,7 +368,8 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 	at := -1 // the object's node, in tape mode
 	if d.tape != nil {
 		at = len(d.tape.Nodes)
-		d.tape.Nodes = append(d.tape.Nodes, Node{Kind: Object})
+		d.tape.Nodes = append(d.tape.Nodes, Node{Key: d.nodeKey, Kind: Object})
+		d.nodeKey = ""
 	} else {
 		hint := 0
 		if d.depth < hintDepth {
@@ -433,6 +436,7 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 		node := 0 // the member's node, in tape mode
 		if d.tape != nil {
 			node = len(d.tape.Nodes)
+			d.nodeKey = k // its node is the next one made
 		}
 		v, err := d.member(member, next, onPath)
 		if err != nil {
@@ -446,8 +450,6 @@ func (d *Decoder) object(active [][]string, onPath bool) (any, error) {
 			m[k] = v
 		case drop:
 			d.tape.Nodes = d.tape.Nodes[:node]
-		default:
-			d.tape.Nodes[node].Key = k
 		}
 		if drop {
 			dropEnd = d.i
@@ -530,7 +532,8 @@ func (d *Decoder) array(active [][]string, onPath bool) (any, error) {
 	at := -1 // the array's node, in tape mode
 	if d.tape != nil {
 		at = len(d.tape.Nodes)
-		d.tape.Nodes = append(d.tape.Nodes, Node{Kind: Array})
+		d.tape.Nodes = append(d.tape.Nodes, Node{Key: d.nodeKey, Kind: Array})
+		d.nodeKey = ""
 	} else {
 		out = []any{}
 	}

@@ -123,6 +123,14 @@ func TestPageDecoderMatchesEncodingJSON(t *testing.T) {
 	for _, body := range append(append([]string{}, decoderCorpus...), boundaryCorpus()...) {
 		checkDecoder(t, []byte(body))
 	}
+	// A decoder that failed inside a member reads the next body afresh.
+	d := New(nil, nil)
+	if _, err := d.DecodeTape([]byte(`{"k":-}`)); err == nil {
+		t.Fatal("a bad number decoded")
+	}
+	if tape, err := d.DecodeTape([]byte(`{"k":1}`)); err != nil || tape.Nodes[0].Key != "" || tape.Nodes[1].Key != "k" {
+		t.Fatalf("after an error: %v %+v", err, tape)
+	}
 	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
 	if _, err := New(nil, nil).Decode([]byte(deep)); err == nil {
 		t.Error("nesting deeper than encoding/json allows was accepted")
