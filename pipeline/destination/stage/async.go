@@ -2,6 +2,7 @@ package stage
 
 import (
 	"context"
+	"runtime"
 	"sync"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/normalize"
@@ -71,6 +72,11 @@ func NewAsync(s *Stage) *Async {
 }
 
 func (a *Async) loop(w *writer) {
+	// One OS thread per lane for the whole load: DuckDB's allocator keeps
+	// caches and arenas per OS thread, and a goroutine that Go moves from
+	// thread to thread leaves memory cached in each thread it appended on.
+	// The thread ends with the goroutine (no unlock), returning its caches.
+	runtime.LockOSThread()
 	defer close(w.done)
 	for b := range w.queue {
 		if a.failed() == nil {
