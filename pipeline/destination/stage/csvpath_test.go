@@ -272,28 +272,12 @@ func (s *Stage) InsertCSV(ctx context.Context, t *normalize.Table, paths []strin
 		return err
 	}
 	defer s.mu.RUnlock()
-	s.catalog.Lock()
-	st, i := s.tables[t.Name], s.laneLocked(t)
-	s.catalog.Unlock()
 	// The table's lane: its transaction holds the table's earlier rows.
-	ln := &s.lanes[i]
-	ln.mu.Lock()
+	ln, st, err := s.laneTable(t)
+	if err != nil {
+		return err
+	}
 	defer ln.mu.Unlock()
-	if ln.conn == nil {
-		if err := s.begin(ln); err != nil {
-			return err
-		}
-	}
-	if st == nil {
-		var err error
-		if st, err = s.create(ln.conn, t, i); err != nil {
-			return err
-		}
-	} else if len(t.Columns) > len(st.columns) {
-		if err := s.addColumns(ln.conn, t, st); err != nil {
-			return err
-		}
-	}
 	// Rows appended to this table earlier go in first.
 	if err := st.closeAppender(ctx); err != nil {
 		return fmt.Errorf("stage: table %s: %w", t.Name, err)

@@ -64,27 +64,11 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 		return err
 	}
 	defer s.mu.RUnlock()
-	s.catalog.Lock()
-	st, i := s.tables[t.Name], s.laneLocked(t)
-	s.catalog.Unlock()
-	ln := &s.lanes[i]
-	ln.mu.Lock()
+	ln, st, err := s.laneTable(t)
+	if err != nil {
+		return err
+	}
 	defer ln.mu.Unlock()
-	if ln.conn == nil {
-		if err := s.begin(ln); err != nil {
-			return err
-		}
-	}
-	if st == nil {
-		var err error
-		if st, err = s.create(ln.conn, t, i); err != nil {
-			return err
-		}
-	} else if len(t.Columns) > len(st.columns) {
-		if err := s.addColumns(ln.conn, t, st); err != nil {
-			return err
-		}
-	}
 	if st.appender == nil {
 		a, err := s.newAppender(ln.conn, t.Name)
 		if err != nil {
@@ -93,6 +77,38 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 		st.appender = a
 	}
 	return st.append(t.Name, row)
+}
+
+// laneTable locks the lane of t's table and returns it with the table,
+// the table created or grown to t's columns first. The caller holds s.mu
+// shared and unlocks the lane.
+func (s *Stage) laneTable(t *normalize.Table) (*lane, *table, error) {
+	s.catalog.Lock()
+	st, i := s.tables[t.Name], s.laneLocked(t)
+	s.catalog.Unlock()
+	ln := &s.lanes[i]
+	ln.mu.Lock()
+	err := func() error {
+		if ln.conn == nil {
+			if err := s.begin(ln); err != nil {
+				return err
+			}
+		}
+		if st == nil {
+			var err error
+			st, err = s.create(ln.conn, t, i)
+			return err
+		}
+		if len(t.Columns) > len(st.columns) {
+			return s.addColumns(ln.conn, t, st)
+		}
+		return nil
+	}()
+	if err != nil {
+		ln.mu.Unlock()
+		return nil, nil, err
+	}
+	return ln, st, nil
 }
 
 // lockOpen takes s.mu shared with the file open for writing, opening it
