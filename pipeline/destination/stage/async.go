@@ -18,16 +18,10 @@ import (
 type Async struct {
 	s     *Stage
 	lanes [lanes]*writer
-	snaps map[*normalize.Table]snapshot // the caller's table -> the columns last handed over
+	snaps map[*normalize.Table]*normalize.Table // the caller's table -> the columns last handed over
 
 	mu  sync.Mutex
 	err error
-}
-
-// snapshot is a table's columns as last handed to its writer, and its lane.
-type snapshot struct {
-	t    *normalize.Table // the writer never sees the schema change
-	lane int
 }
 
 // writer is the goroutine of one lane and what waits for it.
@@ -60,7 +54,7 @@ var _ normalize.Sink = (*Async)(nil)
 
 // NewAsync starts the writer goroutines; Close stops them.
 func NewAsync(s *Stage) *Async {
-	a := &Async{s: s, snaps: map[*normalize.Table]snapshot{}}
+	a := &Async{s: s, snaps: map[*normalize.Table]*normalize.Table{}}
 	for i := range a.lanes {
 		w := &writer{queue: make(chan *batch, queueBatches), done: make(chan struct{}),
 			free: make(chan *batch, queueBatches+2)}
@@ -132,19 +126,16 @@ func (a *Async) Write(t *normalize.Table, row []any) error {
 	if len(row) > len(t.Columns) {
 		return a.s.Write(t, row) // the stage's own error for it
 	}
-	sn, ok := a.snaps[t]
-	if !ok || len(sn.t.Columns) != len(t.Columns) {
+	sn := a.snaps[t]
+	if sn == nil || len(sn.Columns) != len(t.Columns) {
 		// Columns are only appended; a new snapshot leaves the one the
 		// writer may be reading alone.
-		sn.t = &normalize.Table{Name: t.Name, Parent: t.Parent, Columns: copyColumns(t.Columns)}
-		if !ok {
-			sn.lane = a.s.Lane(t)
-		}
+		sn = &normalize.Table{Name: t.Name, Parent: t.Parent, Columns: copyColumns(t.Columns)}
 		a.snaps[t] = sn
 	}
-	w := a.lanes[sn.lane]
+	w := a.lanes[Lane(t)]
 	b := w.cur
-	b.ops = append(b.ops, op{t: sn.t, off: len(b.vals), n: len(row)})
+	b.ops = append(b.ops, op{t: sn, off: len(b.vals), n: len(row)})
 	b.vals = append(b.vals, row...)
 	if len(b.ops) >= batchRows {
 		w.send()

@@ -25,7 +25,7 @@ func TestAsyncLanesKeepEveryTableWholeAndInOrder(t *testing.T) {
 		if i%3 != 0 {
 			tbls[i].Parent = "t00"
 		}
-		l := s.Lane(tbls[i])
+		l := Lane(tbls[i])
 		if (l == 0) != (tbls[i].Parent == "") {
 			t.Fatalf("%s (parent %q) is on lane %d: roots go on lane 0, children on the others", tbls[i].Name, tbls[i].Parent, l)
 		}

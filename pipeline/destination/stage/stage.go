@@ -41,11 +41,9 @@ type Stage struct {
 	moved  bool  // the file became a destination (MoveTo): never written again
 	broken error // a release committed some lanes and not others: the file is not whole
 
-	catalog  sync.Mutex        // guards tables, order and laneOf
-	tables   map[string]*table // a table's fields are guarded by its lane's mu
-	order    []string          // table names in creation order
-	laneOf   map[string]int
-	children int // child tables given a lane so far
+	catalog sync.Mutex        // guards tables and order
+	tables  map[string]*table // a table's fields are guarded by its lane's mu
+	order   []string          // table names in creation order
 }
 
 // table is one staging table and its open appender.
@@ -83,8 +81,7 @@ func OpenIn(ctx context.Context, dir, schema string) (*Stage, error) {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("stage: %w", err)
 	}
-	s := &Stage{path: filepath.Join(tmp, "stage.duckdb"), dir: tmp, schema: schema,
-		tables: map[string]*table{}, laneOf: map[string]int{}}
+	s := &Stage{path: filepath.Join(tmp, "stage.duckdb"), dir: tmp, schema: schema, tables: map[string]*table{}}
 	if err := s.open(ctx); err != nil {
 		os.RemoveAll(tmp)
 		return nil, err

@@ -25,32 +25,21 @@ import (
 // little time on two cores.
 const lanes = 2
 
-// lane is one connection the stage appends through and the tables assigned
-// to it (Lane).
+// lane is one connection the stage appends through, for the tables Lane
+// assigns to it.
 type lane struct {
 	mu   sync.Mutex
 	conn *sql.Conn // nil until its first write after an open
 }
 
 // Lane is the lane t's rows are appended through: root tables (no parent)
-// on the first, child tables round robin on the others, in the order they
-// are first seen; a table keeps its lane.
-func (s *Stage) Lane(t *normalize.Table) int {
-	s.catalog.Lock()
-	defer s.catalog.Unlock()
-	return s.laneLocked(t)
-}
-
-func (s *Stage) laneLocked(t *normalize.Table) int {
-	i, ok := s.laneOf[t.Name]
-	if !ok {
-		if t.Parent != "" {
-			s.children++
-			i = 1 + (s.children-1)%(lanes-1)
-		}
-		s.laneOf[t.Name] = i
+// on the first, child tables on the second. It depends on t's parent only,
+// so a table keeps its lane.
+func Lane(t *normalize.Table) int {
+	if t.Parent == "" {
+		return 0
 	}
-	return i
+	return 1
 }
 
 // Write appends one row to t's staging table, creating the table on first
@@ -83,8 +72,9 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 // the table created or grown to t's columns first. The caller holds s.mu
 // shared and unlocks the lane.
 func (s *Stage) laneTable(t *normalize.Table) (*lane, *table, error) {
+	i := Lane(t)
 	s.catalog.Lock()
-	st, i := s.tables[t.Name], s.laneLocked(t)
+	st := s.tables[t.Name]
 	s.catalog.Unlock()
 	ln := &s.lanes[i]
 	ln.mu.Lock()
