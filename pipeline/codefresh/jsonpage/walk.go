@@ -47,24 +47,14 @@ func Strip(raw []byte, paths []string) []byte {
 	if len(paths) == 0 {
 		return raw
 	}
-	active := make([][]string, len(paths))
-	for i, p := range paths {
-		active[i] = splitPath(p)
-	}
-	raw = bytes.TrimSpace(raw)
-	out, _ := newWalker(raw).strip(make([]byte, 0, len(raw)), active)
+	out, _, _ := stripValue(raw, paths)
 	return out
 }
 
 // StripText is Strip for a whole JSON text, a response body: ok is false
 // unless raw is one JSON value and nothing after it.
 func StripText(raw []byte, paths []string) (out []byte, ok bool) {
-	active := make([][]string, len(paths))
-	for i, p := range paths {
-		active[i] = splitPath(p)
-	}
-	w := newWalker(bytes.TrimSpace(raw))
-	out, err := w.strip(make([]byte, 0, len(raw)), active)
+	out, w, err := stripValue(raw, paths)
 	if err != nil {
 		return nil, false
 	}
@@ -72,6 +62,19 @@ func StripText(raw []byte, paths []string) (out []byte, ok bool) {
 		return nil, false // more after the value
 	}
 	return out, true
+}
+
+// stripValue strips the first value of raw and returns the walker, which
+// stands after it.
+func stripValue(raw []byte, paths []string) ([]byte, *walker, error) {
+	active := make([][]string, len(paths))
+	for i, p := range paths {
+		active[i] = splitPath(p)
+	}
+	raw = bytes.TrimSpace(raw)
+	w := newWalker(raw)
+	out, err := w.strip(make([]byte, 0, len(raw)), active)
+	return out, w, err
 }
 
 // strip appends the next value to out minus what active names there.

@@ -82,9 +82,8 @@ type Recorder struct {
 	maxBody int64
 
 	// Exchanges wait here for the one goroutine that sanitizes and writes
-	// them, in the order observed: sanitizing a page body (decode and
-	// encode) is slow, and the fetcher that observed it has its next
-	// request to send.
+	// them, in the order observed: the fetcher that observed one has its
+	// next request to send.
 	queue   chan codefresh.Exchange
 	pending sync.WaitGroup // exchanges observed and not yet written
 	done    chan struct{}  // the writer goroutine ended
