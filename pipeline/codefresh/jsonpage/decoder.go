@@ -190,11 +190,7 @@ func (d *Decoder) value(active [][]string, onPath bool) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d.tape != nil {
-			d.leaf(String, s)
-			return nil, nil // not boxed
-		}
-		return s, nil
+		return d.stringValue(s), nil
 	case 't':
 		d.leaf(True, "")
 		return true, d.literal("true")
@@ -409,11 +405,17 @@ func (d *Decoder) member(n int, active [][]string, onPath bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return d.stringValue(s), nil
+}
+
+// stringValue is a string value read: a leaf on the tape in tape mode (not
+// boxed, nil), else the string.
+func (d *Decoder) stringValue(s string) any {
 	if d.tape != nil {
 		d.leaf(String, s)
-		return nil, nil // not boxed
+		return nil
 	}
-	return s, nil
+	return s
 }
 
 // separator steps over what follows an object member or array element: a comma

@@ -74,9 +74,8 @@ func (d *Decoder) key(n int) (string, error) {
 	var hint *string
 	if d.depth < len(d.keyHints) && n < len(d.keyHints[0]) {
 		hint = &d.keyHints[d.depth][n]
-		if k := *hint; k != "" && start+len(k) < len(b) && b[start+len(k)] == '"' && string(b[start:start+len(k)]) == k {
-			d.i = start + len(k) + 1
-			return k, nil
+		if d.takeHint(*hint) {
+			return *hint, nil
 		}
 	}
 	j := plainEnd(b, start)
@@ -98,16 +97,27 @@ func (d *Decoder) key(n int) (string, error) {
 	return d.str()
 }
 
+// takeHint steps over the string at d.i if its raw bytes are hint's and
+// a quote follows them.
+func (d *Decoder) takeHint(hint string) bool {
+	b, start := d.b, d.i+1
+	end := start + len(hint)
+	if hint == "" || end >= len(b) || b[end] != '"' || string(b[start:end]) != hint {
+		return false
+	}
+	d.i = end + 1
+	return true
+}
+
 // hintedStr is str for a string that often repeats the one before it in the
 // same place (a status, an account): when its bytes are hint's and a quote
 // follows, it is hint, with no allocation. A hint is only ever a string
 // whose text is its raw bytes, shorter than a long one.
 func (d *Decoder) hintedStr(hint *string) (string, error) {
-	b, start := d.b, d.i+1
-	if k := *hint; k != "" && start+len(k) < len(b) && b[start+len(k)] == '"' && string(b[start:start+len(k)]) == k {
-		d.i = start + len(k) + 1
-		return k, nil
+	if d.takeHint(*hint) {
+		return *hint, nil
 	}
+	b, start := d.b, d.i+1
 	s, err := d.str()
 	if err == nil && len(s) < longString && d.i-1-start == len(s) && string(b[start:d.i-1]) == s {
 		*hint = s
