@@ -120,9 +120,9 @@ func (h *Handles) takeSnapshotLocked(hd *handle) (*sql.Conn, func()) {
 	hd.snapUsers++
 	h.mu.Unlock()
 	return conn, sync.OnceFunc(func() {
-		// A statement that failed may have aborted the transaction: such a
-		// connection cannot serve the next reader.
-		healthy := conn.PingContext(context.Background()) == nil && selectOne(conn) == nil
+		// A statement that failed may have aborted the transaction, or the
+		// connection: either way it cannot serve the next reader.
+		healthy := selectOne(conn) == nil
 		h.mu.Lock()
 		back := healthy && !sn.ended
 		if back {
