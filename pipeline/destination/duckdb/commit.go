@@ -195,16 +195,9 @@ func (c *committer) append(ctx context.Context, fam []*normalize.Table) error {
 // fresh.go), then inserts the staged rows.
 func (c *committer) replace(ctx context.Context, fam []*normalize.Table) error {
 	for _, t := range fam {
-		n, done, err := c.recreate(ctx, t.Name)
-		if err != nil {
+		if err := c.empty(ctx, t.Name); err != nil {
 			return err
 		}
-		if !done {
-			if n, err = c.exec(ctx, "DELETE FROM "+c.target(t.Name)); err != nil {
-				return fmt.Errorf("empty %s: %w", t.Name, err)
-			}
-		}
-		c.count(t.Name, 0, n)
 	}
 	return c.append(ctx, fam)
 }

@@ -130,16 +130,25 @@ func (c *committer) recreateMerged(ctx context.Context, fam []*normalize.Table, 
 		if !c.existedBefore(t.Name) {
 			continue // nothing to empty
 		}
-		n, done, err := c.recreate(ctx, t.Name)
-		if err != nil {
+		if err := c.empty(ctx, t.Name); err != nil {
 			return false, err
 		}
-		if !done {
-			if n, err = c.exec(ctx, "DELETE FROM "+c.target(t.Name)); err != nil {
-				return false, fmt.Errorf("empty %s: %w", t.Name, err)
-			}
-		}
-		c.count(t.Name, 0, n)
 	}
 	return true, nil
+}
+
+// empty removes every row of table, by creating it again where it can
+// (recreate), and counts them deleted.
+func (c *committer) empty(ctx context.Context, table string) error {
+	n, done, err := c.recreate(ctx, table)
+	if err != nil {
+		return err
+	}
+	if !done {
+		if n, err = c.exec(ctx, "DELETE FROM "+c.target(table)); err != nil {
+			return fmt.Errorf("empty %s: %w", table, err)
+		}
+	}
+	c.count(table, 0, n)
+	return nil
 }
