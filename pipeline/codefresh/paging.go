@@ -47,6 +47,7 @@ type Page struct {
 	Raw      []json.RawMessage // each record as received, minus SecretFields (keyed objects untouched); nil when Tape holds the records
 	Selector string            // the shape found: "workflows.docs", "docs", "$", "" (one object)
 	Status   int
+	Bytes    int // of the response body
 	Duration time.Duration
 	Retries  int
 	URL      string // without anything secret
@@ -120,7 +121,7 @@ func (c *Client) Pages(ctx context.Context, r Resource, opt PageOptions, fn func
 			}
 			return shapeErr
 		}
-		page.Number, page.Status, page.Duration, page.Retries, page.URL = n, resp.Status, resp.Duration, resp.Attempts-1, resp.URL
+		page.Number, page.Status, page.Bytes, page.Duration, page.Retries, page.URL = n, resp.Status, len(resp.Body), resp.Duration, resp.Attempts-1, resp.URL
 		if i := slices.Index(selectors, page.Selector); i >= own {
 			note(Deviation{Kind: DeviationEnvelope, Expected: describeSelector(r.DataSelector),
 				Got: describeSelector(page.Selector), Action: "read the records from " + describeSelector(page.Selector)})

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sync/semaphore"
 	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
@@ -83,6 +85,7 @@ type Extractor struct {
 	cfg Config
 
 	queue    chan queued
+	room     *semaphore.Weighted // bytes of JSON the queued pages may hold (queueBytes)
 	loopDone chan struct{}
 	stop     func()
 	errMu    sync.Mutex
@@ -107,6 +110,11 @@ func queuePages(concurrency int) int {
 	return max(16, 4*concurrency)
 }
 
+// queueBytes bounds the JSON of the pages waiting too: pages of builds
+// with a large pipeline YAML are tens of megabytes each. Pages of usual
+// records (about 0.5 MB) never reach it at queuePages.
+const queueBytes = 32 << 20
+
 // Start starts the normalizer goroutine of a load; Stop ends it.
 func Start(ctx context.Context, cfg Config) *Extractor {
 	x := &Extractor{
@@ -115,6 +123,7 @@ func Start(ctx context.Context, cfg Config) *Extractor {
 		logBuilds: map[string][]logBuild{},
 		details:   map[string][]codefresh.Resource{},
 		queue:     make(chan queued, queuePages(cfg.Concurrency)),
+		room:      semaphore.NewWeighted(queueBytes),
 		loopDone:  make(chan struct{}),
 	}
 	for _, res := range cfg.Resources {

@@ -14,6 +14,7 @@ type queued struct {
 	res     codefresh.Resource
 	page    *codefresh.Page
 	barrier chan error
+	bytes   int64 // of x.room, given back once the page is normalized
 }
 
 // emit hands one page's records (already prepared by the client) to the
@@ -34,10 +35,17 @@ func (x *Extractor) emit(ctx context.Context, res codefresh.Resource, pg *codefr
 	// no longer hold the response body while the page waits.
 	held := *pg
 	held.Raw = nil
+	// A page held by its body's size; one larger than the whole room waits
+	// for all of it, so it goes alone instead of never.
+	n := min(int64(pg.Bytes), queueBytes)
+	if err := x.room.Acquire(ctx, n); err != nil {
+		return err
+	}
 	select {
-	case x.queue <- queued{res: res, page: &held}:
+	case x.queue <- queued{res: res, page: &held, bytes: n}:
 		return nil
 	case <-ctx.Done():
+		x.room.Release(n)
 		return ctx.Err()
 	}
 }
@@ -84,13 +92,13 @@ func (x *Extractor) normalizeLoop(ctx context.Context) {
 			q.barrier <- x.Failed()
 			continue
 		}
-		if x.Failed() != nil {
-			continue // drain what is left after a failure
-		}
-		if err := x.normalizePage(ctx, q.res, q.page); err != nil {
-			x.setFailed(err)
+		if x.Failed() == nil { // else drain what is left after a failure
+			if err := x.normalizePage(ctx, q.res, q.page); err != nil {
+				x.setFailed(err)
+			}
 		}
 		x.tapes.Put(q.page.Tape) // nothing reads the page any more
+		x.room.Release(q.bytes)
 	}
 }
 

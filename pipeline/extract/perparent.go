@@ -25,7 +25,7 @@ func (x *Extractor) perParent(ctx context.Context, res codefresh.Resource) error
 			opt.PathParams = map[string]string{res.ParentParam: v}
 			err := x.cfg.Client.Pages(gctx, res, opt, func(pg *codefresh.Page) error {
 				if res.RowsFrom != "" { // a map page: rows-from pages are not decoded onto tapes
-					pg = &codefresh.Page{Records: res.Rows(v, pg.Records)}
+					pg = &codefresh.Page{Records: res.Rows(v, pg.Records), Bytes: pg.Bytes}
 				}
 				return x.emit(gctx, res, pg)
 			})

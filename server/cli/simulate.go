@@ -89,6 +89,7 @@ CODEFRESH_BASE_URL at it. The accepted key is --api-key, else $` + secrets.EnvAP
 	f.StringVar(&addr, "addr", "127.0.0.1:8089", "listen address (port 0 picks a free port)")
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the synthetic data")
 	f.IntVar(&cfg.Pipelines, "pipelines", 20, "pipelines")
+	f.IntVar(&cfg.YAMLSize, "yaml-size", 0, "bytes of each pipeline's YAML in its builds (userYamlDescriptor, finalWorkflowYaml; default 1500)")
 	f.IntVar(&cfg.Builds, "builds", 1000, "builds")
 	f.IntVar(&cfg.Projects, "projects", 5, "projects")
 	f.IntVar(&cfg.Images, "images", 0, "images (default builds/4)")

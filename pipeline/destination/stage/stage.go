@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -40,6 +41,9 @@ type Stage struct {
 	closed bool
 	moved  bool  // the file became a destination (MoveTo): never written again
 	broken error // a release committed some lanes and not others: the file is not whole
+
+	memMu    sync.Mutex   // serializes raising memoryMB
+	memoryMB atomic.Int64 // DuckDB's memory limit in MB, raised for large rows (fitMemory)
 
 	catalog sync.Mutex        // guards tables and order
 	tables  map[string]*table // a table's fields are guarded by its lane's mu
@@ -82,6 +86,7 @@ func OpenIn(ctx context.Context, dir, schema string) (*Stage, error) {
 		return nil, fmt.Errorf("stage: %w", err)
 	}
 	s := &Stage{path: filepath.Join(tmp, "stage.duckdb"), dir: tmp, schema: schema, tables: map[string]*table{}}
+	s.memoryMB.Store(baseMemoryMB)
 	if err := s.open(ctx); err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
@@ -91,7 +96,7 @@ func OpenIn(ctx context.Context, dir, schema string) (*Stage, error) {
 
 // open (re)opens the file for writing; s.mu is held exclusively.
 func (s *Stage) open(ctx context.Context) error {
-	db, err := duckfile.OpenWrite(ctx, s.path, 0, nil, writeSettings()...)
+	db, err := duckfile.OpenWrite(ctx, s.path, 0, nil, writeSettings(int(s.memoryMB.Load()))...)
 	if err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}

@@ -58,6 +58,10 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 		return err
 	}
 	defer ln.mu.Unlock()
+	size := rowBytes(row)
+	if err := s.fitMemory(ln.conn, size); err != nil {
+		return fmt.Errorf("stage: table %s: %w", t.Name, err)
+	}
 	if st.appender == nil {
 		a, err := s.newAppender(ln.conn, t.Name)
 		if err != nil {
@@ -65,7 +69,10 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 		}
 		st.appender = a
 	}
-	return st.append(t.Name, row)
+	if err := st.append(t.Name, row, size); err != nil {
+		return s.memoryError(err, size)
+	}
+	return nil
 }
 
 // laneTable locks the lane of t's table and returns it with the table,
@@ -151,8 +158,37 @@ func (s *Stage) begin(ln *lane) error {
 	return nil
 }
 
-// append hands one row to st's appender; the lane's mu is held.
-func (st *table) append(name string, row []any) error {
+// fitMemory raises the stage's memory limit to what rows of size bytes
+// need (memoryFor), through conn: the setting is the database's.
+func (s *Stage) fitMemory(conn *sql.Conn, size int) error {
+	need := memoryFor(size)
+	if need <= int(s.memoryMB.Load()) {
+		return nil
+	}
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	if need <= int(s.memoryMB.Load()) {
+		return nil
+	}
+	if _, err := conn.ExecContext(context.Background(), fmt.Sprintf("SET memory_limit = '%dMB'", need)); err != nil {
+		return fmt.Errorf("raise the memory limit to %d MB for rows of %d KB: %w", need, size>>10, err)
+	}
+	s.memoryMB.Store(int64(need))
+	return nil
+}
+
+// memoryError explains an append DuckDB refused for want of memory, with
+// the stage's limit and the size of the row.
+func (s *Stage) memoryError(err error, size int) error {
+	if !strings.Contains(err.Error(), "failed to pin block") && !strings.Contains(err.Error(), "Out of Memory") {
+		return err
+	}
+	return fmt.Errorf("the stage's %d MB of memory was not enough to append a row of %d KB: %w", s.memoryMB.Load(), size>>10, err)
+}
+
+// append hands one row of about size bytes to st's appender; the lane's mu
+// is held.
+func (st *table) append(name string, row []any, size int) error {
 	// Rows never hold more values than the staging table has columns:
 	// the table was grown to t.Columns before.
 	for i := range st.buf {
@@ -175,7 +211,7 @@ func (st *table) append(name string, row []any) error {
 	st.rows++
 	// DuckDB's appender keeps up to ~200k rows in memory before it writes
 	// them to the table: flush by size instead (flushBytes).
-	st.pending += rowBytes(st.buf)
+	st.pending += size
 	if st.pending >= flushBytes {
 		if err := st.appender.Flush(); err != nil {
 			return fmt.Errorf("stage: table %s: flush: %w", name, err)
@@ -186,7 +222,7 @@ func (st *table) append(name string, row []any) error {
 }
 
 // rowBytes estimates a row's size: strings by length, the rest a word each.
-func rowBytes(row []driver.Value) int {
+func rowBytes(row []any) int {
 	n := 0
 	for _, v := range row {
 		switch v := v.(type) {
