@@ -122,3 +122,45 @@ func TestFailedReleaseBreaksTheStage(t *testing.T) {
 		t.Fatalf("close after a failed release: %v", err)
 	}
 }
+
+// A batch goes to its lane's writer at batchRows rows or at batchBytes of
+// text, whichever comes first: rows of builds with a large pipeline YAML do
+// not wait batchRows at a time (queueBatches of them per lane).
+func TestAsyncBatchesAreBoundedByText(t *testing.T) {
+	s := openStage(t)
+	a := NewAsync(s)
+	tbl := &normalize.Table{Name: "builds", Columns: []*normalize.Column{col("id", normalize.Text), col("yaml", normalize.Text)}}
+	w := a.lanes[Lane(tbl)]
+	small := strings.Repeat("y", 100)
+	for i := range batchRows - 1 {
+		if err := a.Write(tbl, []any{fmt.Sprint(i), small}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(w.cur.ops); got != batchRows-1 {
+		t.Fatalf("%d small rows wait in the batch, want %d", got, batchRows-1)
+	}
+	if err := a.Write(tbl, []any{"big", strings.Repeat("y", batchBytes)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.cur.ops); got != 0 {
+		t.Fatalf("%d rows still wait after %d bytes of text, want the batch sent", got, batchBytes)
+	}
+	for i := range 3 {
+		if err := a.Write(tbl, []any{fmt.Sprint("big", i), strings.Repeat("y", batchBytes/2+1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(w.cur.ops); got != 1 {
+		t.Fatalf("%d rows of over half the bound wait, want 1 (sent in twos)", got)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Counts()["builds"]; got != batchRows+3 {
+		t.Fatalf("%d rows staged, want %d", got, batchRows+3)
+	}
+}
