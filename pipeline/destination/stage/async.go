@@ -36,7 +36,7 @@ type writer struct {
 type batch struct {
 	ops     []op
 	vals    []any
-	bytes   int // of text, by rowBytes
+	bytes   int           // of text, by rowBytes
 	barrier chan struct{} // closed once every earlier row is written
 }
 
