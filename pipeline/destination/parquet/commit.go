@@ -23,8 +23,8 @@ import (
 const (
 	// stageAlias is the catalog name the staging file is attached under.
 	stageAlias = "cfmcp_stage"
-	// commitMemory is DuckDB's memory budget while writing a load's files.
-	commitMemory = "256MB"
+	// commitMemoryMB is DuckDB's memory budget while writing a load's files.
+	commitMemoryMB = 256
 )
 
 // errCrash stops a commit where a test's crashAt says, leaving the folder
@@ -51,6 +51,7 @@ type committer struct {
 	existing   map[string][]column // table -> columns of its committed files
 	written    []newFile
 	superseded []string // absolute paths of files the commit replaces
+	rowGroup   int      // rows per row group, when the stage had large rows (0: DuckDB's)
 	madeDirs   []string
 	now        time.Time
 	temps      int
@@ -144,7 +145,19 @@ func (c *committer) write(ctx context.Context) error {
 		return fmt.Errorf("temp folder: %w", err)
 	}
 	defer os.RemoveAll(spill)
-	db, err := duckfile.Open(ctx, "", false, 0, "memory_limit="+commitMemory, "temp_directory="+url.QueryEscape(spill))
+	// Large rows (the stage needed more memory for them): DuckDB moves rows
+	// 2048 at a time, and the scan, the buffered row group and the one being
+	// written each hold such a chunk, so three of them more, on one thread.
+	extraMB := 0
+	if _, largest := c.pkg.Stage.LargeRows(); largest > 0 {
+		extraMB = 3 * 2048 * largest / 1_000_000
+		c.rowGroup = 2048
+	}
+	opts := []string{fmt.Sprintf("memory_limit=%dMB", commitMemoryMB+extraMB), "temp_directory=" + url.QueryEscape(spill)}
+	if extraMB > 0 {
+		opts = append(opts, "threads=1", "preserve_insertion_order=false")
+	}
+	db, err := duckfile.Open(ctx, "", false, 0, opts...)
 	if err != nil {
 		return err
 	}
@@ -249,13 +262,17 @@ func (c *committer) merge(ctx context.Context, fam []*normalize.Table, keys []st
 		quoted[i] = "s." + stage.QuoteIdent(k)
 		match[i] = "s." + stage.QuoteIdent(k) + " = r." + stage.QuoteIdent(k)
 	}
-	// The last staged row of each key, by write order.
-	last := c.tempName()
-	q := fmt.Sprintf("CREATE TEMP TABLE %s AS %s QUALIFY row_number() OVER (PARTITION BY %s ORDER BY s.rowid DESC) = 1",
-		last, c.stagedSelect(root.Name, famCols[root.Name], ""), strings.Join(quoted, ", "))
+	// The last staged row of each key, by write order: its rowid, picked
+	// over the keys alone, and the row read from the stage where used. A
+	// temporary table of whole rows ran out of the commit's memory on builds
+	// with a large pipeline YAML.
+	lastIDs := c.tempName()
+	q := fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT max(s.rowid) AS rid FROM %s s GROUP BY %s",
+		lastIDs, c.stagedTable(root.Name), strings.Join(quoted, ", "))
 	if _, err := c.conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("pick the last staged row of each key of %s: %w", root.Name, err)
 	}
+	last := "(" + c.stagedSelect(root.Name, famCols[root.Name], "WHERE s.rowid IN (SELECT rid FROM "+lastIDs+")") + ")"
 	// Stored roots that a staged row replaces.
 	replaced := c.tempName()
 	oldRoot := c.layout.Tables[root.Name]
@@ -271,7 +288,7 @@ func (c *committer) merge(ctx context.Context, fam []*normalize.Table, keys []st
 	if err != nil {
 		return err
 	}
-	inserted, err := c.count(ctx, "SELECT count(*) FROM "+last)
+	inserted, err := c.count(ctx, "SELECT count(*) FROM "+lastIDs)
 	if err != nil {
 		return err
 	}
@@ -441,7 +458,21 @@ func (c *committer) stagedSelect(table string, cols []column, where string) stri
 	for _, sc := range c.pkg.Staged(table) {
 		staged[sc.Name] = true
 	}
-	return fmt.Sprintf("SELECT %s FROM %s.%s.%s s %s", castList("s", cols, staged), stageAlias, stage.QuoteIdent(c.pkg.Stage.Schema()), stage.QuoteIdent(table), where)
+	return fmt.Sprintf("SELECT %s FROM %s s %s", castList("s", cols, staged), c.stagedTable(table), where)
+}
+
+// rowGroupOption is the COPY option for row groups of c.rowGroup rows, if
+// set.
+func (c *committer) rowGroupOption() string {
+	if c.rowGroup == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", ROW_GROUP_SIZE %d", c.rowGroup)
+}
+
+// stagedTable is a table of the stage, qualified.
+func (c *committer) stagedTable(table string) string {
+	return stageAlias + "." + stage.QuoteIdent(c.pkg.Stage.Schema()) + "." + stage.QuoteIdent(table)
 }
 
 // storedList selects a table's committed rows (alias r) as cols.
@@ -515,7 +546,7 @@ func (c *committer) copyTo(ctx context.Context, table, query string) (int64, err
 		return 0, fmt.Errorf("%s already exists", f.final)
 	}
 	c.written = append(c.written, f)
-	res, err := c.conn.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", query, quoteString(f.tmp)))
+	res, err := c.conn.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd%s)", query, quoteString(f.tmp), c.rowGroupOption()))
 	if err != nil {
 		return 0, fmt.Errorf("write %s: %w", table, err)
 	}

@@ -311,3 +311,26 @@ func TestRejectsBadNamesAndRepeatedLoads(t *testing.T) {
 		t.Fatalf("bad table name: %v", err)
 	}
 }
+
+// Builds with a large pipeline YAML: a merge of rows of 80 KB of text. The
+// commit ran out of its 256 MB, picking the last row of each key through
+// a table of whole rows and then writing row groups of them; it now picks
+// by rowid and takes the memory and row groups large rows need.
+func TestMergeOfLargeRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 0.5 GB of text")
+	}
+	const n, size = 6000, 80_000
+	d := newDest(t)
+	s := orderSchema("merge")
+	text := strings.Repeat("steps: [build, test, deploy]\n", size/29+1)[:size]
+	orders := make([]order, n)
+	for i := range orders {
+		orders[i] = order{int64(i), fmt.Sprint(text, i), nil}
+	}
+	commit(t, d, pkgFor(s, stageOrders(t, s, load1, orders...), load1, ""))
+	want := fmt.Sprint(n, ",", n)
+	if got := query(t, d, fmt.Sprintf(`SELECT count(*), count(*) FILTER (WHERE length("group") = %d + length(id::VARCHAR)) FROM "order"`, size)); got != want {
+		t.Fatalf("rows, rows whole = %s, want %s", got, want)
+	}
+}

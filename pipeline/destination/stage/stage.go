@@ -44,6 +44,7 @@ type Stage struct {
 
 	memMu    sync.Mutex   // serializes raising memoryMB
 	memoryMB atomic.Int64 // DuckDB's memory limit in MB, raised for large rows (fitMemory)
+	largest  atomic.Int64 // bytes of the row that raised memoryMB last
 
 	catalog sync.Mutex        // guards tables and order
 	tables  map[string]*table // a table's fields are guarded by its lane's mu

@@ -174,7 +174,18 @@ func (s *Stage) fitMemory(conn *sql.Conn, size int) error {
 		return fmt.Errorf("raise the memory limit to %d MB for rows of %d KB: %w", need, size>>10, err)
 	}
 	s.memoryMB.Store(int64(need))
+	s.largest.Store(int64(size))
 	return nil
+}
+
+// LargeRows is, when some rows needed more memory than usual rows (large
+// text), how many more MB the stage took for them and the size of the
+// largest: copying them out pins as many. Zero for usual rows or a nil stage.
+func (s *Stage) LargeRows() (extraMB, largest int) {
+	if s == nil {
+		return 0, 0
+	}
+	return int(s.memoryMB.Load()) - baseMemoryMB, int(s.largest.Load())
 }
 
 // memoryError explains an append DuckDB refused for want of memory, with
