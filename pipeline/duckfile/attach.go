@@ -22,6 +22,14 @@ import (
 // appended, instead of all at once at COMMIT.
 const RowGroupSize = 16384
 
+// StorageVersion is the storage format of the files OpenWrite creates (an
+// existing file keeps its own). DuckDB's default is a format from 0.10,
+// which stores a string of over a few KB as is: builds with an 8 KB
+// pipeline YAML took 505 MB for 30k builds. v1.4.0 (read by DuckDB 1.4,
+// the long-term release, and later) compresses such strings with
+// DICT_FSST or zstd, and stages a load with 9% less CPU (bench P1).
+const StorageVersion = "v1.4.0"
+
 // OpenWrite opens the file at path read-write as OpenInit does, but attached
 // to an in-memory database with ROW_GROUP_SIZE RowGroupSize, under the
 // catalog name DuckDB gives the file when it is opened by path, and made
@@ -33,7 +41,7 @@ func OpenWrite(ctx context.Context, path string, wait time.Duration, init Init, 
 	if !slices.ContainsFunc(opts, func(o string) bool { return strings.HasPrefix(o, "temp_directory=") }) {
 		opts = append(opts, "temp_directory="+url.QueryEscape(path+".tmp"))
 	}
-	attach := fmt.Sprintf("ATTACH '%s' (ROW_GROUP_SIZE %d)", strings.ReplaceAll(path, "'", "''"), RowGroupSize)
+	attach := fmt.Sprintf("ATTACH '%s' (ROW_GROUP_SIZE %d, STORAGE_VERSION '%s')", strings.ReplaceAll(path, "'", "''"), RowGroupSize, StorageVersion)
 	return openInit(ctx, path, "", false, wait, attach, init, opts...)
 }
 

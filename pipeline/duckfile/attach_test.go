@@ -2,10 +2,12 @@ package duckfile_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,5 +105,69 @@ func TestOpenWriteDamaged(t *testing.T) {
 	_, got := duckfile.OpenWrite(ctx, path, time.Second, nil)
 	if want == nil || got == nil || fmt.Sprintf("%T", got) != fmt.Sprintf("%T", want) {
 		t.Errorf("OpenWrite: %v (%T); Open: %v (%T)", got, got, want, want)
+	}
+}
+
+// longStrings writes 3000 rows of an 8 KB string repeated among 20 values
+// into s.y of the file opened as db, and returns the compressions of that
+// column and the file's size after closing.
+func longStrings(t *testing.T, db *sql.DB, path string) (string, int64) {
+	t.Helper()
+	q := `CREATE SCHEMA IF NOT EXISTS s; CREATE TABLE s.y AS SELECT i AS id, repeat('steps: build-' || (i % 20)::VARCHAR || ' image: alpine commands: [make test] ', 150) AS yaml FROM range(3000) t(i); CHECKPOINT`
+	if _, err := db.Exec(q); err != nil {
+		t.Fatal(err)
+	}
+	var comps string
+	if err := db.QueryRow(`SELECT string_agg(DISTINCT compression, ',' ORDER BY compression) FROM pragma_storage_info('s.y') WHERE column_name = 'yaml'`).Scan(&comps); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return comps, fi.Size()
+}
+
+// A file OpenWrite creates has StorageVersion's format, which compresses
+// long strings (a builds table's pipeline YAML) that DuckDB's default
+// format stores as they are; a file made in the default format still opens
+// and takes rows.
+func TestOpenWriteCreatesTheStorageVersion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "new.duckdb")
+	db, err := duckfile.OpenWrite(ctx, path, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comps, size := longStrings(t, db, path)
+	if strings.Contains(comps, "Uncompressed") || size > 4<<20 {
+		t.Errorf("new file: long strings stored %s, file %d bytes; want them compressed", comps, size)
+	}
+
+	old := filepath.Join(t.TempDir(), "old.duckdb")
+	db, err = duckfile.Open(ctx, old, false, 0) // DuckDB's default format
+	if err != nil {
+		t.Fatal(err)
+	}
+	comps, size = longStrings(t, db, old)
+	if !strings.Contains(comps, "Uncompressed") || size < 20<<20 {
+		t.Errorf("default format: long strings stored %s, file %d bytes; want them as they are (the reason for StorageVersion)", comps, size)
+	}
+	db, err = duckfile.OpenWrite(ctx, old, 0, nil)
+	if err != nil {
+		t.Fatalf("a file of the default format: %v", err)
+	}
+	var n int
+	if err := db.QueryRow("INSERT INTO s.y VALUES (-1, 'x'); SELECT count(*) FROM s.y").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3001 {
+		t.Fatalf("%d rows after an insert into the old file, want 3001", n)
 	}
 }

@@ -146,11 +146,13 @@ func (c *committer) write(ctx context.Context) error {
 	}
 	defer os.RemoveAll(spill)
 	// Large rows (the stage needed more memory for them): DuckDB moves rows
-	// 2048 at a time, and the scan, the buffered row group and the one being
-	// written each hold such a chunk, so three of them more, on one thread.
+	// 2048 at a time; the scan decompressing the stage's strings, the
+	// buffered row group and the one being written each hold such a chunk,
+	// some twice: five of them more, on one thread (three ran out once the
+	// stage compressed long strings).
 	extraMB := 0
 	if _, largest := c.pkg.Stage.LargeRows(); largest > 0 {
-		extraMB = 3 * 2048 * largest / 1_000_000
+		extraMB = 5 * 2048 * largest / 1_000_000
 		c.rowGroup = 2048
 	}
 	opts := []string{fmt.Sprintf("memory_limit=%dMB", commitMemoryMB+extraMB), "temp_directory=" + url.QueryEscape(spill)}
