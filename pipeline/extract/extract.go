@@ -10,9 +10,9 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/semaphore"
-	"time"
 
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh"
 	"github.com/cfmcp/codefresh-mcp/pipeline/codefresh/jsonpage"
