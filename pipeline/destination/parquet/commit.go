@@ -151,7 +151,7 @@ func (c *committer) write(ctx context.Context) error {
 	// some twice: five of them more, on one thread (three ran out once the
 	// stage compressed long strings).
 	extraMB := 0
-	if _, largest := c.pkg.Stage.LargeRows(); largest > 0 {
+	if largest := c.pkg.Stage.LargestRow(); largest > 0 {
 		extraMB = 5 * 2048 * largest / 1_000_000
 		c.rowGroup = 2048
 	}

@@ -43,6 +43,7 @@ type batch struct {
 type op struct {
 	t      *normalize.Table // a snapshot
 	off, n int
+	size   int // rowBytes of the row
 }
 
 // Bounds of what waits for each lane's writer: 4 batches of up to 64 rows
@@ -81,7 +82,7 @@ func (a *Async) loop(w *writer) {
 	for b := range w.queue {
 		if a.failed() == nil {
 			for _, o := range b.ops {
-				if err := a.s.Write(o.t, b.vals[o.off:o.off+o.n]); err != nil {
+				if err := a.s.write(o.t, b.vals[o.off:o.off+o.n], o.size); err != nil {
 					a.fail(err)
 					break
 				}
@@ -141,9 +142,10 @@ func (a *Async) Write(t *normalize.Table, row []any) error {
 	}
 	w := a.lanes[Lane(t)]
 	b := w.cur
-	b.ops = append(b.ops, op{t: sn, off: len(b.vals), n: len(row)})
+	size := rowBytes(row)
+	b.ops = append(b.ops, op{t: sn, off: len(b.vals), n: len(row), size: size})
 	b.vals = append(b.vals, row...)
-	b.bytes += rowBytes(row)
+	b.bytes += size
 	if len(b.ops) >= batchRows || b.bytes >= batchBytes {
 		w.send()
 	}

@@ -48,8 +48,8 @@ func TestStageTakesRowsOfLargeText(t *testing.T) {
 	if n != rows || long != rows {
 		t.Fatalf("%d rows, %d with their whole text; want %d", n, long, rows)
 	}
-	if want := memoryFor(2*size + 12); int(s.memoryMB.Load()) < want || want <= baseMemoryMB {
-		t.Fatalf("memory limit %d MB, want %d MB (above the base %d MB)", s.memoryMB.Load(), want, baseMemoryMB)
+	if want := memoryFor(2*size + 12); s.memoryMB() < want || want <= baseMemoryMB {
+		t.Fatalf("memory limit %d MB, want %d MB (above the base %d MB)", s.memoryMB(), want, baseMemoryMB)
 	}
 }
 

@@ -42,9 +42,8 @@ type Stage struct {
 	moved  bool  // the file became a destination (MoveTo): never written again
 	broken error // a release committed some lanes and not others: the file is not whole
 
-	memMu    sync.Mutex   // serializes raising memoryMB
-	memoryMB atomic.Int64 // DuckDB's memory limit in MB, raised for large rows (fitMemory)
-	largest  atomic.Int64 // bytes of the row that raised memoryMB last
+	memMu   sync.Mutex   // serializes raising the memory limit (fitMemory)
+	largest atomic.Int64 // bytes of the largest row the memory limit was raised for; 0: usual rows
 
 	catalog sync.Mutex        // guards tables and order
 	tables  map[string]*table // a table's fields are guarded by its lane's mu
@@ -87,7 +86,6 @@ func OpenIn(ctx context.Context, dir, schema string) (*Stage, error) {
 		return nil, fmt.Errorf("stage: %w", err)
 	}
 	s := &Stage{path: filepath.Join(tmp, "stage.duckdb"), dir: tmp, schema: schema, tables: map[string]*table{}}
-	s.memoryMB.Store(baseMemoryMB)
 	if err := s.open(ctx); err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
@@ -97,7 +95,7 @@ func OpenIn(ctx context.Context, dir, schema string) (*Stage, error) {
 
 // open (re)opens the file for writing; s.mu is held exclusively.
 func (s *Stage) open(ctx context.Context) error {
-	db, err := duckfile.OpenWrite(ctx, s.path, 0, nil, writeSettings(int(s.memoryMB.Load()))...)
+	db, err := duckfile.OpenWrite(ctx, s.path, 0, nil, writeSettings(s.memoryMB())...)
 	if err != nil {
 		return fmt.Errorf("stage: %w", err)
 	}

@@ -46,6 +46,11 @@ func Lane(t *normalize.Table) int {
 // use and adding columns when t has gained some since the last row. row is
 // aligned with t.Columns; a shorter row is padded with NULL.
 func (s *Stage) Write(t *normalize.Table, row []any) error {
+	return s.write(t, row, rowBytes(row))
+}
+
+// write is Write of a row of size bytes (rowBytes), measured by the caller.
+func (s *Stage) write(t *normalize.Table, row []any, size int) error {
 	if len(row) > len(t.Columns) {
 		return fmt.Errorf("stage: table %s: row has %d values for %d columns", t.Name, len(row), len(t.Columns))
 	}
@@ -58,7 +63,6 @@ func (s *Stage) Write(t *normalize.Table, row []any) error {
 		return err
 	}
 	defer ln.mu.Unlock()
-	size := rowBytes(row)
 	if err := s.fitMemory(ln.conn, size); err != nil {
 		return fmt.Errorf("stage: table %s: %w", t.Name, err)
 	}
@@ -158,34 +162,36 @@ func (s *Stage) begin(ln *lane) error {
 	return nil
 }
 
+// memoryMB is the stage's memory limit: what its largest rows need.
+func (s *Stage) memoryMB() int { return memoryFor(int(s.largest.Load())) }
+
 // fitMemory raises the stage's memory limit to what rows of size bytes
 // need (memoryFor), through conn: the setting is the database's.
 func (s *Stage) fitMemory(conn *sql.Conn, size int) error {
 	need := memoryFor(size)
-	if need <= int(s.memoryMB.Load()) {
+	if need <= s.memoryMB() {
 		return nil
 	}
 	s.memMu.Lock()
 	defer s.memMu.Unlock()
-	if need <= int(s.memoryMB.Load()) {
+	if need <= s.memoryMB() {
 		return nil
 	}
 	if _, err := conn.ExecContext(context.Background(), fmt.Sprintf("SET memory_limit = '%dMB'", need)); err != nil {
 		return fmt.Errorf("raise the memory limit to %d MB for rows of %d KB: %w", need, size>>10, err)
 	}
-	s.memoryMB.Store(int64(need))
 	s.largest.Store(int64(size))
 	return nil
 }
 
-// LargeRows is, when some rows needed more memory than usual rows (large
-// text), how many more MB the stage took for them and the size of the
-// largest: copying them out pins as many. Zero for usual rows or a nil stage.
-func (s *Stage) LargeRows() (extraMB, largest int) {
+// LargestRow is the size of the largest row the stage needed more memory
+// for than usual rows (large text), 0 when none did or the stage is nil:
+// copying such rows out needs more memory too.
+func (s *Stage) LargestRow() int {
 	if s == nil {
-		return 0, 0
+		return 0
 	}
-	return int(s.memoryMB.Load()) - baseMemoryMB, int(s.largest.Load())
+	return int(s.largest.Load())
 }
 
 // memoryError explains an append DuckDB refused for want of memory, with
@@ -194,7 +200,7 @@ func (s *Stage) memoryError(err error, size int) error {
 	if !strings.Contains(err.Error(), "failed to pin block") && !strings.Contains(err.Error(), "Out of Memory") {
 		return err
 	}
-	return fmt.Errorf("the stage's %d MB of memory was not enough to append a row of %d KB: %w", s.memoryMB.Load(), size>>10, err)
+	return fmt.Errorf("the stage's %d MB of memory was not enough to append a row of %d KB: %w", s.memoryMB(), size>>10, err)
 }
 
 // append hands one row of about size bytes to st's appender; the lane's mu
