@@ -150,16 +150,14 @@ func (c *committer) write(ctx context.Context) error {
 	// buffered row group and the one being written each hold such a chunk,
 	// some twice: five of them more, on one thread (three ran out once the
 	// stage compressed long strings).
-	extraMB := 0
+	memoryMB := commitMemoryMB
+	opts := []string{"temp_directory=" + url.QueryEscape(spill)}
 	if largest := c.pkg.Stage.LargestRow(); largest > 0 {
-		extraMB = 5 * 2048 * largest / 1_000_000
+		memoryMB += 5 * 2048 * largest / 1_000_000
 		c.rowGroup = 2048
-	}
-	opts := []string{fmt.Sprintf("memory_limit=%dMB", commitMemoryMB+extraMB), "temp_directory=" + url.QueryEscape(spill)}
-	if extraMB > 0 {
 		opts = append(opts, "threads=1", "preserve_insertion_order=false")
 	}
-	db, err := duckfile.Open(ctx, "", false, 0, opts...)
+	db, err := duckfile.Open(ctx, "", false, 0, append(opts, fmt.Sprintf("memory_limit=%dMB", memoryMB))...)
 	if err != nil {
 		return err
 	}
